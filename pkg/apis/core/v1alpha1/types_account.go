@@ -1,0 +1,117 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ClusterAnnotation is stamped by the storage layer on every stored object. Its value is the
+// cluster ID of the account the object lives in. Clients cannot set or change it.
+const ClusterAnnotation = "accountmesh.io/cluster"
+
+// AccountFinalizer keeps an Account object until its account, all descendants and all
+// content are gone.
+const AccountFinalizer = "core.accountmesh.io/account"
+
+// AccountPhase is the lifecycle phase of an account.
+type AccountPhase string
+
+const (
+	// AccountPhaseInitializing means the account exists but is not ready for use yet.
+	AccountPhaseInitializing AccountPhase = "Initializing"
+	// AccountPhaseReady means the account is initialized and serves requests.
+	AccountPhaseReady AccountPhase = "Ready"
+	// AccountPhaseTerminating means the account, its descendants and its content are being deleted.
+	AccountPhaseTerminating AccountPhase = "Terminating"
+)
+
+// Condition types of an Account.
+const (
+	// AccountConditionReady is True when the account is initialized and usable.
+	AccountConditionReady = "Ready"
+	// AccountConditionContentDeleted reports progress while a terminating account's
+	// descendants and content are removed.
+	AccountConditionContentDeleted = "ContentDeleted"
+)
+
+// Condition reasons of an Account.
+const (
+	// AccountReasonInitializing means initialization steps are still pending.
+	AccountReasonInitializing = "Initializing"
+	// AccountReasonReady means every initialization step has finished.
+	AccountReasonReady = "Ready"
+	// AccountReasonChildrenRemaining means child accounts still exist.
+	AccountReasonChildrenRemaining = "ChildAccountsRemaining"
+	// AccountReasonContentRemaining means objects still exist inside the account.
+	AccountReasonContentRemaining = "ContentRemaining"
+)
+
+// +genclient
+// +genclient:nonNamespaced
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Account is a child account of the account it is created in. Creating Account "acme" in
+// account "root" creates the account "root:acme", an isolated Kubernetes-compatible API
+// endpoint at /clusters/root:acme. Deleting it deletes the account, its descendants and
+// everything in them.
+type Account struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired state of the account.
+	// +optional
+	Spec AccountSpec `json:"spec,omitempty"`
+
+	// status is the observed state of the account, written by the platform.
+	// +optional
+	Status AccountStatus `json:"status,omitempty"`
+}
+
+// AccountSpec is the desired state of an account.
+type AccountSpec struct {
+	// displayName is a human-readable name for the account.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+
+	// description says what the account is for.
+	// +optional
+	Description string `json:"description,omitempty"`
+}
+
+// AccountStatus is the observed state of an account.
+type AccountStatus struct {
+	// phase is the lifecycle phase: Initializing, Ready or Terminating.
+	// +optional
+	Phase AccountPhase `json:"phase,omitempty"`
+
+	// clusterID is the opaque, immutable ID of the account. It is accepted in URLs in place
+	// of the path: /clusters/<clusterID>.
+	// +optional
+	ClusterID string `json:"clusterID,omitempty"`
+
+	// path is the account's position in the tree, e.g. root:acme:team-a.
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// url is where the account's API is served.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// conditions describe the account's readiness and deletion progress.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// AccountList is a list of Accounts.
+type AccountList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// items are the accounts.
+	Items []Account `json:"items"`
+}

@@ -1,0 +1,63 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// AccountInfoName is the name of the AccountInfo singleton in every account.
+const AccountInfoName = "account"
+
+// +genclient
+// +genclient:nonNamespaced
+// +genclient:onlyVerbs=get,list
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// AccountInfo is the read-only singleton named "account" inside every account. It says where
+// the account sits in the tree, so components read it instead of walking up the tree.
+type AccountInfo struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec describes the account.
+	// +optional
+	Spec AccountInfoSpec `json:"spec,omitempty"`
+}
+
+// AccountInfoSpec describes an account.
+type AccountInfoSpec struct {
+	// path is the account's position in the tree, e.g. root:acme:team-a.
+	// +required
+	Path string `json:"path"`
+
+	// clusterID is the opaque, immutable ID of the account.
+	// +required
+	ClusterID string `json:"clusterID"`
+
+	// parent is the account this account was created in. It is empty for root.
+	// +optional
+	Parent *AccountReference `json:"parent,omitempty"`
+}
+
+// AccountReference points to an account by path and cluster ID.
+type AccountReference struct {
+	// path is the account's position in the tree.
+	// +required
+	Path string `json:"path"`
+
+	// clusterID is the opaque, immutable ID of the account.
+	// +required
+	ClusterID string `json:"clusterID"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// AccountInfoList is a list of AccountInfos.
+type AccountInfoList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// items are the account infos.
+	Items []AccountInfo `json:"items"`
+}

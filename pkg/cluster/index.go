@@ -1,0 +1,153 @@
+package cluster
+
+import (
+	"strings"
+	"sync"
+)
+
+// Entry describes one account in the Index.
+type Entry struct {
+	// ID is the account's cluster ID.
+	ID ID
+	// Path is the account's path, e.g. root:acme:team-a.
+	Path string
+	// Parent is the parent's cluster ID; empty for root.
+	Parent ID
+}
+
+type node struct {
+	parent ID
+	name   string
+}
+
+// Index maps account paths to cluster IDs and back. It is fed by a watch on Account objects
+// (see Informer) and read on every request, so reads take a read lock and walk at most one map
+// lookup per path segment.
+type Index struct {
+	mu       sync.RWMutex
+	root     ID
+	nodes    map[ID]node
+	children map[ID]map[string]ID
+}
+
+// NewIndex returns an index that knows only the root account.
+func NewIndex(root ID) *Index {
+	return &Index{
+		root:     root,
+		nodes:    map[ID]node{},
+		children: map[ID]map[string]ID{},
+	}
+}
+
+// Root returns the cluster ID of the root account.
+func (i *Index) Root() ID {
+	return i.root
+}
+
+// Set records that the account name in cluster parent has the cluster ID id.
+func (i *Index) Set(parent ID, name string, id ID) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if old, ok := i.nodes[id]; ok && (old.parent != parent || old.name != name) {
+		i.deleteLocked(id)
+	}
+	i.nodes[id] = node{parent: parent, name: name}
+	kids := i.children[parent]
+	if kids == nil {
+		kids = map[string]ID{}
+		i.children[parent] = kids
+	}
+	kids[name] = id
+}
+
+// Delete forgets the account id.
+func (i *Index) Delete(id ID) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.deleteLocked(id)
+}
+
+func (i *Index) deleteLocked(id ID) {
+	n, ok := i.nodes[id]
+	if !ok {
+		return
+	}
+	delete(i.nodes, id)
+	if kids := i.children[n.parent]; kids != nil && kids[n.name] == id {
+		delete(kids, n.name)
+		if len(kids) == 0 {
+			delete(i.children, n.parent)
+		}
+	}
+}
+
+// Resolve returns the cluster ID of an account given its path or its cluster ID.
+func (i *Index) Resolve(pathOrID string) (ID, bool) {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	if pathOrID == RootPath || pathOrID == string(i.root) {
+		return i.root, true
+	}
+	if !strings.Contains(pathOrID, PathSeparator) {
+		id := ID(pathOrID)
+		if _, ok := i.nodes[id]; ok && i.pathLocked(id) != "" {
+			return id, true
+		}
+		return "", false
+	}
+	parts := strings.Split(pathOrID, PathSeparator)
+	if parts[0] != RootPath {
+		return "", false
+	}
+	id := i.root
+	for _, name := range parts[1:] {
+		next, ok := i.children[id][name]
+		if !ok {
+			return "", false
+		}
+		id = next
+	}
+	return id, true
+}
+
+// Lookup returns the entry of a cluster ID, and false if the account is unknown or not
+// connected to root (its parent is not indexed yet).
+func (i *Index) Lookup(id ID) (Entry, bool) {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	if id == i.root {
+		return Entry{ID: id, Path: RootPath}, true
+	}
+	p := i.pathLocked(id)
+	if p == "" {
+		return Entry{}, false
+	}
+	return Entry{ID: id, Path: p, Parent: i.nodes[id].parent}, true
+}
+
+// pathLocked walks up to root; it returns "" when the chain is broken.
+func (i *Index) pathLocked(id ID) string {
+	var names []string
+	for id != i.root {
+		n, ok := i.nodes[id]
+		if !ok || len(names) > MaxPathLength {
+			return ""
+		}
+		names = append(names, n.name)
+		id = n.parent
+	}
+	var b strings.Builder
+	b.WriteString(RootPath)
+	for j := len(names) - 1; j >= 0; j-- {
+		b.WriteString(PathSeparator)
+		b.WriteString(names[j])
+	}
+	return b.String()
+}
+
+// Len returns the number of indexed accounts, root excluded.
+func (i *Index) Len() int {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	return len(i.nodes)
+}

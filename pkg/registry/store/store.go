@@ -1,0 +1,299 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/names"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+)
+
+// Options describe a typed resource.
+type Options struct {
+	// Resource is the group and plural resource name.
+	Resource schema.GroupResource
+	// Singular is the singular resource name.
+	Singular string
+	// New and NewList return empty objects of the resource.
+	New, NewList func() runtime.Object
+	// Namespaced is true for namespace-scoped resources.
+	Namespaced bool
+	// NameValidation validates metadata.name; DNS subdomain when nil.
+	NameValidation apimachineryvalidation.ValidateNameFunc
+	// Validate validates a new object beyond its metadata.
+	Validate func(ctx context.Context, obj runtime.Object) field.ErrorList
+	// ValidateUpdate validates an update beyond metadata; Validate on the new object when nil.
+	ValidateUpdate func(ctx context.Context, obj, old runtime.Object) field.ErrorList
+	// PrepareForCreate sets server-owned fields of a new object.
+	PrepareForCreate func(ctx context.Context, obj runtime.Object)
+	// PrepareForUpdate sets server-owned fields of an updated object.
+	PrepareForUpdate func(ctx context.Context, obj, old runtime.Object)
+	// PrepareForStatusUpdate sets server-owned fields of a status update.
+	PrepareForStatusUpdate func(ctx context.Context, obj, old runtime.Object)
+	// ValidateStatusUpdate validates a status update beyond metadata.
+	ValidateStatusUpdate func(ctx context.Context, obj, old runtime.Object) field.ErrorList
+	// HasStatus adds a status subresource: the main resource ignores status changes, the
+	// status subresource ignores everything else. The Go type must have a Status field.
+	HasStatus bool
+	// AllowCreateOnUpdate lets PUT create missing objects.
+	AllowCreateOnUpdate bool
+	// Columns are the table columns between NAME and AGE.
+	Columns []Column
+	// AttrFunc returns labels and fields for selectors; metadata.name/namespace when nil.
+	AttrFunc storage.AttrFunc
+	// ShortNames and Categories appear in discovery.
+	ShortNames, Categories []string
+}
+
+// REST is the storage of a resource.
+type REST struct {
+	*genericregistry.Store
+	shortNames []string
+	categories []string
+}
+
+var (
+	_ rest.ShortNamesProvider = &REST{}
+	_ rest.CategoriesProvider = &REST{}
+)
+
+// ShortNames implements rest.ShortNamesProvider.
+func (r *REST) ShortNames() []string { return r.shortNames }
+
+// Categories implements rest.CategoriesProvider.
+func (r *REST) Categories() []string { return r.categories }
+
+// StatusREST is the storage of a status subresource.
+type StatusREST struct {
+	store *genericregistry.Store
+}
+
+var _ rest.Patcher = &StatusREST{}
+
+// New implements rest.Storage.
+func (r *StatusREST) New() runtime.Object { return r.store.New() }
+
+// Destroy implements rest.Storage; the main resource owns the store.
+func (r *StatusREST) Destroy() {}
+
+// Get implements rest.Getter.
+func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
+	return r.store.Get(ctx, name, options)
+}
+
+// Update implements rest.Updater; it never creates.
+func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
+	createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc,
+	_ bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	return r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
+}
+
+// GetResetFields implements rest.ResetFieldsStrategy.
+func (r *StatusREST) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return r.store.GetResetFields()
+}
+
+// ConvertToTable implements rest.TableConvertor.
+func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
+	return r.store.ConvertToTable(ctx, object, tableOptions)
+}
+
+// New builds the storage of a resource: the resource itself and, with HasStatus, its status
+// subresource, keyed by the names they are installed under.
+func New(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, o Options) (map[string]rest.Storage, error) {
+	if o.NameValidation == nil {
+		o.NameValidation = apimachineryvalidation.NameIsDNSSubdomain
+	}
+	s := &strategy{ObjectTyper: scheme, scheme: scheme, NameGenerator: names.SimpleNameGenerator, o: o}
+	st := &genericregistry.Store{
+		NewFunc:                   o.New,
+		NewListFunc:               o.NewList,
+		DefaultQualifiedResource:  o.Resource,
+		SingularQualifiedResource: schema.GroupResource{Group: o.Resource.Group, Resource: o.Singular},
+		CreateStrategy:            s,
+		UpdateStrategy:            s,
+		DeleteStrategy:            s,
+		ResetFieldsStrategy:       s,
+		TableConvertor:            NewTableConvertor(o.Resource, o.Columns...),
+	}
+	if err := st.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: o.AttrFunc}); err != nil {
+		return nil, fmt.Errorf("failed to build storage for %s: %w", o.Resource, err)
+	}
+	storages := map[string]rest.Storage{
+		o.Resource.Resource: &REST{Store: st, shortNames: o.ShortNames, categories: o.Categories},
+	}
+	if o.HasStatus {
+		statusStore := *st
+		ss := &statusStrategy{strategy: s}
+		statusStore.UpdateStrategy = ss
+		statusStore.ResetFieldsStrategy = ss
+		storages[o.Resource.Resource+"/status"] = &StatusREST{store: &statusStore}
+	}
+	return storages, nil
+}
+
+// statusField returns the addressable Status field of obj.
+func statusField(obj runtime.Object) reflect.Value {
+	return reflect.ValueOf(obj).Elem().FieldByName("Status")
+}
+
+// specField returns the Spec field of obj, or an invalid value when it has none.
+func specField(obj runtime.Object) reflect.Value {
+	return reflect.ValueOf(obj).Elem().FieldByName("Spec")
+}
+
+type strategy struct {
+	runtime.ObjectTyper
+	scheme *runtime.Scheme
+	names.NameGenerator
+	o Options
+}
+
+func (s *strategy) NamespaceScoped() bool { return s.o.Namespaced }
+
+func (s *strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
+	if s.o.HasStatus {
+		f := statusField(obj)
+		f.Set(reflect.Zero(f.Type()))
+	}
+	if specField(obj).IsValid() {
+		if m, err := meta.Accessor(obj); err == nil {
+			m.SetGeneration(1)
+		}
+	}
+	if s.o.PrepareForCreate != nil {
+		s.o.PrepareForCreate(ctx, obj)
+	}
+}
+
+func (s *strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	if s.o.HasStatus {
+		statusField(obj).Set(statusField(old))
+	}
+	if spec := specField(obj); spec.IsValid() {
+		newMeta, err1 := meta.Accessor(obj)
+		oldMeta, err2 := meta.Accessor(old)
+		if err1 == nil && err2 == nil {
+			generation := oldMeta.GetGeneration()
+			if !apiequality.Semantic.DeepEqual(spec.Interface(), specField(old).Interface()) {
+				generation++
+			}
+			newMeta.SetGeneration(generation)
+		}
+	}
+	if s.o.PrepareForUpdate != nil {
+		s.o.PrepareForUpdate(ctx, obj, old)
+	}
+}
+
+func (s *strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return field.ErrorList{field.InternalError(field.NewPath("metadata"), err)}
+	}
+	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, s.o.Namespaced, s.o.NameValidation, field.NewPath("metadata"))
+	if s.o.Validate != nil {
+		errs = append(errs, s.o.Validate(ctx, obj)...)
+	}
+	return errs
+}
+
+func (s *strategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
+
+func (s *strategy) Canonicalize(runtime.Object) {}
+
+func (s *strategy) AllowCreateOnUpdate(context.Context) bool { return s.o.AllowCreateOnUpdate }
+
+func (s *strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	errs := validateMetaUpdate(obj, old)
+	switch {
+	case s.o.ValidateUpdate != nil:
+		errs = append(errs, s.o.ValidateUpdate(ctx, obj, old)...)
+	case s.o.Validate != nil:
+		errs = append(errs, s.o.Validate(ctx, obj)...)
+	}
+	return errs
+}
+
+func validateMetaUpdate(obj, old runtime.Object) field.ErrorList {
+	newMeta, err := meta.Accessor(obj)
+	if err != nil {
+		return field.ErrorList{field.InternalError(field.NewPath("metadata"), err)}
+	}
+	oldMeta, err := meta.Accessor(old)
+	if err != nil {
+		return field.ErrorList{field.InternalError(field.NewPath("metadata"), err)}
+	}
+	return apimachineryvalidation.ValidateObjectMetaAccessorUpdate(newMeta, oldMeta, field.NewPath("metadata"))
+}
+
+func (s *strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
+	return nil
+}
+
+func (s *strategy) AllowUnconditionalUpdate(context.Context) bool { return true }
+
+// GetResetFields implements rest.ResetFieldsStrategy: the main resource does not own status.
+func (s *strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	if !s.o.HasStatus {
+		return nil
+	}
+	return resetFields(s.scheme, s.o.Resource.Group, "status")
+}
+
+type statusStrategy struct {
+	*strategy
+}
+
+func (s *statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	status := statusField(obj).Interface()
+	managedFields := m.GetManagedFields()
+	reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(old.DeepCopyObject()).Elem())
+	statusField(obj).Set(reflect.ValueOf(status))
+	m.SetManagedFields(managedFields)
+	if s.o.PrepareForStatusUpdate != nil {
+		s.o.PrepareForStatusUpdate(ctx, obj, old)
+	}
+}
+
+func (s *statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	errs := validateMetaUpdate(obj, old)
+	if s.o.ValidateStatusUpdate != nil {
+		errs = append(errs, s.o.ValidateStatusUpdate(ctx, obj, old)...)
+	}
+	return errs
+}
+
+// GetResetFields implements rest.ResetFieldsStrategy: the status subresource owns only status.
+func (s *statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return resetFields(s.scheme, s.o.Resource.Group, "spec", "metadata")
+}
+
+// resetFields returns, for every version of group, the top-level fields a strategy resets.
+func resetFields(scheme *runtime.Scheme, group string, fields ...string) map[fieldpath.APIVersion]*fieldpath.Set {
+	set := fieldpath.NewSet()
+	for _, f := range fields {
+		set.Insert(fieldpath.MakePathOrDie(f))
+	}
+	out := map[fieldpath.APIVersion]*fieldpath.Set{}
+	for _, gv := range scheme.PrioritizedVersionsForGroup(group) {
+		out[fieldpath.APIVersion(gv.String())] = set
+	}
+	return out
+}

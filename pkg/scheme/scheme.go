@@ -1,0 +1,90 @@
+// Package scheme owns the runtime.Scheme and codecs of the server: every served type is
+// registered in its external version and, under the same Go type, as its internal version, so
+// typed registries work without internal types or conversion code. The one real conversion is
+// events.k8s.io/v1 Event, which shares storage with core v1 Event.
+//
+// It must not depend on server wiring or registries.
+package scheme
+
+import (
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+)
+
+var (
+	// Scheme knows every type the server serves.
+	Scheme = runtime.NewScheme()
+	// Codecs encodes and decodes the types of Scheme.
+	Codecs = serializer.NewCodecFactory(Scheme)
+)
+
+func init() {
+	utilruntime.Must(AddToScheme(Scheme))
+}
+
+// internal returns the internal version of a group.
+func internal(group string) schema.GroupVersion {
+	return schema.GroupVersion{Group: group, Version: runtime.APIVersionInternal}
+}
+
+// AddToScheme registers all served types, their internal versions, conversions and field
+// label conversions.
+func AddToScheme(s *runtime.Scheme) error {
+	builders := []func(*runtime.Scheme) error{
+		corev1.AddToScheme,
+		rbacv1.AddToScheme,
+		coordinationv1.AddToScheme,
+		eventsv1.AddToScheme,
+		corev1alpha1.AddToScheme,
+		addInternalTypes,
+		addEventConversions,
+		addFieldLabelConversions,
+	}
+	for _, add := range builders {
+		if err := add(s); err != nil {
+			return err
+		}
+	}
+	unversioned := schema.GroupVersion{Version: "v1"}
+	metav1.AddToGroupVersion(s, unversioned)
+	s.AddUnversionedTypes(unversioned,
+		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{})
+	return nil
+}
+
+// addInternalTypes registers the external Go types of every served kind as its internal
+// version. The scheme then converts between the two by copying, with no conversion functions.
+func addInternalTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(internal(corev1.GroupName),
+		&corev1.Namespace{}, &corev1.NamespaceList{},
+		&corev1.ConfigMap{}, &corev1.ConfigMapList{},
+		&corev1.Secret{}, &corev1.SecretList{},
+		&corev1.ServiceAccount{}, &corev1.ServiceAccountList{},
+		&corev1.Event{}, &corev1.EventList{},
+	)
+	s.AddKnownTypes(internal(rbacv1.GroupName),
+		&rbacv1.Role{}, &rbacv1.RoleList{},
+		&rbacv1.RoleBinding{}, &rbacv1.RoleBindingList{},
+		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleList{},
+		&rbacv1.ClusterRoleBinding{}, &rbacv1.ClusterRoleBindingList{},
+	)
+	s.AddKnownTypes(internal(coordinationv1.GroupName),
+		&coordinationv1.Lease{}, &coordinationv1.LeaseList{},
+	)
+	s.AddKnownTypes(internal(corev1alpha1.GroupName),
+		&corev1alpha1.Account{}, &corev1alpha1.AccountList{},
+		&corev1alpha1.AccountInfo{}, &corev1alpha1.AccountInfoList{},
+	)
+	// events.k8s.io shares storage with core events: its internal type is the core Event.
+	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})
+	return nil
+}

@@ -1,0 +1,230 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
+	"k8s.io/client-go/tools/cache"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// RESTOptionsGetter hands registries cluster-aware storage for their resources.
+type RESTOptionsGetter struct {
+	// Config is the etcd configuration shared by all resources.
+	Config storagebackend.Config
+	// Scheme decides the storage version of each group: its preferred version.
+	Scheme *runtime.Scheme
+	// Codecs encodes objects for storage.
+	Codecs serializer.CodecFactory
+}
+
+var _ generic.RESTOptionsGetter = RESTOptionsGetter{}
+
+// ResourcePrefix returns the key prefix of a resource below the etcd prefix: <group>/<resource>,
+// with "core" standing for the legacy group.
+func ResourcePrefix(gr schema.GroupResource) string {
+	group := gr.Group
+	if group == "" {
+		group = "core"
+	}
+	return group + "/" + gr.Resource
+}
+
+// GetRESTOptions returns the storage options of a resource.
+func (g RESTOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runtime.Object) (generic.RESTOptions, error) {
+	versions := g.Scheme.PrioritizedVersionsForGroup(resource.Group)
+	if len(versions) == 0 {
+		return generic.RESTOptions{}, fmt.Errorf("no storage version for group %q", resource.Group)
+	}
+	cfg := g.Config.ForResource(resource)
+	cfg.Codec = g.Codecs.LegacyCodec(versions[0])
+	cfg.EncodeVersioner = versions[0]
+	return generic.RESTOptions{
+		StorageConfig:           cfg,
+		Decorator:               Decorator,
+		EnableGarbageCollection: true,
+		DeleteCollectionWorkers: 4,
+		ResourcePrefix:          ResourcePrefix(resource),
+		CountMetricPollPeriod:   time.Minute,
+	}, nil
+}
+
+// Decorator builds the storage of a resource: etcd, under the watch cache keyed by the cluster
+// annotation, under the key rewriter. It ignores the key function the registry passes because
+// that one cannot know the cluster of a cached object.
+func Decorator(
+	config *storagebackend.ConfigForResource,
+	resourcePrefix string,
+	_ func(obj runtime.Object) (string, error),
+	newFunc func() runtime.Object,
+	newListFunc func() runtime.Object,
+	getAttrsFunc storage.AttrFunc,
+	triggerFuncs storage.IndexerFuncs,
+	indexers *cache.Indexers,
+) (storage.Interface, factory.DestroyFunc, error) {
+	s, destroy, err := genericregistry.StorageWithCacher()(config, resourcePrefix, CacheKeyFunc(resourcePrefix),
+		newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
+	if err != nil {
+		return nil, destroy, err
+	}
+	return New(s, resourcePrefix, config.GroupResource), destroy, nil
+}
+
+// CacheKeyFunc returns the watch cache's key function for a resource: the storage key of an
+// object, built from its cluster annotation, namespace and name.
+func CacheKeyFunc(resourcePrefix string) func(obj runtime.Object) (string, error) {
+	return func(obj runtime.Object) (string, error) {
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return "", err
+		}
+		id := m.GetAnnotations()[corev1alpha1.ClusterAnnotation]
+		if id == "" {
+			return "", fmt.Errorf("object %s/%s has no %s annotation", m.GetNamespace(), m.GetName(), corev1alpha1.ClusterAnnotation)
+		}
+		key := resourcePrefix + "/" + id + "/"
+		if ns := m.GetNamespace(); ns != "" {
+			key += ns + "/"
+		}
+		return key + m.GetName(), nil
+	}
+}
+
+// Storage rewrites the keys of the registry into per-cluster keys and stamps the cluster
+// annotation on writes. Requests without a cluster are refused; the wildcard cluster may only
+// list and watch.
+type Storage struct {
+	storage.Interface
+	prefix   string
+	resource schema.GroupResource
+}
+
+// New wraps s, the storage of the resource stored under resourcePrefix.
+func New(s storage.Interface, resourcePrefix string, resource schema.GroupResource) *Storage {
+	return &Storage{Interface: s, prefix: resourcePrefix, resource: resource}
+}
+
+// key rewrites a registry key <prefix>[/<rest>] into <prefix>/<cluster>[/<rest>].
+func (s *Storage) key(ctx context.Context, key, verb string, cross bool) (string, cluster.ID, error) {
+	id, ok := cluster.FromContext(ctx)
+	if !ok {
+		return "", "", apierrors.NewBadRequest(fmt.Sprintf("%s %s: the request names no account; use /clusters/<account-path>/...", verb, s.resource))
+	}
+	if key != s.prefix && !strings.HasPrefix(key, s.prefix+"/") {
+		return "", "", apierrors.NewInternalError(fmt.Errorf("key %q is outside the resource prefix %q", key, s.prefix))
+	}
+	rest := key[len(s.prefix):]
+	if id == cluster.Wildcard {
+		if !cross {
+			return "", "", apierrors.NewMethodNotSupported(s.resource, verb+" across all accounts (/clusters/*)")
+		}
+		if strings.Trim(rest, "/") != "" {
+			return "", "", apierrors.NewBadRequest(fmt.Sprintf("%s %s across all accounts (/clusters/*) must not name a namespace or object", verb, s.resource))
+		}
+		return s.prefix, id, nil
+	}
+	return s.prefix + "/" + string(id) + rest, id, nil
+}
+
+// stamp sets the cluster annotation of obj, overwriting whatever the client sent.
+func stamp(obj runtime.Object, id cluster.ID) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	annotations := m.GetAnnotations()
+	if annotations[corev1alpha1.ClusterAnnotation] == string(id) {
+		return nil
+	}
+	copied := make(map[string]string, len(annotations)+1)
+	for k, v := range annotations {
+		copied[k] = v
+	}
+	copied[corev1alpha1.ClusterAnnotation] = string(id)
+	m.SetAnnotations(copied)
+	return nil
+}
+
+// Create stores obj under the request's cluster.
+func (s *Storage) Create(ctx context.Context, key string, obj, out runtime.Object, ttl uint64) error {
+	k, id, err := s.key(ctx, key, "create", false)
+	if err != nil {
+		return err
+	}
+	if err := stamp(obj, id); err != nil {
+		return err
+	}
+	return s.Interface.Create(ctx, k, obj, out, ttl)
+}
+
+// Delete deletes an object of the request's cluster.
+func (s *Storage) Delete(ctx context.Context, key string, out runtime.Object, preconditions *storage.Preconditions,
+	validateDeletion storage.ValidateObjectFunc, cachedExistingObject runtime.Object, opts storage.DeleteOptions) error {
+	k, _, err := s.key(ctx, key, "delete", false)
+	if err != nil {
+		return err
+	}
+	return s.Interface.Delete(ctx, k, out, preconditions, validateDeletion, cachedExistingObject, opts)
+}
+
+// Watch watches the request's cluster, or every cluster for the wildcard.
+func (s *Storage) Watch(ctx context.Context, key string, opts storage.ListOptions) (watch.Interface, error) {
+	k, _, err := s.key(ctx, key, "watch", true)
+	if err != nil {
+		return nil, err
+	}
+	return s.Interface.Watch(ctx, k, opts)
+}
+
+// Get reads an object of the request's cluster.
+func (s *Storage) Get(ctx context.Context, key string, opts storage.GetOptions, objPtr runtime.Object) error {
+	k, _, err := s.key(ctx, key, "get", false)
+	if err != nil {
+		return err
+	}
+	return s.Interface.Get(ctx, k, opts, objPtr)
+}
+
+// GetList lists the request's cluster, or every cluster for the wildcard.
+func (s *Storage) GetList(ctx context.Context, key string, opts storage.ListOptions, listObj runtime.Object) error {
+	k, _, err := s.key(ctx, key, "list", true)
+	if err != nil {
+		return err
+	}
+	return s.Interface.GetList(ctx, k, opts, listObj)
+}
+
+// GuaranteedUpdate updates an object of the request's cluster, keeping its cluster annotation.
+func (s *Storage) GuaranteedUpdate(ctx context.Context, key string, destination runtime.Object, ignoreNotFound bool,
+	preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc, cachedExistingObject runtime.Object) error {
+	k, id, err := s.key(ctx, key, "update", false)
+	if err != nil {
+		return err
+	}
+	stamped := func(input runtime.Object, res storage.ResponseMeta) (runtime.Object, *uint64, error) {
+		out, ttl, err := tryUpdate(input, res)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := stamp(out, id); err != nil {
+			return nil, nil, err
+		}
+		return out, ttl, nil
+	}
+	return s.Interface.GuaranteedUpdate(ctx, k, destination, ignoreNotFound, preconditions, stamped, cachedExistingObject)
+}

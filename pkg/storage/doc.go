@@ -1,0 +1,8 @@
+// Package storage is the isolation boundary between accounts. It decorates the upstream
+// storage.Interface so that every key carries the cluster ID of the request
+// (/registry/<group>/<resource>/<clusterID>/[<namespace>/]<name>), stamps the cluster
+// annotation on every object it writes, and gives the watch cache a key function that reads
+// that annotation, so one watch cache per resource serves all accounts.
+//
+// It must not resolve paths or know about accounts beyond the cluster ID in the context.
+package storage
