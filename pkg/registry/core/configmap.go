@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -18,12 +17,14 @@ const maxConfigMapSize = 1024 * 1024
 
 func configMapOptions() store.Options {
 	return store.Options{
-		Resource:       corev1.Resource("configmaps"),
-		Singular:       "configmap",
-		New:            func() runtime.Object { return &corev1.ConfigMap{} },
-		NewList:        func() runtime.Object { return &corev1.ConfigMapList{} },
-		Namespaced:     true,
-		Validate:       func(_ context.Context, obj runtime.Object) field.ErrorList { return validateConfigMap(obj.(*corev1.ConfigMap)) },
+		Resource:   corev1.Resource("configmaps"),
+		Singular:   "configmap",
+		New:        func() runtime.Object { return &corev1.ConfigMap{} },
+		NewList:    func() runtime.Object { return &corev1.ConfigMapList{} },
+		Namespaced: true,
+		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
+			return validateConfigMap(obj.(*corev1.ConfigMap))
+		},
 		ValidateUpdate: validateConfigMapUpdate,
 		ShortNames:     []string{"cm"},
 		Columns: []store.Column{{
@@ -66,16 +67,9 @@ func validateConfigMap(cm *corev1.ConfigMap) field.ErrorList {
 func validateConfigMapUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	cm, oldCM := obj.(*corev1.ConfigMap), old.(*corev1.ConfigMap)
 	errs := validateConfigMap(cm)
-	if oldCM.Immutable != nil && *oldCM.Immutable {
-		if cm.Immutable == nil || !*cm.Immutable {
-			errs = append(errs, field.Forbidden(field.NewPath("immutable"), "field is immutable when `immutable` is set"))
-		}
-		if !apiequality.Semantic.DeepEqual(cm.Data, oldCM.Data) {
-			errs = append(errs, field.Forbidden(field.NewPath("data"), "field is immutable when `immutable` is set"))
-		}
-		if !apiequality.Semantic.DeepEqual(cm.BinaryData, oldCM.BinaryData) {
-			errs = append(errs, field.Forbidden(field.NewPath("binaryData"), "field is immutable when `immutable` is set"))
-		}
-	}
+	errs = append(errs, validateImmutable(cm.Immutable, oldCM.Immutable,
+		immutableField{path: field.NewPath("data"), newValue: cm.Data, oldValue: oldCM.Data},
+		immutableField{path: field.NewPath("binaryData"), newValue: cm.BinaryData, oldValue: oldCM.BinaryData},
+	)...)
 	return errs
 }

@@ -15,7 +15,11 @@ import (
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter) (map[string]rest.Storage, error) {
 	out := map[string]rest.Storage{}
 	for _, o := range []store.Options{
+		namespaceOptions(),
 		configMapOptions(),
+		secretOptions(),
+		serviceAccountOptions(),
+		eventOptions(),
 	} {
 		storages, err := store.New(scheme, getter, o)
 		if err != nil {

@@ -1,0 +1,79 @@
+// Package client builds clients that address one account, or all accounts through the
+// wildcard, on an Account Mesh server. All clients of a Factory share one HTTP client, so
+// creating a client per account per reconcile is cheap.
+//
+// It must not cache per-account state; callers decide what to keep.
+package client
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// Factory creates clients for accounts of one server.
+type Factory struct {
+	base       *rest.Config
+	httpClient *http.Client
+}
+
+// NewFactory returns a factory for the server that cfg points at. cfg.Host may carry a
+// /clusters/<path> suffix; it is dropped.
+func NewFactory(cfg *rest.Config) (*Factory, error) {
+	base := rest.CopyConfig(cfg)
+	if i := strings.Index(base.Host, strings.TrimSuffix(cluster.URLPrefix, "/")); i >= 0 {
+		base.Host = base.Host[:i]
+	}
+	base.Host = strings.TrimSuffix(base.Host, "/")
+	hc, err := rest.HTTPClientFor(base)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create HTTP client: %w", err)
+	}
+	return &Factory{base: base, httpClient: hc}, nil
+}
+
+// HTTPClient returns the shared HTTP client.
+func (f *Factory) HTTPClient() *http.Client { return f.httpClient }
+
+// Config returns a config for the account with the given path or cluster ID, or for all
+// accounts when c is cluster.Wildcard.
+func (f *Factory) Config(c string) *rest.Config {
+	cfg := rest.CopyConfig(f.base)
+	cfg.Host = f.base.Host + cluster.URLPrefix + c
+	return cfg
+}
+
+// Kube returns a typed client for an account.
+func (f *Factory) Kube(c string) kubernetes.Interface {
+	k, err := kubernetes.NewForConfigAndClient(f.Config(c), f.httpClient)
+	if err != nil {
+		// The config was validated by NewFactory; only a programming error gets here.
+		panic(fmt.Sprintf("failed to create client: %v", err))
+	}
+	return k
+}
+
+// Dynamic returns a dynamic client for an account.
+func (f *Factory) Dynamic(c string) dynamic.Interface {
+	d, err := dynamic.NewForConfigAndClient(f.Config(c), f.httpClient)
+	if err != nil {
+		panic(fmt.Sprintf("failed to create dynamic client: %v", err))
+	}
+	return d
+}
+
+// Metadata returns a metadata-only client for an account.
+func (f *Factory) Metadata(c string) metadata.Interface {
+	m, err := metadata.NewForConfigAndClient(f.Config(c), f.httpClient)
+	if err != nil {
+		panic(fmt.Sprintf("failed to create metadata client: %v", err))
+	}
+	return m
+}

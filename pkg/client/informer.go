@@ -1,0 +1,131 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// clusterKeySeparator separates the cluster ID from the namespace/name part of a key.
+const clusterKeySeparator = "|"
+
+// ClusterKey is the cache key of an object seen through the wildcard:
+// <clusterID>|[<namespace>/]<name>. Upstream informers key by namespace and name only, which
+// would merge the objects of different accounts, e.g. every account's "default" namespace.
+func ClusterKey(obj interface{}) (string, error) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return d.Key, nil
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return "", fmt.Errorf("failed to key object: %w", err)
+	}
+	id := m.GetAnnotations()[corev1alpha1.ClusterAnnotation]
+	if id == "" {
+		return "", fmt.Errorf("object %s/%s has no %s annotation", m.GetNamespace(), m.GetName(), corev1alpha1.ClusterAnnotation)
+	}
+	key := m.GetName()
+	if ns := m.GetNamespace(); ns != "" {
+		key = ns + "/" + key
+	}
+	return id + clusterKeySeparator + key, nil
+}
+
+// ToClusterKey builds the key ClusterKey returns for an object of cluster id.
+func ToClusterKey(id cluster.ID, namespace, name string) string {
+	if namespace != "" {
+		name = namespace + "/" + name
+	}
+	return string(id) + clusterKeySeparator + name
+}
+
+// SplitClusterKey splits a key made by ClusterKey.
+func SplitClusterKey(key string) (id cluster.ID, namespace, name string, err error) {
+	c, rest, ok := strings.Cut(key, clusterKeySeparator)
+	if !ok || c == "" {
+		return "", "", "", fmt.Errorf("unexpected key format %q", key)
+	}
+	namespace, name, err = cache.SplitMetaNamespaceKey(rest)
+	return cluster.ID(c), namespace, name, err
+}
+
+// NewInformer returns an informer over the wildcard list-watch lw whose store is keyed by
+// ClusterKey, and which calls h for every change. Run the controller to fill the store.
+func NewInformer(lw cache.ListerWatcher, objType runtime.Object, h cache.ResourceEventHandler, indexers cache.Indexers) (cache.Indexer, cache.Controller) {
+	if indexers == nil {
+		indexers = cache.Indexers{}
+	}
+	store := cache.NewIndexer(ClusterKey, indexers)
+	fifo := cache.NewDeltaFIFOWithOptions(cache.DeltaFIFOOptions{
+		KeyFunction:           ClusterKey,
+		KnownObjects:          store,
+		EmitDeltaTypeReplaced: true,
+	})
+	ctrl := cache.New(&cache.Config{
+		Queue:         fifo,
+		ListerWatcher: lw,
+		ObjectType:    objType,
+		Process: func(obj interface{}, isInInitialList bool) error {
+			deltas, ok := obj.(cache.Deltas)
+			if !ok {
+				return fmt.Errorf("unexpected object %T in the informer queue", obj)
+			}
+			for _, d := range deltas {
+				if err := apply(store, h, d, isInInitialList); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	return store, ctrl
+}
+
+// apply applies one delta to the store and notifies h.
+func apply(store cache.Indexer, h cache.ResourceEventHandler, d cache.Delta, isInInitialList bool) error {
+	if d.Type == cache.Deleted {
+		if err := store.Delete(d.Object); err != nil {
+			return err
+		}
+		h.OnDelete(d.Object)
+		return nil
+	}
+	old, exists, err := store.Get(d.Object)
+	if err != nil {
+		return err
+	}
+	if exists {
+		if err := store.Update(d.Object); err != nil {
+			return err
+		}
+		h.OnUpdate(old, d.Object)
+		return nil
+	}
+	if err := store.Add(d.Object); err != nil {
+		return err
+	}
+	h.OnAdd(d.Object, isInInitialList)
+	return nil
+}
+
+// ListWatch returns the list-watch of a dynamic resource client.
+func ListWatch(res dynamic.ResourceInterface) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			return res.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			return res.Watch(ctx, opts)
+		},
+	}
+}

@@ -1,0 +1,163 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// ControllerName names the controller in logs.
+const ControllerName = "account"
+
+// Index is what the controller needs of the account index.
+type Index interface {
+	Resolve(pathOrID string) (cluster.ID, bool)
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
+// Controller reconciles Account objects across all accounts.
+type Controller struct {
+	clients *client.Factory
+	index   Index
+	baseURL string
+	store   cache.Indexer
+	inf     cache.Controller
+	queue   workqueue.TypedRateLimitingInterface[string]
+	// contentCheckDelay is how long to wait before checking again on a terminating account.
+	contentCheckDelay time.Duration
+}
+
+// New returns the account controller. baseURL is the server's external URL.
+func New(clients *client.Factory, index Index, baseURL string) *Controller {
+	c := &Controller{
+		clients: clients,
+		index:   index,
+		baseURL: baseURL,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 5*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),
+		contentCheckDelay: 200 * time.Millisecond,
+	}
+	lw := client.ListWatch(clients.Dynamic(string(cluster.Wildcard)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounts")))
+	c.store, c.inf = client.NewInformer(lw, &unstructured.Unstructured{}, cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueue,
+		UpdateFunc: func(_, obj interface{}) { c.enqueue(obj) },
+		DeleteFunc: c.enqueueParentAccount,
+	}, nil)
+	return c
+}
+
+func (c *Controller) enqueue(obj interface{}) {
+	key, err := client.ClusterKey(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.queue.Add(key)
+}
+
+// enqueueParentAccount wakes up the Account whose account held a deleted Account, so that a
+// terminating parent notices its last child is gone.
+func (c *Controller) enqueueParentAccount(obj interface{}) {
+	key, err := client.ClusterKey(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	id, _, _, err := client.SplitClusterKey(key)
+	if err != nil {
+		return
+	}
+	e, ok := c.index.Lookup(id)
+	if !ok || e.Parent == "" {
+		return
+	}
+	c.queue.Add(client.ToClusterKey(e.Parent, "", e.Path[strings.LastIndex(e.Path, cluster.PathSeparator)+1:]))
+}
+
+// Start starts the informer and workers and returns once the cache has synced.
+func (c *Controller) Start(ctx context.Context, workers int) error {
+	go func() {
+		<-ctx.Done()
+		c.queue.ShutDown()
+	}()
+	go c.inf.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), c.inf.HasSynced) {
+		return fmt.Errorf("%s controller: caches did not sync", ControllerName)
+	}
+	for range workers {
+		go wait.UntilWithContext(ctx, c.runWorker, time.Second)
+	}
+	return nil
+}
+
+func (c *Controller) runWorker(ctx context.Context) {
+	for c.processNext(ctx) {
+	}
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	key, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(key)
+	logger := klog.FromContext(ctx).WithValues("controller", ControllerName, "key", key)
+	ctx = klog.NewContext(ctx, logger)
+
+	requeueAfter, err := c.process(ctx, key)
+	switch {
+	case err != nil:
+		logger.V(2).Info("Reconcile failed, requeuing", "err", err)
+		c.queue.AddRateLimited(key)
+	case requeueAfter > 0:
+		c.queue.Forget(key)
+		c.queue.AddAfter(key, requeueAfter)
+	default:
+		c.queue.Forget(key)
+	}
+	return true
+}
+
+func (c *Controller) process(ctx context.Context, key string) (time.Duration, error) {
+	obj, exists, err := c.store.GetByKey(key)
+	if err != nil || !exists {
+		return 0, err
+	}
+	acc := &corev1alpha1.Account{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.(*unstructured.Unstructured).Object, acc); err != nil {
+		return 0, fmt.Errorf("failed to decode account %s: %w", key, err)
+	}
+	parent, _, _, err := client.SplitClusterKey(key)
+	if err != nil {
+		return 0, err
+	}
+	r := &reconciler{
+		parent:            parent,
+		accounts:          accountClient{clients: c.clients},
+		content:           contentClient{clients: c.clients},
+		index:             c.index,
+		contentCheckDelay: c.contentCheckDelay,
+		baseURL:           c.baseURL,
+	}
+	result, err := r.reconcile(ctx, acc)
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		// The informer will bring the newer state.
+		return 0, nil
+	}
+	return result, err
+}

@@ -1,0 +1,111 @@
+package accountmesh
+
+import (
+	"context"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/registry/store"
+)
+
+// InfoREST serves the AccountInfo singleton of every account from the account index.
+type InfoREST struct {
+	index Lookup
+}
+
+var (
+	_ rest.Getter               = &InfoREST{}
+	_ rest.Lister               = &InfoREST{}
+	_ rest.Scoper               = &InfoREST{}
+	_ rest.SingularNameProvider = &InfoREST{}
+)
+
+var infoTable = store.NewTableConvertor(corev1alpha1.Resource("accountinfos"),
+	store.Column{Name: "Path", Type: "string", Description: "Position of the account in the tree.", Value: func(obj runtime.Object) interface{} {
+		return obj.(*corev1alpha1.AccountInfo).Spec.Path
+	}},
+	store.Column{Name: "Cluster ID", Type: "string", Description: "Opaque, immutable ID of the account.", Value: func(obj runtime.Object) interface{} {
+		return obj.(*corev1alpha1.AccountInfo).Spec.ClusterID
+	}},
+)
+
+// New implements rest.Storage.
+func (r *InfoREST) New() runtime.Object { return &corev1alpha1.AccountInfo{} }
+
+// NewList implements rest.Lister.
+func (r *InfoREST) NewList() runtime.Object { return &corev1alpha1.AccountInfoList{} }
+
+// Destroy implements rest.Storage.
+func (r *InfoREST) Destroy() {}
+
+// NamespaceScoped implements rest.Scoper.
+func (r *InfoREST) NamespaceScoped() bool { return false }
+
+// GetSingularName implements rest.SingularNameProvider.
+func (r *InfoREST) GetSingularName() string { return "accountinfo" }
+
+// ConvertToTable implements rest.TableConvertor.
+func (r *InfoREST) ConvertToTable(ctx context.Context, obj runtime.Object, opts runtime.Object) (*metav1.Table, error) {
+	return infoTable.ConvertToTable(ctx, obj, opts)
+}
+
+// info builds the AccountInfo of the request's account.
+func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) {
+	id, ok := cluster.FromContext(ctx)
+	if !ok || id == cluster.Wildcard {
+		return nil, apierrors.NewMethodNotSupported(corev1alpha1.Resource("accountinfos"), "get across all accounts (/clusters/*)")
+	}
+	e, ok := r.index.Lookup(id)
+	if !ok {
+		return nil, apierrors.NewNotFound(corev1alpha1.Resource("accountinfos"), corev1alpha1.AccountInfoName)
+	}
+	info := &corev1alpha1.AccountInfo{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        corev1alpha1.AccountInfoName,
+			Annotations: map[string]string{corev1alpha1.ClusterAnnotation: string(id)},
+		},
+		Spec: corev1alpha1.AccountInfoSpec{Path: e.Path, ClusterID: string(e.ID)},
+	}
+	if e.Parent != "" {
+		if p, ok := r.index.Lookup(e.Parent); ok {
+			info.Spec.Parent = &corev1alpha1.AccountReference{Path: p.Path, ClusterID: string(p.ID)}
+		}
+	}
+	return info, nil
+}
+
+// Get implements rest.Getter.
+func (r *InfoREST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+	if name != corev1alpha1.AccountInfoName {
+		return nil, apierrors.NewNotFound(corev1alpha1.Resource("accountinfos"), name)
+	}
+	return r.info(ctx)
+}
+
+// List implements rest.Lister: the list holds the singleton when it matches the selectors.
+func (r *InfoREST) List(ctx context.Context, options *metainternalversion.ListOptions) (runtime.Object, error) {
+	info, err := r.info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list := &corev1alpha1.AccountInfoList{}
+	label, field := labels.Everything(), fields.Everything()
+	if options != nil && options.LabelSelector != nil {
+		label = options.LabelSelector
+	}
+	if options != nil && options.FieldSelector != nil {
+		field = options.FieldSelector
+	}
+	if label.Matches(labels.Set(info.Labels)) && field.Matches(fields.Set{"metadata.name": info.Name}) {
+		list.Items = append(list.Items, *info)
+	}
+	return list, nil
+}

@@ -1,0 +1,42 @@
+package rbac
+
+import (
+	"context"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/validation/path"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/accountmesh/accountmesh/pkg/registry/store"
+)
+
+func clusterRoleOptions() store.Options {
+	return store.Options{
+		Resource:       rbacv1.Resource("clusterroles"),
+		Singular:       "clusterrole",
+		New:            func() runtime.Object { return &rbacv1.ClusterRole{} },
+		NewList:        func() runtime.Object { return &rbacv1.ClusterRoleList{} },
+		NameValidation: path.ValidatePathSegmentName,
+		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
+			return validateClusterRole(obj.(*rbacv1.ClusterRole))
+		},
+	}
+}
+
+func validateClusterRole(r *rbacv1.ClusterRole) field.ErrorList {
+	errs := validateRules(r.Rules, false)
+	if r.AggregationRule == nil {
+		return errs
+	}
+	selectors := field.NewPath("aggregationRule", "clusterRoleSelectors")
+	if len(r.AggregationRule.ClusterRoleSelectors) == 0 {
+		errs = append(errs, field.Required(selectors, "at least one selector is required when aggregationRule is set"))
+	}
+	for i := range r.AggregationRule.ClusterRoleSelectors {
+		errs = append(errs, metav1validation.ValidateLabelSelector(&r.AggregationRule.ClusterRoleSelectors[i],
+			metav1validation.LabelSelectorValidationOptions{}, selectors.Index(i))...)
+	}
+	return errs
+}
