@@ -57,6 +57,7 @@ func TestNewStorage(t *testing.T) {
 	require.Equal(t, []string{"ns"}, storages["namespaces"].(*store.REST).ShortNames())
 	require.Equal(t, []string{"sa"}, storages["serviceaccounts"].(*store.REST).ShortNames())
 	require.Equal(t, []string{"ev"}, storages["events"].(*store.REST).ShortNames())
+	require.False(t, storages["events"].(*store.REST).UpdateStrategy.AllowCreateOnUpdate(t.Context()))
 }
 
 func TestColumns(t *testing.T) {

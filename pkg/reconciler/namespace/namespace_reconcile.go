@@ -1,0 +1,276 @@
+package namespace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/klog/v2"
+)
+
+// finalizer is the metadata finalizer the server puts on every namespace. This controller
+// removes it once the namespace is empty.
+const finalizer = "kubernetes"
+
+// Reasons of the namespace deletion conditions.
+const (
+	reasonDiscoveryFailed       = "DiscoveryFailed"
+	reasonResourcesDiscovered   = "ResourcesDiscovered"
+	reasonContentDeletionFailed = "ContentDeletionFailed"
+	reasonContentDeleted        = "ContentDeleted"
+	reasonSomeResourcesRemain   = "SomeResourcesRemain"
+	reasonContentRemoved        = "ContentRemoved"
+	reasonSomeFinalizersRemain  = "SomeFinalizersRemain"
+	reasonContentHasNoFinalizer = "ContentHasNoFinalizers"
+)
+
+// errContentRemaining reports that a deleted namespace still holds objects. It is not a
+// failure: the namespace is retried with backoff until they are gone.
+var errContentRemaining = errors.New("namespace content remains")
+
+// namespaceKey identifies a namespace across accounts.
+type namespaceKey struct {
+	cluster string
+	name    string
+}
+
+// reconciler finalizes deleted namespaces. Its function fields are the only way it reaches the
+// server; each works in the account it is given.
+type reconciler struct {
+	getNamespace func(ctx context.Context, cluster, name string) (*corev1.Namespace, error)
+	updateStatus func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error)
+	update       func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error)
+	// discover returns the preferred namespaced resources of an account. With an error it may
+	// still return the resources of the groups that were discovered.
+	discover         func(ctx context.Context, cluster string) ([]*metav1.APIResourceList, error)
+	deleteCollection func(ctx context.Context, cluster, namespace string, gvr schema.GroupVersionResource) error
+	// listOne lists at most one object of a resource in a namespace.
+	listOne func(ctx context.Context, cluster, namespace string, gvr schema.GroupVersionResource) (*metav1.PartialObjectMetadataList, error)
+}
+
+// reconcile deletes the content of a deleted namespace and removes its finalizer once the
+// namespace is empty. It returns an error wrapping errContentRemaining while objects remain.
+func (r *reconciler) reconcile(ctx context.Context, key namespaceKey) error {
+	ns, err := r.getNamespace(ctx, key.cluster, key.name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to get namespace: %w", err)
+	}
+	if !terminating(ns) {
+		return nil
+	}
+	found := r.deleteContent(ctx, key.cluster, ns.Name)
+	ns, err = r.writeStatus(ctx, key.cluster, ns, desiredStatus(ns.Status, found, metav1.Now()))
+	if err != nil {
+		return err
+	}
+	if err := found.err(); err != nil {
+		return err
+	}
+	return r.removeFinalizer(ctx, key.cluster, ns)
+}
+
+// terminating reports whether a namespace is deleted and still waits for this controller.
+func terminating(m metav1.Object) bool {
+	return m.GetDeletionTimestamp() != nil && slices.Contains(m.GetFinalizers(), finalizer)
+}
+
+// content is what deleting the content of a namespace found.
+type content struct {
+	// discoveryErr is set when some or all API groups of the account could not be discovered.
+	discoveryErr error
+	// deleteErrs are the failures to delete or list the objects of a resource.
+	deleteErrs []error
+	// remaining estimates the objects left per resource.
+	remaining map[schema.GroupResource]int64
+	// finalizers are the finalizers seen on remaining objects.
+	finalizers sets.Set[string]
+}
+
+// err returns why the namespace cannot be released yet, or nil when it is empty.
+func (c content) err() error {
+	var errs []error
+	if c.discoveryErr != nil {
+		errs = append(errs, c.discoveryErr)
+	}
+	errs = append(errs, c.deleteErrs...)
+	if len(errs) > 0 {
+		return fmt.Errorf("failed to delete namespace content: %w", utilerrors.NewAggregate(errs))
+	}
+	if len(c.remaining) > 0 {
+		return fmt.Errorf("%w: %s", errContentRemaining, remainingMessage(c.remaining))
+	}
+	return nil
+}
+
+// deleteContent deletes every deletable namespaced resource of the account in the namespace
+// and checks which ones still have objects.
+func (r *reconciler) deleteContent(ctx context.Context, cluster, namespace string) content {
+	found := content{remaining: map[schema.GroupResource]int64{}, finalizers: sets.New[string]()}
+	lists, err := r.discover(ctx, cluster)
+	if err != nil {
+		found.discoveryErr = err
+	}
+	for _, gvr := range deletableResources(lists) {
+		r.deleteResource(ctx, cluster, namespace, gvr, &found)
+	}
+	return found
+}
+
+// deleteResource deletes the objects of one resource in the namespace and records what is left.
+func (r *reconciler) deleteResource(ctx context.Context, cluster, namespace string, gvr schema.GroupVersionResource, found *content) {
+	gr := gvr.GroupResource()
+	if err := r.deleteCollection(ctx, cluster, namespace, gvr); err != nil && !apierrors.IsNotFound(err) {
+		found.deleteErrs = append(found.deleteErrs, fmt.Errorf("failed to delete %s: %w", gr, err))
+		return
+	}
+	list, err := r.listOne(ctx, cluster, namespace, gvr)
+	if apierrors.IsNotFound(err) {
+		return
+	}
+	if err != nil {
+		found.deleteErrs = append(found.deleteErrs, fmt.Errorf("failed to list %s: %w", gr, err))
+		return
+	}
+	if len(list.Items) == 0 {
+		return
+	}
+	count := int64(len(list.Items))
+	if list.RemainingItemCount != nil {
+		count += *list.RemainingItemCount
+	}
+	found.remaining[gr] = count
+	for _, item := range list.Items {
+		found.finalizers.Insert(item.Finalizers...)
+	}
+	klog.FromContext(ctx).V(4).Info("Namespace content remains", "resource", gr, "count", count)
+}
+
+// deletableResources returns the resources of discovery lists that can be deleted by
+// collection and listed, sorted so that reconciles are repeatable.
+func deletableResources(lists []*metav1.APIResourceList) []schema.GroupVersionResource {
+	var out []schema.GroupVersionResource
+	for _, list := range lists {
+		if list == nil {
+			continue
+		}
+		gv, err := schema.ParseGroupVersion(list.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, res := range list.APIResources {
+			if strings.Contains(res.Name, "/") || !slices.Contains(res.Verbs, "deletecollection") || !slices.Contains(res.Verbs, "list") {
+				continue
+			}
+			out = append(out, gv.WithResource(res.Name))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// desiredStatus returns the status of a terminating namespace after a deletion pass.
+func desiredStatus(current corev1.NamespaceStatus, found content, now metav1.Time) corev1.NamespaceStatus {
+	status := *current.DeepCopy()
+	status.Phase = corev1.NamespaceTerminating
+
+	discovery := condition(corev1.NamespaceDeletionDiscoveryFailure, reasonResourcesDiscovered, "All resources were discovered")
+	if found.discoveryErr != nil {
+		discovery = failed(discovery, reasonDiscoveryFailed, found.discoveryErr.Error())
+	}
+	deletion := condition(corev1.NamespaceDeletionContentFailure, reasonContentDeleted, "All content was deleted")
+	if len(found.deleteErrs) > 0 {
+		deletion = failed(deletion, reasonContentDeletionFailed, utilerrors.NewAggregate(found.deleteErrs).Error())
+	}
+	remaining := condition(corev1.NamespaceContentRemaining, reasonContentRemoved, "All content was removed")
+	if len(found.remaining) > 0 {
+		remaining = failed(remaining, reasonSomeResourcesRemain, "Resources remain: "+remainingMessage(found.remaining))
+	}
+	finalizers := condition(corev1.NamespaceFinalizersRemaining, reasonContentHasNoFinalizer, "No remaining content has finalizers")
+	if found.finalizers.Len() > 0 {
+		finalizers = failed(finalizers, reasonSomeFinalizersRemain,
+			"Remaining content has finalizers: "+strings.Join(sets.List(found.finalizers), ", "))
+	}
+	for _, c := range []corev1.NamespaceCondition{discovery, deletion, remaining, finalizers} {
+		setCondition(&status, c, now)
+	}
+	return status
+}
+
+// condition returns a condition of the given type that reports no problem.
+func condition(t corev1.NamespaceConditionType, reason, message string) corev1.NamespaceCondition {
+	return corev1.NamespaceCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: message}
+}
+
+// failed turns a condition into one that reports a problem.
+func failed(c corev1.NamespaceCondition, reason, message string) corev1.NamespaceCondition {
+	c.Status, c.Reason, c.Message = corev1.ConditionTrue, reason, message
+	return c
+}
+
+// setCondition sets a condition, keeping its transition time while its status is unchanged.
+func setCondition(status *corev1.NamespaceStatus, c corev1.NamespaceCondition, now metav1.Time) {
+	for i := range status.Conditions {
+		existing := &status.Conditions[i]
+		if existing.Type != c.Type {
+			continue
+		}
+		c.LastTransitionTime = existing.LastTransitionTime
+		if existing.Status != c.Status {
+			c.LastTransitionTime = now
+		}
+		*existing = c
+		return
+	}
+	c.LastTransitionTime = now
+	status.Conditions = append(status.Conditions, c)
+}
+
+// remainingMessage lists resources with their remaining object counts, sorted by resource.
+func remainingMessage(remaining map[schema.GroupResource]int64) string {
+	parts := make([]string, 0, len(remaining))
+	for gr, n := range remaining {
+		parts = append(parts, fmt.Sprintf("%s (%d)", gr, n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// writeStatus writes the status of a namespace unless it is unchanged, and returns the
+// namespace as stored.
+func (r *reconciler) writeStatus(ctx context.Context, cluster string, ns *corev1.Namespace, status corev1.NamespaceStatus) (*corev1.Namespace, error) {
+	if apiequality.Semantic.DeepEqual(ns.Status, status) {
+		return ns, nil
+	}
+	updated := ns.DeepCopy()
+	updated.Status = status
+	stored, err := r.updateStatus(ctx, cluster, updated)
+	if err != nil {
+		return nil, fmt.Errorf("failed to update namespace status: %w", err)
+	}
+	return stored, nil
+}
+
+// removeFinalizer removes this controller's finalizer, which lets the server delete the
+// namespace once no other finalizer is left.
+func (r *reconciler) removeFinalizer(ctx context.Context, cluster string, ns *corev1.Namespace) error {
+	updated := ns.DeepCopy()
+	updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool { return f == finalizer })
+	if _, err := r.update(ctx, cluster, updated); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("failed to remove namespace finalizer: %w", err)
+	}
+	klog.FromContext(ctx).V(2).Info("Released namespace")
+	return nil
+}

@@ -1,0 +1,176 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Binary builds the accountmesh binary once per test process and returns its path.
+var Binary = sync.OnceValues(func() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	dir, err := os.MkdirTemp("", "accountmesh-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "accountmesh")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/accountmesh")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("failed to build accountmesh: %w\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// Server is a running accountmesh process.
+type Server struct {
+	// RootDir is the server's --root-dir.
+	RootDir string
+	// Kubeconfig is the admin kubeconfig the server wrote, for the root account.
+	Kubeconfig string
+	// BaseURL is https://HOST:PORT, without an account.
+	BaseURL string
+	// Config is the admin client config for the root account.
+	Config *rest.Config
+
+	args []string
+	cmd  *exec.Cmd
+	done chan error
+	log  *os.File
+}
+
+// StartServer starts accountmesh with a root directory, extra flags, and waits until it is
+// ready. The server listens on a free loopback port.
+func StartServer(ctx context.Context, rootDir string, extraArgs ...string) (*Server, error) {
+	s := &Server{
+		RootDir:    rootDir,
+		Kubeconfig: filepath.Join(rootDir, "admin.kubeconfig"),
+		args:       append([]string{"start", "--root-dir", rootDir, "--listen", "127.0.0.1:0"}, extraArgs...),
+	}
+	return s, s.Start(ctx)
+}
+
+// Start starts the (stopped) server process again with the same flags.
+func (s *Server) Start(ctx context.Context) error {
+	bin, err := Binary()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.RootDir, 0o700); err != nil {
+		return err
+	}
+	_ = os.Remove(s.Kubeconfig)
+	if s.log, err = os.OpenFile(filepath.Join(s.RootDir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		return err
+	}
+	s.cmd = exec.Command(bin, s.args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("failed to start accountmesh: %w", err)
+	}
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.cmd.Wait() }()
+	if err := s.waitReady(ctx); err != nil {
+		s.Stop()
+		return fmt.Errorf("%w; server log:\n%s", err, s.LogTail())
+	}
+	return nil
+}
+
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	for {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			return fmt.Errorf("accountmesh exited before it was ready: %v", err)
+		case <-ctx.Done():
+			return fmt.Errorf("accountmesh was not ready in time: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+		cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+		if err != nil {
+			continue
+		}
+		kube, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		body, err := kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		if err != nil || strings.TrimSpace(string(body)) != "ok" {
+			continue
+		}
+		s.Config = cfg
+		s.BaseURL = strings.TrimSuffix(cfg.Host, "/clusters/root")
+		return nil
+	}
+}
+
+// Stop stops the server gracefully (SIGTERM), killing it if it does not exit in time.
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+	if s.log != nil {
+		_ = s.log.Close()
+	}
+}
+
+// Kill stops the server abruptly, as a crash would.
+func (s *Server) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+	s.cmd = nil
+	if s.log != nil {
+		_ = s.log.Close()
+	}
+}
+
+// LogTail returns the end of the server log.
+func (s *Server) LogTail() string {
+	b, err := os.ReadFile(filepath.Join(s.RootDir, "server.log"))
+	if err != nil {
+		return err.Error()
+	}
+	const max = 8000
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return string(b)
+}
+
+// URL returns the URL of an account: BaseURL/clusters/<pathOrID>.
+func (s *Server) URL(pathOrID string) string {
+	return s.BaseURL + "/clusters/" + pathOrID
+}
+
+// ConfigFor returns the admin client config for an account path or cluster ID.
+func (s *Server) ConfigFor(pathOrID string) *rest.Config {
+	cfg := rest.CopyConfig(s.Config)
+	cfg.Host = s.URL(pathOrID)
+	return cfg
+}

@@ -1,0 +1,67 @@
+// Package e2e holds the end-to-end tests of the multi-account API server: one shared server per
+// test binary, each test in fresh accounts, driven with the real kubectl and client-go.
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/accountmesh/accountmesh/pkg/etcd"
+	"github.com/accountmesh/accountmesh/test/e2e/framework"
+)
+
+var (
+	// server is the shared server; it stores its data in the test's own etcd.
+	server *framework.Server
+	// etcdClient reads that etcd directly, to check what is (not) stored.
+	etcdClient *clientv3.Client
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipping e2e tests in -short mode")
+		os.Exit(0)
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "accountmesh-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	e, err := etcd.StartEmbedded(ctx, filepath.Join(dir, "etcd"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer e.Close()
+	etcdClient, err = clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: 10 * time.Second})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = etcdClient.Close() }()
+	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), "--etcd-servers", e.Endpoint)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer server.Stop()
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "server log tail:\n%s\n", server.LogTail())
+	}
+	return code
+}
