@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/etcd"
@@ -47,9 +48,10 @@ type Config struct {
 	// EtcdEndpoints are the client URLs of the etcd in use.
 	EtcdEndpoints []string
 
-	storage storage.RESTOptionsGetter
-	etcd    *etcd.Embedded
-	pki     pki.Files
+	storage   storage.RESTOptionsGetter
+	admission *namespacelifecycle.Plugin
+	etcd      *etcd.Embedded
+	pki       pki.Files
 }
 
 // NewConfig builds the configuration: it starts the embedded etcd when no external one is
@@ -126,6 +128,9 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	g.Authentication.Authenticator = union.New(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
 	g.Authorization.Authorizer = authorization.Authorizer{}
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
+
+	c.admission = namespacelifecycle.New()
+	g.AdmissionControl = c.admission
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)

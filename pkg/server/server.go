@@ -142,6 +142,7 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 	if err != nil {
 		return err
 	}
+	s.admission.Start(hookCtx.Context, f)
 	return account.New(f, s.Index, s.ExternalURL).Start(hookCtx.Context, 4)
 }
 

@@ -108,12 +108,12 @@ func (a *accounts) validate(ctx context.Context, obj runtime.Object) field.Error
 	return errs
 }
 
-// keepIdentity keeps the server-assigned identity of an account through status updates.
+// keepIdentity keeps the server-assigned identity of an account through status updates. The
+// URL is not identity: it follows the server's address.
 func keepIdentity(_ context.Context, obj, old runtime.Object) {
 	acc, oldAcc := obj.(*corev1alpha1.Account), old.(*corev1alpha1.Account)
 	acc.Status.ClusterID = oldAcc.Status.ClusterID
 	acc.Status.Path = oldAcc.Status.Path
-	acc.Status.URL = oldAcc.Status.URL
 }
 
 func validateStatus(_ context.Context, obj, _ runtime.Object) field.ErrorList {

@@ -133,3 +133,8 @@ func Eventually(t testing.TB, timeout time.Duration, cond func(ctx context.Conte
 func (a *Account) String() string {
 	return fmt.Sprintf("%s (%s)", a.Path, a.ClusterID)
 }
+
+// DynamicFor returns a dynamic client for a config.
+func DynamicFor(cfg *rest.Config) (dynamic.Interface, error) {
+	return dynamic.NewForConfig(cfg)
+}

@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/accountmesh/accountmesh/test/e2e/framework"
+)
+
+// TestRestartKeepsEverything restarts a server with embedded etcd on the same root directory,
+// gracefully and by crash, and checks that accounts, objects, the CA and the admin credentials
+// survive and that the kubeconfig still works.
+func TestRestartKeepsEverything(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := framework.StartServer(ctx, dir)
+	require.NoError(t, err)
+	t.Cleanup(s.Stop)
+
+	parent := s.CreateAccount(t, "root", "acme")
+	child := s.CreateAccount(t, parent.Path, "team-a")
+	for _, acc := range []*framework.Account{parent, child} {
+		_, err := acc.Kube.CoreV1().ConfigMaps("default").Create(ctx, configMap("cfg", nil, map[string]string{"path": acc.Path}), metav1.CreateOptions{})
+		require.NoError(t, err)
+		_, err = acc.Kube.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "s"}, StringData: map[string]string{"k": "v"},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	rootID := framework.Kubectl(t, s.Kubeconfig, "get", "accountinfo", "account", "-o", "jsonpath={.spec.clusterID}")
+	ca, err := os.ReadFile(filepath.Join(dir, "pki", "ca.crt"))
+	require.NoError(t, err)
+	adminCert, err := os.ReadFile(filepath.Join(dir, "pki", "admin.crt"))
+	require.NoError(t, err)
+
+	for _, restart := range []struct {
+		name string
+		stop func()
+	}{
+		{"graceful", s.Stop},
+		{"crash", s.Kill},
+	} {
+		restart.stop()
+		require.NoError(t, s.Start(ctx), "restart after %s stop", restart.name)
+
+		gotCA, err := os.ReadFile(filepath.Join(dir, "pki", "ca.crt"))
+		require.NoError(t, err)
+		require.Equal(t, ca, gotCA, "the CA changed across a %s restart", restart.name)
+		gotCert, err := os.ReadFile(filepath.Join(dir, "pki", "admin.crt"))
+		require.NoError(t, err)
+		require.Equal(t, adminCert, gotCert, "the admin certificate changed across a %s restart", restart.name)
+		require.Equal(t, rootID, framework.Kubectl(t, s.Kubeconfig, "get", "accountinfo", "account", "-o", "jsonpath={.spec.clusterID}"))
+
+		for _, acc := range []*framework.Account{parent, child} {
+			kubeconfig := s.WriteKubeconfig(t, acc.Path)
+			require.Equal(t, acc.Path, framework.Kubectl(t, kubeconfig, "get", "configmap", "cfg", "-n", "default", "-o", "jsonpath={.data.path}"))
+			require.Equal(t, "v", decodeSecretKey(t, framework.Kubectl(t, kubeconfig, "get", "secret", "s", "-n", "default", "-o", "jsonpath={.data.k}")))
+			require.Equal(t, acc.ClusterID, framework.Kubectl(t, kubeconfig, "get", "accountinfo", "account", "-o", "jsonpath={.spec.clusterID}"))
+			// The cluster ID still addresses the account too.
+			byID := s.WriteKubeconfig(t, acc.ClusterID)
+			require.Equal(t, acc.Path, framework.Kubectl(t, byID, "get", "accountinfo", "account", "-o", "jsonpath={.spec.path}"))
+		}
+		// The account's URL follows the server to its new port.
+		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+			out, _, err := framework.KubectlResult(t, s.Kubeconfig, "", "get", "account", "acme", "-o", "jsonpath={.status.phase} {.status.url}")
+			return err == nil && out == "Ready "+s.URL("root:acme"), nil
+		}, "account URL was not updated after restart")
+
+		// The restarted server accepts new accounts and objects.
+		fresh := s.NewAccount(t, child.Path)
+		framework.Kubectl(t, fresh.Kubeconfig, "create", "configmap", "after-"+restart.name, "-n", "default")
+	}
+}
