@@ -33,7 +33,8 @@ run: build ## Start Account Mesh with embedded etcd under .accountmesh/.
 
 .PHONY: test
 test: ## Run unit, integration and e2e tests.
-	$(GO) test -race -count=1 -timeout 40m ./...
+	$(GO) test -race -count=1 -timeout 20m ./pkg/... ./cmd/...
+	$(GO) test -count=1 -timeout 40m ./test/...
 
 .PHONY: test-short
 test-short: ## Run unit tests only.
