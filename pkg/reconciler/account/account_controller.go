@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -154,10 +153,5 @@ func (c *Controller) process(ctx context.Context, key string) (time.Duration, er
 		contentCheckDelay: c.contentCheckDelay,
 		baseURL:           c.baseURL,
 	}
-	result, err := r.reconcile(ctx, acc)
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		// The informer will bring the newer state.
-		return 0, nil
-	}
-	return result, err
+	return r.reconcile(ctx, acc)
 }

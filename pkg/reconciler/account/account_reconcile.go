@@ -69,7 +69,7 @@ func (r *reconciler) reconcile(ctx context.Context, acc *corev1alpha1.Account) (
 	if acc.Status.ClusterID == "" {
 		return 0, nil
 	}
-	steps := []step{r.ensureURL, r.ensureDefaultNamespace, r.ensureResolvable, r.markReady}
+	steps := []step{r.ensureURL, r.ensureResolvable, r.ensureDefaultNamespace, r.markReady}
 	if acc.DeletionTimestamp != nil {
 		if !hasFinalizer(acc) {
 			return 0, nil
@@ -121,7 +121,8 @@ func (r *reconciler) ensureDefaultNamespace(ctx context.Context, acc *corev1alph
 	return result{}, nil
 }
 
-// ensureResolvable waits until the account's path resolves, so that Ready means usable by path.
+// ensureResolvable waits until the account's path resolves, so that Ready means usable by path
+// and requests into the new account can be made.
 func (r *reconciler) ensureResolvable(_ context.Context, acc *corev1alpha1.Account, status *corev1alpha1.AccountStatus) (result, error) {
 	if id, ok := r.index.Resolve(acc.Status.Path); !ok || id != cluster.ID(acc.Status.ClusterID) {
 		setCondition(status, acc.Generation, corev1alpha1.AccountConditionReady, metav1.ConditionFalse,

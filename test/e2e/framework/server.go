@@ -174,3 +174,11 @@ func (s *Server) ConfigFor(pathOrID string) *rest.Config {
 	cfg.Host = s.URL(pathOrID)
 	return cfg
 }
+
+// PID returns the server's process ID, or 0 if it is not running.
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}

@@ -1,0 +1,349 @@
+// Command load is the account load benchmark: it starts an Account Mesh server (or uses one
+// given by --kubeconfig), creates accounts with parallel workers, measures how fast they become
+// Ready, the latency of create/get/list inside accounts, and the server's memory per account.
+//
+//	go run ./test/load --accounts 2000 --objects 10
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/accountmesh/accountmesh/test/e2e/framework"
+)
+
+type options struct {
+	accounts   int
+	objects    int
+	workers    int
+	kubeconfig string
+	profileDir string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.accounts, "accounts", 2000, "Number of accounts to create under root.")
+	flag.IntVar(&o.objects, "objects", 10, "ConfigMaps to create, get and list in each sampled account.")
+	flag.IntVar(&o.workers, "workers", 32, "Parallel client workers.")
+	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Admin kubeconfig of a running server; empty starts one (needed for memory figures).")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "Write CPU (account phase) and heap profiles of the server here.")
+	flag.Parse()
+	if err := run(context.Background(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	var pid int
+	kubeconfig := o.kubeconfig
+	if kubeconfig == "" {
+		dir, err := os.MkdirTemp("", "accountmesh-load-")
+		if err != nil {
+			return err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		start := time.Now()
+		s, err := framework.StartServer(ctx, dir)
+		if err != nil {
+			return err
+		}
+		defer s.Stop()
+		fmt.Printf("server ready in %s (fresh root dir, embedded etcd)\n", time.Since(start).Round(time.Millisecond))
+		kubeconfig, pid = s.Kubeconfig, s.PID()
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	base := strings.TrimSuffix(cfg.Host, "/clusters/root")
+
+	time.Sleep(2 * time.Second) // let start-up allocations settle before the baseline
+	before := readMemory(ctx, cfg, pid)
+	fmt.Printf("server memory idle: %s\n", before)
+
+	var cpuProfile *profile
+	if o.profileDir != "" {
+		cpuProfile = startCPUProfile(ctx, cfg, o.profileDir)
+	}
+	names, elapsed, readyLatencies, err := createAccounts(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	if cpuProfile != nil {
+		cpuProfile.wait()
+	}
+	fmt.Printf("accounts: %d Ready in %s: %.0f accounts/s; create→Ready p50 %s p99 %s\n",
+		len(names), elapsed.Round(time.Millisecond), float64(len(names))/elapsed.Seconds(),
+		percentile(readyLatencies, 50), percentile(readyLatencies, 99))
+
+	time.Sleep(2 * time.Second)
+	after := readMemory(ctx, cfg, pid)
+	fmt.Printf("server memory with %d empty accounts: %s\n", len(names), after)
+	if pid > 0 {
+		fmt.Printf("per empty account: RSS %.1f KiB, Go heap in use %.1f KiB\n",
+			float64(after.rss-before.rss)/1024/float64(len(names)),
+			float64(after.heapInUse-before.heapInUse)/1024/float64(len(names)))
+	}
+	if o.profileDir != "" {
+		saveProfile(ctx, cfg, "/debug/pprof/heap", filepath.Join(o.profileDir, "heap.pprof"))
+	}
+	return objectLatencies(ctx, cfg, base, names, o)
+}
+
+// createAccounts creates o.accounts accounts under root and waits until all are Ready.
+func createAccounts(ctx context.Context, cfg *rest.Config, o options) ([]string, time.Duration, []time.Duration, error) {
+	d, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	accounts := d.Resource(framework.AccountsGVR)
+	w, err := accounts.Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	defer w.Stop()
+
+	names := make([]string, o.accounts)
+	created := make([]time.Time, o.accounts)
+	index := map[string]int{}
+	for i := range names {
+		names[i] = fmt.Sprintf("load-%06d", i)
+		index[names[i]] = i
+	}
+	var mu sync.Mutex
+	start := time.Now()
+	var next atomic.Int64
+	errs := make(chan error, o.workers)
+	var wg sync.WaitGroup
+	for range o.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= o.accounts {
+					return
+				}
+				obj := &unstructured.Unstructured{}
+				obj.SetAPIVersion("core.accountmesh.io/v1alpha1")
+				obj.SetKind("Account")
+				obj.SetName(names[i])
+				mu.Lock()
+				created[i] = time.Now()
+				mu.Unlock()
+				if _, err := accounts.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+					errs <- fmt.Errorf("failed to create account %s: %w", names[i], err)
+					return
+				}
+			}
+		}()
+	}
+
+	ready := make([]time.Duration, 0, o.accounts)
+	seen := map[string]bool{}
+	timeout := time.After(time.Duration(o.accounts)*50*time.Millisecond + time.Minute)
+	for len(ready) < o.accounts {
+		select {
+		case err := <-errs:
+			return nil, 0, nil, err
+		case <-timeout:
+			return nil, 0, nil, fmt.Errorf("only %d of %d accounts became Ready in time", len(ready), o.accounts)
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return nil, 0, nil, fmt.Errorf("account watch closed")
+			}
+			if ev.Type != watch.Added && ev.Type != watch.Modified {
+				continue
+			}
+			u := ev.Object.(*unstructured.Unstructured)
+			phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+			i, ok := index[u.GetName()]
+			if phase != "Ready" || !ok || seen[u.GetName()] {
+				continue
+			}
+			seen[u.GetName()] = true
+			mu.Lock()
+			ready = append(ready, time.Since(created[i]))
+			mu.Unlock()
+		}
+	}
+	elapsed := time.Since(start)
+	wg.Wait()
+	return names, elapsed, ready, nil
+}
+
+// objectLatencies creates, gets and lists ConfigMaps inside a sample of the accounts.
+func objectLatencies(ctx context.Context, cfg *rest.Config, base string, names []string, o options) error {
+	sample := names
+	if len(sample) > 200 {
+		sample = sample[:200]
+	}
+	var mu sync.Mutex
+	lat := map[string][]time.Duration{}
+	record := func(op string, d time.Duration) {
+		mu.Lock()
+		lat[op] = append(lat[op], d)
+		mu.Unlock()
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, o.workers)
+	for range min(o.workers, len(sample)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(sample) {
+					return
+				}
+				c := rest.CopyConfig(cfg)
+				c.Host = base + "/clusters/root:" + sample[i]
+				kube, err := kubernetes.NewForConfig(c)
+				if err != nil {
+					errs <- err
+					return
+				}
+				cms := kube.CoreV1().ConfigMaps("default")
+				for j := range o.objects {
+					cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm-" + strconv.Itoa(j)}, Data: map[string]string{"k": "v"}}
+					t := time.Now()
+					if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+						errs <- err
+						return
+					}
+					record("create", time.Since(t))
+				}
+				for j := range o.objects {
+					t := time.Now()
+					if _, err := cms.Get(ctx, "cm-"+strconv.Itoa(j), metav1.GetOptions{}); err != nil {
+						errs <- err
+						return
+					}
+					record("get", time.Since(t))
+				}
+				for range o.objects {
+					t := time.Now()
+					if _, err := cms.List(ctx, metav1.ListOptions{}); err != nil {
+						errs <- err
+						return
+					}
+					record("list", time.Since(t))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	for _, op := range []string{"create", "get", "list"} {
+		fmt.Printf("%-6s in an account (%d objects, %d accounts, %d workers): n=%d p50 %s p99 %s\n",
+			op, o.objects, len(sample), o.workers, len(lat[op]), percentile(lat[op], 50), percentile(lat[op], 99))
+	}
+	return nil
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return s[i].Round(10 * time.Microsecond)
+}
+
+type memory struct {
+	rss       int64
+	heapInUse int64
+}
+
+func (m memory) String() string {
+	return fmt.Sprintf("RSS %.1f MiB, Go heap in use %.1f MiB", float64(m.rss)/(1<<20), float64(m.heapInUse)/(1<<20))
+}
+
+// readMemory reads the server's RSS from /proc and its heap in use from /metrics.
+func readMemory(ctx context.Context, cfg *rest.Config, pid int) memory {
+	var m memory
+	if pid > 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+					kb, _ := strconv.ParseInt(f[1], 10, 64)
+					m.rss = kb * 1024
+				}
+			}
+		}
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return m
+	}
+	body, err := kube.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "go_memstats_heap_inuse_bytes ") {
+			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			m.heapInUse = int64(v)
+		}
+	}
+	return m
+}
+
+type profile struct{ done chan struct{} }
+
+func (p *profile) wait() { <-p.done }
+
+// startCPUProfile records a 10s CPU profile of the server while accounts are created.
+func startCPUProfile(ctx context.Context, cfg *rest.Config, dir string) *profile {
+	p := &profile{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		saveProfile(ctx, cfg, "/debug/pprof/profile?seconds=10", filepath.Join(dir, "cpu.pprof"))
+	}()
+	return p
+}
+
+func saveProfile(ctx context.Context, cfg *rest.Config, path, file string) {
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return
+	}
+	body, err := kube.Discovery().RESTClient().Get().RequestURI(path).DoRaw(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "failed to fetch %s: %v\n", path, err)
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err == nil {
+		_ = os.WriteFile(file, body, 0o644)
+		fmt.Printf("wrote %s\n", file)
+	}
+}
