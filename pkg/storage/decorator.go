@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/watch"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/storage"
@@ -133,12 +134,22 @@ func (s *Storage) key(ctx context.Context, key, verb string, cross bool) (string
 		if !cross {
 			return "", "", apierrors.NewMethodNotSupported(s.resource, verb+" across all accounts (/clusters/*)")
 		}
-		if strings.Trim(rest, "/") != "" {
+		if strings.Trim(rest, "/") != "" && urlNamesObjects(ctx) {
 			return "", "", apierrors.NewBadRequest(fmt.Sprintf("%s %s across all accounts (/clusters/*) must not name a namespace or object", verb, s.resource))
 		}
+		// A narrower key without a namespace or name in the URL comes from a field selector
+		// (metadata.name, metadata.namespace); the whole prefix is read and the selector
+		// filters it.
 		return s.prefix, id, nil
 	}
 	return s.prefix + "/" + string(id) + rest, id, nil
+}
+
+// urlNamesObjects reports whether the request URL names a namespace or object, as opposed to
+// a list narrowed only by a field selector. Requests without request info count as naming.
+func urlNamesObjects(ctx context.Context) bool {
+	info, ok := genericapirequest.RequestInfoFrom(ctx)
+	return !ok || info.Namespace != "" || info.Name != ""
 }
 
 // stamp sets the cluster annotation of obj, overwriting whatever the client sent.
@@ -184,9 +195,12 @@ func (s *Storage) Delete(ctx context.Context, key string, out runtime.Object, pr
 
 // Watch watches the request's cluster, or every cluster for the wildcard.
 func (s *Storage) Watch(ctx context.Context, key string, opts storage.ListOptions) (watch.Interface, error) {
-	k, _, err := s.key(ctx, key, "watch", true)
+	k, id, err := s.key(ctx, key, "watch", true)
 	if err != nil {
 		return nil, err
+	}
+	if id == cluster.Wildcard {
+		opts.Recursive = true
 	}
 	return s.Interface.Watch(ctx, k, opts)
 }
@@ -202,9 +216,12 @@ func (s *Storage) Get(ctx context.Context, key string, opts storage.GetOptions, 
 
 // GetList lists the request's cluster, or every cluster for the wildcard.
 func (s *Storage) GetList(ctx context.Context, key string, opts storage.ListOptions, listObj runtime.Object) error {
-	k, _, err := s.key(ctx, key, "list", true)
+	k, id, err := s.key(ctx, key, "list", true)
 	if err != nil {
 		return err
+	}
+	if id == cluster.Wildcard {
+		opts.Recursive = true
 	}
 	return s.Interface.GetList(ctx, k, opts, listObj)
 }

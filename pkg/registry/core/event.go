@@ -27,8 +27,13 @@ const (
 	maxEventNoteLength     = 1024
 )
 
+// eventTTL is how long events are kept after their last update, as a real cluster's default
+// --event-ttl.
+const eventTTL = time.Hour
+
 func eventOptions() store.Options {
 	return store.Options{
+		TTL:        eventTTL,
 		Resource:   corev1.Resource("events"),
 		Singular:   "event",
 		New:        func() runtime.Object { return &corev1.Event{} },

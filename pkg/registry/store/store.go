@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -53,6 +54,8 @@ type Options struct {
 	Columns []Column
 	// AttrFunc returns labels and fields for selectors; metadata.name/namespace when nil.
 	AttrFunc storage.AttrFunc
+	// TTL, when set, is how long objects live in storage after their last write.
+	TTL time.Duration
 	// ShortNames and Categories appear in discovery.
 	ShortNames, Categories []string
 }
@@ -127,6 +130,10 @@ func New(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, o Options) (m
 		DeleteStrategy:            s,
 		ResetFieldsStrategy:       s,
 		TableConvertor:            NewTableConvertor(o.Resource, o.Columns...),
+	}
+	if o.TTL > 0 {
+		ttl := uint64(o.TTL.Seconds())
+		st.TTLFunc = func(runtime.Object, uint64, bool) (uint64, error) { return ttl, nil }
 	}
 	if err := st.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: o.AttrFunc}); err != nil {
 		return nil, fmt.Errorf("failed to build storage for %s: %w", o.Resource, err)

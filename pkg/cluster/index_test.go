@@ -1,0 +1,85 @@
+package cluster
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestIndexResolve(t *testing.T) {
+	t.Parallel()
+	idx := NewIndex("rootid0000000000")
+	// Children may arrive before their parents: the informer lists in key order, not depth order.
+	idx.Set("acmeid0000000000", "team-a", "teamaid000000000")
+	idx.Set("rootid0000000000", "acme", "acmeid0000000000")
+	idx.Set("rootid0000000000", "other", "otherid000000000")
+	idx.Set("otherid000000000", "team-a", "otherteamaid0000")
+
+	for _, tc := range []struct {
+		in     string
+		want   ID
+		wantOK bool
+	}{
+		{"root", "rootid0000000000", true},
+		{"rootid0000000000", "rootid0000000000", true},
+		{"root:acme", "acmeid0000000000", true},
+		{"root:acme:team-a", "teamaid000000000", true},
+		{"root:other:team-a", "otherteamaid0000", true},
+		{"teamaid000000000", "teamaid000000000", true},
+		{"root:acme:team-b", "", false},
+		{"root:acmex", "", false},
+		{"acme", "", false},
+		{"other:acme", "", false},
+		{"unknownid0000000", "", false},
+		{"", "", false},
+	} {
+		got, ok := idx.Resolve(tc.in)
+		require.Equal(t, tc.wantOK, ok, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+	}
+
+	e, ok := idx.Lookup("teamaid000000000")
+	require.True(t, ok)
+	require.Equal(t, Entry{ID: "teamaid000000000", Path: "root:acme:team-a", Parent: "acmeid0000000000"}, e)
+}
+
+func TestIndexDelete(t *testing.T) {
+	t.Parallel()
+	idx := NewIndex("r")
+	idx.Set("r", "a", "aid")
+	idx.Set("aid", "b", "bid")
+	idx.Delete("aid")
+	_, ok := idx.Resolve("root:a")
+	require.False(t, ok)
+	// An orphan is not reachable, by path or by ID, until its parent is back.
+	_, ok = idx.Resolve("bid")
+	require.False(t, ok)
+	_, ok = idx.Lookup("bid")
+	require.False(t, ok)
+	idx.Set("r", "a", "aid")
+	got, ok := idx.Resolve("root:a:b")
+	require.True(t, ok)
+	require.Equal(t, ID("bid"), got)
+	// Moving a name to a new ID replaces the old entry.
+	idx.Set("r", "a", "aid2")
+	got, _ = idx.Resolve("root:a")
+	require.Equal(t, ID("aid2"), got)
+}
+
+func TestNewIDAndValidatePath(t *testing.T) {
+	t.Parallel()
+	seen := map[ID]bool{}
+	for range 1000 {
+		id := NewID()
+		require.True(t, IsValidID(string(id)), id)
+		require.False(t, seen[id])
+		seen[id] = true
+	}
+	require.False(t, IsValidID("root"))
+	require.False(t, IsValidID("0bcdefghijklmnop"))
+	require.Empty(t, ValidatePath("root:acme:team-a"))
+	require.NotEmpty(t, ValidatePath("acme"))
+	require.NotEmpty(t, ValidatePath("root:Acme"))
+	require.NotEmpty(t, ValidatePath("root:"+strings.Repeat("a:", MaxPathLength)))
+}
