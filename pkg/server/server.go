@@ -23,6 +23,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/accountindex"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
@@ -143,6 +144,11 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 		return err
 	}
 	s.admission.Start(hookCtx.Context, f)
+	namespaces, err := namespace.New(f)
+	if err != nil {
+		return err
+	}
+	namespaces.Start(hookCtx.Context, 4)
 	return account.New(f, s.Index, s.ExternalURL).Start(hookCtx.Context, 4)
 }
 
