@@ -23,6 +23,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/accountindex"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
@@ -149,6 +150,11 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 		return err
 	}
 	namespaces.Start(hookCtx.Context, 4)
+	gc, err := garbagecollector.New(f, string(s.Index.Root()))
+	if err != nil {
+		return err
+	}
+	gc.Start(hookCtx.Context, 2)
 	return account.New(f, s.Index, s.ExternalURL).Start(hookCtx.Context, 4)
 }
 

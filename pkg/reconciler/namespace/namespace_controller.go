@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -104,12 +103,10 @@ func (c *Controller) Start(ctx context.Context, workers int) {
 	logger.Info("Started workers", "workers", workers)
 }
 
-// enqueue queues a namespace when it waits for this controller. Objects without the cluster
-// annotation cannot be addressed and are skipped; the storage layer stamps it on every object.
+// enqueue queues a namespace when it waits for this controller.
 func (c *Controller) enqueue(m *metav1.PartialObjectMetadata) {
-	id := m.Annotations[corev1alpha1.ClusterAnnotation]
-	if id != "" && terminating(m) {
-		c.queue.Add(namespaceKey{cluster: id, name: m.Name})
+	if terminating(m) {
+		c.queue.Add(namespaceKey{cluster: m.Annotations[corev1alpha1.ClusterAnnotation], name: m.Name})
 	}
 }
 
@@ -142,76 +139,26 @@ func (c *Controller) processNext(ctx context.Context) bool {
 }
 
 // newNamespaceInformer watches the metadata of the namespaces of all accounts and calls
-// onChange for every added or updated one.
-//
-// The stock informers key their store by namespace and name only, so namespaces with the same
-// name in different accounts would replace each other there and relists would miss deletions.
-// This informer keys its store by account as well.
+// onChange for every added or updated one. Its store is keyed by account (client.NewInformer),
+// so namespaces with the same name in different accounts stay apart.
 func newNamespaceInformer(f *client.Factory, onChange func(*metav1.PartialObjectMetadata)) cache.Controller {
-	gvr := corev1.SchemeGroupVersion.WithResource("namespaces")
-	mc := f.Metadata(string(cluster.Wildcard))
-	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+	res := f.Metadata(string(cluster.Wildcard)).Resource(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			return mc.Resource(gvr).List(ctx, opts)
+			return res.List(ctx, opts)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			return mc.Resource(gvr).Watch(ctx, opts)
+			return res.Watch(ctx, opts)
 		},
-	}, mc)
-	store := cache.NewStore(storeKey)
-	return cache.New(&cache.Config{
-		Queue: cache.NewRealFIFOWithOptions(cache.RealFIFOOptions{
-			Name:         "namespace metadata",
-			KeyFunction:  storeKey,
-			KnownObjects: store,
-			Transformer:  trimMetadata,
-		}),
-		ListerWatcher: lw,
-		ObjectType:    &metav1.PartialObjectMetadata{},
-		Process: func(obj any, _ bool) error {
-			deltas, ok := obj.(cache.Deltas)
-			if !ok {
-				return fmt.Errorf("unexpected informer item %T", obj)
-			}
-			for _, d := range deltas {
-				if d.Type == cache.Deleted {
-					if err := store.Delete(d.Object); err != nil {
-						return fmt.Errorf("failed to delete from namespace cache: %w", err)
-					}
-					continue
-				}
-				if err := store.Update(d.Object); err != nil {
-					return fmt.Errorf("failed to update namespace cache: %w", err)
-				}
-				if m, ok := d.Object.(*metav1.PartialObjectMetadata); ok {
-					onChange(m)
-				}
-			}
-			return nil
-		},
-	})
-}
-
-// storeKey keys objects by account, namespace and name.
-func storeKey(obj any) (string, error) {
-	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		return d.Key, nil
 	}
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return "", fmt.Errorf("failed to read object metadata: %w", err)
+	notify := func(obj any) {
+		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+			onChange(m)
+		}
 	}
-	return m.GetAnnotations()[corev1alpha1.ClusterAnnotation] + "|" + m.GetNamespace() + "/" + m.GetName(), nil
-}
-
-// trimMetadata drops what the controller never reads from cached metadata.
-func trimMetadata(obj any) (any, error) {
-	m, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil
-	}
-	m.ManagedFields = nil
-	m.Labels = nil
-	m.Annotations = map[string]string{corev1alpha1.ClusterAnnotation: m.Annotations[corev1alpha1.ClusterAnnotation]}
-	return m, nil
+	_, informer := client.NewInformer(lw, &metav1.PartialObjectMetadata{}, cache.ResourceEventHandlerFuncs{
+		AddFunc:    notify,
+		UpdateFunc: func(_, obj any) { notify(obj) },
+	}, nil)
+	return informer
 }

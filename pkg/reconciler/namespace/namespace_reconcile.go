@@ -18,8 +18,9 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// finalizer is the metadata finalizer the server puts on every namespace. This controller
-// removes it once the namespace is empty.
+// finalizer is the metadata finalizer the server puts on every namespace (core.NamespaceFinalizer
+// in pkg/registry/core, not imported so that this controller stays a plain API client). This
+// controller removes it once the namespace is empty.
 const finalizer = "kubernetes"
 
 // Reasons of the namespace deletion conditions.
