@@ -155,7 +155,7 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 		return err
 	}
 	gc.Start(hookCtx.Context, 2)
-	return account.New(f, s.Index, s.ExternalURL).Start(hookCtx.Context, 4)
+	return account.New(f, s.Index, s.ExternalURL).Start(hookCtx.Context, 16)
 }
 
 // Run writes the admin kubeconfig and serves until ctx is done.

@@ -146,10 +146,12 @@ func (s *Storage) key(ctx context.Context, key, verb string, cross bool) (string
 }
 
 // urlNamesObjects reports whether the request URL names a namespace or object, as opposed to
-// a list narrowed only by a field selector. Requests without request info count as naming.
+// a list narrowed only by a field selector. RequestInfo.Name cannot tell: it is also filled
+// from a metadata.name field selector; a name in the URL is a second path part after the
+// resource. Requests without request info count as naming.
 func urlNamesObjects(ctx context.Context) bool {
 	info, ok := genericapirequest.RequestInfoFrom(ctx)
-	return !ok || info.Namespace != "" || info.Name != ""
+	return !ok || info.Namespace != "" || len(info.Parts) > 1
 }
 
 // stamp sets the cluster annotation of obj, overwriting whatever the client sent.

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/storage"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -94,6 +95,14 @@ func TestKeysCarryTheCluster(t *testing.T) {
 		{"wildcard list of a namespace", wildcard, func(ctx context.Context, s *Storage) error {
 			return s.GetList(ctx, prefix+"/ns", storage.ListOptions{}, &corev1.ConfigMapList{})
 		}, "", apierrors.IsBadRequest},
+		{"wildcard list narrowed by a field selector", genericapirequest.WithRequestInfo(wildcard, &genericapirequest.RequestInfo{Verb: "list", Name: "x", Parts: []string{"configmaps"}}),
+			func(ctx context.Context, s *Storage) error {
+				return s.GetList(ctx, prefix+"/ns/x", storage.ListOptions{}, &corev1.ConfigMapList{})
+			}, prefix, nil},
+		{"wildcard list of a namespace in the URL", genericapirequest.WithRequestInfo(wildcard, &genericapirequest.RequestInfo{Verb: "list", Namespace: "ns", Parts: []string{"configmaps"}}),
+			func(ctx context.Context, s *Storage) error {
+				return s.GetList(ctx, prefix+"/ns", storage.ListOptions{}, &corev1.ConfigMapList{})
+			}, "", apierrors.IsBadRequest},
 		{"wildcard get", wildcard, func(ctx context.Context, s *Storage) error {
 			return s.Get(ctx, prefix+"/ns/x", storage.GetOptions{}, &corev1.ConfigMap{})
 		}, "", apierrors.IsMethodNotSupported},
