@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -129,3 +130,57 @@ func ListWatch(res dynamic.ResourceInterface) *cache.ListWatch {
 		},
 	}
 }
+
+// SharedInformer is an informer keyed by ClusterKey whose events go to every registered
+// handler, so several controllers share one cache.
+type SharedInformer struct {
+	store    cache.Indexer
+	ctrl     cache.Controller
+	mu       sync.RWMutex
+	handlers []cache.ResourceEventHandler
+}
+
+// NewSharedInformer returns a shared informer over the wildcard list-watch lw.
+func NewSharedInformer(lw cache.ListerWatcher, objType runtime.Object) *SharedInformer {
+	s := &SharedInformer{}
+	s.store, s.ctrl = NewInformer(lw, objType, cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj interface{}) {
+			for _, h := range s.snapshot() {
+				h.OnAdd(obj, false)
+			}
+		},
+		UpdateFunc: func(old, obj interface{}) {
+			for _, h := range s.snapshot() {
+				h.OnUpdate(old, obj)
+			}
+		},
+		DeleteFunc: func(obj interface{}) {
+			for _, h := range s.snapshot() {
+				h.OnDelete(obj)
+			}
+		},
+	}, nil)
+	return s
+}
+
+func (s *SharedInformer) snapshot() []cache.ResourceEventHandler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.handlers
+}
+
+// AddEventHandler registers h. Handlers added after Run miss the objects already listed.
+func (s *SharedInformer) AddEventHandler(h cache.ResourceEventHandler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers = append(s.handlers, h)
+}
+
+// Store returns the cache, keyed by ClusterKey.
+func (s *SharedInformer) Store() cache.Indexer { return s.store }
+
+// HasSynced reports whether the first list has been delivered.
+func (s *SharedInformer) HasSynced() bool { return s.ctrl.HasSynced() }
+
+// Run fills the cache and delivers events until ctx is done.
+func (s *SharedInformer) Run(ctx context.Context) { s.ctrl.RunWithContext(ctx) }

@@ -15,7 +15,7 @@ import (
 func TestClusterHandler(t *testing.T) {
 	t.Parallel()
 	idx := NewIndex("rootid0000000000")
-	idx.Set("rootid0000000000", "acme", "acmeid0000000000")
+	idx.Set("rootid0000000000", "acme", "acmeid0000000000", Attributes{})
 	s := runtime.NewScheme()
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
 	codecs := serializer.NewCodecFactory(s)

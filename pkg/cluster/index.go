@@ -3,6 +3,7 @@ package cluster
 import (
 	"strings"
 	"sync"
+	"time"
 )
 
 // Entry describes one account in the Index.
@@ -13,11 +14,23 @@ type Entry struct {
 	Path string
 	// Parent is the parent's cluster ID; empty for root.
 	Parent ID
+	Attributes
+}
+
+// Attributes are what the index keeps about an account besides its place in the tree.
+type Attributes struct {
+	// Type is the account's type.
+	Type string
+	// Owner is the account's owner.
+	Owner string
+	// Created is when the account was created.
+	Created time.Time
 }
 
 type node struct {
 	parent ID
 	name   string
+	Attributes
 }
 
 // Index maps account paths to cluster IDs and back. It is fed by a watch on Account objects
@@ -45,13 +58,13 @@ func (i *Index) Root() ID {
 }
 
 // Set records that the account name in cluster parent has the cluster ID id.
-func (i *Index) Set(parent ID, name string, id ID) {
+func (i *Index) Set(parent ID, name string, id ID, attrs Attributes) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if old, ok := i.nodes[id]; ok && (old.parent != parent || old.name != name) {
 		i.deleteLocked(id)
 	}
-	i.nodes[id] = node{parent: parent, name: name}
+	i.nodes[id] = node{parent: parent, name: name, Attributes: attrs}
 	kids := i.children[parent]
 	if kids == nil {
 		kids = map[string]ID{}
@@ -116,13 +129,14 @@ func (i *Index) Lookup(id ID) (Entry, bool) {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	if id == i.root {
-		return Entry{ID: id, Path: RootPath}, true
+		return Entry{ID: id, Path: RootPath, Attributes: Attributes{Type: RootPath}}, true
 	}
 	p := i.pathLocked(id)
 	if p == "" {
 		return Entry{}, false
 	}
-	return Entry{ID: id, Path: p, Parent: i.nodes[id].parent}, true
+	n := i.nodes[id]
+	return Entry{ID: id, Path: p, Parent: n.parent, Attributes: n.Attributes}, true
 }
 
 // pathLocked walks up to root; it returns "" when the chain is broken.

@@ -11,10 +11,10 @@ func TestIndexResolve(t *testing.T) {
 	t.Parallel()
 	idx := NewIndex("rootid0000000000")
 	// Children may arrive before their parents: the informer lists in key order, not depth order.
-	idx.Set("acmeid0000000000", "team-a", "teamaid000000000")
-	idx.Set("rootid0000000000", "acme", "acmeid0000000000")
-	idx.Set("rootid0000000000", "other", "otherid000000000")
-	idx.Set("otherid000000000", "team-a", "otherteamaid0000")
+	idx.Set("acmeid0000000000", "team-a", "teamaid000000000", Attributes{})
+	idx.Set("rootid0000000000", "acme", "acmeid0000000000", Attributes{})
+	idx.Set("rootid0000000000", "other", "otherid000000000", Attributes{})
+	idx.Set("otherid000000000", "team-a", "otherteamaid0000", Attributes{})
 
 	for _, tc := range []struct {
 		in     string
@@ -42,13 +42,18 @@ func TestIndexResolve(t *testing.T) {
 	e, ok := idx.Lookup("teamaid000000000")
 	require.True(t, ok)
 	require.Equal(t, Entry{ID: "teamaid000000000", Path: "root:acme:team-a", Parent: "acmeid0000000000"}, e)
+	idx.Set("acmeid0000000000", "team-a", "teamaid000000000", Attributes{Type: "team", Owner: "alice"})
+	e, _ = idx.Lookup("teamaid000000000")
+	require.Equal(t, Attributes{Type: "team", Owner: "alice"}, e.Attributes)
+	root, _ := idx.Lookup("rootid0000000000")
+	require.Equal(t, "root", root.Type)
 }
 
 func TestIndexDelete(t *testing.T) {
 	t.Parallel()
 	idx := NewIndex("r")
-	idx.Set("r", "a", "aid")
-	idx.Set("aid", "b", "bid")
+	idx.Set("r", "a", "aid", Attributes{})
+	idx.Set("aid", "b", "bid", Attributes{})
 	idx.Delete("aid")
 	_, ok := idx.Resolve("root:a")
 	require.False(t, ok)
@@ -57,12 +62,12 @@ func TestIndexDelete(t *testing.T) {
 	require.False(t, ok)
 	_, ok = idx.Lookup("bid")
 	require.False(t, ok)
-	idx.Set("r", "a", "aid")
+	idx.Set("r", "a", "aid", Attributes{})
 	got, ok := idx.Resolve("root:a:b")
 	require.True(t, ok)
 	require.Equal(t, ID("bid"), got)
 	// Moving a name to a new ID replaces the old entry.
-	idx.Set("r", "a", "aid2")
+	idx.Set("r", "a", "aid2", Attributes{})
 	got, _ = idx.Resolve("root:a")
 	require.Equal(t, ID("aid2"), got)
 }

@@ -83,6 +83,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(internal(corev1alpha1.GroupName),
 		&corev1alpha1.Account{}, &corev1alpha1.AccountList{},
 		&corev1alpha1.AccountInfo{}, &corev1alpha1.AccountInfoList{},
+		&corev1alpha1.AccountType{}, &corev1alpha1.AccountTypeList{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

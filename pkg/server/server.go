@@ -11,6 +11,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -24,6 +26,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/accountindex"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
@@ -36,6 +39,11 @@ import (
 type Server struct {
 	completedConfig
 	generic *genericapiserver.GenericAPIServer
+	clients *client.Factory
+	// accounts is the one cache of Account objects that the index and the controllers share.
+	accounts     *client.SharedInformer
+	lifecycle    *account.Controller
+	initializers []*initializer.Controller
 }
 
 // New builds the server: API groups, the account index and the controllers.
@@ -47,6 +55,17 @@ func (c CompletedConfig) New() (*Server, error) {
 	s := &Server{completedConfig: *c.completedConfig, generic: g}
 	if err := s.installAPIs(); err != nil {
 		return nil, err
+	}
+	if s.clients, err = client.NewFactory(s.Generic.LoopbackClientConfig); err != nil {
+		return nil, err
+	}
+	s.accounts = client.NewSharedInformer(
+		client.ListWatch(s.clients.Dynamic(string(cluster.Wildcard)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounts"))),
+		&unstructured.Unstructured{})
+	accountindex.Register(s.Index, s.accounts)
+	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts)
+	for name, work := range initializer.Builtin(s.clients) {
+		s.initializers = append(s.initializers, initializer.New(s.clients, s.accounts, name, initializer.Initialize, work))
 	}
 	g.AddPostStartHookOrDie("accountmesh-account-index", s.startIndex)
 	g.AddPostStartHookOrDie("accountmesh-bootstrap-root", s.bootstrapRoot)
@@ -68,7 +87,7 @@ func (s *Server) installAPIs() error {
 	if err != nil {
 		return err
 	}
-	accountStorage, err := accountmesh.NewStorage(scheme.Scheme, getter, s.Index, s.ExternalURL)
+	accountStorage, err := accountmesh.NewStorage(scheme.Scheme, getter, s.Index, s.ExternalURL, s.Generic.Authorization.Authorizer)
 	if err != nil {
 		return err
 	}
@@ -100,50 +119,76 @@ func (s *Server) installAPIs() error {
 	return nil
 }
 
-// clients returns a client factory on the loopback connection.
-func (s *Server) clients(hookCtx genericapiserver.PostStartHookContext) (*client.Factory, error) {
-	return client.NewFactory(hookCtx.LoopbackClientConfig)
-}
-
-// startIndex feeds the account index from a watch and holds readiness until it has synced.
+// startIndex runs the shared Account informer, which feeds the account index, and holds
+// readiness until it has synced.
 func (s *Server) startIndex(hookCtx genericapiserver.PostStartHookContext) error {
-	f, err := s.clients(hookCtx)
-	if err != nil {
-		return err
-	}
-	synced, err := accountindex.Run(hookCtx.Context, s.Index, f.Dynamic(string(cluster.Wildcard)))
-	if err != nil {
-		return err
-	}
-	if !cache.WaitForCacheSync(hookCtx.Context.Done(), synced) {
+	go s.accounts.Run(hookCtx.Context)
+	if !cache.WaitForCacheSync(hookCtx.Context.Done(), s.accounts.HasSynced) {
 		return fmt.Errorf("account index did not sync")
 	}
 	return nil
 }
 
-// bootstrapRoot makes sure the root account has its default namespace.
+// bootstrapRoot makes sure the root account has its default namespace and the built-in
+// account types. Existing objects are left as they are: operators may have changed them.
 func (s *Server) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext) error {
-	f, err := s.clients(hookCtx)
-	if err != nil {
-		return err
-	}
-	kube := f.Kube(string(s.Index.Root()))
+	f := s.clients
+	root := string(s.Index.Root())
+	kube := f.Kube(root)
+	types := f.Dynamic(root).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounttypes"))
 	return wait.PollUntilContextTimeout(hookCtx.Context, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: metav1.NamespaceDefault}}, metav1.CreateOptions{})
-		if err == nil || apierrors.IsAlreadyExists(err) {
-			return true, nil
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			klog.FromContext(ctx).V(2).Info("Waiting to create the root default namespace", "err", err)
+			return false, nil
 		}
-		klog.FromContext(ctx).V(2).Info("Waiting to create the root default namespace", "err", err)
-		return false, nil
+		for _, t := range builtinTypes() {
+			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(t)
+			if err != nil {
+				return false, err
+			}
+			_, err = types.Create(ctx, &unstructured.Unstructured{Object: u}, metav1.CreateOptions{})
+			if err != nil && !apierrors.IsAlreadyExists(err) {
+				klog.FromContext(ctx).V(2).Info("Waiting to create the built-in account types", "err", err)
+				return false, nil
+			}
+		}
+		return true, nil
 	})
+}
+
+// builtinTypes are the account types that exist in root from the start.
+func builtinTypes() []*corev1alpha1.AccountType {
+	newType := func(name string, spec corev1alpha1.AccountTypeSpec) *corev1alpha1.AccountType {
+		return &corev1alpha1.AccountType{
+			TypeMeta:   metav1.TypeMeta{APIVersion: corev1alpha1.SchemeGroupVersion.String(), Kind: "AccountType"},
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       spec,
+		}
+	}
+	return []*corev1alpha1.AccountType{
+		newType(corev1alpha1.TypeRoot, corev1alpha1.AccountTypeSpec{
+			AllowedChildren:  []string{corev1alpha1.TypeOrg, corev1alpha1.TypeProvider},
+			DefaultChildType: corev1alpha1.TypeOrg,
+		}),
+		newType(corev1alpha1.TypeOrg, corev1alpha1.AccountTypeSpec{
+			AllowedParents:   []string{corev1alpha1.TypeRoot},
+			DefaultChildType: corev1alpha1.TypeAccount,
+		}),
+		newType(corev1alpha1.TypeAccount, corev1alpha1.AccountTypeSpec{
+			AllowedParents:   []string{corev1alpha1.TypeOrg, corev1alpha1.TypeAccount},
+			DefaultChildType: corev1alpha1.TypeAccount,
+		}),
+		newType(corev1alpha1.TypeProvider, corev1alpha1.AccountTypeSpec{
+			AllowedParents:   []string{corev1alpha1.TypeRoot, corev1alpha1.TypeOrg, corev1alpha1.TypeAccount},
+			DefaultChildType: corev1alpha1.TypeAccount,
+		}),
+	}
 }
 
 // startControllers starts the in-process controllers.
 func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext) error {
-	f, err := s.clients(hookCtx)
-	if err != nil {
-		return err
-	}
+	f := s.clients
 	s.admission.Start(hookCtx.Context, f)
 	namespaces, err := namespace.New(f)
 	if err != nil {
@@ -155,7 +200,10 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 		return err
 	}
 	gc.Start(hookCtx.Context, 2)
-	return account.New(f, s.Index, s.ExternalURL).Start(hookCtx.Context, 16)
+	for _, c := range s.initializers {
+		go c.Start(hookCtx.Context, 4)
+	}
+	return s.lifecycle.Start(hookCtx.Context, 16)
 }
 
 // Run writes the admin kubeconfig and serves until ctx is done.

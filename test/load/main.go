@@ -37,6 +37,8 @@ type options struct {
 	workers    int
 	kubeconfig string
 	profileDir string
+	restart    bool
+	delete     bool
 }
 
 func main() {
@@ -46,6 +48,8 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 32, "Parallel client workers.")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Admin kubeconfig of a running server; empty starts one (needed for memory figures).")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "Write CPU (account phase) and heap profiles of the server here.")
+	flag.BoolVar(&o.restart, "restart", false, "Restart the server after the accounts exist and report the time to ready.")
+	flag.BoolVar(&o.delete, "delete", false, "Delete all accounts at the end and report how long it takes.")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -55,6 +59,7 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	var pid int
+	var srv *framework.Server
 	kubeconfig := o.kubeconfig
 	if kubeconfig == "" {
 		dir, err := os.MkdirTemp("", "accountmesh-load-")
@@ -68,6 +73,7 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		defer s.Stop()
+		srv = s
 		fmt.Printf("server ready in %s (fresh root dir, embedded etcd)\n", time.Since(start).Round(time.Millisecond))
 		kubeconfig, pid = s.Kubeconfig, s.PID()
 	}
@@ -108,7 +114,70 @@ func run(ctx context.Context, o options) error {
 	if o.profileDir != "" {
 		saveProfile(ctx, cfg, "/debug/pprof/heap", filepath.Join(o.profileDir, "heap.pprof"))
 	}
-	return objectLatencies(ctx, cfg, base, names, o)
+	if err := objectLatencies(ctx, cfg, base, names, o); err != nil {
+		return err
+	}
+	if o.restart && srv != nil {
+		srv.Stop()
+		start := time.Now()
+		if err := srv.Start(ctx); err != nil {
+			return err
+		}
+		fmt.Printf("restart with %d accounts: ready in %s\n", len(names), time.Since(start).Round(time.Millisecond))
+		// The new process listens on a new port.
+		if cfg, err = clientcmd.BuildConfigFromFlags("", srv.Kubeconfig); err != nil {
+			return err
+		}
+		cfg.QPS, cfg.Burst = -1, 0
+		fmt.Printf("server memory after restart: %s\n", readMemory(ctx, cfg, srv.PID()))
+	}
+	if o.delete {
+		return deleteAccounts(ctx, cfg, names, o)
+	}
+	return nil
+}
+
+// deleteAccounts deletes the accounts and waits until all Account objects are gone.
+func deleteAccounts(ctx context.Context, cfg *rest.Config, names []string, o options) error {
+	d, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	accounts := d.Resource(framework.AccountsGVR)
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range o.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(names) {
+					return
+				}
+				_ = accounts.Delete(ctx, names[i], metav1.DeleteOptions{})
+			}
+		}()
+	}
+	wg.Wait()
+	requested := time.Since(start)
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		list, err := accounts.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d accounts still exist after 10 minutes", len(list.Items))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Printf("delete %d accounts: requested in %s, all gone in %s\n", len(names), requested.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // createAccounts creates o.accounts accounts under root and waits until all are Ready.
@@ -118,11 +187,6 @@ func createAccounts(ctx context.Context, cfg *rest.Config, o options) ([]string,
 		return nil, 0, nil, err
 	}
 	accounts := d.Resource(framework.AccountsGVR)
-	w, err := accounts.Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	defer w.Stop()
 
 	names := make([]string, o.accounts)
 	created := make([]time.Time, o.accounts)
@@ -162,30 +226,56 @@ func createAccounts(ctx context.Context, cfg *rest.Config, o options) ([]string,
 
 	ready := make([]time.Duration, 0, o.accounts)
 	seen := map[string]bool{}
-	timeout := time.After(time.Duration(o.accounts)*50*time.Millisecond + time.Minute)
+	observe := func(u *unstructured.Unstructured) {
+		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+		i, ok := index[u.GetName()]
+		if phase != "Ready" || !ok || seen[u.GetName()] {
+			return
+		}
+		seen[u.GetName()] = true
+		mu.Lock()
+		ready = append(ready, time.Since(created[i]))
+		mu.Unlock()
+	}
+	deadline := time.Now().Add(time.Duration(o.accounts)*50*time.Millisecond + time.Minute)
+	// Like an informer: list, then watch from the list's resourceVersion; list again whenever
+	// the server closes the watch (it drops watchers that fall behind).
 	for len(ready) < o.accounts {
+		if time.Now().After(deadline) {
+			return nil, 0, nil, fmt.Errorf("only %d of %d accounts became Ready in time", len(ready), o.accounts)
+		}
+		list, err := accounts.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		for i := range list.Items {
+			observe(&list.Items[i])
+		}
+		w, err := accounts.Watch(ctx, metav1.ListOptions{ResourceVersion: list.GetResourceVersion()})
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		func() {
+			defer w.Stop()
+			for len(ready) < o.accounts {
+				select {
+				case err := <-errs:
+					errs <- err
+					return
+				case ev, ok := <-w.ResultChan():
+					if !ok {
+						return
+					}
+					if u, isU := ev.Object.(*unstructured.Unstructured); isU && (ev.Type == watch.Added || ev.Type == watch.Modified) {
+						observe(u)
+					}
+				}
+			}
+		}()
 		select {
 		case err := <-errs:
 			return nil, 0, nil, err
-		case <-timeout:
-			return nil, 0, nil, fmt.Errorf("only %d of %d accounts became Ready in time", len(ready), o.accounts)
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return nil, 0, nil, fmt.Errorf("account watch closed")
-			}
-			if ev.Type != watch.Added && ev.Type != watch.Modified {
-				continue
-			}
-			u := ev.Object.(*unstructured.Unstructured)
-			phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-			i, ok := index[u.GetName()]
-			if phase != "Ready" || !ok || seen[u.GetName()] {
-				continue
-			}
-			seen[u.GetName()] = true
-			mu.Lock()
-			ready = append(ready, time.Since(created[i]))
-			mu.Unlock()
+		default:
 		}
 	}
 	elapsed := time.Since(start)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -88,15 +87,6 @@ func (a accountClient) Delete(ctx context.Context, id cluster.ID, name string) e
 // contentClient implements contentAPI with discovery and the dynamic client.
 type contentClient struct {
 	clients *client.Factory
-}
-
-func (c contentClient) EnsureDefaultNamespace(ctx context.Context, id cluster.ID) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: metav1.NamespaceDefault}}
-	_, err := c.clients.Kube(string(id)).CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
 }
 
 // resource is a discovered resource of an account.

@@ -34,14 +34,15 @@ type Controller struct {
 	index   Index
 	baseURL string
 	store   cache.Indexer
-	inf     cache.Controller
+	synced  cache.InformerSynced
 	queue   workqueue.TypedRateLimitingInterface[string]
 	// contentCheckDelay is how long to wait before checking again on a terminating account.
 	contentCheckDelay time.Duration
 }
 
-// New returns the account controller. baseURL is the server's external URL.
-func New(clients *client.Factory, index Index, baseURL string) *Controller {
+// New returns the account controller over accounts, a shared informer of Account objects in all
+// accounts. baseURL is the server's external URL.
+func New(clients *client.Factory, index Index, baseURL string, accounts *client.SharedInformer) *Controller {
 	c := &Controller{
 		clients: clients,
 		index:   index,
@@ -51,12 +52,12 @@ func New(clients *client.Factory, index Index, baseURL string) *Controller {
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),
 		contentCheckDelay: 200 * time.Millisecond,
 	}
-	lw := client.ListWatch(clients.Dynamic(string(cluster.Wildcard)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounts")))
-	c.store, c.inf = client.NewInformer(lw, &unstructured.Unstructured{}, cache.ResourceEventHandlerFuncs{
+	c.store, c.synced = accounts.Store(), accounts.HasSynced
+	accounts.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, obj interface{}) { c.enqueue(obj) },
 		DeleteFunc: c.enqueueParentAccount,
-	}, nil)
+	})
 	return c
 }
 
@@ -88,14 +89,13 @@ func (c *Controller) enqueueParentAccount(obj interface{}) {
 	c.queue.Add(client.ToClusterKey(e.Parent, "", e.Path[strings.LastIndex(e.Path, cluster.PathSeparator)+1:]))
 }
 
-// Start starts the informer and workers and returns once the cache has synced.
+// Start starts the workers once the shared informer has synced; the caller runs the informer.
 func (c *Controller) Start(ctx context.Context, workers int) error {
 	go func() {
 		<-ctx.Done()
 		c.queue.ShutDown()
 	}()
-	go c.inf.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), c.inf.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
 		return fmt.Errorf("%s controller: caches did not sync", ControllerName)
 	}
 	for range workers {

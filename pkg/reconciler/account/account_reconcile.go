@@ -30,8 +30,6 @@ type accountAPI interface {
 
 // contentAPI is what the reconciler does with the objects inside an account.
 type contentAPI interface {
-	// EnsureDefaultNamespace creates the default namespace in account id.
-	EnsureDefaultNamespace(ctx context.Context, id cluster.ID) error
 	// DeleteAll asks for the deletion of every namespace and cluster-scoped object in account id.
 	DeleteAll(ctx context.Context, id cluster.ID) error
 	// Remaining returns the resources that still hold objects in account id.
@@ -69,12 +67,12 @@ func (r *reconciler) reconcile(ctx context.Context, acc *corev1alpha1.Account) (
 	if acc.Status.ClusterID == "" {
 		return 0, nil
 	}
-	steps := []step{r.ensureURL, r.ensureResolvable, r.ensureDefaultNamespace, r.markReady}
+	steps := []step{r.ensureURL, r.ensureResolvable, r.waitForInitializers, r.markReady}
 	if acc.DeletionTimestamp != nil {
 		if !hasFinalizer(acc) {
 			return 0, nil
 		}
-		steps = []step{r.markTerminating, r.deleteChildren, r.deleteContent, r.waitForContent, r.release}
+		steps = []step{r.markTerminating, r.deleteChildren, r.waitForTerminators, r.deleteContent, r.waitForContent, r.release}
 	}
 	status := acc.Status.DeepCopy()
 	var res result
@@ -110,15 +108,20 @@ func (r *reconciler) ensureURL(_ context.Context, acc *corev1alpha1.Account, sta
 	return result{}, nil
 }
 
-// ensureDefaultNamespace creates the default namespace of an initializing account.
-func (r *reconciler) ensureDefaultNamespace(ctx context.Context, acc *corev1alpha1.Account, _ *corev1alpha1.AccountStatus) (result, error) {
-	if acc.Status.Phase != corev1alpha1.AccountPhaseInitializing {
+// waitForInitializers keeps the account Initializing while initializers are pending. Each
+// initializer's controller removes its own name; the change brings the account back here.
+func (r *reconciler) waitForInitializers(_ context.Context, acc *corev1alpha1.Account, status *corev1alpha1.AccountStatus) (result, error) {
+	if len(acc.Status.Initializers) == 0 {
+		setCondition(status, acc.Generation, corev1alpha1.AccountConditionInitialized, metav1.ConditionTrue,
+			corev1alpha1.AccountReasonInitialized, "all initializers have finished")
 		return result{}, nil
 	}
-	if err := r.content.EnsureDefaultNamespace(ctx, cluster.ID(acc.Status.ClusterID)); err != nil {
-		return result{stop: true}, fmt.Errorf("failed to create the default namespace: %w", err)
-	}
-	return result{}, nil
+	msg := "waiting for initializers: " + strings.Join(acc.Status.Initializers, ", ")
+	setCondition(status, acc.Generation, corev1alpha1.AccountConditionInitialized, metav1.ConditionFalse,
+		corev1alpha1.AccountReasonInitializersPending, msg)
+	setCondition(status, acc.Generation, corev1alpha1.AccountConditionReady, metav1.ConditionFalse,
+		corev1alpha1.AccountReasonInitializing, msg)
+	return result{stop: true}, nil
 }
 
 // ensureResolvable waits until the account's path resolves, so that Ready means usable by path
@@ -169,6 +172,17 @@ func (r *reconciler) deleteChildren(ctx context.Context, acc *corev1alpha1.Accou
 	setCondition(status, acc.Generation, corev1alpha1.AccountConditionContentDeleted, metav1.ConditionFalse,
 		corev1alpha1.AccountReasonChildrenRemaining, fmt.Sprintf("waiting for %d child accounts to be deleted", len(children)))
 	return result{stop: true, requeue: r.contentCheckDelay}, nil
+}
+
+// waitForTerminators waits until every terminator has finished. Terminators start when the
+// deletion starts and work while the account still has its content.
+func (r *reconciler) waitForTerminators(_ context.Context, acc *corev1alpha1.Account, status *corev1alpha1.AccountStatus) (result, error) {
+	if len(acc.Status.Terminators) == 0 {
+		return result{}, nil
+	}
+	setCondition(status, acc.Generation, corev1alpha1.AccountConditionContentDeleted, metav1.ConditionFalse,
+		corev1alpha1.AccountReasonTerminatorsPending, "waiting for terminators: "+strings.Join(acc.Status.Terminators, ", "))
+	return result{stop: true}, nil
 }
 
 // deleteContent asks for the deletion of everything in the account.

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -41,15 +40,8 @@ func (f *fakeAccounts) Delete(_ context.Context, _ cluster.ID, name string) erro
 }
 
 type fakeContent struct {
-	namespaceErr error
-	namespaces   int
-	deleteAll    int
-	remaining    []string
-}
-
-func (f *fakeContent) EnsureDefaultNamespace(context.Context, cluster.ID) error {
-	f.namespaces++
-	return f.namespaceErr
+	deleteAll int
+	remaining []string
 }
 
 func (f *fakeContent) DeleteAll(context.Context, cluster.ID) error {
@@ -96,25 +88,28 @@ func TestReconcile(t *testing.T) {
 		wantRequeue    bool
 		wantPhase      corev1alpha1.AccountPhase // of the written status; "" means no status write
 		wantReason     string
-		wantNamespaces int
 		wantDeleted    []string
 		wantDeleteAll  int
 		wantReleased   bool
 	}{{
-		name: "initializing and indexed becomes ready", acc: account(corev1alpha1.AccountPhaseInitializing, false), index: indexed,
+		name: "initialized and indexed becomes ready", acc: account(corev1alpha1.AccountPhaseInitializing, false), index: indexed,
 		accounts: &fakeAccounts{}, content: &fakeContent{},
-		wantPhase: corev1alpha1.AccountPhaseReady, wantReason: corev1alpha1.AccountReasonReady, wantNamespaces: 1,
+		wantPhase: corev1alpha1.AccountPhaseReady, wantReason: corev1alpha1.AccountReasonReady,
+	}, {
+		name: "pending initializers keep it initializing", acc: func() *corev1alpha1.Account {
+			acc := account(corev1alpha1.AccountPhaseInitializing, false)
+			acc.Status.Initializers = []string{"example.com/slow"}
+			return acc
+		}(), index: indexed, accounts: &fakeAccounts{}, content: &fakeContent{},
+		wantPhase: corev1alpha1.AccountPhaseInitializing, wantReason: corev1alpha1.AccountReasonInitializersPending,
 	}, {
 		name: "not yet indexed waits without touching the account", acc: account(corev1alpha1.AccountPhaseInitializing, false), index: fakeIndex{},
 		accounts: &fakeAccounts{}, content: &fakeContent{},
 		wantRequeue: true, wantPhase: corev1alpha1.AccountPhaseInitializing, wantReason: corev1alpha1.AccountReasonInitializing,
 	}, {
-		name: "failing namespace creation is retried", acc: account(corev1alpha1.AccountPhaseInitializing, false), index: indexed,
-		accounts: &fakeAccounts{}, content: &fakeContent{namespaceErr: errors.New("boom")},
-		wantErr: true, wantNamespaces: 1,
-	}, {
 		name: "ready account with a current status writes nothing", acc: func() *corev1alpha1.Account {
 			acc := account(corev1alpha1.AccountPhaseReady, false)
+			setCondition(&acc.Status, 1, corev1alpha1.AccountConditionInitialized, metav1.ConditionTrue, corev1alpha1.AccountReasonInitialized, "all initializers have finished")
 			setCondition(&acc.Status, 1, corev1alpha1.AccountConditionReady, metav1.ConditionTrue, corev1alpha1.AccountReasonReady, "the account is ready")
 			return acc
 		}(), index: indexed, accounts: &fakeAccounts{}, content: &fakeContent{},
@@ -128,6 +123,13 @@ func TestReconcile(t *testing.T) {
 		accounts: &fakeAccounts{}, content: &fakeContent{remaining: []string{"secrets", "configmaps"}},
 		wantRequeue: true, wantPhase: corev1alpha1.AccountPhaseTerminating, wantReason: corev1alpha1.AccountReasonContentRemaining,
 		wantDeleteAll: 1,
+	}, {
+		name: "terminators pending keep the content", acc: func() *corev1alpha1.Account {
+			acc := account(corev1alpha1.AccountPhaseTerminating, true)
+			acc.Status.Terminators = []string{"example.com/archive"}
+			return acc
+		}(), index: indexed, accounts: &fakeAccounts{}, content: &fakeContent{},
+		wantPhase: corev1alpha1.AccountPhaseTerminating, wantReason: corev1alpha1.AccountReasonTerminatorsPending,
 	}, {
 		name: "terminating and empty is released without a status write", acc: account(corev1alpha1.AccountPhaseTerminating, true), index: indexed,
 		accounts: &fakeAccounts{}, content: &fakeContent{},
@@ -154,7 +156,6 @@ func TestReconcile(t *testing.T) {
 				}
 				require.True(t, found, "no condition with reason %s in %+v", tc.wantReason, st.Conditions)
 			}
-			require.Equal(t, tc.wantNamespaces, tc.content.namespaces)
 			require.Equal(t, tc.wantDeleted, tc.accounts.deleted)
 			require.Equal(t, tc.wantDeleteAll, tc.content.deleteAll)
 			require.Equal(t, tc.wantReleased, tc.accounts.finalizerFreed)

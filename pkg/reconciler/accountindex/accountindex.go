@@ -5,10 +5,7 @@
 package accountindex
 
 import (
-	"context"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
@@ -16,37 +13,38 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
-// Run keeps idx current from a watch on Account objects across all accounts; client
-// must address the wildcard cluster. It returns the informer's HasSynced.
-func Run(ctx context.Context, idx *cluster.Index, client dynamic.Interface) (cache.InformerSynced, error) {
+// Register keeps idx current from accounts, a shared informer over Account objects in all
+// accounts.
+func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 	set := func(obj interface{}) {
-		if parent, name, id, ok := accountIdentity(obj); ok {
-			idx.Set(parent, name, id)
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return
+		}
+		if parent, name, id, ok := accountIdentity(u); ok {
+			typ, _, _ := unstructured.NestedString(u.Object, "spec", "type")
+			owner, _, _ := unstructured.NestedString(u.Object, "spec", "owner")
+			idx.Set(parent, name, id, cluster.Attributes{Type: typ, Owner: owner, Created: u.GetCreationTimestamp().Time})
 		}
 	}
-	_, inf := amclient.NewInformer(amclient.ListWatch(client.Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounts"))),
-		&unstructured.Unstructured{}, cache.ResourceEventHandlerFuncs{
-			AddFunc:    set,
-			UpdateFunc: func(_, obj interface{}) { set(obj) },
-			DeleteFunc: func(obj interface{}) {
-				if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = tombstone.Obj
-				}
-				if _, _, id, ok := accountIdentity(obj); ok {
+	accounts.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    set,
+		UpdateFunc: func(_, obj interface{}) { set(obj) },
+		DeleteFunc: func(obj interface{}) {
+			if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tombstone.Obj
+			}
+			if u, ok := obj.(*unstructured.Unstructured); ok {
+				if _, _, id, ok := accountIdentity(u); ok {
 					idx.Delete(id)
 				}
-			},
-		}, nil)
-	go inf.RunWithContext(ctx)
-	return inf.HasSynced, nil
+			}
+		},
+	})
 }
 
 // accountIdentity returns the parent cluster, name and cluster ID of an Account object.
-func accountIdentity(obj interface{}) (parent cluster.ID, name string, id cluster.ID, ok bool) {
-	u, isU := obj.(*unstructured.Unstructured)
-	if !isU {
-		return "", "", "", false
-	}
+func accountIdentity(u *unstructured.Unstructured) (parent cluster.ID, name string, id cluster.ID, ok bool) {
 	clusterID, _, _ := unstructured.NestedString(u.Object, "status", "clusterID")
 	parentID := u.GetAnnotations()[corev1alpha1.ClusterAnnotation]
 	if clusterID == "" || parentID == "" {

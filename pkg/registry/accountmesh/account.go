@@ -2,14 +2,21 @@ package accountmesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 
+	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
@@ -20,10 +27,20 @@ type Lookup interface {
 	Lookup(id cluster.ID) (cluster.Entry, bool)
 }
 
-// NewStorage returns the storage of accounts and accountinfos. baseURL is the external URL of
-// the server, e.g. https://127.0.0.1:6443; account URLs are baseURL/clusters/<path>.
-func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index Lookup, baseURL string) (map[string]rest.Storage, error) {
-	a := &accounts{index: index, baseURL: baseURL}
+// NewStorage returns the storage of accounts, accounttypes and accountinfos. baseURL is the
+// external URL of the server, e.g. https://127.0.0.1:6443; account URLs are
+// baseURL/clusters/<path>. authz decides who may use which account type.
+func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index Lookup, baseURL string, authz authorizer.Authorizer) (map[string]rest.Storage, error) {
+	typeStorage, err := store.New(scheme, getter, accountTypeOptions())
+	if err != nil {
+		return nil, err
+	}
+	a := &accounts{
+		index:   index,
+		baseURL: baseURL,
+		types:   storageTypes{getter: typeStorage["accounttypes"].(rest.Getter), index: index},
+		authz:   authz,
+	}
 	storages, err := store.New(scheme, getter, store.Options{
 		Resource:               corev1alpha1.Resource("accounts"),
 		Singular:               "account",
@@ -33,10 +50,13 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index 
 		HasStatus:              true,
 		PrepareForCreate:       a.prepareForCreate,
 		Validate:               a.validate,
-		ValidateUpdate:         func(context.Context, runtime.Object, runtime.Object) field.ErrorList { return nil },
+		ValidateUpdate:         validateUpdate,
 		PrepareForStatusUpdate: keepIdentity,
 		ValidateStatusUpdate:   validateStatus,
 		Columns: []store.Column{
+			{Name: "Type", Type: "string", Description: "The account's type.", Value: func(obj runtime.Object) interface{} {
+				return obj.(*corev1alpha1.Account).Spec.Type
+			}},
 			{Name: "Phase", Type: "string", Description: "Lifecycle phase of the account.", Value: func(obj runtime.Object) interface{} {
 				return string(obj.(*corev1alpha1.Account).Status.Phase)
 			}},
@@ -52,12 +72,40 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index 
 		return nil, err
 	}
 	storages["accountinfos"] = &InfoREST{index: index}
+	storages["accounttypes"] = typeStorage["accounttypes"]
 	return storages, nil
 }
+
+// reservedNames cannot be used as account names.
+var reservedNames = []string{cluster.RootPath, "system"}
 
 type accounts struct {
 	index   Lookup
 	baseURL string
+	types   storageTypes
+	authz   authorizer.Authorizer
+}
+
+// parentType resolves the type of the account a request is made in.
+func (a *accounts) parentType(ctx context.Context) (*accounttype.Type, cluster.ID, error) {
+	id, ok := cluster.FromContext(ctx)
+	if !ok || id == cluster.Wildcard {
+		return nil, "", fmt.Errorf("the request names no account")
+	}
+	e, ok := a.index.Lookup(id)
+	if !ok {
+		return nil, "", fmt.Errorf("the parent account is not known")
+	}
+	// An account's type was resolved from where its Account object lives: its parent.
+	from := e.Parent
+	if from == "" {
+		from = id
+	}
+	t, err := a.types.resolve(ctx, from, e.Type)
+	if err != nil {
+		return nil, "", fmt.Errorf("failed to resolve the type %q of the parent account %s: %w", e.Type, e.Path, err)
+	}
+	return t, id, nil
 }
 
 // parentPath returns the path of the account a request is made in.
@@ -80,12 +128,32 @@ func (a *accounts) prepareForCreate(ctx context.Context, obj runtime.Object) {
 		acc.Status.Path = cluster.Join(parent, acc.Name)
 		acc.Status.URL = a.baseURL + cluster.URLPrefix + acc.Status.Path
 	}
-	for _, f := range acc.Finalizers {
-		if f == corev1alpha1.AccountFinalizer {
-			return
+	if !slices.Contains(acc.Finalizers, corev1alpha1.AccountFinalizer) {
+		acc.Finalizers = append(acc.Finalizers, corev1alpha1.AccountFinalizer)
+	}
+	if acc.Spec.Owner == "" {
+		if u, ok := genericapirequest.UserFrom(ctx); ok {
+			acc.Spec.Owner = u.GetName()
 		}
 	}
-	acc.Finalizers = append(acc.Finalizers, corev1alpha1.AccountFinalizer)
+	// Resolution errors are reported by validate.
+	parentType, parentID, err := a.parentType(ctx)
+	if err != nil {
+		return
+	}
+	if acc.Spec.Type == "" {
+		acc.Spec.Type = parentType.DefaultChildType
+	}
+	t, err := a.types.resolve(ctx, parentID, acc.Spec.Type)
+	if err != nil {
+		return
+	}
+	if len(t.Labels) > 0 && acc.Labels == nil {
+		acc.Labels = map[string]string{}
+	}
+	maps.Copy(acc.Labels, t.Labels)
+	acc.Status.Initializers = t.AccountInitializers()
+	acc.Status.Terminators = slices.Clone(t.Terminators)
 }
 
 func (a *accounts) validate(ctx context.Context, obj runtime.Object) field.ErrorList {
@@ -99,12 +167,58 @@ func (a *accounts) validate(ctx context.Context, obj runtime.Object) field.Error
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), acc.Name,
 			fmt.Sprintf("the account path would be %d characters long; at most %d are allowed", len(p), cluster.MaxPathLength)))
 	}
+	if slices.Contains(reservedNames, acc.Name) || strings.HasPrefix(acc.Name, "system-") {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), acc.Name, "the name is reserved"))
+	}
+	errs = append(errs, a.validateType(ctx, acc)...)
 	if len(acc.Spec.DisplayName) > 256 {
 		errs = append(errs, field.TooLong(field.NewPath("spec", "displayName"), "", 256))
 	}
 	if len(acc.Spec.Description) > 4096 {
 		errs = append(errs, field.TooLong(field.NewPath("spec", "description"), "", 4096))
 	}
+	return errs
+}
+
+// validateType checks that the account's type exists, may be created in the parent's type,
+// and may be used by the requesting user.
+func (a *accounts) validateType(ctx context.Context, acc *corev1alpha1.Account) field.ErrorList {
+	typePath := field.NewPath("spec", "type")
+	parentType, parentID, err := a.parentType(ctx)
+	if err != nil {
+		return field.ErrorList{field.InternalError(typePath, err)}
+	}
+	if acc.Spec.Type == "" {
+		return field.ErrorList{field.Required(typePath, fmt.Sprintf("the parent account's type %q has no default child type", parentType.Name))}
+	}
+	t, err := a.types.resolve(ctx, parentID, acc.Spec.Type)
+	var nf *accounttype.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		return field.ErrorList{field.NotFound(typePath, acc.Spec.Type)}
+	case err != nil:
+		return field.ErrorList{field.Invalid(typePath, acc.Spec.Type, err.Error())}
+	}
+	if err := accounttype.CheckChild(parentType, t); err != nil {
+		return field.ErrorList{field.Forbidden(typePath, err.Error())}
+	}
+	if u, ok := genericapirequest.UserFrom(ctx); ok && a.authz != nil {
+		decision, reason, err := a.authz.Authorize(cluster.WithCluster(ctx, t.DefinedIn), authorizer.AttributesRecord{
+			User: u, Verb: "use", APIGroup: corev1alpha1.GroupName, APIVersion: corev1alpha1.SchemeGroupVersion.Version,
+			Resource: "accounttypes", Name: t.Name, ResourceRequest: true,
+		})
+		if err != nil || decision != authorizer.DecisionAllow {
+			return field.ErrorList{field.Forbidden(typePath, fmt.Sprintf("user %q may not use account type %q: %s", u.GetName(), t.Name, reason))}
+		}
+	}
+	return nil
+}
+
+func validateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+	acc, oldAcc := obj.(*corev1alpha1.Account), old.(*corev1alpha1.Account)
+	var errs field.ErrorList
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(acc.Spec.Type, oldAcc.Spec.Type, field.NewPath("spec", "type"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(acc.Spec.Owner, oldAcc.Spec.Owner, field.NewPath("spec", "owner"))...)
 	return errs
 }
 

@@ -32,6 +32,9 @@ var infoTable = store.NewTableConvertor(corev1alpha1.Resource("accountinfos"),
 	store.Column{Name: "Path", Type: "string", Description: "Position of the account in the tree.", Value: func(obj runtime.Object) interface{} {
 		return obj.(*corev1alpha1.AccountInfo).Spec.Path
 	}},
+	store.Column{Name: "Type", Type: "string", Description: "The account's type.", Value: func(obj runtime.Object) interface{} {
+		return obj.(*corev1alpha1.AccountInfo).Spec.Type
+	}},
 	store.Column{Name: "Cluster ID", Type: "string", Description: "Opaque, immutable ID of the account.", Value: func(obj runtime.Object) interface{} {
 		return obj.(*corev1alpha1.AccountInfo).Spec.ClusterID
 	}},
@@ -72,11 +75,24 @@ func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) 
 			Name:        corev1alpha1.AccountInfoName,
 			Annotations: map[string]string{corev1alpha1.ClusterAnnotation: string(id)},
 		},
-		Spec: corev1alpha1.AccountInfoSpec{Path: e.Path, ClusterID: string(e.ID)},
+		Spec: corev1alpha1.AccountInfoSpec{
+			Path: e.Path, ClusterID: string(e.ID), Type: e.Type, Owner: e.Owner, CreatedAt: metav1.NewTime(e.Created),
+		},
 	}
+	info.CreationTimestamp = info.Spec.CreatedAt
 	if e.Parent != "" {
 		if p, ok := r.index.Lookup(e.Parent); ok {
 			info.Spec.Parent = &corev1alpha1.AccountReference{Path: p.Path, ClusterID: string(p.ID)}
+		}
+	}
+	// The organisation is the nearest org on the way up, the account itself included.
+	for a, ok := e, true; ok; a, ok = r.index.Lookup(a.Parent) {
+		if a.Type == corev1alpha1.TypeOrg {
+			info.Spec.Organization = &corev1alpha1.AccountReference{Path: a.Path, ClusterID: string(a.ID)}
+			break
+		}
+		if a.Parent == "" {
+			break
 		}
 	}
 	return info, nil

@@ -28,6 +28,8 @@ const (
 const (
 	// AccountConditionReady is True when the account is initialized and usable.
 	AccountConditionReady = "Ready"
+	// AccountConditionInitialized is True when every initializer has finished.
+	AccountConditionInitialized = "Initialized"
 	// AccountConditionContentDeleted reports progress while a terminating account's
 	// descendants and content are removed.
 	AccountConditionContentDeleted = "ContentDeleted"
@@ -37,6 +39,12 @@ const (
 const (
 	// AccountReasonInitializing means initialization steps are still pending.
 	AccountReasonInitializing = "Initializing"
+	// AccountReasonInitializersPending means initializers have not finished yet.
+	AccountReasonInitializersPending = "InitializersPending"
+	// AccountReasonInitialized means every initializer has finished.
+	AccountReasonInitialized = "Initialized"
+	// AccountReasonTerminatorsPending means terminators have not finished yet.
+	AccountReasonTerminatorsPending = "TerminatorsPending"
 	// AccountReasonReady means every initialization step has finished.
 	AccountReasonReady = "Ready"
 	// AccountReasonChildrenRemaining means child accounts still exist.
@@ -69,6 +77,16 @@ type Account struct {
 
 // AccountSpec is the desired state of an account.
 type AccountSpec struct {
+	// type is the account's AccountType, resolved from the parent up to root. It defaults to
+	// the parent type's default child type and cannot be changed.
+	// +optional
+	Type string `json:"type,omitempty"`
+
+	// owner is the user who owns the account; the owner is bound to the admin role inside it.
+	// It defaults to the user who creates the account.
+	// +optional
+	Owner string `json:"owner,omitempty"`
+
 	// displayName is a human-readable name for the account.
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
@@ -96,6 +114,16 @@ type AccountStatus struct {
 	// url is where the account's API is served.
 	// +optional
 	URL string `json:"url,omitempty"`
+
+	// initializers are the initializers still to finish; the account is Ready when none is left.
+	// +optional
+	// +listType=atomic
+	Initializers []string `json:"initializers,omitempty"`
+
+	// terminators are the terminators still to finish once the account is being deleted.
+	// +optional
+	// +listType=atomic
+	Terminators []string `json:"terminators,omitempty"`
 
 	// conditions describe the account's readiness and deletion progress.
 	// +optional

@@ -37,6 +37,23 @@ type AccountInfoSpec struct {
 	// parent is the account this account was created in. It is empty for root.
 	// +optional
 	Parent *AccountReference `json:"parent,omitempty"`
+
+	// type is the account's AccountType.
+	// +optional
+	Type string `json:"type,omitempty"`
+
+	// organization is the nearest account of type org on the path from root, or the account
+	// itself for an org. It is empty outside organisations.
+	// +optional
+	Organization *AccountReference `json:"organization,omitempty"`
+
+	// owner is the user who owns the account.
+	// +optional
+	Owner string `json:"owner,omitempty"`
+
+	// createdAt is when the account was created.
+	// +optional
+	CreatedAt metav1.Time `json:"createdAt,omitempty"`
 }
 
 // AccountReference points to an account by path and cluster ID.

@@ -60,3 +60,18 @@ func (in AccountSpec) OpenAPIModelName() string {
 func (in AccountStatus) OpenAPIModelName() string {
 	return "io.accountmesh.core.v1alpha1.AccountStatus"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountType) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.AccountType"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountTypeList) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.AccountTypeList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountTypeSpec) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.AccountTypeSpec"
+}

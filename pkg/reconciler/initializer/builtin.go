@@ -1,0 +1,144 @@
+package initializer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/accountmesh/accountmesh/pkg/accounttype"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// Builtin returns the built-in initializers by name.
+func Builtin(clients *client.Factory) map[string]Func {
+	return map[string]Func{
+		corev1alpha1.InitializerNamespace: func(ctx context.Context, acc *corev1alpha1.Account) error {
+			return defaultNamespace(ctx, clients, acc)
+		},
+		corev1alpha1.InitializerOwner: func(ctx context.Context, acc *corev1alpha1.Account) error {
+			return ownerBinding(ctx, clients, acc)
+		},
+		corev1alpha1.InitializerResources: func(ctx context.Context, acc *corev1alpha1.Account) error {
+			return defaultResources(ctx, clients, acc)
+		},
+	}
+}
+
+// defaultNamespace creates the account's default namespace.
+func defaultNamespace(ctx context.Context, clients *client.Factory, acc *corev1alpha1.Account) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: metav1.NamespaceDefault}}
+	_, err := clients.Kube(acc.Status.ClusterID).CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create the default namespace: %w", err)
+	}
+	return nil
+}
+
+// ownerBinding binds the owner to the admin ClusterRole in the account. The binding is
+// inherited, so the owner administers the whole subtree.
+func ownerBinding(ctx context.Context, clients *client.Factory, acc *corev1alpha1.Account) error {
+	if acc.Spec.Owner == "" {
+		return nil
+	}
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: corev1alpha1.OwnerBindingName, Labels: map[string]string{corev1alpha1.InheritLabel: "true"}},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: acc.Spec.Owner}},
+	}
+	_, err := clients.Kube(acc.Status.ClusterID).RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to bind the owner: %w", err)
+	}
+	return nil
+}
+
+// defaultResources creates the objects the account's type declares.
+func defaultResources(ctx context.Context, clients *client.Factory, acc *corev1alpha1.Account) error {
+	parent, ok := acc.Annotations[corev1alpha1.ClusterAnnotation]
+	if !ok {
+		return fmt.Errorf("account %s has no %s annotation", acc.Name, corev1alpha1.ClusterAnnotation)
+	}
+	t, err := accounttype.Resolve(ctx, apiTypes{clients: clients}, cluster.ID(parent), acc.Spec.Type)
+	if err != nil {
+		return fmt.Errorf("failed to resolve account type %q: %w", acc.Spec.Type, err)
+	}
+	if len(t.DefaultResources) == 0 {
+		return nil
+	}
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(clients.Config(acc.Status.ClusterID), clients.HTTPClient())
+	if err != nil {
+		return err
+	}
+	groups, err := restmapper.GetAPIGroupResources(dc)
+	if err != nil {
+		return fmt.Errorf("failed to discover resources: %w", err)
+	}
+	mapper := restmapper.NewDiscoveryRESTMapper(groups)
+	d := clients.Dynamic(acc.Status.ClusterID)
+	for i, raw := range t.DefaultResources {
+		obj := &unstructured.Unstructured{}
+		if err := json.Unmarshal(raw.Raw, &obj.Object); err != nil {
+			return fmt.Errorf("default resource %d of type %q is not a valid object: %w", i, t.Name, err)
+		}
+		gvk := obj.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return fmt.Errorf("default resource %d of type %q: %w", i, t.Name, err)
+		}
+		ri := d.Resource(m.Resource)
+		var create func(context.Context, *unstructured.Unstructured, metav1.CreateOptions, ...string) (*unstructured.Unstructured, error)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			if obj.GetNamespace() == "" {
+				obj.SetNamespace(metav1.NamespaceDefault)
+			}
+			create = ri.Namespace(obj.GetNamespace()).Create
+		} else {
+			create = ri.Create
+		}
+		if _, err := create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("failed to create %s %s: %w", gvk.Kind, obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// apiTypes reads AccountTypes and parents through the API.
+type apiTypes struct {
+	clients *client.Factory
+}
+
+func (a apiTypes) Get(ctx context.Context, id cluster.ID, name string) (*corev1alpha1.AccountType, error) {
+	u, err := a.clients.Dynamic(string(id)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounttypes")).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t := &corev1alpha1.AccountType{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, t); err != nil {
+		return nil, fmt.Errorf("failed to decode account type %q: %w", name, err)
+	}
+	return t, nil
+}
+
+func (a apiTypes) Parent(ctx context.Context, id cluster.ID) (cluster.ID, bool, error) {
+	u, err := a.clients.Dynamic(string(id)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accountinfos")).Get(ctx, corev1alpha1.AccountInfoName, metav1.GetOptions{})
+	if err != nil {
+		return "", false, fmt.Errorf("failed to read the account info of %s: %w", id, err)
+	}
+	parent, _, _ := unstructured.NestedString(u.Object, "spec", "parent", "clusterID")
+	return cluster.ID(parent), parent != "", nil
+}
