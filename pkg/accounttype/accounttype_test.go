@@ -94,9 +94,9 @@ func TestCheckChild(t *testing.T) {
 	}{
 		{resolve("root", "root"), resolve("root", "org"), ""},
 		{resolve("root", "org"), resolve("root", "account"), ""},
-		{resolve("acme", "team"), resolve("acme", "team"), ""},                   // team is-an account
-		{resolve("acme", "team"), resolve("acme", "project"), ""},                // project needs a team parent
-		{resolve("root", "org"), resolve("acme", "team"), ""},                    // team extends account, allowed under org
+		{resolve("acme", "team"), resolve("acme", "team"), ""},    // team is-an account
+		{resolve("acme", "team"), resolve("acme", "project"), ""}, // project needs a team parent
+		{resolve("root", "org"), resolve("acme", "team"), ""},     // team extends account, allowed under org
 		{resolve("root", "root"), resolve("root", "account"), `allows children of type "org", "provider"`},
 		{resolve("root", "org"), resolve("root", "org"), `type "org" allows parents of type "root"`},
 		{resolve("root", "org"), resolve("acme", "project"), `type "project" allows parents of type "team"`},

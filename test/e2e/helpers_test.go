@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/base64"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,4 +14,39 @@ func decodeSecretKey(t *testing.T, b64 string) string {
 	b, err := base64.StdEncoding.DecodeString(b64)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// kubectlTable parses the table kubectl get prints: the header's column names and, per row, the
+// cells by column name. Cells are cut at the header's column positions, so empty cells are
+// read as "".
+func kubectlTable(t *testing.T, out string) ([]string, []map[string]string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	require.NotEmpty(t, lines, "no table in %q", out)
+	header := regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(lines[0]), -1)
+	starts := make([]int, len(header))
+	from := 0
+	for i, name := range header {
+		idx := strings.Index(lines[0][from:], name)
+		require.GreaterOrEqual(t, idx, 0, "column %q not in header %q", name, lines[0])
+		starts[i] = from + idx
+		from = starts[i] + len(name)
+	}
+	var rows []map[string]string
+	for _, line := range lines[1:] {
+		row := map[string]string{}
+		for i, name := range header {
+			start, end := starts[i], len(line)
+			if i+1 < len(starts) {
+				end = min(starts[i+1], len(line))
+			}
+			if start < end {
+				row[name] = strings.TrimSpace(line[start:end])
+			} else {
+				row[name] = ""
+			}
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
 }

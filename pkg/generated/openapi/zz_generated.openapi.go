@@ -574,7 +574,7 @@ func schema_pkg_apis_core_v1alpha1_AccountInfoSpec(ref common.ReferenceCallback)
 					},
 					"createdAt": {
 						SchemaProps: spec.SchemaProps{
-							Description: "createdAt is when the account was created.",
+							Description: "createdAt is when the account was created; root has none.",
 							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
 						},
 					},

@@ -84,13 +84,13 @@ func TestReconcile(t *testing.T) {
 		accounts *fakeAccounts
 		content  *fakeContent
 
-		wantErr        bool
-		wantRequeue    bool
-		wantPhase      corev1alpha1.AccountPhase // of the written status; "" means no status write
-		wantReason     string
-		wantDeleted    []string
-		wantDeleteAll  int
-		wantReleased   bool
+		wantErr       bool
+		wantRequeue   bool
+		wantPhase     corev1alpha1.AccountPhase // of the written status; "" means no status write
+		wantReason    string
+		wantDeleted   []string
+		wantDeleteAll int
+		wantReleased  bool
 	}{{
 		name: "initialized and indexed becomes ready", acc: account(corev1alpha1.AccountPhaseInitializing, false), index: indexed,
 		accounts: &fakeAccounts{}, content: &fakeContent{},

@@ -76,10 +76,13 @@ func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) 
 			Annotations: map[string]string{corev1alpha1.ClusterAnnotation: string(id)},
 		},
 		Spec: corev1alpha1.AccountInfoSpec{
-			Path: e.Path, ClusterID: string(e.ID), Type: e.Type, Owner: e.Owner, CreatedAt: metav1.NewTime(e.Created),
+			Path: e.Path, ClusterID: string(e.ID), Type: e.Type, Owner: e.Owner,
 		},
 	}
-	info.CreationTimestamp = info.Spec.CreatedAt
+	if !e.Created.IsZero() {
+		created := metav1.NewTime(e.Created)
+		info.Spec.CreatedAt, info.CreationTimestamp = &created, created
+	}
 	if e.Parent != "" {
 		if p, ok := r.index.Lookup(e.Parent); ok {
 			info.Spec.Parent = &corev1alpha1.AccountReference{Path: p.Path, ClusterID: string(p.ID)}

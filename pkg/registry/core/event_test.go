@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+
+	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
 // legacyEvent is a valid event as client-go's legacy recorder writes it.
@@ -154,4 +156,97 @@ func TestEventLastSeen(t *testing.T) {
 			require.Equal(t, tc.want, eventLastSeen(tc.event))
 		})
 	}
+}
+
+func TestValidateEventsAPI(t *testing.T) {
+	t.Parallel()
+	at := metav1.NewMicroTime(time.Now())
+	tests := []struct {
+		name  string
+		event *corev1.Event
+		want  []string
+	}{
+		{name: "new style", event: newStyleEvent(nil)},
+		{name: "missing fields named as in events.k8s.io", event: newStyleEvent(func(ev *corev1.Event) {
+			ev.ReportingController, ev.Action = "", ""
+		}), want: []string{"reportingController", "action"}},
+		{name: "no event time", event: legacyEvent(func(ev *corev1.Event) { ev.Source = corev1.EventSource{} }),
+			want: []string{"eventTime"}},
+		{name: "other type", event: newStyleEvent(func(ev *corev1.Event) { ev.Type = "Info" }), want: []string{"type"}},
+		{name: "deprecated fields", event: newStyleEvent(func(ev *corev1.Event) {
+			ev.Count = 2
+			ev.Source = corev1.EventSource{Host: "node-a"}
+			ev.FirstTimestamp = metav1.Now()
+			ev.LastTimestamp = metav1.Now()
+		}), want: []string{"count", "source", "firstTimestamp", "lastTimestamp"}},
+		{name: "series", event: newStyleEvent(func(ev *corev1.Event) {
+			ev.Series = &corev1.EventSeries{Count: 2, LastObservedTime: at}
+		})},
+		{name: "short series", event: newStyleEvent(func(ev *corev1.Event) { ev.Series = &corev1.EventSeries{Count: 1} }),
+			want: []string{"series.count", "series.lastObservedTime"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.ElementsMatch(t, tc.want, errorFields(validateEventsAPICreate(tc.event)))
+		})
+	}
+}
+
+func TestValidateEventsAPIUpdate(t *testing.T) {
+	t.Parallel()
+	old := newStyleEvent(func(ev *corev1.Event) {
+		ev.Message = "note"
+		ev.Series = &corev1.EventSeries{Count: 2, LastObservedTime: metav1.NewMicroTime(time.Now())}
+	})
+	tests := []struct {
+		name   string
+		modify func(*corev1.Event)
+		want   []string
+	}{
+		{name: "series", modify: func(ev *corev1.Event) {
+			ev.Series = &corev1.EventSeries{Count: 3, LastObservedTime: metav1.NewMicroTime(time.Now())}
+		}},
+		{name: "labels", modify: func(ev *corev1.Event) { ev.Labels = map[string]string{"a": "b"} }},
+		{name: "sub-microsecond event time", modify: func(ev *corev1.Event) {
+			ev.EventTime = metav1.NewMicroTime(ev.EventTime.Truncate(time.Microsecond))
+		}},
+		{name: "short series", modify: func(ev *corev1.Event) { ev.Series.Count = 1 }, want: []string{"series.count"}},
+		{name: "note", modify: func(ev *corev1.Event) { ev.Message = "other" }, want: []string{"message"}},
+		{name: "what happened", modify: func(ev *corev1.Event) {
+			ev.Reason, ev.Type, ev.Action = "Other", corev1.EventTypeWarning, "Other"
+			ev.InvolvedObject.Name = "other"
+			ev.EventTime = metav1.NewMicroTime(ev.EventTime.Add(time.Second))
+		}, want: []string{"reason", "type", "action", "involvedObject", "eventTime"}},
+		{name: "reporter", modify: func(ev *corev1.Event) {
+			ev.ReportingController, ev.ReportingInstance = "example.com/other", "other-0"
+		}, want: []string{"reportingController", "reportingInstance"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ev := old.DeepCopy()
+			tc.modify(ev)
+			require.ElementsMatch(t, tc.want, errorFields(validateEventsAPIUpdate(ev, old)))
+		})
+	}
+}
+
+func TestEventColumns(t *testing.T) {
+	t.Parallel()
+	convertor := store.NewColumnsTableConvertor(corev1.Resource("events"), eventColumns...)
+	ev := legacyEvent(func(ev *corev1.Event) { ev.LastTimestamp = metav1.NewTime(time.Now().Add(-time.Hour)) })
+	table, err := convertor.ConvertToTable(t.Context(), ev, nil)
+	require.NoError(t, err)
+	var names []string
+	var wide []bool
+	for _, c := range table.ColumnDefinitions {
+		names = append(names, c.Name)
+		wide = append(wide, c.Priority > 0)
+	}
+	require.Equal(t, []string{"Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name"}, names)
+	require.Equal(t, []bool{false, false, false, false, true, true, false, true, true, true}, wide)
+	require.Equal(t, []interface{}{
+		"60m", "Normal", "Started", "pod/pod-a", "", "kubelet", "Started container", "<unknown>", int64(1), "pod-a.1",
+	}, table.Rows[0].Cells)
 }

@@ -8,6 +8,7 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
@@ -19,6 +20,8 @@ func clusterRoleOptions() store.Options {
 		New:            func() runtime.Object { return &rbacv1.ClusterRole{} },
 		NewList:        func() runtime.Object { return &rbacv1.ClusterRoleList{} },
 		NameValidation: path.ValidatePathSegmentName,
+		// A real cluster prints roles with the default NAME and CREATED AT columns.
+		Table: rest.NewDefaultTableConvertor(rbacv1.Resource("clusterroles")),
 		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
 			return validateClusterRole(obj.(*rbacv1.ClusterRole))
 		},

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
@@ -19,6 +20,8 @@ func roleOptions() store.Options {
 		NewList:        func() runtime.Object { return &rbacv1.RoleList{} },
 		Namespaced:     true,
 		NameValidation: path.ValidatePathSegmentName,
+		// A real cluster prints roles with the default NAME and CREATED AT columns.
+		Table: rest.NewDefaultTableConvertor(rbacv1.Resource("roles")),
 		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
 			return validateRules(obj.(*rbacv1.Role).Rules, true)
 		},

@@ -132,9 +132,9 @@ func TestBindingColumns(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, table.Rows, 1)
 	require.Equal(t, []interface{}{
-		"b", "Role/edit", "alice@example.com, bob", "system:authenticated", "default/builder, local", "<unknown>",
+		"b", "Role/edit", "<unknown>", "alice@example.com, bob", "system:authenticated", "default/builder, local",
 	}, table.Rows[0].Cells)
-	for i, want := range []int32{0, 0, 1, 1, 1, 0} {
+	for i, want := range []int32{0, 0, 0, 1, 1, 1} {
 		require.Equal(t, want, table.ColumnDefinitions[i].Priority, table.ColumnDefinitions[i].Name)
 	}
 }

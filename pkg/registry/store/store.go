@@ -50,8 +50,10 @@ type Options struct {
 	HasStatus bool
 	// AllowCreateOnUpdate lets PUT create missing objects.
 	AllowCreateOnUpdate bool
-	// Columns are the table columns between NAME and AGE.
+	// Columns are the table columns besides NAME and AGE; see NewTableConvertor.
 	Columns []Column
+	// Table, when set, prints the resource's tables instead of NAME, Columns and AGE.
+	Table rest.TableConvertor
 	// AttrFunc returns labels and fields for selectors; metadata.name/namespace when nil.
 	AttrFunc storage.AttrFunc
 	// TTL, when set, is how long objects live in storage after their last write.
@@ -129,7 +131,10 @@ func New(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, o Options) (m
 		UpdateStrategy:            s,
 		DeleteStrategy:            s,
 		ResetFieldsStrategy:       s,
-		TableConvertor:            NewTableConvertor(o.Resource, o.Columns...),
+		TableConvertor:            o.Table,
+	}
+	if st.TableConvertor == nil {
+		st.TableConvertor = NewTableConvertor(o.Resource, o.Columns...)
 	}
 	if o.TTL > 0 {
 		ttl := uint64(o.TTL.Seconds())

@@ -51,9 +51,9 @@ type AccountInfoSpec struct {
 	// +optional
 	Owner string `json:"owner,omitempty"`
 
-	// createdAt is when the account was created.
+	// createdAt is when the account was created; root has none.
 	// +optional
-	CreatedAt metav1.Time `json:"createdAt,omitempty"`
+	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
 }
 
 // AccountReference points to an account by path and cluster ID.

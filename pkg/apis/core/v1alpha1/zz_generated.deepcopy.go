@@ -127,7 +127,10 @@ func (in *AccountInfoSpec) DeepCopyInto(out *AccountInfoSpec) {
 		*out = new(AccountReference)
 		**out = **in
 	}
-	in.CreatedAt.DeepCopyInto(&out.CreatedAt)
+	if in.CreatedAt != nil {
+		in, out := &in.CreatedAt, &out.CreatedAt
+		*out = (*in).DeepCopy()
+	}
 	return
 }
 
