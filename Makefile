@@ -25,6 +25,7 @@ all: build
 .PHONY: build
 build: ## Build bin/accountmesh.
 	$(GO) build -o $(BIN)/accountmesh ./cmd/accountmesh
+	$(GO) build -o $(BIN)/kubectl-mesh ./cmd/kubectl-mesh
 
 .PHONY: run
 run: build ## Start Account Mesh with embedded etcd under .accountmesh/.

@@ -1,0 +1,93 @@
+// Command kubectl-mesh is the kubectl plugin for Account Mesh: `kubectl mesh use`, `current`,
+// `create` and `tree`. It only builds the cobra command tree; the commands live in pkg/cli.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/accountmesh/accountmesh/pkg/cli"
+)
+
+func main() {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	if err := newRootCommand(streams).ExecuteContext(context.Background()); err != nil {
+		cli.PrintError(streams.ErrOut, err)
+		os.Exit(1)
+	}
+}
+
+// command is what every command's options implement.
+type command interface {
+	BindFlags(cmd *cobra.Command)
+	Complete(args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := cli.NewOptions(streams)
+	root := &cobra.Command{
+		Use:   "kubectl mesh",
+		Short: "Work with Account Mesh accounts: switch between them, create them, draw their tree",
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl mesh",
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	o.BindFlags(root)
+	root.AddCommand(
+		newCommand(cli.NewUseOptions(o), &cobra.Command{
+			Use:   "use <account>",
+			Short: "Switch the current context to an account",
+			Long: `Switch the current context to an account. The account is given as
+  root:acme:team-a   an absolute path (":root:acme" works too)
+  team-a             a child of the current account (team-a:dev: a grandchild)
+  ..                 the parent of the current account (../team-b: a sibling)
+  -                  the account before the last switch
+  :                  the root account`,
+			Example: "  kubectl mesh use root:acme\n  kubectl mesh use team-a\n  kubectl mesh use ..\n  kubectl mesh use -",
+			Args:    cobra.ExactArgs(1),
+		}),
+		newCommand(cli.NewCurrentOptions(o), &cobra.Command{
+			Use:   "current",
+			Short: "Print the path of the current account",
+			Args:  cobra.NoArgs,
+		}),
+		newCommand(cli.NewCreateOptions(o), &cobra.Command{
+			Use:     "create <name>",
+			Short:   "Create a child account of the current account and wait until it is ready",
+			Example: "  kubectl mesh create team-a --type team --enter",
+			Args:    cobra.ExactArgs(1),
+		}),
+		newCommand(cli.NewTreeOptions(o), &cobra.Command{
+			Use:     "tree [account]",
+			Short:   "Draw the tree of accounts below an account (default: the current one)",
+			Example: "  kubectl mesh tree\n  kubectl mesh tree root --depth 2",
+			Args:    cobra.MaximumNArgs(1),
+		}),
+	)
+	return root
+}
+
+// newCommand wires a command's options into its cobra command: flags, then Complete, Validate
+// and Run.
+func newCommand(o command, cmd *cobra.Command) *cobra.Command {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+	o.BindFlags(cmd)
+	return cmd
+}

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+)
+
+var (
+	// accountsGVR is the resource of Account objects, which create child accounts.
+	accountsGVR = schema.GroupVersionResource{Group: "core.accountmesh.io", Version: "v1alpha1", Resource: "accounts"}
+	// accountInfosGVR is the resource of the read-only AccountInfo singleton in every account.
+	accountInfosGVR = schema.GroupVersionResource{Group: "core.accountmesh.io", Version: "v1alpha1", Resource: "accountinfos"}
+)
+
+// accountInfoName is the name of the AccountInfo singleton in every account.
+const accountInfoName = "account"
+
+// AccountInfo is what the plugin reads from an account's AccountInfo singleton.
+type AccountInfo struct {
+	// Path is the account's path, e.g. root:acme.
+	Path string
+	// ClusterID is the account's cluster ID.
+	ClusterID string
+}
+
+// accountClients makes clients for any account on one server. All of them share one HTTP
+// client (and so one connection pool) and are not throttled on the client side: the tree
+// command bounds its concurrency itself.
+type accountClients struct {
+	url        AccountURL
+	config     *rest.Config
+	httpClient *http.Client
+}
+
+func newAccountClients(config *rest.Config) (*accountClients, error) {
+	u, err := ParseAccountURL(config.Host)
+	if err != nil {
+		return nil, err
+	}
+	config = rest.CopyConfig(config)
+	config.QPS, config.Burst = -1, 0
+	httpClient, err := rest.HTTPClientFor(config)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create an HTTP client: %w", err)
+	}
+	return &accountClients{url: u, config: config, httpClient: httpClient}, nil
+}
+
+// current is the account path or cluster ID the configuration points at.
+func (c *accountClients) current() string {
+	return c.url.Account
+}
+
+// dynamicFor returns a dynamic client for an account path or cluster ID.
+func (c *accountClients) dynamicFor(account string) (dynamic.Interface, error) {
+	cfg := rest.CopyConfig(c.config)
+	cfg.Host = c.url.For(account)
+	d, err := dynamic.NewForConfigAndClient(cfg, c.httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for account %q: %w", account, err)
+	}
+	return d, nil
+}
+
+// accountInfo reads the AccountInfo of an account path or cluster ID. It returns an
+// *AccountNotFoundError if the account does not exist.
+func (c *accountClients) accountInfo(ctx context.Context, account string) (AccountInfo, error) {
+	d, err := c.dynamicFor(account)
+	if err != nil {
+		return AccountInfo{}, err
+	}
+	obj, err := d.Resource(accountInfosGVR).Get(ctx, accountInfoName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return AccountInfo{}, &AccountNotFoundError{Account: account, Err: err}
+	}
+	if err != nil {
+		return AccountInfo{}, fmt.Errorf("failed to read the AccountInfo of account %q: %w", account, err)
+	}
+	info := AccountInfo{}
+	info.Path, _, _ = unstructured.NestedString(obj.Object, "spec", "path")
+	info.ClusterID, _, _ = unstructured.NestedString(obj.Object, "spec", "clusterID")
+	if info.Path == "" {
+		return AccountInfo{}, fmt.Errorf("the AccountInfo of account %q has no spec.path", account)
+	}
+	return info, nil
+}
+
+// currentPath returns the path of the account the configuration points at. A URL that names
+// the account by path is taken as is; a cluster ID is resolved through its AccountInfo.
+func (c *accountClients) currentPath(ctx context.Context) (string, error) {
+	if ValidatePath(c.current()) == nil {
+		return c.current(), nil
+	}
+	info, err := c.accountInfo(ctx, c.current())
+	if err != nil {
+		return "", err
+	}
+	return info.Path, nil
+}

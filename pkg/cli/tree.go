@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// treeConcurrency bounds how many accounts the tree command lists at the same time.
+const treeConcurrency = 16
+
+// TreeOptions are the options of `kubectl mesh tree [account]`, which draws the tree of
+// accounts below an account.
+type TreeOptions struct {
+	*Options
+
+	// Target is the account to start from; empty means the current account.
+	Target string
+	// Depth is how many levels of child accounts to show; 0 means all.
+	Depth int
+
+	clients  *accountClients
+	previous string
+}
+
+// NewTreeOptions returns the options of the tree command.
+func NewTreeOptions(o *Options) *TreeOptions {
+	return &TreeOptions{Options: o}
+}
+
+// BindFlags adds the command's flags.
+func (o *TreeOptions) BindFlags(cmd *cobra.Command) {
+	cmd.Flags().IntVar(&o.Depth, "depth", o.Depth, "How many levels of child accounts to show; 0 shows all.")
+}
+
+// Complete reads the argument and the kubeconfig.
+func (o *TreeOptions) Complete(args []string) error {
+	if len(args) > 0 {
+		o.Target = args[0]
+	}
+	var err error
+	if o.clients, err = o.loadClients(); err != nil {
+		return err
+	}
+	o.previous, err = o.previousAccount()
+	return err
+}
+
+// Validate checks the options.
+func (o *TreeOptions) Validate() error {
+	if o.Depth < 0 {
+		return fmt.Errorf("--depth must not be negative, got %d", o.Depth)
+	}
+	return nil
+}
+
+// Run lists the accounts below the start account, level by level and concurrently, and draws
+// them.
+func (o *TreeOptions) Run(ctx context.Context) error {
+	start := o.clients.current()
+	if o.Target != "" {
+		current := ""
+		if IsRelative(o.Target) {
+			var err error
+			if current, err = o.clients.currentPath(ctx); err != nil {
+				return err
+			}
+		}
+		var err error
+		if start, err = ResolvePath(current, o.previous, o.Target); err != nil {
+			return err
+		}
+	}
+	info, err := o.clients.accountInfo(ctx, start)
+	if err != nil {
+		return err
+	}
+	root, err := buildTree(ctx, o.clients.listChildren, info.Path, o.Depth)
+	if err != nil {
+		return err
+	}
+	return RenderTree(o.Out, root)
+}
+
+// child is a child account as listed in its parent.
+type child struct {
+	name, path, typ, phase string
+}
+
+// listChildrenFunc lists the child accounts of an account path.
+type listChildrenFunc func(ctx context.Context, path string) ([]child, error)
+
+// listChildren lists the Account objects in an account.
+func (c *accountClients) listChildren(ctx context.Context, path string) ([]child, error) {
+	d, err := c.dynamicFor(path)
+	if err != nil {
+		return nil, err
+	}
+	list, err := d.Resource(accountsGVR).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the accounts in %q: %w", path, err)
+	}
+	children := make([]child, 0, len(list.Items))
+	for i := range list.Items {
+		obj := &list.Items[i]
+		ch := child{name: obj.GetName(), phase: phase(obj)}
+		ch.typ, _, _ = unstructured.NestedString(obj.Object, "spec", "type")
+		ch.path, _, _ = unstructured.NestedString(obj.Object, "status", "path")
+		if ch.path == "" {
+			ch.path = path + PathSeparator + ch.name
+		}
+		children = append(children, ch)
+	}
+	return children, nil
+}
+
+// buildTree lists the tree below the account at path down to depth levels (0: all), listing
+// up to treeConcurrency accounts at a time. An error listing the start account fails the
+// whole tree; an error further down is recorded on the node it belongs to, and an account that
+// disappeared meanwhile just has no children.
+func buildTree(ctx context.Context, list listChildrenFunc, path string, depth int) (*Node, error) {
+	root := &Node{Name: path}
+	sem := make(chan struct{}, treeConcurrency)
+	var wg sync.WaitGroup
+	var expand func(n *Node, path string, level int)
+	expand = func(n *Node, path string, level int) {
+		defer wg.Done()
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			n.Err = ctx.Err()
+			return
+		}
+		children, err := list(ctx, path)
+		<-sem
+		if err != nil {
+			if n != root && apierrors.IsNotFound(err) {
+				return
+			}
+			n.Err = err
+			return
+		}
+		sort.Slice(children, func(i, j int) bool { return children[i].name < children[j].name })
+		n.Children = make([]*Node, len(children))
+		for i, ch := range children {
+			node := &Node{Name: ch.name, Type: ch.typ, Phase: ch.phase}
+			n.Children[i] = node
+			if depth == 0 || level+1 < depth {
+				wg.Add(1)
+				go expand(node, ch.path, level+1)
+			}
+		}
+	}
+	wg.Add(1)
+	expand(root, path, 0)
+	wg.Wait()
+	if root.Err != nil {
+		return nil, root.Err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("failed to list the account tree: %w", err)
+	}
+	return root, nil
+}
