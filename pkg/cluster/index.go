@@ -25,6 +25,8 @@ type Attributes struct {
 	Owner string
 	// Created is when the account was created.
 	Created time.Time
+	// Deleting is set once the account's deletion has started.
+	Deleting bool
 }
 
 type node struct {
@@ -157,6 +159,13 @@ func (i *Index) pathLocked(id ID) string {
 		b.WriteString(names[j])
 	}
 	return b.String()
+}
+
+// HasChildren reports whether account id has indexed child accounts.
+func (i *Index) HasChildren(id ID) bool {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	return len(i.children[id]) > 0
 }
 
 // Len returns the number of indexed accounts, root excluded.

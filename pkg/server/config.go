@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
@@ -21,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -30,6 +34,9 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 	"github.com/accountmesh/accountmesh/pkg/storage"
 )
+
+// etcdPrefix is where all API objects live in etcd.
+const etcdPrefix = "/registry"
 
 // rootClusterKey is the etcd key holding the root account's cluster ID.
 const rootClusterKey = "/registry/accountmesh.io/root-cluster-id"
@@ -50,6 +57,7 @@ type Config struct {
 
 	storage   storage.RESTOptionsGetter
 	admission *namespacelifecycle.Plugin
+	purger    *storage.Purger
 	etcd      *etcd.Embedded
 	pki       pki.Files
 }
@@ -102,9 +110,15 @@ func NewConfig(ctx context.Context, o CompletedOptions) (_ *Config, err error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	sc := storagebackend.NewDefaultConfig("/registry", nil)
+	sc := storagebackend.NewDefaultConfig(etcdPrefix, nil)
 	sc.Transport.ServerList = c.EtcdEndpoints
-	c.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs}
+	prefixes := &storage.Prefixes{}
+	c.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes}
+	etcdClient, err := clientv3.New(clientv3.Config{Endpoints: c.EtcdEndpoints, DialTimeout: 10 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("failed to connect to etcd: %w", err)
+	}
+	c.purger = &storage.Purger{Client: etcdClient, EtcdPrefix: etcdPrefix, Prefixes: prefixes}
 	return c, nil
 }
 
@@ -130,7 +144,7 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 
 	c.admission = namespacelifecycle.New()
-	g.AdmissionControl = c.admission
+	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index))
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)

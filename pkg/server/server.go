@@ -64,9 +64,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		&unstructured.Unstructured{})
 	accountindex.Register(s.Index, s.accounts)
 	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts)
-	for name, work := range initializer.Builtin(s.clients) {
-		s.initializers = append(s.initializers, initializer.New(s.clients, s.accounts, name, initializer.Initialize, work))
-	}
+	s.initializers = append(s.initializers, initializer.New(s.clients, s.accounts, "builtin-initializers", initializer.Initialize, initializer.Builtin(s.clients)...))
 	g.AddPostStartHookOrDie("accountmesh-account-index", s.startIndex)
 	g.AddPostStartHookOrDie("accountmesh-bootstrap-root", s.bootstrapRoot)
 	g.AddPostStartHookOrDie("accountmesh-controllers", s.startControllers)
@@ -87,7 +85,7 @@ func (s *Server) installAPIs() error {
 	if err != nil {
 		return err
 	}
-	accountStorage, err := accountmesh.NewStorage(scheme.Scheme, getter, s.Index, s.ExternalURL, s.Generic.Authorization.Authorizer)
+	accountStorage, err := accountmesh.NewStorage(scheme.Scheme, getter, s.Index, s.ExternalURL, s.Generic.Authorization.Authorizer, s.purger.Purge)
 	if err != nil {
 		return err
 	}
@@ -201,7 +199,7 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 	}
 	gc.Start(hookCtx.Context, 2)
 	for _, c := range s.initializers {
-		go c.Start(hookCtx.Context, 4)
+		go c.Start(hookCtx.Context, 16)
 	}
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }
@@ -209,6 +207,7 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 // Run writes the admin kubeconfig and serves until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
 	defer func() {
+		_ = s.purger.Client.Close()
 		if s.etcd != nil {
 			s.etcd.Close()
 		}

@@ -32,6 +32,8 @@ type RESTOptionsGetter struct {
 	Scheme *runtime.Scheme
 	// Codecs encodes objects for storage.
 	Codecs serializer.CodecFactory
+	// Prefixes records the key prefix of every resource handed out, for Purge.
+	Prefixes *Prefixes
 }
 
 var _ generic.RESTOptionsGetter = RESTOptionsGetter{}
@@ -53,6 +55,9 @@ func (g RESTOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runti
 		return generic.RESTOptions{}, fmt.Errorf("no storage version for group %q", resource.Group)
 	}
 	cfg := g.Config.ForResource(resource)
+	if g.Prefixes != nil {
+		g.Prefixes.add(ResourcePrefix(resource))
+	}
 	cfg.Codec = g.Codecs.LegacyCodec(versions[0])
 	cfg.EncodeVersioner = versions[0]
 	return generic.RESTOptions{

@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/accountmesh/accountmesh/pkg/etcd"
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
 
@@ -39,6 +40,7 @@ type options struct {
 	profileDir string
 	restart    bool
 	delete     bool
+	keepEtcd   bool
 }
 
 func main() {
@@ -50,6 +52,7 @@ func main() {
 	flag.StringVar(&o.profileDir, "profile-dir", "", "Write CPU (account phase) and heap profiles of the server here.")
 	flag.BoolVar(&o.restart, "restart", false, "Restart the server after the accounts exist and report the time to ready.")
 	flag.BoolVar(&o.delete, "delete", false, "Delete all accounts at the end and report how long it takes.")
+	flag.BoolVar(&o.keepEtcd, "external-etcd", false, "Run etcd in this process and print its endpoint, so storage can be inspected.")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -67,8 +70,18 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
+		var extra []string
+		if o.keepEtcd {
+			e, err := etcd.StartEmbedded(ctx, filepath.Join(dir, "etcd-external"))
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			fmt.Printf("etcd endpoint: %s\n", e.Endpoint)
+			extra = append(extra, "--etcd-servers", e.Endpoint)
+		}
 		start := time.Now()
-		s, err := framework.StartServer(ctx, dir)
+		s, err := framework.StartServer(ctx, dir, extra...)
 		if err != nil {
 			return err
 		}

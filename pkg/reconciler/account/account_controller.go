@@ -36,7 +36,8 @@ type Controller struct {
 	store   cache.Indexer
 	synced  cache.InformerSynced
 	queue   workqueue.TypedRateLimitingInterface[string]
-	// contentCheckDelay is how long to wait before checking again on a terminating account.
+	// contentCheckDelay is how long to wait before looking again at an account whose children
+	// are being deleted; normally the deletion of its last child wakes it up before.
 	contentCheckDelay time.Duration
 }
 
@@ -50,7 +51,7 @@ func New(clients *client.Factory, index Index, baseURL string, accounts *client.
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 5*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),
-		contentCheckDelay: 200 * time.Millisecond,
+		contentCheckDelay: 10 * time.Second,
 	}
 	c.store, c.synced = accounts.Store(), accounts.HasSynced
 	accounts.AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -30,10 +29,8 @@ type accountAPI interface {
 
 // contentAPI is what the reconciler does with the objects inside an account.
 type contentAPI interface {
-	// DeleteAll asks for the deletion of every namespace and cluster-scoped object in account id.
-	DeleteAll(ctx context.Context, id cluster.ID) error
-	// Remaining returns the resources that still hold objects in account id.
-	Remaining(ctx context.Context, id cluster.ID) ([]string, error)
+	// Purge deletes everything inside the account of Account name, which lives in account parent.
+	Purge(ctx context.Context, parent cluster.ID, name string) error
 }
 
 // resolver is what the reconciler needs of the account index.
@@ -72,7 +69,7 @@ func (r *reconciler) reconcile(ctx context.Context, acc *corev1alpha1.Account) (
 		if !hasFinalizer(acc) {
 			return 0, nil
 		}
-		steps = []step{r.markTerminating, r.deleteChildren, r.waitForTerminators, r.deleteContent, r.waitForContent, r.release}
+		steps = []step{r.markTerminating, r.deleteChildren, r.waitForTerminators, r.deleteContent, r.release}
 	}
 	status := acc.Status.DeepCopy()
 	var res result
@@ -171,6 +168,7 @@ func (r *reconciler) deleteChildren(ctx context.Context, acc *corev1alpha1.Accou
 	}
 	setCondition(status, acc.Generation, corev1alpha1.AccountConditionContentDeleted, metav1.ConditionFalse,
 		corev1alpha1.AccountReasonChildrenRemaining, fmt.Sprintf("waiting for %d child accounts to be deleted", len(children)))
+	// The deletion of the last child brings the account back here; the requeue is a safety net.
 	return result{stop: true, requeue: r.contentCheckDelay}, nil
 }
 
@@ -185,25 +183,10 @@ func (r *reconciler) waitForTerminators(_ context.Context, acc *corev1alpha1.Acc
 	return result{stop: true}, nil
 }
 
-// deleteContent asks for the deletion of everything in the account.
+// deleteContent deletes everything inside the account at once.
 func (r *reconciler) deleteContent(ctx context.Context, acc *corev1alpha1.Account, _ *corev1alpha1.AccountStatus) (result, error) {
-	if err := r.content.DeleteAll(ctx, cluster.ID(acc.Status.ClusterID)); err != nil {
+	if err := r.content.Purge(ctx, r.parent, acc.Name); err != nil {
 		return result{stop: true}, fmt.Errorf("failed to delete the account's content: %w", err)
-	}
-	return result{}, nil
-}
-
-// waitForContent waits until no object is left in the account.
-func (r *reconciler) waitForContent(ctx context.Context, acc *corev1alpha1.Account, status *corev1alpha1.AccountStatus) (result, error) {
-	remaining, err := r.content.Remaining(ctx, cluster.ID(acc.Status.ClusterID))
-	if err != nil {
-		return result{stop: true}, fmt.Errorf("failed to check the account's content: %w", err)
-	}
-	if len(remaining) > 0 {
-		sort.Strings(remaining)
-		setCondition(status, acc.Generation, corev1alpha1.AccountConditionContentDeleted, metav1.ConditionFalse,
-			corev1alpha1.AccountReasonContentRemaining, "waiting for objects to be deleted: "+strings.Join(remaining, ", "))
-		return result{stop: true, requeue: r.contentCheckDelay}, nil
 	}
 	return result{}, nil
 }

@@ -41,16 +41,11 @@ func (f *fakeAccounts) Delete(_ context.Context, _ cluster.ID, name string) erro
 
 type fakeContent struct {
 	deleteAll int
-	remaining []string
 }
 
-func (f *fakeContent) DeleteAll(context.Context, cluster.ID) error {
+func (f *fakeContent) Purge(context.Context, cluster.ID, string) error {
 	f.deleteAll++
 	return nil
-}
-
-func (f *fakeContent) Remaining(context.Context, cluster.ID) ([]string, error) {
-	return f.remaining, nil
 }
 
 type fakeIndex map[string]cluster.ID
@@ -118,11 +113,6 @@ func TestReconcile(t *testing.T) {
 		accounts: &fakeAccounts{children: []corev1alpha1.Account{{ObjectMeta: metav1.ObjectMeta{Name: "kid"}}}}, content: &fakeContent{},
 		wantRequeue: true, wantPhase: corev1alpha1.AccountPhaseTerminating, wantReason: corev1alpha1.AccountReasonChildrenRemaining,
 		wantDeleted: []string{"kid"},
-	}, {
-		name: "terminating with content left waits", acc: account(corev1alpha1.AccountPhaseTerminating, true), index: indexed,
-		accounts: &fakeAccounts{}, content: &fakeContent{remaining: []string{"secrets", "configmaps"}},
-		wantRequeue: true, wantPhase: corev1alpha1.AccountPhaseTerminating, wantReason: corev1alpha1.AccountReasonContentRemaining,
-		wantDeleteAll: 1,
 	}, {
 		name: "terminators pending keep the content", acc: func() *corev1alpha1.Account {
 			acc := account(corev1alpha1.AccountPhaseTerminating, true)

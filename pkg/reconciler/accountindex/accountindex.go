@@ -24,7 +24,9 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 		if parent, name, id, ok := accountIdentity(u); ok {
 			typ, _, _ := unstructured.NestedString(u.Object, "spec", "type")
 			owner, _, _ := unstructured.NestedString(u.Object, "spec", "owner")
-			idx.Set(parent, name, id, cluster.Attributes{Type: typ, Owner: owner, Created: u.GetCreationTimestamp().Time})
+			idx.Set(parent, name, id, cluster.Attributes{
+				Type: typ, Owner: owner, Created: u.GetCreationTimestamp().Time, Deleting: u.GetDeletionTimestamp() != nil,
+			})
 		}
 	}
 	accounts.AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -21,18 +21,18 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
-// Builtin returns the built-in initializers by name.
-func Builtin(clients *client.Factory) map[string]Func {
-	return map[string]Func{
-		corev1alpha1.InitializerNamespace: func(ctx context.Context, acc *corev1alpha1.Account) error {
+// Builtin returns the built-in initializers, in the order they run.
+func Builtin(clients *client.Factory) []Named {
+	return []Named{
+		{corev1alpha1.InitializerNamespace, func(ctx context.Context, acc *corev1alpha1.Account) error {
 			return defaultNamespace(ctx, clients, acc)
-		},
-		corev1alpha1.InitializerOwner: func(ctx context.Context, acc *corev1alpha1.Account) error {
+		}},
+		{corev1alpha1.InitializerOwner, func(ctx context.Context, acc *corev1alpha1.Account) error {
 			return ownerBinding(ctx, clients, acc)
-		},
-		corev1alpha1.InitializerResources: func(ctx context.Context, acc *corev1alpha1.Account) error {
+		}},
+		{corev1alpha1.InitializerResources, func(ctx context.Context, acc *corev1alpha1.Account) error {
 			return defaultResources(ctx, clients, acc)
-		},
+		}},
 	}
 }
 

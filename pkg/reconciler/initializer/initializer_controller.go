@@ -36,22 +36,29 @@ const (
 // runs again if removing the name fails.
 type Func func(ctx context.Context, acc *corev1alpha1.Account) error
 
-// Controller runs one initializer or terminator.
+// Named is an initializer or terminator: its name and its work.
+type Named struct {
+	Name string
+	Work Func
+}
+
+// Controller runs a set of initializers or terminators: for each account it does the work of
+// those of its names the account still lists, in order, and removes them in one update.
 type Controller struct {
 	name    string
+	names   []Named
 	phase   Phase
-	work    Func
 	clients *client.Factory
 	store   cache.Indexer
 	synced  cache.InformerSynced
 	queue   workqueue.TypedRateLimitingInterface[string]
 }
 
-// New returns the controller of initializer or terminator name over accounts, a shared informer
-// of Account objects in all accounts.
-func New(clients *client.Factory, accounts *client.SharedInformer, name string, phase Phase, work Func) *Controller {
+// New returns the controller, called name, of the initializers or terminators names over
+// accounts, a shared informer of Account objects in all accounts.
+func New(clients *client.Factory, accounts *client.SharedInformer, name string, phase Phase, names ...Named) *Controller {
 	c := &Controller{
-		name: name, phase: phase, work: work, clients: clients,
+		name: name, phase: phase, names: names, clients: clients,
 		store: accounts.Store(), synced: accounts.HasSynced,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 10*time.Second),
@@ -84,11 +91,21 @@ func (c *Controller) pending(obj interface{}) (*corev1alpha1.Account, bool) {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, acc); err != nil {
 		return nil, false
 	}
-	deleting := acc.DeletionTimestamp != nil
-	if c.phase == Initialize {
-		return acc, !deleting && slices.Contains(acc.Status.Initializers, c.name)
+	if (acc.DeletionTimestamp != nil) != (c.phase == Terminate) {
+		return acc, false
 	}
-	return acc, deleting && slices.Contains(acc.Status.Terminators, c.name)
+	return acc, len(c.ours(acc)) > 0
+}
+
+// ours returns the initializers or terminators of this controller that acc still lists.
+func (c *Controller) ours(acc *corev1alpha1.Account) []Named {
+	var out []Named
+	for _, n := range c.names {
+		if slices.Contains(c.list(acc), n.Name) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (c *Controller) list(acc *corev1alpha1.Account) []string {
@@ -140,24 +157,28 @@ func (c *Controller) process(ctx context.Context, key string) error {
 	if !ok {
 		return nil
 	}
-	if err := c.work(ctx, acc); err != nil {
-		return fmt.Errorf("%s failed: %w", c.name, err)
+	var done []string
+	for _, n := range c.ours(acc) {
+		if err := n.Work(ctx, acc); err != nil {
+			return fmt.Errorf("%s failed: %w", n.Name, err)
+		}
+		done = append(done, n.Name)
 	}
 	parent, _, _, err := client.SplitClusterKey(key)
 	if err != nil {
 		return err
 	}
-	return RemoveName(ctx, c.clients, parent, acc, c.phase, c.name)
+	return RemoveNames(ctx, c.clients, parent, acc, c.phase, done...)
 }
 
-// RemoveName removes name from the initializers or terminators of acc, an Account in account
+// RemoveNames removes names from the initializers or terminators of acc, an Account in account
 // parent. The patch fails if the list changed since acc was read, so no update is lost.
-func RemoveName(ctx context.Context, clients *client.Factory, parent cluster.ID, acc *corev1alpha1.Account, phase Phase, name string) error {
+func RemoveNames(ctx context.Context, clients *client.Factory, parent cluster.ID, acc *corev1alpha1.Account, phase Phase, names ...string) error {
 	list := acc.Status.Initializers
 	if phase == Terminate {
 		list = acc.Status.Terminators
 	}
-	remaining := slices.DeleteFunc(slices.Clone(list), func(n string) bool { return n == name })
+	remaining := slices.DeleteFunc(slices.Clone(list), func(n string) bool { return slices.Contains(names, n) })
 	path := "/status/" + string(phase)
 	patch, err := json.Marshal([]map[string]interface{}{
 		{"op": "test", "path": path, "value": list},
@@ -169,7 +190,7 @@ func RemoveName(ctx context.Context, clients *client.Factory, parent cluster.ID,
 	_, err = clients.Dynamic(string(parent)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounts")).
 		Patch(ctx, acc.Name, types.JSONPatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil {
-		return fmt.Errorf("failed to remove %s from the %s of account %s: %w", name, phase, acc.Status.Path, err)
+		return fmt.Errorf("failed to remove %v from the %s of account %s: %w", names, phase, acc.Status.Path, err)
 	}
 	return nil
 }

@@ -27,10 +27,18 @@ type Lookup interface {
 	Lookup(id cluster.ID) (cluster.Entry, bool)
 }
 
+// Index is what the registry needs of the account index.
+type Index interface {
+	Lookup
+	Children
+}
+
 // NewStorage returns the storage of accounts, accounttypes and accountinfos. baseURL is the
 // external URL of the server, e.g. https://127.0.0.1:6443; account URLs are
-// baseURL/clusters/<path>. authz decides who may use which account type.
-func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index Lookup, baseURL string, authz authorizer.Authorizer) (map[string]rest.Storage, error) {
+// baseURL/clusters/<path>. authz decides who may use which account type; purge deletes the
+// content of deleted accounts.
+func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index Index, baseURL string,
+	authz authorizer.Authorizer, purge PurgeFunc) (map[string]rest.Storage, error) {
 	typeStorage, err := store.New(scheme, getter, accountTypeOptions())
 	if err != nil {
 		return nil, err
@@ -72,6 +80,7 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index 
 		return nil, err
 	}
 	storages["accountinfos"] = &InfoREST{index: index}
+	storages["accounts/content"] = &ContentREST{accounts: storages["accounts"].(rest.Getter), children: index, purge: purge}
 	storages["accounttypes"] = typeStorage["accounttypes"]
 	return storages, nil
 }
