@@ -113,20 +113,15 @@ func (r *reconciler) waitForInitializers(_ context.Context, acc *corev1alpha1.Ac
 			corev1alpha1.AccountReasonInitialized, "all initializers have finished")
 		return result{}, nil
 	}
-	msg := "waiting for initializers: " + strings.Join(acc.Status.Initializers, ", ")
-	setCondition(status, acc.Generation, corev1alpha1.AccountConditionInitialized, metav1.ConditionFalse,
-		corev1alpha1.AccountReasonInitializersPending, msg)
-	setCondition(status, acc.Generation, corev1alpha1.AccountConditionReady, metav1.ConditionFalse,
-		corev1alpha1.AccountReasonInitializing, msg)
+	corev1alpha1.SetInitializingConditions(status, acc.Generation)
 	return result{stop: true}, nil
 }
 
 // ensureResolvable waits until the account's path resolves, so that Ready means usable by path
 // and requests into the new account can be made.
-func (r *reconciler) ensureResolvable(_ context.Context, acc *corev1alpha1.Account, status *corev1alpha1.AccountStatus) (result, error) {
+// This lasts milliseconds, so it is not worth a status write.
+func (r *reconciler) ensureResolvable(_ context.Context, acc *corev1alpha1.Account, _ *corev1alpha1.AccountStatus) (result, error) {
 	if id, ok := r.index.Resolve(acc.Status.Path); !ok || id != cluster.ID(acc.Status.ClusterID) {
-		setCondition(status, acc.Generation, corev1alpha1.AccountConditionReady, metav1.ConditionFalse,
-			corev1alpha1.AccountReasonInitializing, "waiting for the account path to resolve")
 		return result{stop: true, requeue: 20 * time.Millisecond}, nil
 	}
 	return result{}, nil

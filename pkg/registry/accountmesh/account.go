@@ -163,6 +163,7 @@ func (a *accounts) prepareForCreate(ctx context.Context, obj runtime.Object) {
 	maps.Copy(acc.Labels, t.Labels)
 	acc.Status.Initializers = t.AccountInitializers()
 	acc.Status.Terminators = slices.Clone(t.Terminators)
+	corev1alpha1.SetInitializingConditions(&acc.Status, 1)
 }
 
 func (a *accounts) validate(ctx context.Context, obj runtime.Object) field.ErrorList {

@@ -1,6 +1,9 @@
 package v1alpha1
 
 import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -142,4 +145,19 @@ type AccountList struct {
 
 	// items are the accounts.
 	Items []Account `json:"items"`
+}
+
+// SetInitializingConditions sets the Initialized and Ready conditions of an account whose
+// initializers are pending, naming them. The registry sets them on create and the account
+// controller keeps them, so that a new account needs no status write until it is Ready.
+func SetInitializingConditions(status *AccountStatus, generation int64) {
+	msg := "waiting for initializers: " + strings.Join(status.Initializers, ", ")
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+		Type: AccountConditionInitialized, Status: metav1.ConditionFalse, Reason: AccountReasonInitializersPending,
+		Message: msg, ObservedGeneration: generation,
+	})
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+		Type: AccountConditionReady, Status: metav1.ConditionFalse, Reason: AccountReasonInitializing,
+		Message: msg, ObservedGeneration: generation,
+	})
 }
