@@ -8,13 +8,17 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/scheme"
 )
 
 // clusterKeySeparator separates the cluster ID from the namespace/name part of a key.
@@ -184,3 +188,21 @@ func (s *SharedInformer) HasSynced() bool { return s.ctrl.HasSynced() }
 
 // Run fills the cache and delivers events until ctx is done.
 func (s *SharedInformer) Run(ctx context.Context) { s.ctrl.RunWithContext(ctx) }
+
+// TypedListWatch returns the list-watch of a resource of group version gv in account c, decoded
+// into the Go types of the server's scheme, which are far smaller in a cache than unstructured
+// objects.
+func (f *Factory) TypedListWatch(c string, gv schema.GroupVersion, resource string) (*cache.ListWatch, error) {
+	cfg := f.Config(c)
+	cfg.GroupVersion = &gv
+	cfg.APIPath = "/apis"
+	if gv.Group == "" {
+		cfg.APIPath = "/api"
+	}
+	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	rc, err := rest.RESTClientForConfigAndClient(cfg, f.httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for %s: %w", resource, err)
+	}
+	return cache.NewListWatchFromClient(rc, resource, metav1.NamespaceAll, fields.Everything()), nil
+}

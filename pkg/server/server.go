@@ -59,9 +59,11 @@ func (c CompletedConfig) New() (*Server, error) {
 	if s.clients, err = client.NewFactory(s.Generic.LoopbackClientConfig); err != nil {
 		return nil, err
 	}
-	s.accounts = client.NewSharedInformer(
-		client.ListWatch(s.clients.Dynamic(string(cluster.Wildcard)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounts"))),
-		&unstructured.Unstructured{})
+	accountsLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), corev1alpha1.SchemeGroupVersion, "accounts")
+	if err != nil {
+		return nil, err
+	}
+	s.accounts = client.NewSharedInformer(accountsLW, &corev1alpha1.Account{})
 	accountindex.Register(s.Index, s.accounts)
 	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts)
 	s.initializers = append(s.initializers, initializer.New(s.clients, s.accounts, "builtin-initializers", initializer.Initialize, initializer.Builtin(s.clients)...))

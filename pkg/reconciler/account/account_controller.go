@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
@@ -138,10 +136,11 @@ func (c *Controller) process(ctx context.Context, key string) (time.Duration, er
 	if err != nil || !exists {
 		return 0, err
 	}
-	acc := &corev1alpha1.Account{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.(*unstructured.Unstructured).Object, acc); err != nil {
-		return 0, fmt.Errorf("failed to decode account %s: %w", key, err)
+	cached, ok := obj.(*corev1alpha1.Account)
+	if !ok {
+		return 0, fmt.Errorf("unexpected object %T in the account cache", obj)
 	}
+	acc := cached.DeepCopy()
 	parent, _, _, err := client.SplitClusterKey(key)
 	if err != nil {
 		return 0, err

@@ -5,7 +5,6 @@
 package accountindex
 
 import (
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
@@ -17,15 +16,13 @@ import (
 // accounts.
 func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 	set := func(obj interface{}) {
-		u, ok := obj.(*unstructured.Unstructured)
+		acc, ok := obj.(*corev1alpha1.Account)
 		if !ok {
 			return
 		}
-		if parent, name, id, ok := accountIdentity(u); ok {
-			typ, _, _ := unstructured.NestedString(u.Object, "spec", "type")
-			owner, _, _ := unstructured.NestedString(u.Object, "spec", "owner")
-			idx.Set(parent, name, id, cluster.Attributes{
-				Type: typ, Owner: owner, Created: u.GetCreationTimestamp().Time, Deleting: u.GetDeletionTimestamp() != nil,
+		if parent, id, ok := accountIdentity(acc); ok {
+			idx.Set(parent, acc.Name, id, cluster.Attributes{
+				Type: acc.Spec.Type, Owner: acc.Spec.Owner, Created: acc.CreationTimestamp.Time, Deleting: acc.DeletionTimestamp != nil,
 			})
 		}
 	}
@@ -36,8 +33,8 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 			if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = tombstone.Obj
 			}
-			if u, ok := obj.(*unstructured.Unstructured); ok {
-				if _, _, id, ok := accountIdentity(u); ok {
+			if acc, ok := obj.(*corev1alpha1.Account); ok {
+				if _, id, ok := accountIdentity(acc); ok {
 					idx.Delete(id)
 				}
 			}
@@ -45,12 +42,11 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 	})
 }
 
-// accountIdentity returns the parent cluster, name and cluster ID of an Account object.
-func accountIdentity(u *unstructured.Unstructured) (parent cluster.ID, name string, id cluster.ID, ok bool) {
-	clusterID, _, _ := unstructured.NestedString(u.Object, "status", "clusterID")
-	parentID := u.GetAnnotations()[corev1alpha1.ClusterAnnotation]
-	if clusterID == "" || parentID == "" {
-		return "", "", "", false
+// accountIdentity returns the parent cluster and cluster ID of an Account object.
+func accountIdentity(acc *corev1alpha1.Account) (parent, id cluster.ID, ok bool) {
+	parentID := acc.Annotations[corev1alpha1.ClusterAnnotation]
+	if acc.Status.ClusterID == "" || parentID == "" {
+		return "", "", false
 	}
-	return cluster.ID(parentID), u.GetName(), cluster.ID(clusterID), true
+	return cluster.ID(parentID), cluster.ID(acc.Status.ClusterID), true
 }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -83,12 +81,8 @@ func New(clients *client.Factory, accounts *client.SharedInformer, name string, 
 
 // pending decodes obj and reports whether it waits for this controller.
 func (c *Controller) pending(obj interface{}) (*corev1alpha1.Account, bool) {
-	u, ok := obj.(*unstructured.Unstructured)
+	acc, ok := obj.(*corev1alpha1.Account)
 	if !ok {
-		return nil, false
-	}
-	acc := &corev1alpha1.Account{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, acc); err != nil {
 		return nil, false
 	}
 	if (acc.DeletionTimestamp != nil) != (c.phase == Terminate) {
@@ -157,6 +151,7 @@ func (c *Controller) process(ctx context.Context, key string) error {
 	if !ok {
 		return nil
 	}
+	acc = acc.DeepCopy()
 	var done []string
 	for _, n := range c.ours(acc) {
 		if err := n.Work(ctx, acc); err != nil {
