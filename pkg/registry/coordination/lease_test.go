@@ -6,38 +6,15 @@ import (
 	"github.com/stretchr/testify/require"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apiserver/pkg/registry/generic"
-	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/storagebackend"
-	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
+	"github.com/accountmesh/accountmesh/pkg/registry/store/storetest"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 )
 
-// errorFields returns the field paths of errs, to compare with what a test case expects.
-func errorFields(errs field.ErrorList) []string {
-	var out []string
-	for _, err := range errs {
-		out = append(out, err.Field)
-	}
-	return out
-}
-
 func TestNewStorage(t *testing.T) {
 	t.Parallel()
-	getter := generic.RESTOptions{
-		StorageConfig:  &storagebackend.ConfigForResource{},
-		ResourcePrefix: "/test",
-		Decorator: func(*storagebackend.ConfigForResource, string, func(runtime.Object) (string, error),
-			func() runtime.Object, func() runtime.Object, storage.AttrFunc, storage.IndexerFuncs, *cache.Indexers,
-		) (storage.Interface, factory.DestroyFunc, error) {
-			return nil, func() {}, nil
-		},
-	}
+	getter := storetest.Getter()
 	storages, err := NewStorage(scheme.Scheme, getter)
 	require.NoError(t, err)
 	require.Len(t, storages, 1)
@@ -76,7 +53,7 @@ func TestValidateLeaseSpec(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateLeaseSpec(&tc.spec)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateLeaseSpec(&tc.spec)))
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/accountmesh/accountmesh/pkg/registry/store/storetest"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -25,7 +26,7 @@ func TestValidateConfigMap(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateConfigMap(tc.cm)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateConfigMap(tc.cm)))
 		})
 	}
 }
@@ -49,7 +50,7 @@ func TestValidateConfigMapUpdate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateConfigMapUpdate(t.Context(), tc.obj, tc.old)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateConfigMapUpdate(t.Context(), tc.obj, tc.old)))
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
+	"github.com/accountmesh/accountmesh/pkg/registry/store/storetest"
 )
 
 // legacyEvent is a valid event as client-go's legacy recorder writes it.
@@ -90,7 +91,7 @@ func TestValidateEvent(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateEvent(tc.event)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateEvent(tc.event)))
 		})
 	}
 }
@@ -188,7 +189,7 @@ func TestValidateEventsAPI(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateEventsAPICreate(tc.event)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateEventsAPICreate(tc.event)))
 		})
 	}
 }
@@ -227,7 +228,7 @@ func TestValidateEventsAPIUpdate(t *testing.T) {
 			t.Parallel()
 			ev := old.DeepCopy()
 			tc.modify(ev)
-			require.ElementsMatch(t, tc.want, errorFields(validateEventsAPIUpdate(ev, old)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateEventsAPIUpdate(ev, old)))
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
+	"github.com/accountmesh/accountmesh/pkg/registry/store/storetest"
 )
 
 func TestNamespaceName(t *testing.T) {
@@ -36,7 +37,7 @@ func TestValidateNamespace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ns := &corev1.Namespace{Spec: corev1.NamespaceSpec{Finalizers: tc.finalizers}}
-			require.ElementsMatch(t, tc.want, errorFields(validateNamespace(ns)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateNamespace(ns)))
 		})
 	}
 }
@@ -64,7 +65,7 @@ func TestValidateNamespaceStatus(t *testing.T) {
 			if tc.deleted {
 				ns.DeletionTimestamp = deleted
 			}
-			require.ElementsMatch(t, tc.want, errorFields(validateNamespaceStatus(ns)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateNamespaceStatus(ns)))
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/accountmesh/accountmesh/pkg/registry/store/storetest"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -58,7 +59,7 @@ func TestValidateSecret(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateSecret(tc.secret)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateSecret(tc.secret)))
 		})
 	}
 }
@@ -90,7 +91,7 @@ func TestValidateSecretUpdate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateSecretUpdate(tc.obj, tc.old)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateSecretUpdate(tc.obj, tc.old)))
 		})
 	}
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"testing"
 
+	"github.com/accountmesh/accountmesh/pkg/registry/store/storetest"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -29,7 +30,7 @@ func TestValidateServiceAccount(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateServiceAccount(tc.sa)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateServiceAccount(tc.sa)))
 		})
 	}
 }

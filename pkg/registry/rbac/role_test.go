@@ -3,6 +3,7 @@ package rbac
 import (
 	"testing"
 
+	"github.com/accountmesh/accountmesh/pkg/registry/store/storetest"
 	"github.com/stretchr/testify/require"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,7 +34,7 @@ func TestValidateRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateRules([]rbacv1.PolicyRule{tc.rule}, tc.namespaced)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateRules([]rbacv1.PolicyRule{tc.rule}, tc.namespaced)))
 		})
 	}
 }
@@ -60,7 +61,7 @@ func TestValidateClusterRole(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateClusterRole(tc.role)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateClusterRole(tc.role)))
 		})
 	}
 }

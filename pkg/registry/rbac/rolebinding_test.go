@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
+	"github.com/accountmesh/accountmesh/pkg/registry/store/storetest"
 )
 
 var (
@@ -52,7 +53,7 @@ func TestValidateRoleBinding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := &rbacv1.RoleBinding{RoleRef: tc.ref, Subjects: tc.subjects}
-			require.ElementsMatch(t, tc.want, errorFields(validateRoleBinding(b)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateRoleBinding(b)))
 		})
 	}
 }
@@ -74,7 +75,7 @@ func TestValidateClusterRoleBinding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := &rbacv1.ClusterRoleBinding{RoleRef: tc.ref, Subjects: tc.subjects}
-			require.ElementsMatch(t, tc.want, errorFields(validateClusterRoleBinding(b)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateClusterRoleBinding(b)))
 		})
 	}
 }
@@ -95,7 +96,7 @@ func TestValidateRoleRefUpdate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.ElementsMatch(t, tc.want, errorFields(validateRoleRefUpdate(tc.ref, tc.old)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateRoleRefUpdate(tc.ref, tc.old)))
 		})
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"time"
 
@@ -308,4 +309,17 @@ func resetFields(scheme *runtime.Scheme, group string, fields ...string) map[fie
 		out[fieldpath.APIVersion(gv.String())] = set
 	}
 	return out
+}
+
+// NewGroup builds the storage of several resources, keyed as New keys them.
+func NewGroup(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, options ...Options) (map[string]rest.Storage, error) {
+	out := map[string]rest.Storage{}
+	for _, o := range options {
+		storages, err := New(scheme, getter, o)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, storages)
+	}
+	return out, nil
 }
