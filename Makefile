@@ -2,7 +2,7 @@
 
 GO ?= go
 BIN := bin
-GOLANGCI_LINT_VERSION ?= v2.6.2
+GOLANGCI_LINT_VERSION ?= v2.15.0
 
 OPENAPI_PACKAGES := \
 	k8s.io/apimachinery/pkg/apis/meta/v1 \

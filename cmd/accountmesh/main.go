@@ -79,7 +79,7 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), version.Get().String())
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), version.Get().String())
 		},
 	}
 }

@@ -123,7 +123,7 @@ func (s *Server) installAPIs() error {
 // readiness until it has synced.
 func (s *Server) startIndex(hookCtx genericapiserver.PostStartHookContext) error {
 	go s.accounts.Run(hookCtx.Context)
-	if !cache.WaitForCacheSync(hookCtx.Context.Done(), s.accounts.HasSynced) {
+	if !cache.WaitForCacheSync(hookCtx.Done(), s.accounts.HasSynced) {
 		return fmt.Errorf("account index did not sync")
 	}
 	return nil

@@ -115,7 +115,7 @@ func appliedFields(t *testing.T, cm *corev1.ConfigMap, manager string) string {
 		}
 		require.NotNil(t, mf.FieldsV1, "manager %s has no fields", manager)
 		var fields map[string]map[string]interface{}
-		require.NoError(t, json.Unmarshal(mf.FieldsV1.Raw, &fields))
+		require.NoError(t, json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields))
 		var owned []string
 		for k := range fields["f:data"] {
 			owned = append(owned, "data."+strings.TrimPrefix(k, "f:"))

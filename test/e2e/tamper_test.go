@@ -39,6 +39,7 @@ func TestTamperClusterAnnotation(t *testing.T) {
 	}
 	writes := map[string]write{
 		"create": func(t *testing.T, name, value string) {
+			t.Helper()
 			cm := configMap(name, nil, map[string]string{"k": "v"})
 			cm.Annotations = map[string]string{clusterAnnotation: value}
 			got, err := cms.Create(t.Context(), cm, metav1.CreateOptions{})
@@ -46,6 +47,7 @@ func TestTamperClusterAnnotation(t *testing.T) {
 			require.Equal(t, a.ClusterID, got.Annotations[clusterAnnotation], "create response")
 		},
 		"update": func(t *testing.T, name, value string) {
+			t.Helper()
 			createPlain(t, name)
 			cm := getConfigMap(t, a, name)
 			cm.Annotations[clusterAnnotation] = value
@@ -56,6 +58,7 @@ func TestTamperClusterAnnotation(t *testing.T) {
 			require.Equal(t, "updated", got.Data["k"])
 		},
 		"merge patch": func(t *testing.T, name, value string) {
+			t.Helper()
 			createPlain(t, name)
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, clusterAnnotation, value)
 			got, err := cms.Patch(t.Context(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
@@ -63,6 +66,7 @@ func TestTamperClusterAnnotation(t *testing.T) {
 			require.Equal(t, a.ClusterID, got.Annotations[clusterAnnotation], "patch response")
 		},
 		"json patch": func(t *testing.T, name, value string) {
+			t.Helper()
 			createPlain(t, name)
 			patch := fmt.Sprintf(`[{"op":"replace","path":"/metadata/annotations/accountmesh.io~1cluster","value":%q}]`, value)
 			got, err := cms.Patch(t.Context(), name, types.JSONPatchType, []byte(patch), metav1.PatchOptions{})
@@ -70,6 +74,7 @@ func TestTamperClusterAnnotation(t *testing.T) {
 			require.Equal(t, a.ClusterID, got.Annotations[clusterAnnotation], "patch response")
 		},
 		"server-side apply": func(t *testing.T, name, value string) {
+			t.Helper()
 			createPlain(t, name)
 			got, err := cms.Patch(t.Context(), name, types.ApplyPatchType, []byte(applyBody(name, value)),
 				metav1.PatchOptions{FieldManager: "tamperer", Force: ptr.To(true)})
@@ -78,12 +83,14 @@ func TestTamperClusterAnnotation(t *testing.T) {
 			require.Equal(t, "applied", got.Data["k"])
 		},
 		"server-side apply creating": func(t *testing.T, name, value string) {
+			t.Helper()
 			got, err := cms.Patch(t.Context(), name, types.ApplyPatchType, []byte(applyBody(name, value)),
 				metav1.PatchOptions{FieldManager: "tamperer"})
 			require.NoError(t, err)
 			require.Equal(t, a.ClusterID, got.Annotations[clusterAnnotation], "apply response")
 		},
 		"kubectl apply": func(t *testing.T, name, value string) {
+			t.Helper()
 			createPlain(t, name)
 			manifest := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: default\n  annotations:\n    %s: %q\ndata:\n  k: applied\n",
 				name, clusterAnnotation, value)
@@ -94,6 +101,7 @@ func TestTamperClusterAnnotation(t *testing.T) {
 	// Removing the annotation does not detach the object from its account either.
 	removals := map[string]func(t *testing.T, name string){
 		"update": func(t *testing.T, name string) {
+			t.Helper()
 			cm := getConfigMap(t, a, name)
 			delete(cm.Annotations, clusterAnnotation)
 			got, err := cms.Update(t.Context(), cm, metav1.UpdateOptions{})
@@ -101,12 +109,14 @@ func TestTamperClusterAnnotation(t *testing.T) {
 			require.Equal(t, a.ClusterID, got.Annotations[clusterAnnotation], "update response")
 		},
 		"merge patch": func(t *testing.T, name string) {
+			t.Helper()
 			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:null}}}`, clusterAnnotation)
 			got, err := cms.Patch(t.Context(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 			require.NoError(t, err)
 			require.Equal(t, a.ClusterID, got.Annotations[clusterAnnotation], "patch response")
 		},
 		"json patch": func(t *testing.T, name string) {
+			t.Helper()
 			patch := `[{"op":"remove","path":"/metadata/annotations/accountmesh.io~1cluster"}]`
 			got, err := cms.Patch(t.Context(), name, types.JSONPatchType, []byte(patch), metav1.PatchOptions{})
 			require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -19,7 +18,7 @@ func clusterRoleOptions() store.Options {
 		Singular:       "clusterrole",
 		New:            func() runtime.Object { return &rbacv1.ClusterRole{} },
 		NewList:        func() runtime.Object { return &rbacv1.ClusterRoleList{} },
-		NameValidation: path.ValidatePathSegmentName,
+		NameValidation: validatePathSegmentName,
 		// A real cluster prints roles with the default NAME and CREATED AT columns.
 		Table: rest.NewDefaultTableConvertor(rbacv1.Resource("clusterroles")),
 		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -17,7 +16,7 @@ func clusterRoleBindingOptions() store.Options {
 		Singular:       "clusterrolebinding",
 		New:            func() runtime.Object { return &rbacv1.ClusterRoleBinding{} },
 		NewList:        func() runtime.Object { return &rbacv1.ClusterRoleBindingList{} },
-		NameValidation: path.ValidatePathSegmentName,
+		NameValidation: validatePathSegmentName,
 		PrepareForCreate: func(_ context.Context, obj runtime.Object) {
 			b := obj.(*rbacv1.ClusterRoleBinding)
 			defaultBinding(&b.RoleRef, b.Subjects)

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -19,7 +18,7 @@ func roleOptions() store.Options {
 		New:            func() runtime.Object { return &rbacv1.Role{} },
 		NewList:        func() runtime.Object { return &rbacv1.RoleList{} },
 		Namespaced:     true,
-		NameValidation: path.ValidatePathSegmentName,
+		NameValidation: validatePathSegmentName,
 		// A real cluster prints roles with the default NAME and CREATED AT columns.
 		Table: rest.NewDefaultTableConvertor(rbacv1.Resource("roles")),
 		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {

@@ -7,7 +7,6 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -21,7 +20,7 @@ func roleBindingOptions() store.Options {
 		New:            func() runtime.Object { return &rbacv1.RoleBinding{} },
 		NewList:        func() runtime.Object { return &rbacv1.RoleBindingList{} },
 		Namespaced:     true,
-		NameValidation: path.ValidatePathSegmentName,
+		NameValidation: validatePathSegmentName,
 		PrepareForCreate: func(_ context.Context, obj runtime.Object) {
 			b := obj.(*rbacv1.RoleBinding)
 			defaultBinding(&b.RoleRef, b.Subjects)
@@ -75,7 +74,7 @@ func validateRoleRef(ref rbacv1.RoleRef, kinds []string) field.ErrorList {
 	if ref.Name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
 	}
-	for _, msg := range path.ValidatePathSegmentName(ref.Name, false) {
+	for _, msg := range validatePathSegmentName(ref.Name, false) {
 		errs = append(errs, field.Invalid(p.Child("name"), ref.Name, msg))
 	}
 	return errs

@@ -47,8 +47,10 @@ type Server struct {
 
 	args []string
 	cmd  *exec.Cmd
-	done chan error
-	log  *os.File
+	// done is closed when the process exits; exitErr is then its exit status.
+	done    chan struct{}
+	exitErr error
+	log     *os.File
 }
 
 // StartServer starts accountmesh with a root directory, extra flags, and waits until it is
@@ -80,8 +82,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("failed to start accountmesh: %w", err)
 	}
-	s.done = make(chan error, 1)
-	go func() { s.done <- s.cmd.Wait() }()
+	s.done = make(chan struct{})
+	go func() {
+		s.exitErr = s.cmd.Wait()
+		close(s.done)
+	}()
 	if err := s.waitReady(ctx); err != nil {
 		s.Stop()
 		return fmt.Errorf("%w; server log:\n%s", err, s.LogTail())
@@ -94,9 +99,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 	defer cancel()
 	for {
 		select {
-		case err := <-s.done:
-			s.done <- err
-			return fmt.Errorf("accountmesh exited before it was ready: %v", err)
+		case <-s.done:
+			return fmt.Errorf("accountmesh exited before it was ready: %w", s.exitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("accountmesh was not ready in time: %w", ctx.Err())
 		case <-time.After(50 * time.Millisecond):
