@@ -41,6 +41,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	defer framework.Cleanup()
 	e, err := etcd.StartEmbedded(ctx, filepath.Join(dir, "etcd"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +20,8 @@ import (
 // pluginDir builds the kubectl-mesh plugin once per test process and returns the directory
 // that holds it, to put on kubectl's PATH.
 var pluginDir = sync.OnceValues(func() (string, error) {
-	_, file, _, _ := runtime.Caller(0)
-	repo := filepath.Join(filepath.Dir(file), "..", "..")
-	dir, err := os.MkdirTemp("", "accountmesh-e2e-plugin-")
+	repo := framework.RepoRoot()
+	dir, err := framework.TempDir("accountmesh-e2e-plugin-")
 	if err != nil {
 		return "", err
 	}

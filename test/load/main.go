@@ -41,6 +41,8 @@ type options struct {
 	restart    bool
 	delete     bool
 	keepEtcd   bool
+	layout     string
+	branching  int
 }
 
 func main() {
@@ -53,8 +55,12 @@ func main() {
 	flag.BoolVar(&o.restart, "restart", false, "Restart the server after the accounts exist and report the time to ready.")
 	flag.BoolVar(&o.delete, "delete", false, "Delete all accounts at the end and report how long it takes.")
 	flag.BoolVar(&o.keepEtcd, "external-etcd", false, "Run etcd in this process and print its endpoint, so storage can be inspected.")
+	flag.StringVar(&o.layout, "layout", "root", "Where accounts go: root (orgs under root), flat (accounts under one org) or tree (under one org, --branching children each).")
+	flag.IntVar(&o.branching, "branching", 10, "Children per account in the tree layout.")
 	flag.Parse()
-	if err := run(context.Background(), o); err != nil {
+	err := run(context.Background(), o)
+	framework.Cleanup()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -105,15 +111,15 @@ func run(ctx context.Context, o options) error {
 	if o.profileDir != "" {
 		cpuProfile = startCPUProfile(ctx, cfg, o.profileDir)
 	}
-	names, elapsed, readyLatencies, err := createAccounts(ctx, cfg, o)
+	names, elapsed, readyLatencies, err := createAccounts(ctx, cfg, base, o)
 	if err != nil {
 		return err
 	}
 	if cpuProfile != nil {
 		cpuProfile.wait()
 	}
-	fmt.Printf("accounts: %d Ready in %s: %.0f accounts/s; create→Ready p50 %s p99 %s\n",
-		len(names), elapsed.Round(time.Millisecond), float64(len(names))/elapsed.Seconds(),
+	fmt.Printf("accounts (%s layout): %d Ready in %s: %.0f accounts/s; create→Ready p50 %s p99 %s\n",
+		o.layout, len(names), elapsed.Round(time.Millisecond), float64(len(names))/elapsed.Seconds(),
 		percentile(readyLatencies, 50), percentile(readyLatencies, 99))
 
 	time.Sleep(2 * time.Second)
@@ -150,14 +156,22 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// deleteAccounts deletes the accounts and waits until all Account objects are gone.
-func deleteAccounts(ctx context.Context, cfg *rest.Config, names []string, o options) error {
+// deleteAccounts deletes the accounts and waits until all Account objects are gone: one by one
+// in the root layout, by deleting the org otherwise, which deletes the tree bottom-up.
+func deleteAccounts(ctx context.Context, cfg *rest.Config, paths []string, o options) error {
 	d, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
 	accounts := d.Resource(framework.AccountsGVR)
 	start := time.Now()
+	names := []string{loadOrg}
+	if o.layout == "root" {
+		names = names[:0]
+		for _, p := range paths {
+			names = append(names, strings.TrimPrefix(p, "root:"))
+		}
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range o.workers {
@@ -189,88 +203,162 @@ func deleteAccounts(ctx context.Context, cfg *rest.Config, names []string, o opt
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	fmt.Printf("delete %d accounts: requested in %s, all gone in %s\n", len(names), requested.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	fmt.Printf("delete %d accounts: requested in %s, all gone in %s\n", len(paths), requested.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// createAccounts creates o.accounts accounts under root and waits until all are Ready.
-func createAccounts(ctx context.Context, cfg *rest.Config, o options) ([]string, time.Duration, []time.Duration, error) {
-	d, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	accounts := d.Resource(framework.AccountsGVR)
+// loadOrg is the org that holds the accounts of the flat and tree layouts.
+const loadOrg = "load-org"
 
-	names := make([]string, o.accounts)
-	created := make([]time.Time, o.accounts)
-	index := map[string]int{}
-	for i := range names {
-		names[i] = fmt.Sprintf("load-%06d", i)
-		index[names[i]] = i
+// plan returns the accounts to create, level by level: a level's accounts are created once
+// their parents, in the level before, are Ready.
+func plan(o options) [][]string {
+	name := func(i int) string { return fmt.Sprintf("load-%06d", i) }
+	var levels [][]string
+	switch o.layout {
+	case "flat", "tree":
+		parents := []string{"root:" + loadOrg}
+		branching := o.accounts
+		if o.layout == "tree" {
+			branching = o.branching
+		}
+		for n := 0; n < o.accounts; {
+			var level, next []string
+			for _, parent := range parents {
+				for b := 0; b < branching && n < o.accounts; b++ {
+					p := parent + ":" + name(n)
+					level = append(level, p)
+					next = append(next, p)
+					n++
+				}
+			}
+			levels = append(levels, level)
+			parents = next
+		}
+	default:
+		var level []string
+		for n := range o.accounts {
+			level = append(level, "root:"+name(n))
+		}
+		levels = append(levels, level)
 	}
+	return levels
+}
+
+// createAccounts creates the accounts of the layout and waits until all are Ready. It returns
+// their paths, the time it took and each account's time from create to Ready.
+func createAccounts(ctx context.Context, cfg *rest.Config, base string, o options) ([]string, time.Duration, []time.Duration, error) {
+	client := func(pathOrID string) (dynamic.Interface, error) {
+		c := rest.CopyConfig(cfg)
+		c.Host = base + "/clusters/" + pathOrID
+		return dynamic.NewForConfig(c)
+	}
+	if o.layout == "flat" || o.layout == "tree" {
+		if _, _, err := createLevel(ctx, client, []string{"root:" + loadOrg}, 1); err != nil {
+			return nil, 0, nil, err
+		}
+	}
+	var paths []string
+	var latencies []time.Duration
+	start := time.Now()
+	for _, level := range plan(o) {
+		lat, _, err := createLevel(ctx, client, level, o.workers)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		paths = append(paths, level...)
+		latencies = append(latencies, lat...)
+	}
+	return paths, time.Since(start), latencies, nil
+}
+
+// createLevel creates the accounts at paths with parallel workers and waits until all are
+// Ready, watching across all accounts.
+func createLevel(ctx context.Context, client func(string) (dynamic.Interface, error), paths []string, workers int) ([]time.Duration, time.Duration, error) {
+	all, err := client("*")
+	if err != nil {
+		return nil, 0, err
+	}
+	accounts := all.Resource(framework.AccountsGVR)
+	index := map[string]int{}
+	for i, p := range paths {
+		index[p] = i
+	}
+	created := make([]time.Time, len(paths))
 	var mu sync.Mutex
 	start := time.Now()
 	var next atomic.Int64
-	errs := make(chan error, o.workers)
+	errs := make(chan error, workers)
 	var wg sync.WaitGroup
-	for range o.workers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			clients := map[string]dynamic.Interface{}
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= o.accounts {
+				if i >= len(paths) {
 					return
+				}
+				parent, name := paths[i][:strings.LastIndex(paths[i], ":")], paths[i][strings.LastIndex(paths[i], ":")+1:]
+				d, ok := clients[parent]
+				if !ok {
+					if d, err = client(parent); err != nil {
+						errs <- err
+						return
+					}
+					clients[parent] = d
 				}
 				obj := &unstructured.Unstructured{}
 				obj.SetAPIVersion("core.accountmesh.io/v1alpha1")
 				obj.SetKind("Account")
-				obj.SetName(names[i])
+				obj.SetName(name)
 				mu.Lock()
 				created[i] = time.Now()
 				mu.Unlock()
-				if _, err := accounts.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
-					errs <- fmt.Errorf("failed to create account %s: %w", names[i], err)
+				if _, err := d.Resource(framework.AccountsGVR).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+					errs <- fmt.Errorf("failed to create account %s: %w", paths[i], err)
 					return
 				}
 			}
 		}()
 	}
 
-	ready := make([]time.Duration, 0, o.accounts)
+	ready := make([]time.Duration, 0, len(paths))
 	seen := map[string]bool{}
 	observe := func(u *unstructured.Unstructured) {
 		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-		i, ok := index[u.GetName()]
-		if phase != "Ready" || !ok || seen[u.GetName()] {
+		p, _, _ := unstructured.NestedString(u.Object, "status", "path")
+		i, ok := index[p]
+		if phase != "Ready" || !ok || seen[p] {
 			return
 		}
-		seen[u.GetName()] = true
+		seen[p] = true
 		mu.Lock()
 		ready = append(ready, time.Since(created[i]))
 		mu.Unlock()
 	}
-	deadline := time.Now().Add(time.Duration(o.accounts)*50*time.Millisecond + time.Minute)
+	deadline := time.Now().Add(time.Duration(len(paths))*50*time.Millisecond + time.Minute)
 	// Like an informer: list, then watch from the list's resourceVersion; list again whenever
 	// the server closes the watch (it drops watchers that fall behind).
-	for len(ready) < o.accounts {
+	for len(ready) < len(paths) {
 		if time.Now().After(deadline) {
-			return nil, 0, nil, fmt.Errorf("only %d of %d accounts became Ready in time", len(ready), o.accounts)
+			return nil, 0, fmt.Errorf("only %d of %d accounts became Ready in time", len(ready), len(paths))
 		}
 		list, err := accounts.List(ctx, metav1.ListOptions{})
 		if err != nil {
-			return nil, 0, nil, err
+			return nil, 0, err
 		}
 		for i := range list.Items {
 			observe(&list.Items[i])
 		}
 		w, err := accounts.Watch(ctx, metav1.ListOptions{ResourceVersion: list.GetResourceVersion()})
 		if err != nil {
-			return nil, 0, nil, err
+			return nil, 0, err
 		}
 		func() {
 			defer w.Stop()
-			for len(ready) < o.accounts {
+			for len(ready) < len(paths) {
 				select {
 				case err := <-errs:
 					errs <- err
@@ -287,13 +375,13 @@ func createAccounts(ctx context.Context, cfg *rest.Config, o options) ([]string,
 		}()
 		select {
 		case err := <-errs:
-			return nil, 0, nil, err
+			return nil, 0, err
 		default:
 		}
 	}
 	elapsed := time.Since(start)
 	wg.Wait()
-	return names, elapsed, ready, nil
+	return ready, elapsed, nil
 }
 
 // objectLatencies creates, gets and lists ConfigMaps inside a sample of the accounts.
@@ -322,7 +410,7 @@ func objectLatencies(ctx context.Context, cfg *rest.Config, base string, names [
 					return
 				}
 				c := rest.CopyConfig(cfg)
-				c.Host = base + "/clusters/root:" + sample[i]
+				c.Host = base + "/clusters/" + sample[i]
 				kube, err := kubernetes.NewForConfig(c)
 				if err != nil {
 					errs <- err

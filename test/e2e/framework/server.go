@@ -17,11 +17,44 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+var (
+	tempDirsMu sync.Mutex
+	tempDirs   []string
+)
+
+// TempDir makes a directory that outlives single tests (e.g. for built binaries shared by
+// parallel tests) and is removed by Cleanup.
+func TempDir(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	tempDirsMu.Lock()
+	defer tempDirsMu.Unlock()
+	tempDirs = append(tempDirs, dir)
+	return dir, nil
+}
+
+// Cleanup removes the directories made by TempDir; call it when the test binary is done.
+func Cleanup() {
+	tempDirsMu.Lock()
+	defer tempDirsMu.Unlock()
+	for _, d := range tempDirs {
+		_ = os.RemoveAll(d)
+	}
+	tempDirs = nil
+}
+
+// RepoRoot returns the root of the source tree.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
 // Binary builds the accountmesh binary once per test process and returns its path.
 var Binary = sync.OnceValues(func() (string, error) {
-	_, file, _, _ := runtime.Caller(0)
-	repo := filepath.Join(filepath.Dir(file), "..", "..", "..")
-	dir, err := os.MkdirTemp("", "accountmesh-e2e-bin-")
+	repo := RepoRoot()
+	dir, err := TempDir("accountmesh-e2e-bin-")
 	if err != nil {
 		return "", err
 	}
