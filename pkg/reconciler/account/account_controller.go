@@ -34,9 +34,9 @@ type Controller struct {
 	store   cache.Indexer
 	synced  cache.InformerSynced
 	queue   workqueue.TypedRateLimitingInterface[string]
-	// contentCheckDelay is how long to wait before looking again at an account whose children
+	// childCheckDelay is how long to wait before looking again at an account whose children
 	// are being deleted; normally the deletion of its last child wakes it up before.
-	contentCheckDelay time.Duration
+	childCheckDelay time.Duration
 }
 
 // New returns the account controller over accounts, a shared informer of Account objects in all
@@ -49,7 +49,7 @@ func New(clients *client.Factory, index Index, baseURL string, accounts *client.
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 5*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),
-		contentCheckDelay: 10 * time.Second,
+		childCheckDelay: 10 * time.Second,
 	}
 	c.store, c.synced = accounts.Store(), accounts.HasSynced
 	accounts.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -150,7 +150,7 @@ func (c *Controller) process(ctx context.Context, key string) (time.Duration, er
 		accounts:          accountClient{clients: c.clients},
 		content:           contentClient{clients: c.clients},
 		index:             c.index,
-		contentCheckDelay: c.contentCheckDelay,
+		childCheckDelay: c.childCheckDelay,
 		baseURL:           c.baseURL,
 	}
 	return r.reconcile(ctx, acc)

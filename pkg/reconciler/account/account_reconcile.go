@@ -44,7 +44,7 @@ type reconciler struct {
 	accounts          accountAPI
 	content           contentAPI
 	index             resolver
-	contentCheckDelay time.Duration
+	childCheckDelay time.Duration
 	// baseURL is the server's external URL; account URLs are derived from it.
 	baseURL string
 }
@@ -164,7 +164,7 @@ func (r *reconciler) deleteChildren(ctx context.Context, acc *corev1alpha1.Accou
 	setCondition(status, acc.Generation, corev1alpha1.AccountConditionContentDeleted, metav1.ConditionFalse,
 		corev1alpha1.AccountReasonChildrenRemaining, fmt.Sprintf("waiting for %d child accounts to be deleted", len(children)))
 	// The deletion of the last child brings the account back here; the requeue is a safety net.
-	return result{stop: true, requeue: r.contentCheckDelay}, nil
+	return result{stop: true, requeue: r.childCheckDelay}, nil
 }
 
 // waitForTerminators waits until every terminator has finished. Terminators start when the

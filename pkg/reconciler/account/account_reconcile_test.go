@@ -129,7 +129,7 @@ func TestReconcile(t *testing.T) {
 			t.Parallel()
 			r := &reconciler{
 				parent: "rootid", accounts: tc.accounts, content: tc.content, index: tc.index,
-				contentCheckDelay: time.Millisecond, baseURL: "https://h",
+				childCheckDelay: time.Millisecond, baseURL: "https://h",
 			}
 			requeue, err := r.reconcile(t.Context(), tc.acc)
 			require.Equal(t, tc.wantErr, err != nil, "error: %v", err)
