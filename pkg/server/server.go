@@ -41,9 +41,10 @@ type Server struct {
 	generic *genericapiserver.GenericAPIServer
 	clients *client.Factory
 	// accounts is the one cache of Account objects that the index and the controllers share.
-	accounts     *client.SharedInformer
+	accounts *client.SharedInformer
+	// accountTypes caches every AccountType, for the built-in initializers.
+	accountTypes *client.SharedInformer
 	lifecycle    *account.Controller
-	initializers []*initializer.Controller
 }
 
 // New builds the server: API groups, the account index and the controllers.
@@ -65,8 +66,13 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	s.accounts = client.NewSharedInformer(accountsLW, &corev1alpha1.Account{})
 	accountindex.Register(s.Index, s.accounts)
-	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts)
-	s.initializers = append(s.initializers, initializer.New(s.clients, s.accounts, "builtin-initializers", initializer.Initialize, initializer.Builtin(s.clients)...))
+	typesLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), corev1alpha1.SchemeGroupVersion, "accounttypes")
+	if err != nil {
+		return nil, err
+	}
+	s.accountTypes = client.NewSharedInformer(typesLW, &corev1alpha1.AccountType{})
+	types := initializer.NewTypes(s.clients, s.accountTypes, s.Index)
+	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts, initializer.Builtin(s.clients, types)...)
 	g.AddPostStartHookOrDie("accountmesh-account-index", s.startIndex)
 	g.AddPostStartHookOrDie("accountmesh-bootstrap-root", s.bootstrapRoot)
 	g.AddPostStartHookOrDie("accountmesh-controllers", s.startControllers)
@@ -123,7 +129,8 @@ func (s *Server) installAPIs() error {
 // readiness until it has synced.
 func (s *Server) startIndex(hookCtx genericapiserver.PostStartHookContext) error {
 	go s.accounts.Run(hookCtx.Context)
-	if !cache.WaitForCacheSync(hookCtx.Done(), s.accounts.HasSynced) {
+	go s.accountTypes.Run(hookCtx.Context)
+	if !cache.WaitForCacheSync(hookCtx.Done(), s.accounts.HasSynced, s.accountTypes.HasSynced) {
 		return fmt.Errorf("account index did not sync")
 	}
 	return nil
@@ -200,9 +207,6 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 		return err
 	}
 	gc.Start(hookCtx.Context, 2)
-	for _, c := range s.initializers {
-		go c.Start(hookCtx.Context, 16)
-	}
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }
 

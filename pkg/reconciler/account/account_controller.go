@@ -28,24 +28,26 @@ type Index interface {
 
 // Controller reconciles Account objects across all accounts.
 type Controller struct {
-	clients *client.Factory
-	index   Index
-	baseURL string
-	store   cache.Indexer
-	synced  cache.InformerSynced
-	queue   workqueue.TypedRateLimitingInterface[string]
+	initializers []Initializer
+	clients      *client.Factory
+	index        Index
+	baseURL      string
+	store        cache.Indexer
+	synced       cache.InformerSynced
+	queue        workqueue.TypedRateLimitingInterface[string]
 	// childCheckDelay is how long to wait before looking again at an account whose children
 	// are being deleted; normally the deletion of its last child wakes it up before.
 	childCheckDelay time.Duration
 }
 
 // New returns the account controller over accounts, a shared informer of Account objects in all
-// accounts. baseURL is the server's external URL.
-func New(clients *client.Factory, index Index, baseURL string, accounts *client.SharedInformer) *Controller {
+// accounts. baseURL is the server's external URL; initializers are those it runs itself.
+func New(clients *client.Factory, index Index, baseURL string, accounts *client.SharedInformer, initializers ...Initializer) *Controller {
 	c := &Controller{
-		clients: clients,
-		index:   index,
-		baseURL: baseURL,
+		initializers: initializers,
+		clients:      clients,
+		index:        index,
+		baseURL:      baseURL,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 5*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),
@@ -146,12 +148,13 @@ func (c *Controller) process(ctx context.Context, key string) (time.Duration, er
 		return 0, err
 	}
 	r := &reconciler{
-		parent:            parent,
-		accounts:          accountClient{clients: c.clients},
-		content:           contentClient{clients: c.clients},
-		index:             c.index,
+		initializers:    c.initializers,
+		parent:          parent,
+		accounts:        accountClient{clients: c.clients},
+		content:         contentClient{clients: c.clients},
+		index:           c.index,
 		childCheckDelay: c.childCheckDelay,
-		baseURL:           c.baseURL,
+		baseURL:         c.baseURL,
 	}
 	return r.reconcile(ctx, acc)
 }

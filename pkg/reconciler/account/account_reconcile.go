@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,12 +39,21 @@ type resolver interface {
 	Resolve(pathOrID string) (cluster.ID, bool)
 }
 
+// Initializer is an initializer the account controller runs itself: its name and its work in
+// the new account, which must be idempotent.
+type Initializer struct {
+	Name string
+	Work func(ctx context.Context, acc *corev1alpha1.Account) error
+}
+
 // reconciler reconciles one Account, stored in account parent.
 type reconciler struct {
-	parent            cluster.ID
-	accounts          accountAPI
-	content           contentAPI
-	index             resolver
+	// initializers are the initializers this controller is responsible for.
+	initializers    []Initializer
+	parent          cluster.ID
+	accounts        accountAPI
+	content         contentAPI
+	index           resolver
 	childCheckDelay time.Duration
 	// baseURL is the server's external URL; account URLs are derived from it.
 	baseURL string
@@ -64,7 +74,7 @@ func (r *reconciler) reconcile(ctx context.Context, acc *corev1alpha1.Account) (
 	if acc.Status.ClusterID == "" {
 		return 0, nil
 	}
-	steps := []step{r.ensureURL, r.ensureResolvable, r.waitForInitializers, r.markReady}
+	steps := []step{r.ensureURL, r.ensureResolvable, r.initialize, r.waitForInitializers, r.markReady}
 	if acc.DeletionTimestamp != nil {
 		if !hasFinalizer(acc) {
 			return 0, nil
@@ -105,10 +115,25 @@ func (r *reconciler) ensureURL(_ context.Context, acc *corev1alpha1.Account, sta
 	return result{}, nil
 }
 
+// initialize does the work of the initializers this controller is responsible for and removes
+// their names from the status, which is written once, with Ready when nothing else is pending.
+func (r *reconciler) initialize(ctx context.Context, acc *corev1alpha1.Account, status *corev1alpha1.AccountStatus) (result, error) {
+	for _, i := range r.initializers {
+		if !slices.Contains(status.Initializers, i.Name) {
+			continue
+		}
+		if err := i.Work(ctx, acc); err != nil {
+			return result{stop: true}, fmt.Errorf("initializer %s failed: %w", i.Name, err)
+		}
+		status.Initializers = slices.DeleteFunc(status.Initializers, func(n string) bool { return n == i.Name })
+	}
+	return result{}, nil
+}
+
 // waitForInitializers keeps the account Initializing while initializers are pending. Each
 // initializer's controller removes its own name; the change brings the account back here.
 func (r *reconciler) waitForInitializers(_ context.Context, acc *corev1alpha1.Account, status *corev1alpha1.AccountStatus) (result, error) {
-	if len(acc.Status.Initializers) == 0 {
+	if len(status.Initializers) == 0 {
 		setCondition(status, acc.Generation, corev1alpha1.AccountConditionInitialized, metav1.ConditionTrue,
 			corev1alpha1.AccountReasonInitialized, "all initializers have finished")
 		return result{}, nil

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -164,4 +165,44 @@ func TestReconcileKeepsURLCurrent(t *testing.T) {
 	require.NotNil(t, accounts.statusWritten)
 	require.Equal(t, "https://new:1/clusters/root:acme", accounts.statusWritten.Status.URL)
 	require.True(t, meta.IsStatusConditionTrue(accounts.statusWritten.Status.Conditions, corev1alpha1.AccountConditionReady))
+}
+
+func TestReconcileRunsItsInitializers(t *testing.T) {
+	t.Parallel()
+	var ran []string
+	work := func(name string, err error) Initializer {
+		return Initializer{Name: name, Work: func(context.Context, *corev1alpha1.Account) error {
+			ran = append(ran, name)
+			return err
+		}}
+	}
+	for _, tc := range []struct {
+		name         string
+		pending      []string
+		initializers []Initializer
+		wantRan      []string
+		wantPending  []string
+		wantPhase    corev1alpha1.AccountPhase
+		wantErr      bool
+	}{
+		{"all ours: ready in one write", []string{"a", "b"}, []Initializer{work("a", nil), work("b", nil)}, []string{"a", "b"}, nil, corev1alpha1.AccountPhaseReady, false},
+		{"an external one is left", []string{"a", "ext"}, []Initializer{work("a", nil)}, []string{"a"}, []string{"ext"}, corev1alpha1.AccountPhaseInitializing, false},
+		{"a failure keeps what finished", []string{"a", "b"}, []Initializer{work("a", nil), work("b", errors.New("boom"))}, []string{"a", "b"}, []string{"b"}, corev1alpha1.AccountPhaseInitializing, true},
+		{"nothing of ours", []string{"ext"}, []Initializer{work("a", nil)}, nil, []string{"ext"}, corev1alpha1.AccountPhaseInitializing, false},
+	} {
+		ran = nil
+		acc := account(corev1alpha1.AccountPhaseInitializing, false)
+		acc.Status.Initializers = tc.pending
+		accounts := &fakeAccounts{}
+		r := &reconciler{
+			initializers: tc.initializers, parent: "rootid", accounts: accounts, content: &fakeContent{},
+			index: fakeIndex{"root:acme": "acmeid"}, baseURL: "https://h",
+		}
+		_, err := r.reconcile(t.Context(), acc)
+		require.Equal(t, tc.wantErr, err != nil, "%s: %v", tc.name, err)
+		require.Equal(t, tc.wantRan, ran, tc.name)
+		require.NotNil(t, accounts.statusWritten, tc.name)
+		require.ElementsMatch(t, tc.wantPending, accounts.statusWritten.Status.Initializers, tc.name)
+		require.Equal(t, tc.wantPhase, accounts.statusWritten.Status.Phase, tc.name)
+	}
 }

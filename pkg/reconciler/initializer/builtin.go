@@ -3,6 +3,7 @@ package initializer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,24 +15,27 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
 )
 
-// Builtin returns the built-in initializers, in the order they run.
-func Builtin(clients *client.Factory) []Named {
-	return []Named{
-		{corev1alpha1.InitializerNamespace, func(ctx context.Context, acc *corev1alpha1.Account) error {
+// Builtin returns the built-in initializers, in the order they run. types resolves account
+// types.
+func Builtin(clients *client.Factory, types *Types) []account.Initializer {
+	return []account.Initializer{
+		{Name: corev1alpha1.InitializerNamespace, Work: func(ctx context.Context, acc *corev1alpha1.Account) error {
 			return defaultNamespace(ctx, clients, acc)
 		}},
-		{corev1alpha1.InitializerOwner, func(ctx context.Context, acc *corev1alpha1.Account) error {
+		{Name: corev1alpha1.InitializerOwner, Work: func(ctx context.Context, acc *corev1alpha1.Account) error {
 			return ownerBinding(ctx, clients, acc)
 		}},
-		{corev1alpha1.InitializerResources, func(ctx context.Context, acc *corev1alpha1.Account) error {
-			return defaultResources(ctx, clients, acc)
+		{Name: corev1alpha1.InitializerResources, Work: func(ctx context.Context, acc *corev1alpha1.Account) error {
+			return defaultResources(ctx, clients, types, acc)
 		}},
 	}
 }
@@ -65,12 +69,12 @@ func ownerBinding(ctx context.Context, clients *client.Factory, acc *corev1alpha
 }
 
 // defaultResources creates the objects the account's type declares.
-func defaultResources(ctx context.Context, clients *client.Factory, acc *corev1alpha1.Account) error {
+func defaultResources(ctx context.Context, clients *client.Factory, types *Types, acc *corev1alpha1.Account) error {
 	parent, ok := acc.Annotations[corev1alpha1.ClusterAnnotation]
 	if !ok {
 		return fmt.Errorf("account %s has no %s annotation", acc.Name, corev1alpha1.ClusterAnnotation)
 	}
-	t, err := accounttype.Resolve(ctx, apiTypes{clients: clients}, cluster.ID(parent), acc.Spec.Type)
+	t, err := types.Resolve(ctx, cluster.ID(parent), acc.Spec.Type)
 	if err != nil {
 		return fmt.Errorf("failed to resolve account type %q: %w", acc.Spec.Type, err)
 	}
@@ -141,4 +145,57 @@ func (a apiTypes) Parent(ctx context.Context, id cluster.ID) (cluster.ID, bool, 
 	}
 	parent, _, _ := unstructured.NestedString(u.Object, "spec", "parent", "clusterID")
 	return cluster.ID(parent), parent != "", nil
+}
+
+// Types resolves account types from a cache of every AccountType, with the tree from the
+// account index, and through the API when the cache does not know a type yet.
+type Types struct {
+	store cache.Indexer
+	index Lookup
+	api   apiTypes
+}
+
+// Lookup finds an account by cluster ID.
+type Lookup interface {
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
+// NewTypes returns a resolver over types, a shared informer of AccountTypes in all accounts.
+func NewTypes(clients *client.Factory, types *client.SharedInformer, index Lookup) *Types {
+	return &Types{store: types.Store(), index: index, api: apiTypes{clients: clients}}
+}
+
+// Resolve resolves type name from account from.
+func (t *Types) Resolve(ctx context.Context, from cluster.ID, name string) (*accounttype.Type, error) {
+	resolved, err := accounttype.Resolve(ctx, cachedTypes{t}, from, name)
+	var nf *accounttype.NotFoundError
+	if errors.As(err, &nf) {
+		return accounttype.Resolve(ctx, t.api, from, name)
+	}
+	return resolved, err
+}
+
+// cachedTypes reads AccountTypes from the cache and parents from the index.
+type cachedTypes struct {
+	*Types
+}
+
+func (c cachedTypes) Get(_ context.Context, id cluster.ID, name string) (*corev1alpha1.AccountType, error) {
+	obj, exists, err := c.store.GetByKey(client.ToClusterKey(id, "", name))
+	if err != nil || !exists {
+		return nil, err
+	}
+	t, ok := obj.(*corev1alpha1.AccountType)
+	if !ok {
+		return nil, fmt.Errorf("unexpected object %T in the account type cache", obj)
+	}
+	return t, nil
+}
+
+func (c cachedTypes) Parent(_ context.Context, id cluster.ID) (cluster.ID, bool, error) {
+	e, ok := c.index.Lookup(id)
+	if !ok {
+		return "", false, fmt.Errorf("account %s is not known", id)
+	}
+	return e.Parent, e.Parent != "", nil
 }
