@@ -12,6 +12,8 @@ import (
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	rbacv1client "k8s.io/client-go/kubernetes/typed/rbac/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
@@ -53,15 +55,39 @@ func (f *Factory) Config(c string) *rest.Config {
 	return cfg
 }
 
-// Kube returns a typed client for an account; it speaks protobuf, which the built-in types
-// support and which is cheaper to encode and decode than JSON.
-func (f *Factory) Kube(c string) kubernetes.Interface {
+// protobufConfig returns the config of account c for typed clients: they speak protobuf, which
+// the built-in types support and which is cheaper to encode and decode than JSON.
+func (f *Factory) protobufConfig(c string) *rest.Config {
 	cfg := f.Config(c)
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	k, err := kubernetes.NewForConfigAndClient(cfg, f.httpClient)
+	return cfg
+}
+
+// Kube returns a typed client for an account. It builds a client for every API group; on hot
+// paths prefer CoreV1 or RbacV1.
+func (f *Factory) Kube(c string) kubernetes.Interface {
+	k, err := kubernetes.NewForConfigAndClient(f.protobufConfig(c), f.httpClient)
 	if err != nil {
 		// The config was validated by NewFactory; only a programming error gets here.
+		panic(fmt.Sprintf("failed to create client: %v", err))
+	}
+	return k
+}
+
+// CoreV1 returns a client of the core v1 group for an account.
+func (f *Factory) CoreV1(c string) corev1client.CoreV1Interface {
+	k, err := corev1client.NewForConfigAndClient(f.protobufConfig(c), f.httpClient)
+	if err != nil {
+		panic(fmt.Sprintf("failed to create client: %v", err))
+	}
+	return k
+}
+
+// RbacV1 returns a client of the rbac.authorization.k8s.io/v1 group for an account.
+func (f *Factory) RbacV1(c string) rbacv1client.RbacV1Interface {
+	k, err := rbacv1client.NewForConfigAndClient(f.protobufConfig(c), f.httpClient)
+	if err != nil {
 		panic(fmt.Sprintf("failed to create client: %v", err))
 	}
 	return k

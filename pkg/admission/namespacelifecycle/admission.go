@@ -84,5 +84,5 @@ func (s *started) namespace(ctx context.Context, id cluster.ID, name string) (*c
 			return obj.(*corev1.Namespace), nil
 		}
 	}
-	return s.clients.Kube(string(id)).CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	return s.clients.CoreV1(string(id)).Namespaces().Get(ctx, name, metav1.GetOptions{})
 }

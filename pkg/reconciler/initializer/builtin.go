@@ -43,7 +43,7 @@ func Builtin(clients *client.Factory, types *Types) []account.Initializer {
 // defaultNamespace creates the account's default namespace.
 func defaultNamespace(ctx context.Context, clients *client.Factory, acc *corev1alpha1.Account) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: metav1.NamespaceDefault}}
-	_, err := clients.Kube(acc.Status.ClusterID).CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	_, err := clients.CoreV1(acc.Status.ClusterID).Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create the default namespace: %w", err)
 	}
@@ -61,7 +61,7 @@ func ownerBinding(ctx context.Context, clients *client.Factory, acc *corev1alpha
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: acc.Spec.Owner}},
 	}
-	_, err := clients.Kube(acc.Status.ClusterID).RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{})
+	_, err := clients.RbacV1(acc.Status.ClusterID).ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to bind the owner: %w", err)
 	}

@@ -58,13 +58,13 @@ func New(f *client.Factory) (*Controller, error) {
 func newReconciler(f *client.Factory) *reconciler {
 	return &reconciler{
 		getNamespace: func(ctx context.Context, cluster, name string) (*corev1.Namespace, error) {
-			return f.Kube(cluster).CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			return f.CoreV1(cluster).Namespaces().Get(ctx, name, metav1.GetOptions{})
 		},
 		updateStatus: func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error) {
-			return f.Kube(cluster).CoreV1().Namespaces().UpdateStatus(ctx, ns, metav1.UpdateOptions{})
+			return f.CoreV1(cluster).Namespaces().UpdateStatus(ctx, ns, metav1.UpdateOptions{})
 		},
 		update: func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error) {
-			return f.Kube(cluster).CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
+			return f.CoreV1(cluster).Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
 		},
 		discover: func(ctx context.Context, cluster string) ([]*metav1.APIResourceList, error) {
 			lists, err := f.Kube(cluster).Discovery().ServerPreferredNamespacedResourcesWithContext(ctx)
