@@ -6,13 +6,15 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
 const (
 	// RootPath is the path of the root account.
-	RootPath = "root"
+	RootPath = cluster.RootPath
 	// PathSeparator separates the segments of an account path.
-	PathSeparator = ":"
+	PathSeparator = cluster.PathSeparator
 )
 
 // errNoPrevious is returned when "-" is used before any switch was made.

@@ -11,8 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -121,18 +119,6 @@ func apply(store cache.Indexer, h cache.ResourceEventHandler, d cache.Delta, isI
 	}
 	h.OnAdd(d.Object, isInInitialList)
 	return nil
-}
-
-// ListWatch returns the list-watch of a dynamic resource client.
-func ListWatch(res dynamic.ResourceInterface) *cache.ListWatch {
-	return &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			return res.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			return res.Watch(ctx, opts)
-		},
-	}
 }
 
 // SharedInformer is an informer keyed by ClusterKey whose events go to every registered

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // ID is the opaque, random, immutable identifier of an account. Storage keys use IDs, never paths.
@@ -63,24 +61,6 @@ func IsValidID(s string) bool {
 // Join returns the path of the child account name under parent.
 func Join(parent, name string) string {
 	return parent + PathSeparator + name
-}
-
-// ValidatePath returns the problems of an account path: it must start at root, consist of
-// DNS-1123 labels and stay within MaxPathLength.
-func ValidatePath(path string) []string {
-	if len(path) > MaxPathLength {
-		return []string{fmt.Sprintf("must be no more than %d characters", MaxPathLength)}
-	}
-	parts := strings.Split(path, PathSeparator)
-	if parts[0] != RootPath {
-		return []string{fmt.Sprintf("must start with %q", RootPath)}
-	}
-	for _, p := range parts[1:] {
-		if errs := validation.IsDNS1123Label(p); len(errs) > 0 {
-			return []string{fmt.Sprintf("segment %q: %s", p, strings.Join(errs, ", "))}
-		}
-	}
-	return nil
 }
 
 type contextKey struct{}
