@@ -43,6 +43,7 @@ type options struct {
 	keepEtcd   bool
 	layout     string
 	branching  int
+	settle     time.Duration
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.BoolVar(&o.keepEtcd, "external-etcd", false, "Run etcd in this process and print its endpoint, so storage can be inspected.")
 	flag.StringVar(&o.layout, "layout", "root", "Where accounts go: root (orgs under root), flat (accounts under one org) or tree (under one org, --branching children each).")
 	flag.IntVar(&o.branching, "branching", 10, "Children per account in the tree layout.")
+	flag.DurationVar(&o.settle, "settle", 0, "Also measure memory this long after the accounts are Ready, once the watch history of the burst has expired (it keeps 75 s).")
 	flag.Parse()
 	err := run(context.Background(), o)
 	framework.Cleanup()
@@ -129,6 +131,16 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("per empty account: RSS %.1f KiB, Go heap in use %.1f KiB\n",
 			float64(after.rss-before.rss)/1024/float64(len(names)),
 			float64(after.heapInUse-before.heapInUse)/1024/float64(len(names)))
+	}
+	if o.settle > 0 {
+		time.Sleep(o.settle)
+		settled := readMemory(ctx, cfg, pid)
+		fmt.Printf("server memory %s after the burst: %s\n", o.settle, settled)
+		if pid > 0 {
+			fmt.Printf("per empty account after %s: RSS %.1f KiB, Go heap in use %.1f KiB\n", o.settle,
+				float64(settled.rss-before.rss)/1024/float64(len(names)),
+				float64(settled.heapInUse-before.heapInUse)/1024/float64(len(names)))
+		}
 	}
 	if o.profileDir != "" {
 		saveProfile(ctx, cfg, "/debug/pprof/heap", filepath.Join(o.profileDir, "heap.pprof"))
