@@ -14,38 +14,58 @@ import (
 )
 
 func roleBindingOptions() store.Options {
-	return store.Options{
-		Resource:       rbacv1.Resource("rolebindings"),
-		Singular:       "rolebinding",
-		New:            func() runtime.Object { return &rbacv1.RoleBinding{} },
-		NewList:        func() runtime.Object { return &rbacv1.RoleBindingList{} },
-		Namespaced:     true,
-		NameValidation: validatePathSegmentName,
-		PrepareForCreate: func(_ context.Context, obj runtime.Object) {
+	return bindingOptions(binding{
+		resource: "rolebindings", singular: "rolebinding", namespaced: true,
+		newObj:    func() runtime.Object { return &rbacv1.RoleBinding{} },
+		newList:   func() runtime.Object { return &rbacv1.RoleBindingList{} },
+		roleKinds: []string{"Role", "ClusterRole"},
+		parts: func(obj runtime.Object) (*rbacv1.RoleRef, []rbacv1.Subject) {
 			b := obj.(*rbacv1.RoleBinding)
-			defaultBinding(&b.RoleRef, b.Subjects)
+			return &b.RoleRef, b.Subjects
 		},
-		PrepareForUpdate: func(_ context.Context, obj, _ runtime.Object) {
-			b := obj.(*rbacv1.RoleBinding)
-			defaultBinding(&b.RoleRef, b.Subjects)
-		},
-		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
-			return validateRoleBinding(obj.(*rbacv1.RoleBinding))
-		},
-		ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
-			b, oldB := obj.(*rbacv1.RoleBinding), old.(*rbacv1.RoleBinding)
-			return append(validateRoleBinding(b), validateRoleRefUpdate(b.RoleRef, oldB.RoleRef)...)
-		},
-		Columns: bindingColumns(func(obj runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject) {
-			b := obj.(*rbacv1.RoleBinding)
-			return b.RoleRef, b.Subjects
-		}),
-	}
+	})
 }
 
-func validateRoleBinding(b *rbacv1.RoleBinding) field.ErrorList {
-	errs := validateRoleRef(b.RoleRef, []string{"Role", "ClusterRole"})
-	return append(errs, validateSubjects(b.Subjects, true)...)
+// binding describes one of the two binding kinds, which differ only in scope and in the kinds
+// of roles they may refer to.
+type binding struct {
+	resource, singular string
+	namespaced         bool
+	newObj, newList    func() runtime.Object
+	roleKinds          []string
+	// parts returns the role reference and subjects of an object of the kind.
+	parts func(obj runtime.Object) (*rbacv1.RoleRef, []rbacv1.Subject)
+}
+
+func bindingOptions(b binding) store.Options {
+	validate := func(obj runtime.Object) field.ErrorList {
+		ref, subjects := b.parts(obj)
+		return append(validateRoleRef(*ref, b.roleKinds), validateSubjects(subjects, b.namespaced)...)
+	}
+	prepare := func(obj runtime.Object) {
+		ref, subjects := b.parts(obj)
+		defaultBinding(ref, subjects)
+	}
+	return store.Options{
+		Resource:         rbacv1.Resource(b.resource),
+		Singular:         b.singular,
+		New:              b.newObj,
+		NewList:          b.newList,
+		Namespaced:       b.namespaced,
+		NameValidation:   validatePathSegmentName,
+		PrepareForCreate: func(_ context.Context, obj runtime.Object) { prepare(obj) },
+		PrepareForUpdate: func(_ context.Context, obj, _ runtime.Object) { prepare(obj) },
+		Validate:         func(_ context.Context, obj runtime.Object) field.ErrorList { return validate(obj) },
+		ValidateUpdate: func(_ context.Context, obj, old runtime.Object) field.ErrorList {
+			ref, _ := b.parts(obj)
+			oldRef, _ := b.parts(old)
+			return append(validate(obj), validateRoleRefUpdate(*ref, *oldRef)...)
+		},
+		Columns: bindingColumns(func(obj runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject) {
+			ref, subjects := b.parts(obj)
+			return *ref, subjects
+		}),
+	}
 }
 
 // defaultBinding applies the defaults a real cluster gives bindings on decode: the rbac API

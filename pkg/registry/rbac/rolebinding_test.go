@@ -53,7 +53,7 @@ func TestValidateRoleBinding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := &rbacv1.RoleBinding{RoleRef: tc.ref, Subjects: tc.subjects}
-			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateRoleBinding(b)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(roleBindingOptions().Validate(t.Context(), b)))
 		})
 	}
 }
@@ -75,7 +75,7 @@ func TestValidateClusterRoleBinding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := &rbacv1.ClusterRoleBinding{RoleRef: tc.ref, Subjects: tc.subjects}
-			require.ElementsMatch(t, tc.want, storetest.ErrorFields(validateClusterRoleBinding(b)))
+			require.ElementsMatch(t, tc.want, storetest.ErrorFields(clusterRoleBindingOptions().Validate(t.Context(), b)))
 		})
 	}
 }
@@ -114,7 +114,7 @@ func TestDefaultBinding(t *testing.T) {
 	require.Equal(t, rbacv1.GroupName, ref.APIGroup)
 	require.Equal(t, []string{rbacv1.GroupName, rbacv1.GroupName, "", "example.com"},
 		[]string{subjects[0].APIGroup, subjects[1].APIGroup, subjects[2].APIGroup, subjects[3].APIGroup})
-	require.Empty(t, validateRoleBinding(&rbacv1.RoleBinding{RoleRef: ref, Subjects: subjects[:3]}))
+	require.Empty(t, roleBindingOptions().Validate(t.Context(), &rbacv1.RoleBinding{RoleRef: ref, Subjects: subjects[:3]}))
 }
 
 func TestBindingColumns(t *testing.T) {
