@@ -1,7 +1,9 @@
 // Package scheme owns the runtime.Scheme and codecs of the server: every served type is
 // registered in its external version and, under the same Go type, as its internal version, so
-// typed registries work without internal types or conversion code. The one real conversion is
-// events.k8s.io/v1 Event, which shares storage with core v1 Event.
+// typed registries work without internal types or conversion code. Two groups convert for real:
+// events.k8s.io/v1 Event, which shares storage with core v1 Event, and apiextensions.k8s.io,
+// whose CustomResourceDefinition has upstream internal types and generated conversions (only v1
+// is served).
 //
 // It must not depend on server wiring or registries.
 package scheme
@@ -11,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -45,6 +49,8 @@ func AddToScheme(s *runtime.Scheme) error {
 		coordinationv1.AddToScheme,
 		eventsv1.AddToScheme,
 		corev1alpha1.AddToScheme,
+		apiextensions.AddToScheme,
+		apiextensionsv1.AddToScheme,
 		addInternalTypes,
 		addEventConversions,
 		addFieldLabelConversions,
@@ -53,6 +59,9 @@ func AddToScheme(s *runtime.Scheme) error {
 		if err := add(s); err != nil {
 			return err
 		}
+	}
+	if err := s.SetVersionPriority(apiextensionsv1.SchemeGroupVersion); err != nil {
+		return err
 	}
 	unversioned := schema.GroupVersion{Version: "v1"}
 	metav1.AddToGroupVersion(s, unversioned)

@@ -25,11 +25,14 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/discovery"
 	"github.com/accountmesh/accountmesh/pkg/etcd"
 	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
+	"github.com/accountmesh/accountmesh/pkg/openapi"
 	"github.com/accountmesh/accountmesh/pkg/pki"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 	"github.com/accountmesh/accountmesh/pkg/storage"
@@ -57,9 +60,14 @@ type Config struct {
 
 	storage   storage.RESTOptionsGetter
 	admission *namespacelifecycle.Plugin
-	purger    *storage.Purger
-	etcd      *etcd.Embedded
-	pki       pki.Files
+	crdGroups *crdgroup.Plugin
+	// discovery serves per-account /apis; its sources are set once the server exists.
+	discovery *discovery.Discovery
+	// openapi serves per-account OpenAPI v3; its source is set once the server exists.
+	openapi *openapi.OpenAPI
+	purger  *storage.Purger
+	etcd    *etcd.Embedded
+	pki     pki.Files
 }
 
 // NewConfig builds the configuration: it starts the embedded etcd when no external one is
@@ -144,16 +152,19 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 
 	c.admission = namespacelifecycle.New()
-	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index))
+	c.crdGroups = crdgroup.New()
+	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index), c.crdGroups)
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
-	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.Definitions, namer)
 	g.OpenAPIConfig.Info.Title = "Account Mesh"
-	g.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	g.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.Definitions, namer)
 	g.OpenAPIV3Config.Info.Title = "Account Mesh"
 
+	c.discovery = &discovery.Discovery{}
+	c.openapi = &openapi.OpenAPI{}
 	g.BuildHandlerChainFunc = func(apiHandler http.Handler, gc *genericapiserver.Config) http.Handler {
-		chain := genericapiserver.DefaultBuildHandlerChain(apiHandler, gc)
+		chain := genericapiserver.DefaultBuildHandlerChain(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), gc)
 		return withUnauthenticatedProbes(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), apiHandler)
 	}
 	return g, nil

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,6 +30,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
+	"github.com/accountmesh/accountmesh/pkg/registry/apiextensions"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
 	"github.com/accountmesh/accountmesh/pkg/registry/rbac"
@@ -45,6 +47,7 @@ type Server struct {
 	// accountTypes caches every AccountType, for the built-in initializers.
 	accountTypes *client.SharedInformer
 	lifecycle    *account.Controller
+	crds         *customResources
 }
 
 // New builds the server: API groups, the account index and the controllers.
@@ -73,6 +76,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	s.accountTypes = client.NewSharedInformer(typesLW, &corev1alpha1.AccountType{})
 	types := initializer.NewTypes(s.clients, s.accountTypes, s.Index)
 	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts, initializer.Builtin(s.clients, types)...)
+	if s.crds, err = s.newCustomResources(); err != nil {
+		return nil, err
+	}
 	g.AddPostStartHookOrDie("accountmesh-account-index", s.startIndex)
 	g.AddPostStartHookOrDie("accountmesh-bootstrap-root", s.bootstrapRoot)
 	g.AddPostStartHookOrDie("accountmesh-controllers", s.startControllers)
@@ -90,6 +96,10 @@ func (s *Server) installAPIs() error {
 		return err
 	}
 	coordinationStorage, err := coordination.NewStorage(scheme.Scheme, getter)
+	if err != nil {
+		return err
+	}
+	crdStorage, err := apiextensions.NewStorage(scheme.Scheme, getter)
 	if err != nil {
 		return err
 	}
@@ -114,6 +124,7 @@ func (s *Server) installAPIs() error {
 		// events.k8s.io serves the core events storage.
 		{eventsv1.SchemeGroupVersion, map[string]rest.Storage{"events": coreStorage["events"]}},
 		{corev1alpha1.SchemeGroupVersion, accountStorage},
+		{apiextensionsv1.SchemeGroupVersion, crdStorage},
 	} {
 		info := genericapiserver.NewDefaultAPIGroupInfo(g.gv.Group, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 		info.VersionedResourcesStorageMap[g.gv.Version] = g.storages
@@ -122,6 +133,12 @@ func (s *Server) installAPIs() error {
 	if err := s.generic.InstallAPIGroups(groups...); err != nil {
 		return fmt.Errorf("failed to install API groups: %w", err)
 	}
+	names := make([]string, 0, len(groups))
+	for _, g := range groups {
+		names = append(names, g.PrioritizedVersions[0].Group)
+	}
+	// accountmesh.io itself holds the server's own records in etcd.
+	s.crdGroups.SetBuiltinGroups(append(names, "accountmesh.io")...)
 	return nil
 }
 
@@ -133,7 +150,7 @@ func (s *Server) startIndex(hookCtx genericapiserver.PostStartHookContext) error
 	if !cache.WaitForCacheSync(hookCtx.Done(), s.accounts.HasSynced, s.accountTypes.HasSynced) {
 		return fmt.Errorf("account index did not sync")
 	}
-	return nil
+	return s.crds.start(hookCtx.Context)
 }
 
 // bootstrapRoot makes sure the root account has its default namespace and the built-in
@@ -207,6 +224,7 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 		return err
 	}
 	gc.Start(hookCtx.Context, 2)
+	s.crds.startControllers(hookCtx.Context)
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }
 

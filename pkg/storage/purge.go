@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
@@ -50,13 +52,38 @@ type Purger struct {
 	Prefixes *Prefixes
 }
 
+// customPrefixes is where the prefixes of custom resources are recorded, below the etcd prefix.
+const customPrefixes = "/accountmesh.io/custom-resource-prefixes/"
+
+// RecordCustomResource records in etcd that custom resources of gr may be stored, before the
+// first of them is, so that Purge deletes them even after a restart in which nobody served gr.
+func (p *Purger) RecordCustomResource(ctx context.Context, gr schema.GroupResource) error {
+	prefix := ResourcePrefix(gr)
+	if _, err := p.Client.Put(ctx, p.EtcdPrefix+customPrefixes+prefix, ""); err != nil {
+		return fmt.Errorf("failed to record the storage prefix of %s: %w", gr, err)
+	}
+	p.Prefixes.add(prefix)
+	return nil
+}
+
 // Purge deletes every key of account id and returns how many keys it deleted.
 func (p *Purger) Purge(ctx context.Context, id cluster.ID) (int64, error) {
 	if !cluster.IsValidID(string(id)) {
 		return 0, fmt.Errorf("refusing to purge %q: not a cluster ID", id)
 	}
+	prefixes := p.Prefixes.List()
+	resp, err := p.Client.Get(ctx, p.EtcdPrefix+customPrefixes, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return 0, fmt.Errorf("failed to read the custom resource prefixes: %w", err)
+	}
+	for _, kv := range resp.Kvs {
+		prefix := strings.TrimPrefix(string(kv.Key), p.EtcdPrefix+customPrefixes)
+		if !slices.Contains(prefixes, prefix) {
+			prefixes = append(prefixes, prefix)
+		}
+	}
 	var deleted int64
-	for _, prefix := range p.Prefixes.List() {
+	for _, prefix := range prefixes {
 		resp, err := p.Client.Delete(ctx, p.EtcdPrefix+"/"+prefix+"/"+string(id)+"/", clientv3.WithPrefix())
 		if err != nil {
 			return deleted, fmt.Errorf("failed to delete the %s of account %s: %w", prefix, id, err)

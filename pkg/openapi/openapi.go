@@ -1,0 +1,210 @@
+// Package openapi serves per-account OpenAPI v3: /openapi/v3 lists the built-in group versions
+// plus those of the account's custom resources, and /openapi/v3/apis/<group>/<version> of a
+// custom group serves the schemas of the account's CRDs in it. Everything else, and every
+// account without custom resources, gets the generic server's documents.
+//
+// Documents are built once per API set (pkg/dynamic's key of what an account serves) and
+// shared by the accounts with the same set. It only reads the dynamic index; it must not decide
+// what is served.
+package openapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"k8s.io/apiextensions-apiserver/pkg/controller/openapi/builder"
+	"k8s.io/kube-openapi/pkg/handler3"
+	"k8s.io/kube-openapi/pkg/spec3"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/dynamic"
+)
+
+const (
+	rootPath  = "/openapi/v3"
+	groupPath = "/openapi/v3/apis/"
+	// maxSets bounds the cached API sets; the cache starts over when it is full.
+	maxSets = 1024
+)
+
+// Source is the dynamic index, as OpenAPI needs it.
+type Source interface {
+	APISet(id cluster.ID) string
+	Entries(id cluster.ID) []*dynamic.Entry
+}
+
+// OpenAPI serves per-account OpenAPI v3. Set Source before serving.
+type OpenAPI struct {
+	Source Source
+
+	mu   sync.Mutex
+	sets map[string]*apiSet
+}
+
+// apiSet is the OpenAPI service of one API set and its group versions.
+type apiSet struct {
+	service *handler3.OpenAPIService
+	// groupVersions are the served "apis/<group>/<version>" paths.
+	groupVersions map[string]bool
+}
+
+// Wrap serves the per-account documents and passes everything else to h.
+func (o *OpenAPI) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := req.URL.Path
+		if req.Method != http.MethodGet || (p != rootPath && !strings.HasPrefix(p, groupPath)) {
+			h.ServeHTTP(w, req)
+			return
+		}
+		id, ok := cluster.FromContext(req.Context())
+		if !ok {
+			h.ServeHTTP(w, req)
+			return
+		}
+		key := o.Source.APISet(id)
+		if key == "" {
+			h.ServeHTTP(w, req)
+			return
+		}
+		set, err := o.set(key, id)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if p == rootPath {
+			o.serveRoot(w, req, h, set)
+			return
+		}
+		if !set.groupVersions[strings.TrimPrefix(p, "/openapi/v3/")] {
+			h.ServeHTTP(w, req)
+			return
+		}
+		// A stale hash redirects to the current document: keep the account in the URL.
+		set.service.HandleGroupVersion(&locationPrefixer{ResponseWriter: w, prefix: cluster.URLPrefix + string(id)}, req)
+	})
+}
+
+// serveRoot merges the built-in group versions with the set's. The merged document has an ETag
+// of its own: clients revalidate with the ETag they were given, which the built-in handler
+// must not see.
+func (o *OpenAPI) serveRoot(w http.ResponseWriter, req *http.Request, builtin http.Handler, set *apiSet) {
+	rec := httptest.NewRecorder()
+	inner := req.Clone(req.Context())
+	inner.Header.Del("If-None-Match")
+	inner.Header.Del("If-Modified-Since")
+	builtin.ServeHTTP(rec, inner)
+	var doc handler3.OpenAPIV3Discovery
+	if rec.Code != http.StatusOK || json.NewDecoder(bytes.NewReader(rec.Body.Bytes())).Decode(&doc) != nil {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return
+	}
+	rec = httptest.NewRecorder()
+	set.service.HandleDiscovery(rec, req)
+	var custom handler3.OpenAPIV3Discovery
+	if err := json.NewDecoder(bytes.NewReader(rec.Body.Bytes())).Decode(&custom); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if doc.Paths == nil {
+		doc.Paths = map[string]handler3.OpenAPIV3DiscoveryGroupVersion{}
+	}
+	for k, v := range custom.Paths {
+		doc.Paths[k] = v
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	sum := sha256.Sum256(b)
+	etag := strconv.Quote(hex.EncodeToString(sum[:]))
+	w.Header().Set("Etag", etag)
+	w.Header().Set("Vary", "Accept")
+	if req.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// set returns the OpenAPI service of API set key, building it from account id's CRDs.
+func (o *OpenAPI) set(key string, id cluster.ID) (*apiSet, error) {
+	o.mu.Lock()
+	s, ok := o.sets[key]
+	o.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := build(o.Source.Entries(id))
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.sets == nil || len(o.sets) >= maxSets {
+		o.sets = map[string]*apiSet{}
+	}
+	o.sets[key] = s
+	return s, nil
+}
+
+// build makes the OpenAPI documents of the CRDs, one per group version.
+func build(entries []*dynamic.Entry) (*apiSet, error) {
+	specs := map[string][]*spec3.OpenAPI{}
+	for _, e := range entries {
+		for _, v := range e.CRD.Spec.Versions {
+			if !v.Served {
+				continue
+			}
+			spec, err := builder.BuildOpenAPIV3(e.CRD, v.Name, builder.Options{IncludeSelectableFields: true})
+			if err != nil {
+				return nil, fmt.Errorf("failed to build the OpenAPI schema of %s %s: %w", e.CRD.Name, v.Name, err)
+			}
+			gv := "apis/" + e.CRD.Spec.Group + "/" + v.Name
+			specs[gv] = append(specs[gv], spec)
+		}
+	}
+	s := &apiSet{service: handler3.NewOpenAPIService(), groupVersions: map[string]bool{}}
+	keys := make([]string, 0, len(specs))
+	for k := range specs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, gv := range keys {
+		merged, err := builder.MergeSpecsV3(specs[gv]...)
+		if err != nil {
+			return nil, fmt.Errorf("failed to merge the OpenAPI schemas of %s: %w", gv, err)
+		}
+		s.service.UpdateGroupVersion(gv, merged)
+		s.groupVersions[gv] = true
+	}
+	return s, nil
+}
+
+// locationPrefixer puts the account's URL prefix in front of redirect locations.
+type locationPrefixer struct {
+	http.ResponseWriter
+	prefix string
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (l *locationPrefixer) WriteHeader(code int) {
+	if loc := l.Header().Get("Location"); strings.HasPrefix(loc, "/") {
+		l.Header().Set("Location", l.prefix+loc)
+	}
+	l.ResponseWriter.WriteHeader(code)
+}

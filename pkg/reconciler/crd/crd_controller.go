@@ -1,0 +1,214 @@
+package crd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+const (
+	controllerName = "crd"
+	// byGroup indexes the shared CRD cache by account and group.
+	byGroup = "accountmesh.io/cluster-group"
+)
+
+// Retries back off between these bounds; a terminating CRD whose instances have finalizers is
+// rechecked at most every maxRetryDelay.
+const (
+	minRetryDelay = 50 * time.Millisecond
+	maxRetryDelay = 10 * time.Second
+)
+
+// Served reports whether the dynamic handler serves an account's CRD with its current accepted
+// names.
+type Served func(id cluster.ID, crd *apiextensionsv1.CustomResourceDefinition) bool
+
+// Controller maintains the status of the CRDs of every account.
+type Controller struct {
+	crds       *client.SharedInformer
+	queue      workqueue.TypedRateLimitingInterface[string]
+	reconciler *reconciler
+}
+
+// New returns the controller. crds is the shared informer over CRDs in all accounts; the
+// controller adds an index to it, so New must be called before it runs.
+func New(f *client.Factory, crds *client.SharedInformer, served Served) (*Controller, error) {
+	if err := crds.Store().AddIndexers(cache.Indexers{byGroup: func(obj interface{}) ([]string, error) {
+		crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition)
+		if !ok {
+			return nil, nil
+		}
+		return []string{groupOf(crd.Annotations[corev1alpha1.ClusterAnnotation], crd.Spec.Group)}, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("failed to index CRDs: %w", err)
+	}
+	c := &Controller{
+		crds: crds,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](minRetryDelay, maxRetryDelay),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: controllerName},
+		),
+	}
+	c.reconciler = &reconciler{
+		siblings: c.siblings,
+		served: func(id string, crd *apiextensionsv1.CustomResourceDefinition) bool {
+			return served(cluster.ID(id), crd)
+		},
+		remaining: func(ctx context.Context, id string, crd *apiextensionsv1.CustomResourceDefinition) (int, error) {
+			return deleteInstances(ctx, f, id, crd)
+		},
+		updateStatus: func(ctx context.Context, id string, crd *apiextensionsv1.CustomResourceDefinition) error {
+			cs, err := apiextensionsclient.NewForConfigAndClient(f.Config(id), f.HTTPClient())
+			if err != nil {
+				return err
+			}
+			_, err = cs.ApiextensionsV1().CustomResourceDefinitions().UpdateStatus(ctx, crd, metav1.UpdateOptions{})
+			return err
+		},
+	}
+	crds.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueueObject,
+		UpdateFunc: func(_, obj interface{}) { c.enqueueObject(obj) },
+		DeleteFunc: func(obj interface{}) {
+			// Names freed by a deleted CRD may be accepted for its siblings now.
+			if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tombstone.Obj
+			}
+			if crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition); ok {
+				for _, s := range c.siblings(crd.Annotations[corev1alpha1.ClusterAnnotation], crd) {
+					c.enqueueObject(s)
+				}
+			}
+		},
+	})
+	return c, nil
+}
+
+// Enqueue queues the CRD name of account id, e.g. when the dynamic handler starts serving it.
+func (c *Controller) Enqueue(id cluster.ID, name string) {
+	c.queue.Add(client.ToClusterKey(id, "", name))
+}
+
+func (c *Controller) enqueueObject(obj interface{}) {
+	key, err := client.ClusterKey(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.queue.Add(key)
+}
+
+// siblings returns the other CRDs of crd's group in account id.
+func (c *Controller) siblings(id string, crd *apiextensionsv1.CustomResourceDefinition) []*apiextensionsv1.CustomResourceDefinition {
+	objs, err := c.crds.Store().ByIndex(byGroup, groupOf(id, crd.Spec.Group))
+	if err != nil {
+		return nil
+	}
+	var out []*apiextensionsv1.CustomResourceDefinition
+	for _, o := range objs {
+		if s, ok := o.(*apiextensionsv1.CustomResourceDefinition); ok && s.Name != crd.Name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Start runs one worker until ctx is done: names are decided one CRD at a time, so two CRDs
+// can never both win the same name. The shared informer must be running.
+func (c *Controller) Start(ctx context.Context) {
+	logger := klog.FromContext(ctx).WithValues("controller", controllerName)
+	ctx = klog.NewContext(ctx, logger)
+	go func() {
+		<-ctx.Done()
+		c.queue.ShutDown()
+	}()
+	go wait.UntilWithContext(ctx, func(ctx context.Context) {
+		for c.processNext(ctx) {
+		}
+	}, time.Second)
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+	obj, exists, err := c.crds.Store().GetByKey(key)
+	if err != nil || !exists {
+		c.queue.Forget(key)
+		return true
+	}
+	crd := obj.(*apiextensionsv1.CustomResourceDefinition)
+	id, _, _, _ := client.SplitClusterKey(key)
+	logger := klog.FromContext(ctx).WithValues("cluster", id, "crd", crd.Name)
+	err = c.reconciler.reconcile(klog.NewContext(ctx, logger), string(id), crd)
+	var waiting errWaiting
+	switch {
+	case err == nil:
+		c.queue.Forget(key)
+	case errors.As(err, &waiting):
+		logger.V(2).Info("Waiting for custom resources to be deleted", "remaining", waiting.remaining)
+		c.queue.AddRateLimited(key)
+	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+		// The cache is behind; the next event queues the CRD again.
+		c.queue.Forget(key)
+	default:
+		utilruntime.HandleErrorWithContext(ctx, err, "Failed to reconcile CRD")
+		c.queue.AddRateLimited(key)
+	}
+	return true
+}
+
+// deleteInstances deletes the custom resources of crd in account id and returns how many were
+// there. Namespaced resources are deleted namespace by namespace, as deletecollection needs one.
+func deleteInstances(ctx context.Context, f *client.Factory, id string, crd *apiextensionsv1.CustomResourceDefinition) (int, error) {
+	version := ""
+	for _, v := range crd.Spec.Versions {
+		if v.Served {
+			version = v.Name
+			break
+		}
+	}
+	if version == "" {
+		return 0, nil
+	}
+	gvr := schema.GroupVersionResource{Group: crd.Spec.Group, Version: version, Resource: crd.Status.AcceptedNames.Plural}
+	res := f.Metadata(id).Resource(gvr)
+	list, err := res.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("failed to list %s: %w", gvr.GroupResource(), err)
+	}
+	if len(list.Items) == 0 {
+		return 0, nil
+	}
+	namespaces := sets.New[string]()
+	for _, item := range list.Items {
+		if item.DeletionTimestamp == nil {
+			namespaces.Insert(item.Namespace)
+		}
+	}
+	for ns := range namespaces {
+		if err := res.Namespace(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return len(list.Items), fmt.Errorf("failed to delete %s: %w", gvr.GroupResource(), err)
+		}
+	}
+	return len(list.Items), nil
+}
