@@ -22,10 +22,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	utilwaitgroup "k8s.io/apimachinery/pkg/util/waitgroup"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/endpoints/handlers"
 	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
@@ -215,12 +217,13 @@ func (d servingDeps) newServing(crd *apiextensionsv1.CustomResourceDefinition, m
 		if st.Scale != nil {
 			sc := scope
 			sc.Subresource = "scale"
-			converter := scale.NewScaleConverter()
-			sc.Serializer = serializer.NewCodecFactory(converter.Scheme())
+			sc.Serializer = serializer.NewCodecFactory(scale.NewScaleConverter().Scheme())
 			sc.Kind = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
-			sc.TableConvertor = nil
-			if sc.FieldManager, err = managedfields.NewDefaultCRDFieldManager(nil, scope.Convertor, scope.Defaulter, scope.Creater, sc.Kind,
-				sc.Kind.GroupVersion(), "scale", nil); err != nil {
+			sc.TableConvertor = scaleTable
+			// Managed fields of the scale subresource are tracked on the custom resource, in
+			// its own version.
+			if sc.FieldManager, err = managedfields.NewDefaultCRDFieldManager(schemas.typeConverter, scope.Convertor, scope.Defaulter, scope.Creater, sc.Kind,
+				gv, "scale", nil); err != nil {
 				return nil, fmt.Errorf("failed to create the scale field manager of version %s: %w", v.Name, err)
 			}
 			sv.scaleScope = &sc
@@ -229,6 +232,17 @@ func (d servingDeps) newServing(crd *apiextensionsv1.CustomResourceDefinition, m
 	}
 	return s, nil
 }
+
+// scaleTable prints Scale objects: desired and available replicas.
+var scaleTable = func() rest.TableConvertor {
+	t, err := tableconvertor.New([]apiextensionsv1.CustomResourceColumnDefinition{
+		{Name: "Desired", Type: "integer", JSONPath: ".spec.replicas"},
+		{Name: "Available", Type: "integer", JSONPath: ".status.replicas"},
+		{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp"},
+	})
+	utilruntime.Must(err)
+	return t
+}()
 
 // replicasPathMapping maps each version with a scale subresource to the path of its replicas,
 // for server-side apply of the scale subresource.

@@ -35,6 +35,11 @@ func TestRestartKeepsEverything(t *testing.T) {
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
+	// A CRD and a custom resource in the parent are served again after each restart.
+	group := randomGroup()
+	framework.KubectlStdin(t, parent.Kubeconfig, widgetCRD(group, ""), "apply", "-f", "-")
+	framework.Kubectl(t, parent.Kubeconfig, "wait", "--for=condition=Established", "crd/widgets."+group, "--timeout=30s")
+	framework.KubectlStdin(t, parent.Kubeconfig, widgetYAML(group, "kept", 5), "apply", "-f", "-")
 	rootID := framework.Kubectl(t, s.Kubeconfig, "get", "accountinfo", "account", "-o", "jsonpath={.spec.clusterID}")
 	ca, err := os.ReadFile(filepath.Join(dir, "pki", "ca.crt"))
 	require.NoError(t, err)
@@ -68,6 +73,11 @@ func TestRestartKeepsEverything(t *testing.T) {
 			byID := s.WriteKubeconfig(t, acc.ClusterID)
 			require.Equal(t, acc.Path, framework.Kubectl(t, byID, "get", "accountinfo", "account", "-o", "jsonpath={.spec.path}"))
 		}
+		parentConfig := s.WriteKubeconfig(t, parent.Path)
+		require.Equal(t, "5", framework.Kubectl(t, parentConfig, "get", "widget", "kept", "-o", "jsonpath={.spec.size}"))
+		require.Contains(t, framework.Kubectl(t, parentConfig, "api-resources", "--api-group="+group), "widgets")
+		require.NotContains(t, framework.Kubectl(t, s.WriteKubeconfig(t, child.Path), "api-resources"), group)
+
 		// The account's URL follows the server to its new port.
 		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
 			out, _, err := framework.KubectlResult(t, s.Kubeconfig, "", "get", "account", "acme", "-o", "jsonpath={.status.phase} {.status.url}")

@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/accountmesh/accountmesh/test/e2e/framework"
+)
+
+// widgetCRD is a small namespaced CRD with a status subresource in group; extraProperty adds a
+// spec property, which changes the schema.
+func widgetCRD(group, extraProperty string) string {
+	return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.` + group + `
+spec:
+  group: ` + group + `
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wg]}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Ready, type: string, jsonPath: .status.ready}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, default: 1}
+` + extraProperty + `          status:
+            type: object
+            properties:
+              ready: {type: string}
+`
+}
+
+func widgetYAML(group, name string, size int) string {
+	return fmt.Sprintf("apiVersion: %s/v1\nkind: Widget\nmetadata: {name: %s, namespace: default}\nspec: {size: %d}\n", group, name, size)
+}
+
+func widgetsGVR(group string) schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"}
+}
+
+// randomGroup returns a CRD group no other test uses.
+func randomGroup() string {
+	return framework.RandomName("e2e") + ".example.com"
+}
+
+// TestCRDDeletion deletes a CRD whose custom resource has a finalizer: the CRD is Terminating,
+// new objects are refused, and once the finalizer is gone the CRD and its objects go, in that
+// account only; discovery drops the resource. Deleting an account removes its custom resources.
+func TestCRDDeletion(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	group := randomGroup()
+	a := server.NewAccount(t, "root")
+	b := server.NewAccount(t, "root")
+	name := "widgets." + group
+	for _, acc := range []*framework.Account{a, b} {
+		framework.KubectlStdin(t, acc.Kubeconfig, widgetCRD(group, ""), "apply", "-f", "-")
+		framework.Kubectl(t, acc.Kubeconfig, "wait", "--for=condition=Established", "crd/"+name, "--timeout=30s")
+		framework.KubectlStdin(t, acc.Kubeconfig, widgetYAML(group, "held", 2), "apply", "-f", "-")
+	}
+	framework.Kubectl(t, a.Kubeconfig, "patch", "widget", "held", "--type=merge", "-p", `{"metadata":{"finalizers":["e2e.example.com/hold"]}}`)
+
+	framework.Kubectl(t, a.Kubeconfig, "delete", "crd", name, "--wait=false")
+	framework.Eventually(t, establishedTimeout, func(context.Context) (bool, error) {
+		reason := framework.Kubectl(t, a.Kubeconfig, "get", "crd", name, "-o", `jsonpath={.status.conditions[?(@.type=="Terminating")].reason}`)
+		return reason == "InstanceDeletionInProgress", nil
+	}, "the CRD is not deleting its instances")
+	out := framework.KubectlFails(t, a.Kubeconfig, widgetYAML(group, "new", 1), "create", "-f", "-")
+	require.Contains(t, out, "create not allowed while custom resource definition "+name+" is terminating")
+	require.NotEmpty(t, framework.Kubectl(t, a.Kubeconfig, "get", "widget", "held", "-o", "jsonpath={.metadata.deletionTimestamp}"))
+
+	framework.Kubectl(t, a.Kubeconfig, "patch", "widget", "held", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
+	framework.Eventually(t, establishedTimeout, func(context.Context) (bool, error) {
+		_, _, err := framework.KubectlResult(t, a.Kubeconfig, "", "get", "crd", name)
+		return err != nil, nil
+	}, "the CRD was not deleted")
+	framework.Eventually(t, discoveryPollTimeout, func(context.Context) (bool, error) {
+		return !strings.Contains(framework.Kubectl(t, a.Kubeconfig, "api-resources"), group), nil
+	}, "discovery still lists the deleted CRD's resource")
+	_, err := a.Dynamic.Resource(widgetsGVR(group)).Namespace("default").Get(ctx, "held", metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err), "got %v", err)
+
+	// The other account keeps its CRD and object.
+	require.Equal(t, "2", framework.Kubectl(t, b.Kubeconfig, "get", "widget", "held", "-o", "jsonpath={.spec.size}"))
+	require.Contains(t, framework.Kubectl(t, b.Kubeconfig, "api-resources"), group)
+
+	// Deleting an account leaves none of its custom resources in etcd.
+	framework.Kubectl(t, server.Kubeconfig, "delete", "account", b.Name, "--timeout=120s")
+	resp, err := etcdClient.Get(ctx, "/registry/"+group+"/widgets/"+b.ClusterID+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	require.NoError(t, err)
+	require.Empty(t, resp.Kvs, "custom resources of the deleted account remain in etcd")
+}
+
+// TestCRDScale applies prometheus-operator's Alertmanager CRD (scale subresource) and scales an
+// Alertmanager with kubectl.
+func TestCRDScale(t *testing.T) {
+	t.Parallel()
+	a := server.NewAccount(t, "root")
+	// Client-side apply would exceed the annotation size limit with this CRD.
+	applyCRD(t, a, framework.ModuleFile(t, prometheusModule, prometheusVersion, alertmanagerCRDFile), alertmanagerCRD, "--server-side")
+	framework.KubectlStdin(t, a.Kubeconfig, "apiVersion: monitoring.coreos.com/v1\nkind: Alertmanager\nmetadata: {name: main, namespace: default}\nspec: {replicas: 1}\n", "apply", "-f", "-")
+	framework.Kubectl(t, a.Kubeconfig, "scale", "alertmanager/main", "--replicas=3")
+	require.Equal(t, "3", framework.Kubectl(t, a.Kubeconfig, "get", "am", "main", "-o", "jsonpath={.spec.replicas}"))
+	scale := framework.Kubectl(t, a.Kubeconfig, "get", "alertmanager", "main", "--subresource=scale", "-o", "jsonpath={.kind} {.spec.replicas}")
+	require.Equal(t, "Scale 3", scale)
+	header, _ := kubectlTable(t, framework.Kubectl(t, a.Kubeconfig, "get", "am"))
+	require.Contains(t, header, "REPLICAS")
+}
+
+// TestCRDWildcard lists a custom resource across all accounts that define it identically, and
+// refuses when accounts define it differently.
+func TestCRDWildcard(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	group := randomGroup()
+	a1 := server.NewAccount(t, "root")
+	a2 := server.NewAccount(t, "root")
+	other := server.NewAccount(t, "root")
+	for _, acc := range []*framework.Account{a1, a2} {
+		framework.KubectlStdin(t, acc.Kubeconfig, widgetCRD(group, ""), "apply", "-f", "-")
+	}
+	framework.KubectlStdin(t, other.Kubeconfig, widgetCRD(group, "              color: {type: string}\n"), "apply", "-f", "-")
+	for _, acc := range []*framework.Account{a1, a2, other} {
+		framework.Kubectl(t, acc.Kubeconfig, "wait", "--for=condition=Established", "crd/widgets."+group, "--timeout=30s")
+		framework.KubectlStdin(t, acc.Kubeconfig, widgetYAML(group, "w-"+acc.Name, 1), "apply", "-f", "-")
+	}
+	all, err := dynamic.NewForConfig(server.ConfigFor("*"))
+	require.NoError(t, err)
+	_, err = all.Resource(widgetsGVR(group)).List(ctx, metav1.ListOptions{})
+	require.True(t, apierrors.IsConflict(err), "two schemas for one resource: got %v", err)
+	require.Contains(t, err.Error(), "2 different schemas")
+
+	framework.Kubectl(t, other.Kubeconfig, "delete", "crd", "widgets."+group, "--timeout=60s")
+	var names []string
+	framework.Eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
+		list, err := all.Resource(widgetsGVR(group)).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		names = nil
+		for _, item := range list.Items {
+			names = append(names, item.GetName())
+		}
+		return len(names) == 2, nil
+	}, "the wildcard does not list the two accounts' widgets")
+	require.ElementsMatch(t, []string{"w-" + a1.Name, "w-" + a2.Name}, names)
+}
+
+// widgetReadier marks every Widget ready through the status subresource.
+type widgetReadier struct {
+	client ctrlclient.Client
+	gvk    schema.GroupVersionKind
+}
+
+func (r *widgetReadier) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(r.gvk)
+	if err := r.client.Get(ctx, req.NamespacedName, u); err != nil {
+		return ctrl.Result{}, ctrlclient.IgnoreNotFound(err)
+	}
+	size, _, _ := unstructured.NestedInt64(u.Object, "spec", "size")
+	if err := unstructured.SetNestedField(u.Object, fmt.Sprintf("size-%d", size), "status", "ready"); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, r.client.Status().Update(ctx, u)
+}
+
+// TestCRDControllerRuntime runs a controller-runtime manager with an unstructured client
+// against one account; it reconciles a custom resource and writes its status.
+func TestCRDControllerRuntime(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	group := randomGroup()
+	a := server.NewAccount(t, "root")
+	b := server.NewAccount(t, "root")
+	for _, acc := range []*framework.Account{a, b} {
+		framework.KubectlStdin(t, acc.Kubeconfig, widgetCRD(group, ""), "apply", "-f", "-")
+		framework.Kubectl(t, acc.Kubeconfig, "wait", "--for=condition=Established", "crd/widgets."+group, "--timeout=30s")
+	}
+	gvk := schema.GroupVersionKind{Group: group, Version: "v1", Kind: "Widget"}
+	mgr, err := ctrl.NewManager(rest.CopyConfig(a.Config), ctrl.Options{
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	require.NoError(t, err)
+	forType := &unstructured.Unstructured{}
+	forType.SetGroupVersionKind(gvk)
+	require.NoError(t, ctrl.NewControllerManagedBy(mgr).
+		For(forType).
+		WithOptions(controller.Options{SkipNameValidation: ptrTo(true)}).
+		Complete(&widgetReadier{client: mgr.GetClient(), gvk: gvk}))
+	mgrCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mgrCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+
+	for _, acc := range []*framework.Account{a, b} {
+		framework.KubectlStdin(t, acc.Kubeconfig, widgetYAML(group, "w", 7), "apply", "-f", "-")
+	}
+	framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+		return framework.Kubectl(t, a.Kubeconfig, "get", "widget", "w", "-o", "jsonpath={.status.ready}") == "size-7", nil
+	}, "the controller did not write the status")
+	_, rows := kubectlTable(t, framework.Kubectl(t, a.Kubeconfig, "get", "wg"))
+	require.Equal(t, "size-7", rows[0]["READY"])
+	require.Equal(t, "7", rows[0]["SIZE"])
+	require.Empty(t, framework.Kubectl(t, b.Kubeconfig, "get", "widget", "w", "-o", "jsonpath={.status.ready}"), "the manager of one account wrote into another")
+}
