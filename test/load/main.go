@@ -33,17 +33,19 @@ import (
 )
 
 type options struct {
-	accounts   int
-	objects    int
-	workers    int
-	kubeconfig string
-	profileDir string
-	restart    bool
-	delete     bool
-	keepEtcd   bool
-	layout     string
-	branching  int
-	settle     time.Duration
+	accounts    int
+	objects     int
+	workers     int
+	kubeconfig  string
+	profileDir  string
+	restart     bool
+	delete      bool
+	keepEtcd    bool
+	layout      string
+	branching   int
+	settle      time.Duration
+	crds        int
+	crdIdentity string
 }
 
 func main() {
@@ -59,6 +61,8 @@ func main() {
 	flag.StringVar(&o.layout, "layout", "root", "Where accounts go: root (orgs under root), flat (accounts under one org) or tree (under one org, --branching children each).")
 	flag.IntVar(&o.branching, "branching", 10, "Children per account in the tree layout.")
 	flag.DurationVar(&o.settle, "settle", 0, "Also measure memory this long after the accounts are Ready, once the watch history of the burst has expired (it keeps 75 s).")
+	flag.IntVar(&o.crds, "crds", 0, "Create one CRD in each of this many accounts and measure time to Established and discoverable, memory and custom resource latency.")
+	flag.StringVar(&o.crdIdentity, "crd-identity", "shared", "shared: every account gets the same CRD; distinct: each its own group.")
 	flag.Parse()
 	err := run(context.Background(), o)
 	framework.Cleanup()
@@ -147,6 +151,11 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := objectLatencies(ctx, cfg, base, names, o); err != nil {
 		return err
+	}
+	if o.crds > 0 {
+		if err := crdBenchmark(ctx, cfg, base, names, pid, o); err != nil {
+			return err
+		}
 	}
 	if o.restart && srv != nil {
 		srv.Stop()
