@@ -108,8 +108,10 @@ func TestReconcile(t *testing.T) {
 			t.Parallel()
 			var written *apiextensionsv1.CustomResourceDefinition
 			r := &reconciler{
-				siblings: func(string, *apiextensionsv1.CustomResourceDefinition) []*apiextensionsv1.CustomResourceDefinition { return nil },
-				served:   func(string, *apiextensionsv1.CustomResourceDefinition) bool { return tc.served },
+				siblings: func(string, *apiextensionsv1.CustomResourceDefinition) []*apiextensionsv1.CustomResourceDefinition {
+					return nil
+				},
+				served: func(string, *apiextensionsv1.CustomResourceDefinition) bool { return tc.served },
 				remaining: func(context.Context, string, *apiextensionsv1.CustomResourceDefinition) (int, error) {
 					return tc.remaining, nil
 				},
