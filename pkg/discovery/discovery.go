@@ -26,24 +26,14 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/endpoints/discovery"
 	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
-	"k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 
-	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/dynamic"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 )
 
-// maxSets bounds the cached API sets; the cache starts over when it is full.
-const maxSets = 4096
-
 // aggregatedAccept asks for aggregated discovery.
 const aggregatedAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-
-// Source is the dynamic index, as discovery needs it.
-type Source interface {
-	APISet(id cluster.ID) string
-	Entries(id cluster.ID) []*dynamic.Entry
-}
 
 // Builtin are the generic server's discovery handlers of the built-in groups.
 type Builtin struct {
@@ -55,18 +45,19 @@ type Builtin struct {
 	Addresses discovery.Addresses
 }
 
-// Discovery serves per-account discovery. Set Builtin and Source before serving.
+// Discovery serves per-account discovery. Set Builtin, Source and NotFound before serving.
 type Discovery struct {
 	Builtin Builtin
-	Source  Source
+	Source  dynamic.APISetSource
+	// NotFound answers requests for groups the account does not serve.
+	NotFound http.Handler
 
 	builtinOnce       sync.Once
 	builtinLegacy     []metav1.APIGroup
 	builtinAggregated []apidiscoveryv2.APIGroupDiscovery
 	builtinErr        error
 
-	mu   sync.Mutex
-	sets map[string]*apiSet
+	sets dynamic.APISetCache[*apiSet]
 }
 
 // apiSet holds the documents of one API set.
@@ -83,77 +74,41 @@ func (d *Discovery) WrapRoot(h http.Handler) http.Handler {
 			h.ServeHTTP(w, req)
 			return
 		}
-		id, ok := cluster.FromContext(req.Context())
-		if !ok {
+		set, ok, err := d.sets.ForRequest(req, d.Source, d.build)
+		switch {
+		case err != nil:
+			responsewriters.InternalError(w, req, err)
+		case !ok:
 			h.ServeHTTP(w, req)
-			return
+		default:
+			set.root.ServeHTTP(w, req)
 		}
-		key := d.Source.APISet(id)
-		if key == "" {
-			h.ServeHTTP(w, req)
-			return
-		}
-		set, err := d.set(req.Context(), key, id)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		set.root.ServeHTTP(w, req)
 	})
 }
 
 // ServeHTTP serves /apis/<group> and /apis/<group>/<version> of the account's custom resources.
 func (d *Discovery) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	notFound := func() { http.NotFound(w, req) }
-	id, ok := cluster.FromContext(req.Context())
-	info, ok2 := request.RequestInfoFrom(req.Context())
-	if !ok || !ok2 || req.Method != http.MethodGet {
-		notFound()
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	if req.Method != http.MethodGet || len(parts) < 2 || len(parts) > 3 || parts[0] != "apis" {
+		d.NotFound.ServeHTTP(w, req)
 		return
 	}
-	parts := strings.Split(strings.Trim(info.Path, "/"), "/")
-	key := d.Source.APISet(id)
-	if key == "" || len(parts) < 2 || len(parts) > 3 || parts[0] != "apis" {
-		notFound()
-		return
-	}
-	set, err := d.set(req.Context(), key, id)
+	set, ok, err := d.sets.ForRequest(req, d.Source, d.build)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		responsewriters.InternalError(w, req, err)
 		return
 	}
 	var h http.Handler
-	if len(parts) == 2 {
+	if ok && len(parts) == 2 {
 		h = set.groups[parts[1]]
-	} else {
+	} else if ok {
 		h = set.versions[schema.GroupVersion{Group: parts[1], Version: parts[2]}]
 	}
 	if h == nil {
-		notFound()
+		d.NotFound.ServeHTTP(w, req)
 		return
 	}
 	h.ServeHTTP(w, req)
-}
-
-// set returns the documents of API set key, building them from account id's CRDs.
-func (d *Discovery) set(ctx context.Context, key string, id cluster.ID) (*apiSet, error) {
-	d.mu.Lock()
-	s, ok := d.sets[key]
-	d.mu.Unlock()
-	if ok {
-		return s, nil
-	}
-	if err := d.loadBuiltin(ctx); err != nil {
-		return nil, err
-	}
-	s = d.build(d.Source.Entries(id))
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.sets == nil || len(d.sets) >= maxSets {
-		d.sets = map[string]*apiSet{}
-	}
-	d.sets[key] = s
-	return s, nil
 }
 
 // loadBuiltin captures the built-in groups once; they do not change after the server starts.
@@ -180,7 +135,10 @@ func (d *Discovery) loadBuiltin(ctx context.Context) error {
 }
 
 // build makes the documents of the built-in groups plus the given CRDs.
-func (d *Discovery) build(entries []*dynamic.Entry) *apiSet {
+func (d *Discovery) build(ctx context.Context, entries []*dynamic.Entry) (*apiSet, error) {
+	if err := d.loadBuiltin(ctx); err != nil {
+		return nil, err
+	}
 	s := &apiSet{groups: map[string]http.Handler{}, versions: map[schema.GroupVersion]http.Handler{}}
 	legacy := discovery.NewRootAPIsHandler(d.Builtin.Addresses, scheme.Codecs)
 	for _, g := range d.builtinLegacy {
@@ -248,7 +206,7 @@ func (d *Discovery) build(entries []*dynamic.Entry) *apiSet {
 	}
 	agg.SetGroups(groups)
 	s.root = aggregated.WrapAggregatedDiscoveryToHandler(legacy, agg, nil)
-	return s
+	return s, nil
 }
 
 // resourcesOf returns the legacy entries (resource and subresources) and the aggregated entry

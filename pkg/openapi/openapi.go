@@ -10,6 +10,7 @@ package openapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,9 +20,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"k8s.io/apiextensions-apiserver/pkg/controller/openapi/builder"
+	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/kube-openapi/pkg/handler3"
 	"k8s.io/kube-openapi/pkg/spec3"
 
@@ -32,22 +33,13 @@ import (
 const (
 	rootPath  = "/openapi/v3"
 	groupPath = "/openapi/v3/apis/"
-	// maxSets bounds the cached API sets; the cache starts over when it is full.
-	maxSets = 1024
 )
-
-// Source is the dynamic index, as OpenAPI needs it.
-type Source interface {
-	APISet(id cluster.ID) string
-	Entries(id cluster.ID) []*dynamic.Entry
-}
 
 // OpenAPI serves per-account OpenAPI v3. Set Source before serving.
 type OpenAPI struct {
-	Source Source
+	Source dynamic.APISetSource
 
-	mu   sync.Mutex
-	sets map[string]*apiSet
+	sets dynamic.APISetCache[*apiSet]
 }
 
 // apiSet is the OpenAPI service of one API set and its group versions.
@@ -65,31 +57,21 @@ func (o *OpenAPI) Wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, req)
 			return
 		}
-		id, ok := cluster.FromContext(req.Context())
-		if !ok {
+		set, ok, err := o.sets.ForRequest(req, o.Source, build)
+		switch {
+		case err != nil:
+			responsewriters.InternalError(w, req, err)
+		case !ok:
 			h.ServeHTTP(w, req)
-			return
-		}
-		key := o.Source.APISet(id)
-		if key == "" {
-			h.ServeHTTP(w, req)
-			return
-		}
-		set, err := o.set(key, id)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		if p == rootPath {
+		case p == rootPath:
 			o.serveRoot(w, req, h, set)
-			return
-		}
-		if !set.groupVersions[strings.TrimPrefix(p, "/openapi/v3/")] {
+		case !set.groupVersions[strings.TrimPrefix(p, "/openapi/v3/")]:
 			h.ServeHTTP(w, req)
-			return
+		default:
+			// A stale hash redirects to the current document: keep the account in the URL.
+			id, _ := cluster.FromContext(req.Context())
+			set.service.HandleGroupVersion(&locationPrefixer{ResponseWriter: w, prefix: cluster.URLPrefix + string(id)}, req)
 		}
-		// A stale hash redirects to the current document: keep the account in the URL.
-		set.service.HandleGroupVersion(&locationPrefixer{ResponseWriter: w, prefix: cluster.URLPrefix + string(id)}, req)
 	})
 }
 
@@ -141,29 +123,8 @@ func (o *OpenAPI) serveRoot(w http.ResponseWriter, req *http.Request, builtin ht
 	_, _ = w.Write(b)
 }
 
-// set returns the OpenAPI service of API set key, building it from account id's CRDs.
-func (o *OpenAPI) set(key string, id cluster.ID) (*apiSet, error) {
-	o.mu.Lock()
-	s, ok := o.sets[key]
-	o.mu.Unlock()
-	if ok {
-		return s, nil
-	}
-	s, err := build(o.Source.Entries(id))
-	if err != nil {
-		return nil, err
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.sets == nil || len(o.sets) >= maxSets {
-		o.sets = map[string]*apiSet{}
-	}
-	o.sets[key] = s
-	return s, nil
-}
-
 // build makes the OpenAPI documents of the CRDs, one per group version.
-func build(entries []*dynamic.Entry) (*apiSet, error) {
+func build(_ context.Context, entries []*dynamic.Entry) (*apiSet, error) {
 	specs := map[string][]*spec3.OpenAPI{}
 	for _, e := range entries {
 		for _, v := range e.CRD.Spec.Versions {

@@ -61,14 +61,15 @@ func (s *Server) newCustomResources() (*customResources, error) {
 		return nil, err
 	}
 
+	notFound := notfoundhandler.New(scheme.Codecs, endpointsfilters.NoMuxAndDiscoveryIncompleteKey)
 	s.discovery.Source = cr.index
+	s.discovery.NotFound = notFound
 	s.openapi.Source = cr.index
 	s.discovery.Builtin = discovery.Builtin{
 		Groups:     s.generic.DiscoveryGroupManager.(genericdiscovery.GroupLister),
 		Aggregated: s.generic.AggregatedDiscoveryGroupManager,
 		Addresses:  s.Generic.DiscoveryAddresses,
 	}
-	notFound := notfoundhandler.New(scheme.Codecs, endpointsfilters.NoMuxAndDiscoveryIncompleteKey)
 	handler := dynamic.NewHandler(cr.index, s.Generic.AdmissionControl, notFound, s.discovery, time.Duration(s.Generic.MinRequestTimeout)*time.Second)
 	s.generic.Handler.NonGoRestfulMux.HandlePrefix("/apis/", handler)
 	// Until the index has synced, unknown custom resource paths answer 503, not 404.

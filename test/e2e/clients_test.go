@@ -120,13 +120,7 @@ func TestControllerRuntimeManager(t *testing.T) {
 		For(&corev1.ConfigMap{}).
 		WithOptions(controller.Options{SkipNameValidation: ptrTo(true)}).
 		Complete(&mirror{client: mgr.GetClient()}))
-	mgrCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mgrCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	startManager(t, mgr)
 
 	for _, acc := range []*framework.Account{a, b} {
 		_, err := acc.Kube.CoreV1().ConfigMaps("default").Create(ctx, configMap("src-one", nil, map[string]string{"from": acc.Name}), metav1.CreateOptions{})

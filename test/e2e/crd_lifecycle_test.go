@@ -23,22 +23,29 @@ import (
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
 
-// widgetCRD is a small namespaced CRD with a status subresource in group; extraProperty adds a
-// spec property, which changes the schema.
-func widgetCRD(group, extraProperty string) string {
+// crdYAML is a namespaced CRD in group with one served and stored version, v1: names is the
+// spec.names flow mapping, meta is added to metadata and version to the version entry (schema,
+// subresources, columns).
+func crdYAML(group, plural, names, meta, version string) string {
 	return `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: widgets.` + group + `
-spec:
+  name: ` + plural + `.` + group + `
+` + meta + `spec:
   group: ` + group + `
-  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wg]}
+  names: ` + names + `
   scope: Namespaced
   versions:
   - name: v1
     served: true
     storage: true
-    subresources: {status: {}}
+` + version
+}
+
+// widgetCRD is a small namespaced CRD with a status subresource in group; extraProperty adds a
+// spec property, which changes the schema.
+func widgetCRD(group, extraProperty string) string {
+	return crdYAML(group, "widgets", "{plural: widgets, singular: widget, kind: Widget, shortNames: [wg]}", "", `    subresources: {status: {}}
     additionalPrinterColumns:
     - {name: Size, type: integer, jsonPath: .spec.size}
     - {name: Ready, type: string, jsonPath: .status.ready}
@@ -50,11 +57,28 @@ spec:
             type: object
             properties:
               size: {type: integer, default: 1}
-` + extraProperty + `          status:
+`+extraProperty+`          status:
             type: object
             properties:
               ready: {type: string}
-`
+`)
+}
+
+// waitEstablished polls until a CRD is Established; kubectl wait fails on a CRD that has no
+// conditions yet.
+func waitEstablished(t *testing.T, kubeconfig, name string) {
+	t.Helper()
+	framework.Eventually(t, establishedTimeout, func(context.Context) (bool, error) {
+		out, _, err := framework.KubectlResult(t, kubeconfig, "", "get", "crd", name, "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+		return err == nil && out == "True", nil
+	}, "CRD %s is not Established", name)
+}
+
+// applyWidgetCRD applies widgetCRD in an account and waits until it is Established.
+func applyWidgetCRD(t *testing.T, a *framework.Account, group, extraProperty string) {
+	t.Helper()
+	framework.KubectlStdin(t, a.Kubeconfig, widgetCRD(group, extraProperty), "apply", "-f", "-")
+	waitEstablished(t, a.Kubeconfig, "widgets."+group)
 }
 
 func widgetYAML(group, name string, size int) string {
@@ -81,8 +105,7 @@ func TestCRDDeletion(t *testing.T) {
 	b := server.NewAccount(t, "root")
 	name := "widgets." + group
 	for _, acc := range []*framework.Account{a, b} {
-		framework.KubectlStdin(t, acc.Kubeconfig, widgetCRD(group, ""), "apply", "-f", "-")
-		framework.Kubectl(t, acc.Kubeconfig, "wait", "--for=condition=Established", "crd/"+name, "--timeout=30s")
+		applyWidgetCRD(t, acc, group, "")
 		framework.KubectlStdin(t, acc.Kubeconfig, widgetYAML(group, "held", 2), "apply", "-f", "-")
 	}
 	framework.Kubectl(t, a.Kubeconfig, "patch", "widget", "held", "--type=merge", "-p", `{"metadata":{"finalizers":["e2e.example.com/hold"]}}`)
@@ -143,12 +166,10 @@ func TestCRDWildcard(t *testing.T) {
 	a1 := server.NewAccount(t, "root")
 	a2 := server.NewAccount(t, "root")
 	other := server.NewAccount(t, "root")
-	for _, acc := range []*framework.Account{a1, a2} {
-		framework.KubectlStdin(t, acc.Kubeconfig, widgetCRD(group, ""), "apply", "-f", "-")
-	}
-	framework.KubectlStdin(t, other.Kubeconfig, widgetCRD(group, "              color: {type: string}\n"), "apply", "-f", "-")
+	applyWidgetCRD(t, a1, group, "")
+	applyWidgetCRD(t, a2, group, "")
+	applyWidgetCRD(t, other, group, "              color: {type: string}\n")
 	for _, acc := range []*framework.Account{a1, a2, other} {
-		framework.Kubectl(t, acc.Kubeconfig, "wait", "--for=condition=Established", "crd/widgets."+group, "--timeout=30s")
 		framework.KubectlStdin(t, acc.Kubeconfig, widgetYAML(group, "w-"+acc.Name, 1), "apply", "-f", "-")
 	}
 	all, err := dynamic.NewForConfig(server.ConfigFor("*"))
@@ -196,14 +217,11 @@ func (r *widgetReadier) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 // against one account; it reconciles a custom resource and writes its status.
 func TestCRDControllerRuntime(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	group := randomGroup()
 	a := server.NewAccount(t, "root")
 	b := server.NewAccount(t, "root")
-	for _, acc := range []*framework.Account{a, b} {
-		framework.KubectlStdin(t, acc.Kubeconfig, widgetCRD(group, ""), "apply", "-f", "-")
-		framework.Kubectl(t, acc.Kubeconfig, "wait", "--for=condition=Established", "crd/widgets."+group, "--timeout=30s")
-	}
+	applyWidgetCRD(t, a, group, "")
+	applyWidgetCRD(t, b, group, "")
 	gvk := schema.GroupVersionKind{Group: group, Version: "v1", Kind: "Widget"}
 	mgr, err := ctrl.NewManager(rest.CopyConfig(a.Config), ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -216,13 +234,7 @@ func TestCRDControllerRuntime(t *testing.T) {
 		For(forType).
 		WithOptions(controller.Options{SkipNameValidation: ptrTo(true)}).
 		Complete(&widgetReadier{client: mgr.GetClient(), gvk: gvk}))
-	mgrCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mgrCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	startManager(t, mgr)
 
 	for _, acc := range []*framework.Account{a, b} {
 		framework.KubectlStdin(t, acc.Kubeconfig, widgetYAML(group, "w", 7), "apply", "-f", "-")

@@ -38,7 +38,7 @@ var gatewaysGVR = schema.GroupVersionResource{Group: "gateway.networking.k8s.io"
 func applyCRD(t *testing.T, a *framework.Account, file, name string, extraArgs ...string) {
 	t.Helper()
 	framework.Kubectl(t, a.Kubeconfig, append([]string{"apply", "-f", file}, extraArgs...)...)
-	framework.Kubectl(t, a.Kubeconfig, "wait", "--for=condition=Established", "crd/"+name, "--timeout=30s")
+	waitEstablished(t, a.Kubeconfig, name)
 }
 
 // gatewayYAML is a Gateway with one listener; extra is appended to its spec.
@@ -236,27 +236,14 @@ func TestCRDInvalid(t *testing.T) {
 	t.Parallel()
 	a := server.NewAccount(t, "root")
 	crd := func(group, propertySchema string, annotations string) string {
-		return `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.` + group + `
-` + annotations + `spec:
-  group: ` + group + `
-  names: {plural: widgets, singular: widget, kind: Widget}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
+		return crdYAML(group, "widgets", "{plural: widgets, singular: widget, kind: Widget}", annotations, `    schema:
       openAPIV3Schema:
         type: object
         properties:
           spec:
             type: object
             properties:
-              size: ` + propertySchema + `
-`
+              size: `+propertySchema+"\n")
 	}
 	for _, tc := range []struct {
 		name, body, want string
@@ -280,36 +267,25 @@ func TestCRDNamesAndConversion(t *testing.T) {
 	a := server.NewAccount(t, "root")
 	b := server.NewAccount(t, "root")
 	widgets := func(plural, kind string) string {
-		return `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: ` + plural + `.example.com
-spec:
-  group: example.com
-  names: {plural: ` + plural + `, singular: ` + strings.TrimSuffix(plural, "s") + `, kind: ` + kind + `}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`
+		return crdYAML("example.com", plural, "{plural: "+plural+", singular: "+strings.TrimSuffix(plural, "s")+", kind: "+kind+"}", "",
+			"    schema:\n      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n")
 	}
 	framework.KubectlStdin(t, a.Kubeconfig, widgets("widgets", "Widget"), "apply", "-f", "-")
-	framework.Kubectl(t, a.Kubeconfig, "wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=30s")
+	waitEstablished(t, a.Kubeconfig, "widgets.example.com")
 
 	// A second CRD of the group with the same kind conflicts in a, not in b.
 	framework.KubectlStdin(t, a.Kubeconfig, widgets("gadgets", "Widget"), "apply", "-f", "-")
-	framework.Kubectl(t, a.Kubeconfig, "wait", "--for=condition=NamesAccepted=false", "crd/gadgets.example.com", "--timeout=30s")
-	require.Equal(t, "KindConflict", framework.Kubectl(t, a.Kubeconfig, "get", "crd", "gadgets.example.com",
-		"-o", `jsonpath={.status.conditions[?(@.type=="NamesAccepted")].reason}`))
+	framework.Eventually(t, establishedTimeout, func(context.Context) (bool, error) {
+		out := framework.Kubectl(t, a.Kubeconfig, "get", "crd", "gadgets.example.com",
+			"-o", `jsonpath={.status.conditions[?(@.type=="NamesAccepted")].status}/{.status.conditions[?(@.type=="NamesAccepted")].reason}`)
+		return out == "False/KindConflict", nil
+	}, "the kind conflict is not reported")
 	framework.KubectlStdin(t, b.Kubeconfig, widgets("gadgets", "Widget"), "apply", "-f", "-")
-	framework.Kubectl(t, b.Kubeconfig, "wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=30s")
+	waitEstablished(t, b.Kubeconfig, "gadgets.example.com")
 
 	// Deleting the holder of the name lets the other CRD have it.
 	framework.Kubectl(t, a.Kubeconfig, "delete", "crd", "widgets.example.com", "--timeout=60s")
-	framework.Kubectl(t, a.Kubeconfig, "wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=30s")
+	waitEstablished(t, a.Kubeconfig, "gadgets.example.com")
 
 	webhook := strings.Replace(widgets("hooks", "Hook"), "  scope: Namespaced\n", `  scope: Namespaced
   conversion:
@@ -319,10 +295,10 @@ spec:
       clientConfig: {url: "https://example.com/convert"}
 `, 1)
 	framework.KubectlStdin(t, a.Kubeconfig, webhook, "apply", "-f", "-")
-	framework.Kubectl(t, a.Kubeconfig, "wait", "--for=condition=Established=false", "crd/hooks.example.com", "--timeout=30s")
 	framework.Eventually(t, establishedTimeout, func(context.Context) (bool, error) {
-		reason := framework.Kubectl(t, a.Kubeconfig, "get", "crd", "hooks.example.com", "-o", `jsonpath={.status.conditions[?(@.type=="Established")].reason}`)
-		return reason == "ConversionWebhookNotSupported", nil
+		out := framework.Kubectl(t, a.Kubeconfig, "get", "crd", "hooks.example.com",
+			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}/{.status.conditions[?(@.type=="Established")].reason}`)
+		return out == "False/ConversionWebhookNotSupported", nil
 	})
 	out := framework.KubectlFails(t, a.Kubeconfig, "", "get", "hooks.example.com")
 	require.Contains(t, out, "the server doesn't have a resource type")

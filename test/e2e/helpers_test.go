@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 func decodeSecretKey(t *testing.T, b64 string) string {
@@ -49,4 +51,16 @@ func kubectlTable(t *testing.T, out string) ([]string, []map[string]string) {
 		rows = append(rows, row)
 	}
 	return header, rows
+}
+
+// startManager runs a controller-runtime manager until the test ends.
+func startManager(t *testing.T, mgr manager.Manager) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
 }

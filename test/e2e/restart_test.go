@@ -37,8 +37,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 	// A CRD and a custom resource in the parent are served again after each restart.
 	group := randomGroup()
-	framework.KubectlStdin(t, parent.Kubeconfig, widgetCRD(group, ""), "apply", "-f", "-")
-	framework.Kubectl(t, parent.Kubeconfig, "wait", "--for=condition=Established", "crd/widgets."+group, "--timeout=30s")
+	applyWidgetCRD(t, parent, group, "")
 	framework.KubectlStdin(t, parent.Kubeconfig, widgetYAML(group, "kept", 5), "apply", "-f", "-")
 	rootID := framework.Kubectl(t, s.Kubeconfig, "get", "accountinfo", "account", "-o", "jsonpath={.spec.clusterID}")
 	ca, err := os.ReadFile(filepath.Join(dir, "pki", "ca.crt"))

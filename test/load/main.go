@@ -193,22 +193,10 @@ func deleteAccounts(ctx context.Context, cfg *rest.Config, paths []string, o opt
 			names = append(names, strings.TrimPrefix(p, "root:"))
 		}
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range o.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(names) {
-					return
-				}
-				_ = accounts.Delete(ctx, names[i], metav1.DeleteOptions{})
-			}
-		}()
-	}
-	wg.Wait()
+	_ = forEach(names, o.workers, func(_ int, name string) error {
+		_ = accounts.Delete(ctx, name, metav1.DeleteOptions{})
+		return nil
+	})
 	requested := time.Since(start)
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
@@ -418,57 +406,39 @@ func objectLatencies(ctx context.Context, cfg *rest.Config, base string, names [
 		lat[op] = append(lat[op], d)
 		mu.Unlock()
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, o.workers)
-	for range min(o.workers, len(sample)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(sample) {
-					return
-				}
-				c := rest.CopyConfig(cfg)
-				c.Host = base + "/clusters/" + sample[i]
-				kube, err := kubernetes.NewForConfig(c)
-				if err != nil {
-					errs <- err
-					return
-				}
-				cms := kube.CoreV1().ConfigMaps("default")
-				for j := range o.objects {
-					cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm-" + strconv.Itoa(j)}, Data: map[string]string{"k": "v"}}
-					t := time.Now()
-					if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-						errs <- err
-						return
-					}
-					record("create", time.Since(t))
-				}
-				for j := range o.objects {
-					t := time.Now()
-					if _, err := cms.Get(ctx, "cm-"+strconv.Itoa(j), metav1.GetOptions{}); err != nil {
-						errs <- err
-						return
-					}
-					record("get", time.Since(t))
-				}
-				for range o.objects {
-					t := time.Now()
-					if _, err := cms.List(ctx, metav1.ListOptions{}); err != nil {
-						errs <- err
-						return
-					}
-					record("list", time.Since(t))
-				}
+	err := forEach(sample, o.workers, func(_ int, path string) error {
+		c := rest.CopyConfig(cfg)
+		c.Host = base + "/clusters/" + path
+		kube, err := kubernetes.NewForConfig(c)
+		if err != nil {
+			return err
+		}
+		cms := kube.CoreV1().ConfigMaps("default")
+		for j := range o.objects {
+			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm-" + strconv.Itoa(j)}, Data: map[string]string{"k": "v"}}
+			t := time.Now()
+			if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+			record("create", time.Since(t))
+		}
+		for j := range o.objects {
+			t := time.Now()
+			if _, err := cms.Get(ctx, "cm-"+strconv.Itoa(j), metav1.GetOptions{}); err != nil {
+				return err
+			}
+			record("get", time.Since(t))
+		}
+		for range o.objects {
+			t := time.Now()
+			if _, err := cms.List(ctx, metav1.ListOptions{}); err != nil {
+				return err
+			}
+			record("list", time.Since(t))
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	for _, op := range []string{"create", "get", "list"} {
