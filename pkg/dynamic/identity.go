@@ -59,6 +59,8 @@ type serving struct {
 	versions map[string]*servedVersion
 	// requests counts the requests in flight, so the identity is torn down after they drain.
 	requests utilwaitgroup.SafeWaitGroup
+	// watches are the open watches, ended when their account leaves the identity.
+	watches *watches
 	release  func()
 }
 
@@ -99,7 +101,7 @@ func (d servingDeps) newServing(crd *apiextensionsv1.CustomResourceDefinition, m
 	if err != nil {
 		return nil, err
 	}
-	s := &serving{schemas: schemas, versions: map[string]*servedVersion{}, release: release}
+	s := &serving{schemas: schemas, versions: map[string]*servedVersion{}, release: release, watches: &watches{}}
 	namespaced := crd.Spec.Scope == apiextensionsv1.NamespaceScoped
 	replicasPaths := replicasPathMapping(crd)
 	for _, v := range crd.Spec.Versions {
@@ -155,7 +157,8 @@ func (d servingDeps) newServing(crd *apiextensionsv1.CustomResourceDefinition, m
 		}
 		strategy := customresource.NewStrategy(t, namespaced, kind, validator, statusValidator, schemas.structural[v.Name], statusSpec, scaleSpec, v.SelectableFields)
 		getter := restOptionsGetter{base: d.raws.base, newStorage: func() storage.Interface {
-			return &schemaStorage{raw: raw, schemas: schemas, served: gv, storageGV: schema.GroupVersion{Group: crd.Spec.Group, Version: storageVersion}, kind: names.Kind, member: member}
+			return &schemaStorage{raw: raw, schemas: schemas, served: gv, storageGV: schema.GroupVersion{Group: crd.Spec.Group, Version: storageVersion},
+				kind: names.Kind, member: member, watches: s.watches}
 		}}
 		st, err := customresource.NewStorage(gr, schema.GroupResource{Group: gr.Group, Resource: names.Singular}, kind, gv.WithKind(names.ListKind),
 			strategy, getter, names.Categories, table, replicasPaths)
@@ -264,9 +267,10 @@ func replicasPathMapping(crd *apiextensionsv1.CustomResourceDefinition) managedf
 	return m
 }
 
-// destroy releases the raw storage once the requests in flight are done, waiting at most
-// timeout for long-running ones.
+// destroy ends the watches and releases the raw storage once the requests in flight are done,
+// waiting at most timeout for them.
 func (s *serving) destroy(timeout time.Duration) {
+	s.watches.stopAll()
 	done := make(chan struct{})
 	go func() {
 		s.requests.Wait()

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	apiextensionshelpers "k8s.io/apiextensions-apiserver/pkg/apihelpers"
@@ -48,6 +49,8 @@ type identity struct {
 	once    sync.Once
 	serving *serving
 	err     error
+	// built is set once serving is built, for readers outside once.
+	built atomic.Pointer[serving]
 }
 
 // Index knows every account's CRDs, from a watch on CRDs across all accounts, and the
@@ -171,6 +174,9 @@ func (x *Index) serving(hash string) (*serving, error) {
 	}
 	i.once.Do(func() {
 		i.serving, i.err = x.deps.newServing(i.crd, x.member(hash, i.crd.Name))
+		if i.serving != nil {
+			i.built.Store(i.serving)
+		}
 	})
 	return i.serving, i.err
 }
@@ -253,6 +259,11 @@ func (x *Index) leave(hash string, id cluster.ID) {
 		return
 	}
 	delete(i.members, id)
+	if s := i.built.Load(); s != nil {
+		// The account's clients re-list against what it serves now; cross-account watches
+		// saw it in their membership.
+		s.watches.stop(id, cluster.Wildcard)
+	}
 	if len(i.members) > 0 {
 		return
 	}

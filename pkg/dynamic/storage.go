@@ -6,6 +6,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -27,6 +28,8 @@ type schemaStorage struct {
 	kind      string
 	// member reports whether an account serves this identity; used for wildcard reads only.
 	member func(cluster.ID) bool
+	// watches tracks open watches, to end them when their account leaves the identity.
+	watches *watches
 }
 
 var _ storage.Interface = &schemaStorage{}
@@ -117,11 +120,13 @@ func (s *schemaStorage) Delete(ctx context.Context, key string, out runtime.Obje
 
 // Watch implements storage.Interface.
 func (s *schemaStorage) Watch(ctx context.Context, key string, opts storage.ListOptions) (watch.Interface, error) {
+	pred := opts.Predicate
+	opts.Predicate = rawPredicate(pred)
 	w, err := s.raw.Watch(ctx, key, opts)
 	if err != nil {
 		return nil, err
 	}
-	return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
+	filtered := watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
 		obj := e.Object
 		if co, ok := obj.(runtime.CacheableObject); ok {
 			obj = co.GetObject()
@@ -143,9 +148,14 @@ func (s *schemaStorage) Watch(ctx context.Context, key string, opts storage.List
 		if err != nil {
 			return watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(err).ErrStatus}, true
 		}
+		if matches, err := pred.Matches(c); err != nil || !matches {
+			return e, false
+		}
 		e.Object = c
 		return e, true
-	}), nil
+	})
+	id, _ := cluster.FromContext(ctx)
+	return s.watches.track(id, filtered), nil
 }
 
 // Get implements storage.Interface.
@@ -159,6 +169,8 @@ func (s *schemaStorage) Get(ctx context.Context, key string, opts storage.GetOpt
 
 // GetList implements storage.Interface.
 func (s *schemaStorage) GetList(ctx context.Context, key string, opts storage.ListOptions, listObj runtime.Object) error {
+	pred := opts.Predicate
+	opts.Predicate = rawPredicate(pred)
 	rawList := &unstructured.UnstructuredList{}
 	if err := s.raw.GetList(ctx, key, opts, rawList); err != nil {
 		return err
@@ -175,6 +187,9 @@ func (s *schemaStorage) GetList(ctx context.Context, key string, opts storage.Li
 		c, err := s.read(&rawList.Items[i])
 		if err != nil {
 			return err
+		}
+		if matches, err := pred.Matches(c); err != nil || !matches {
+			continue
 		}
 		out.Items = append(out.Items, *c)
 	}
@@ -229,3 +244,21 @@ func (s *schemaStorage) EnableResourceSizeEstimation(f storage.KeysFunc) error {
 
 // CompactRevision implements storage.Interface.
 func (s *schemaStorage) CompactRevision() int64 { return s.raw.CompactRevision() }
+
+// rawPredicate is what the shared raw storage can evaluate of a predicate: labels and the
+// metadata fields its cache indexes. Selectors on a CRD's selectable fields depend on the
+// account's schema, so the schema layer evaluates them on the converted objects; pages can then
+// be shorter than the limit, which the API allows.
+func rawPredicate(p storage.SelectionPredicate) storage.SelectionPredicate {
+	if p.Field == nil || p.Field.Empty() {
+		return p
+	}
+	for _, r := range p.Field.Requirements() {
+		if r.Field != "metadata.name" && r.Field != "metadata.namespace" {
+			p.Field = fields.Everything()
+			p.GetAttrs = metadataAttrs
+			return p
+		}
+	}
+	return p
+}

@@ -247,3 +247,44 @@ func TestCRDControllerRuntime(t *testing.T) {
 	require.Equal(t, "7", rows[0]["SIZE"])
 	require.Empty(t, framework.Kubectl(t, b.Kubeconfig, "get", "widget", "w", "-o", "jsonpath={.status.ready}"), "the manager of one account wrote into another")
 }
+
+// TestCRDSelectableFieldsAndSchemaChange lists with a field selector on a CRD's selectable field
+// and checks that a watch ends when the account's CRD changes, so clients re-list against the
+// new schema.
+func TestCRDSelectableFieldsAndSchemaChange(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	group := randomGroup()
+	a := server.NewAccount(t, "root")
+	selectable := strings.Replace(widgetCRD(group, "              color: {type: string}\n"),
+		"    subresources: {status: {}}\n", "    subresources: {status: {}}\n    selectableFields: [{jsonPath: .spec.color}]\n", 1)
+	framework.KubectlStdin(t, a.Kubeconfig, selectable, "apply", "-f", "-")
+	waitEstablished(t, a.Kubeconfig, "widgets."+group)
+	for _, color := range []string{"red", "blue"} {
+		framework.KubectlStdin(t, a.Kubeconfig, strings.Replace(widgetYAML(group, color, 1), "spec: {size: 1}", "spec: {size: 1, color: "+color+"}", 1), "apply", "-f", "-")
+	}
+	require.Equal(t, "red", framework.Kubectl(t, a.Kubeconfig, "get", "widgets", "--field-selector", "spec.color=red", "-o", "jsonpath={.items[*].metadata.name}"))
+	require.Equal(t, "blue", framework.Kubectl(t, a.Kubeconfig, "get", "widgets", "--field-selector", "spec.color!=red", "-o", "jsonpath={.items[*].metadata.name}"))
+	out := framework.KubectlFails(t, a.Kubeconfig, "", "get", "widgets", "--field-selector", "spec.size=1")
+	require.Contains(t, out, "field label not supported: spec.size")
+
+	w, err := a.Dynamic.Resource(widgetsGVR(group)).Namespace("default").Watch(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	defer w.Stop()
+	// Changing the schema gives the account a new identity: the watch ends.
+	framework.KubectlStdin(t, a.Kubeconfig, strings.Replace(selectable, "              color: {type: string}\n", "              color: {type: string}\n              shape: {type: string}\n", 1), "apply", "-f", "-")
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case _, open := <-w.ResultChan():
+			if !open {
+				// A new watch sees the new schema.
+				framework.KubectlStdin(t, a.Kubeconfig, strings.Replace(widgetYAML(group, "shaped", 1), "spec: {size: 1}", "spec: {size: 1, shape: round}", 1), "apply", "-f", "-")
+				require.Equal(t, "round", framework.Kubectl(t, a.Kubeconfig, "get", "widget", "shaped", "-o", "jsonpath={.spec.shape}"))
+				return
+			}
+		case <-deadline:
+			t.Fatal("the watch did not end after the CRD changed")
+		}
+	}
+}
