@@ -61,7 +61,7 @@ type serving struct {
 	requests utilwaitgroup.SafeWaitGroup
 	// watches are the open watches, ended when their account leaves the identity.
 	watches *watches
-	release  func()
+	release func()
 }
 
 // servedVersion holds the storages and request scopes of one served version.
