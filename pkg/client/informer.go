@@ -65,6 +65,12 @@ func SplitClusterKey(key string) (id cluster.ID, namespace, name string, err err
 // NewInformer returns an informer over the wildcard list-watch lw whose store is keyed by
 // ClusterKey, and which calls h for every change. Run the controller to fill the store.
 func NewInformer(lw cache.ListerWatcher, objType runtime.Object, h cache.ResourceEventHandler, indexers cache.Indexers) (cache.Indexer, cache.Controller) {
+	return newInformer(lw, objType, h, indexers, nil)
+}
+
+// newInformer is NewInformer with a transform applied to every object before it is stored.
+func newInformer(lw cache.ListerWatcher, objType runtime.Object, h cache.ResourceEventHandler, indexers cache.Indexers,
+	transform func(interface{}) interface{}) (cache.Indexer, cache.Controller) {
 	if indexers == nil {
 		indexers = cache.Indexers{}
 	}
@@ -84,6 +90,9 @@ func NewInformer(lw cache.ListerWatcher, objType runtime.Object, h cache.Resourc
 				return fmt.Errorf("unexpected object %T in the informer queue", obj)
 			}
 			for _, d := range deltas {
+				if transform != nil && d.Type != cache.Deleted {
+					d.Object = transform(d.Object)
+				}
 				if err := apply(store, h, d, isInInitialList); err != nil {
 					return err
 				}
@@ -124,16 +133,17 @@ func apply(store cache.Indexer, h cache.ResourceEventHandler, d cache.Delta, isI
 // SharedInformer is an informer keyed by ClusterKey whose events go to every registered
 // handler, so several controllers share one cache.
 type SharedInformer struct {
-	store    cache.Indexer
-	ctrl     cache.Controller
-	mu       sync.RWMutex
-	handlers []cache.ResourceEventHandler
+	store     cache.Indexer
+	ctrl      cache.Controller
+	mu        sync.RWMutex
+	handlers  []cache.ResourceEventHandler
+	transform func(interface{}) interface{}
 }
 
 // NewSharedInformer returns a shared informer over the wildcard list-watch lw.
 func NewSharedInformer(lw cache.ListerWatcher, objType runtime.Object) *SharedInformer {
 	s := &SharedInformer{}
-	s.store, s.ctrl = NewInformer(lw, objType, cache.ResourceEventHandlerFuncs{
+	s.store, s.ctrl = newInformer(lw, objType, cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) {
 			for _, h := range s.snapshot() {
 				h.OnAdd(obj, false)
@@ -149,8 +159,24 @@ func NewSharedInformer(lw cache.ListerWatcher, objType runtime.Object) *SharedIn
 				h.OnDelete(obj)
 			}
 		},
-	}, nil)
+	}, nil, func(obj interface{}) interface{} {
+		s.mu.RLock()
+		t := s.transform
+		s.mu.RUnlock()
+		if t == nil {
+			return obj
+		}
+		return t(obj)
+	})
 	return s
+}
+
+// SetTransform makes the informer store t(obj) instead of each added or updated object, e.g. to
+// share memory between equal parts of objects. Call it before Run.
+func (s *SharedInformer) SetTransform(t func(interface{}) interface{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.transform = t
 }
 
 func (s *SharedInformer) snapshot() []cache.ResourceEventHandler {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
@@ -121,7 +123,8 @@ func NewConfig(ctx context.Context, o CompletedOptions) (_ *Config, err error) {
 	sc := storagebackend.NewDefaultConfig(etcdPrefix, nil)
 	sc.Transport.ServerList = c.EtcdEndpoints
 	prefixes := &storage.Prefixes{}
-	c.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes}
+	c.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes,
+		Uncached: []schema.GroupResource{apiextensionsv1.Resource("customresourcedefinitions")}}
 	etcdClient, err := clientv3.New(clientv3.Config{Endpoints: c.EtcdEndpoints, DialTimeout: 10 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to etcd: %w", err)

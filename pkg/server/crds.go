@@ -54,6 +54,7 @@ func (s *Server) newCustomResources() (*customResources, error) {
 		},
 	})
 	cr.index.Register(cr.informer)
+	cr.informer.SetTransform(cr.index.Intern)
 	if cr.controller, err = crd.New(s.clients, cr.informer, func(id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) bool {
 		e, ok := cr.index.Lookup(id, c.Name)
 		return ok && e.Served() && equality.Semantic.DeepEqual(e.CRD.Status.AcceptedNames, c.Status.AcceptedNames)
@@ -91,5 +92,5 @@ func (cr *customResources) start(ctx context.Context) error {
 
 // startControllers starts the CRD status controller.
 func (cr *customResources) startControllers(ctx context.Context) {
-	cr.controller.Start(ctx)
+	cr.controller.Start(ctx, 4)
 }

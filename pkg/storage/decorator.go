@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,10 @@ type RESTOptionsGetter struct {
 	Codecs serializer.CodecFactory
 	// Prefixes records the key prefix of every resource handed out, for Purge.
 	Prefixes *Prefixes
+	// Uncached are resources read from etcd without a watch cache: big objects that are
+	// rarely read, such as CustomResourceDefinitions, whose cache would hold a decoded copy of
+	// every account's objects.
+	Uncached []schema.GroupResource
 }
 
 var _ generic.RESTOptionsGetter = RESTOptionsGetter{}
@@ -60,9 +65,13 @@ func (g RESTOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runti
 	}
 	cfg.Codec = g.Codecs.LegacyCodec(versions[0])
 	cfg.EncodeVersioner = versions[0]
+	decorator := Decorator
+	if slices.Contains(g.Uncached, resource) {
+		decorator = UncachedDecorator
+	}
 	return generic.RESTOptions{
 		StorageConfig:           cfg,
-		Decorator:               Decorator,
+		Decorator:               decorator,
 		EnableGarbageCollection: true,
 		DeleteCollectionWorkers: 4,
 		ResourcePrefix:          ResourcePrefix(resource),
@@ -85,6 +94,25 @@ func Decorator(
 ) (storage.Interface, factory.DestroyFunc, error) {
 	s, destroy, err := genericregistry.StorageWithCacher()(config, resourcePrefix, CacheKeyFunc(resourcePrefix),
 		newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
+	if err != nil {
+		return nil, destroy, err
+	}
+	return New(s, resourcePrefix, config.GroupResource), destroy, nil
+}
+
+// UncachedDecorator builds the storage of a resource without a watch cache: etcd under the key
+// rewriter.
+func UncachedDecorator(
+	config *storagebackend.ConfigForResource,
+	resourcePrefix string,
+	keyFunc func(obj runtime.Object) (string, error),
+	newFunc func() runtime.Object,
+	newListFunc func() runtime.Object,
+	getAttrsFunc storage.AttrFunc,
+	triggerFuncs storage.IndexerFuncs,
+	indexers *cache.Indexers,
+) (storage.Interface, factory.DestroyFunc, error) {
+	s, destroy, err := generic.UndecoratedStorage(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
 	if err != nil {
 		return nil, destroy, err
 	}

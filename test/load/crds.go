@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 )
 
 // benchCRD is a namespaced CRD with a status subresource, a default and a printer column.
@@ -49,6 +52,18 @@ func benchCRD(group string) *apiextensionsv1.CustomResourceDefinition {
 // against ConfigMaps in the same accounts.
 func crdBenchmark(ctx context.Context, cfg *rest.Config, base string, names []string, pid int, o options) error {
 	accounts := names[:min(o.crds, len(names))]
+	newCRD := benchCRD
+	if o.crdFile != "" {
+		b, err := os.ReadFile(o.crdFile)
+		if err != nil {
+			return err
+		}
+		fileCRD := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.Unmarshal(b, fileCRD); err != nil {
+			return fmt.Errorf("failed to decode %s: %w", o.crdFile, err)
+		}
+		newCRD = func(string) *apiextensionsv1.CustomResourceDefinition { return fileCRD.DeepCopy() }
+	}
 	before := readMemory(ctx, cfg, pid)
 	var mu sync.Mutex
 	var established, discoverable []time.Duration
@@ -69,9 +84,10 @@ func crdBenchmark(ctx context.Context, cfg *rest.Config, base string, names []st
 		if err != nil {
 			return err
 		}
-		group := groupOf(i)
+		crd := newCRD(groupOf(i))
+		group := crd.Spec.Group
 		start := time.Now()
-		if _, err := cs.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, benchCRD(group), metav1.CreateOptions{}); err != nil {
+		if _, err := cs.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
 			return err
 		}
 		var est, disc time.Duration
@@ -80,7 +96,7 @@ func crdBenchmark(ctx context.Context, cfg *rest.Config, base string, names []st
 				return ctx.Err()
 			}
 			if est == 0 {
-				crd, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "widgets."+group, metav1.GetOptions{})
+				crd, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
 				if err == nil {
 					for _, cond := range crd.Status.Conditions {
 						if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
@@ -90,7 +106,7 @@ func crdBenchmark(ctx context.Context, cfg *rest.Config, base string, names []st
 				}
 			}
 			if disc == 0 {
-				if _, err := kube.Discovery().ServerResourcesForGroupVersion(group + "/v1"); err == nil {
+				if _, err := kube.Discovery().ServerResourcesForGroupVersion(group + "/" + crd.Spec.Versions[0].Name); err == nil {
 					disc = time.Since(start)
 				}
 			}
@@ -110,6 +126,19 @@ func crdBenchmark(ctx context.Context, cfg *rest.Config, base string, names []st
 		o.crdIdentity, len(accounts), percentile(established, 50), percentile(established, 99),
 		percentile(discoverable, 50), percentile(discoverable, 99))
 
+	if o.profileDir != "" {
+		saveProfile(ctx, cfg, "/debug/pprof/heap", filepath.Join(o.profileDir, "heap-crds.pprof"))
+	}
+	if o.crdFile != "" {
+		time.Sleep(2 * time.Second)
+		after := readMemory(ctx, cfg, pid)
+		fmt.Printf("server memory with %d copies of %s: %s\n", len(accounts), o.crdFile, after)
+		if pid > 0 {
+			fmt.Printf("per served CRD: RSS %.1f KiB, Go heap in use %.1f KiB\n",
+				float64(after.rss-before.rss)/1024/float64(len(accounts)), float64(after.heapInUse-before.heapInUse)/1024/float64(len(accounts)))
+		}
+		return nil
+	}
 	lat := map[string][]time.Duration{}
 	err = forEach(accounts, o.workers, func(i int, path string) error {
 		c := rest.CopyConfig(cfg)

@@ -46,6 +46,7 @@ type options struct {
 	settle      time.Duration
 	crds        int
 	crdIdentity string
+	crdFile     string
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", 0, "Also measure memory this long after the accounts are Ready, once the watch history of the burst has expired (it keeps 75 s).")
 	flag.IntVar(&o.crds, "crds", 0, "Create one CRD in each of this many accounts and measure time to Established and discoverable, memory and custom resource latency.")
 	flag.StringVar(&o.crdIdentity, "crd-identity", "shared", "shared: every account gets the same CRD; distinct: each its own group.")
+	flag.StringVar(&o.crdFile, "crd-file", "", "With --crds: apply this CRD (YAML) in every account instead of the built-in one; reports establishment and memory only.")
 	flag.Parse()
 	err := run(context.Background(), o)
 	framework.Cleanup()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -45,6 +46,44 @@ type Controller struct {
 	crds       *client.SharedInformer
 	queue      workqueue.TypedRateLimitingInterface[string]
 	reconciler *reconciler
+	// groups serializes the CRDs of one group in one account, so that two of them never both
+	// win the same name; different groups and accounts proceed in parallel.
+	groups keyedMutex
+}
+
+// keyedMutex is a set of mutexes by key, dropped when unused.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns the unlock function.
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, key)
+		}
+	}
 }
 
 // New returns the controller. crds is the shared informer over CRDs in all accounts; the
@@ -130,19 +169,20 @@ func (c *Controller) siblings(id string, crd *apiextensionsv1.CustomResourceDefi
 	return out
 }
 
-// Start runs one worker until ctx is done: names are decided one CRD at a time, so two CRDs
-// can never both win the same name. The shared informer must be running.
-func (c *Controller) Start(ctx context.Context) {
+// Start runs workers until ctx is done. The shared informer must be running.
+func (c *Controller) Start(ctx context.Context, workers int) {
 	logger := klog.FromContext(ctx).WithValues("controller", controllerName)
 	ctx = klog.NewContext(ctx, logger)
 	go func() {
 		<-ctx.Done()
 		c.queue.ShutDown()
 	}()
-	go wait.UntilWithContext(ctx, func(ctx context.Context) {
-		for c.processNext(ctx) {
-		}
-	}, time.Second)
+	for range workers {
+		go wait.UntilWithContext(ctx, func(ctx context.Context) {
+			for c.processNext(ctx) {
+			}
+		}, time.Second)
+	}
 }
 
 func (c *Controller) processNext(ctx context.Context) bool {
@@ -158,6 +198,14 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	}
 	crd := obj.(*apiextensionsv1.CustomResourceDefinition)
 	id, _, _, _ := client.SplitClusterKey(key)
+	defer c.groups.lock(groupOf(string(id), crd.Spec.Group))()
+	// Decide on the latest state: the cache may have moved on while waiting for the lock.
+	obj, exists, err = c.crds.Store().GetByKey(key)
+	if err != nil || !exists {
+		c.queue.Forget(key)
+		return true
+	}
+	crd = obj.(*apiextensionsv1.CustomResourceDefinition)
 	logger := klog.FromContext(ctx).WithValues("cluster", id, "crd", crd.Name)
 	err = c.reconciler.reconcile(klog.NewContext(ctx, logger), string(id), crd)
 	var waiting errWaiting
