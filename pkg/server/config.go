@@ -13,7 +13,6 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -58,6 +57,7 @@ type Config struct {
 	storage   storage.RESTOptionsGetter
 	admission *namespacelifecycle.Plugin
 	purger    *storage.Purger
+	authn     *authn
 	etcd      *etcd.Embedded
 	pki       pki.Files
 }
@@ -106,6 +106,10 @@ func NewConfig(ctx context.Context, o CompletedOptions) (_ *Config, err error) {
 		return nil, err
 	}
 
+	if c.authn, err = c.newAuthentication(ctx); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	if c.Generic, err = c.genericConfig(ln, net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -139,7 +143,8 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 		return nil, fmt.Errorf("failed to load client CA: %w", err)
 	}
 	g.SecureServing.ClientCA = clientCA
-	g.Authentication.Authenticator = union.New(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
+	g.Authentication.Authenticator = c.authn.withCertificates(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
+	g.Authentication.APIAudiences = c.Options.Authentication.APIAudiences
 	g.Authorization.Authorizer = authorization.Authorizer{}
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 
@@ -154,7 +159,7 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 
 	g.BuildHandlerChainFunc = func(apiHandler http.Handler, gc *genericapiserver.Config) http.Handler {
 		chain := genericapiserver.DefaultBuildHandlerChain(apiHandler, gc)
-		return withUnauthenticatedProbes(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), apiHandler)
+		return withUnauthenticatedProbes(c.withAuthentication(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs)), apiHandler)
 	}
 	return g, nil
 }

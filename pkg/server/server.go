@@ -57,6 +57,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := s.installAPIs(); err != nil {
 		return nil, err
 	}
+	if err := s.installAuthenticationAPIs(); err != nil {
+		return nil, err
+	}
 	if s.clients, err = client.NewFactory(s.Generic.LoopbackClientConfig); err != nil {
 		return nil, err
 	}
@@ -83,6 +86,9 @@ func (s *Server) installAPIs() error {
 	getter := s.storage
 	coreStorage, err := core.NewStorage(scheme.Scheme, getter)
 	if err != nil {
+		return err
+	}
+	if err := s.addServiceAccountTokens(coreStorage); err != nil {
 		return err
 	}
 	rbacStorage, err := rbac.NewStorage(scheme.Scheme, getter)

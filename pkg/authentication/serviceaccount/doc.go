@@ -1,0 +1,7 @@
+// Package serviceaccount issues and verifies ServiceAccount tokens: JWTs signed with the
+// server's ServiceAccount key, carrying the upstream claims (iss, sub, aud, exp, iat, nbf,
+// kubernetes.io) and the cluster ID of the account the ServiceAccount lives in. A token is
+// valid only in its own account and only while its ServiceAccount exists with the same UID.
+//
+// It must not read or write the API itself; callers hand it a ServiceAccount getter.
+package serviceaccount
