@@ -29,8 +29,9 @@ const controllerName = "identityprovider"
 
 // Issuers are probed again after these delays: soon while they fail, rarely once they work.
 const (
-	retryNotReady = 15 * time.Second
-	recheckReady  = 5 * time.Minute
+	retryNotReady     = 15 * time.Second
+	recheckReady      = 5 * time.Minute
+	retryInitializing = 200 * time.Millisecond
 )
 
 // Controller keeps oidc.Orgs in line with the IdentityProviders of all accounts.

@@ -28,7 +28,9 @@ type builtProvider struct {
 	uid        types.UID
 	generation int64
 	client     *http.Client
-	err        error
+	// health reports whether the authenticator has loaded the issuer's keys.
+	health func() error
+	err    error
 }
 
 type reconciler struct {
@@ -74,9 +76,13 @@ func (r *reconciler) reconcile(ctx context.Context, key string) (time.Duration, 
 		discovery, keys := r.probe(ctx, b.client, idp.Spec.IssuerURL)
 		ready := condition(iamv1alpha1.ConditionReady, metav1.ConditionTrue, iamv1alpha1.ReasonAuthenticating, "the issuer's discovery document and keys were fetched")
 		recheck = recheckReady
-		if discovery.Status != metav1.ConditionTrue || keys.Status != metav1.ConditionTrue {
+		switch {
+		case discovery.Status != metav1.ConditionTrue || keys.Status != metav1.ConditionTrue:
 			ready = condition(iamv1alpha1.ConditionReady, metav1.ConditionFalse, iamv1alpha1.ReasonNotReady, "the issuer's discovery document or keys could not be fetched; see the Discovery and Keys conditions")
 			recheck = retryNotReady
+		case b.health != nil && b.health() != nil:
+			ready = condition(iamv1alpha1.ConditionReady, metav1.ConditionFalse, iamv1alpha1.ReasonNotReady, "the authenticator is loading the issuer's keys")
+			recheck = retryInitializing
 		}
 		r.setConditions(status, idp.Generation, discovery, keys, ready)
 	}
@@ -101,6 +107,9 @@ func (r *reconciler) ensureProvider(ctx context.Context, key string, id cluster.
 	}
 	p, c, err := r.build(ctx, idp)
 	b = builtProvider{uid: idp.UID, generation: idp.Generation, client: c, err: err}
+	if hc, ok := p.Authenticator.(interface{ HealthCheck() error }); ok {
+		b.health = hc.HealthCheck
+	}
 	if err != nil {
 		r.orgs.Delete(id, idp.Name)
 	} else {

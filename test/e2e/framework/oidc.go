@@ -182,8 +182,23 @@ type providerStorage struct {
 	users storage.UserStore
 }
 
+// subjectByID is a token request whose subject is the user's ID: the example storage's device
+// flow records the user name as the subject but looks users up by ID.
+type subjectByID struct {
+	op.IDTokenRequest
+	id string
+}
+
+// GetSubject implements op.IDTokenRequest.
+func (r subjectByID) GetSubject() string { return r.id }
+
 // SetUserinfoFromRequest implements op.CanSetUserinfoFromRequest.
 func (s *providerStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if s.users.GetUserByID(req.GetSubject()) == nil {
+		if u := s.users.GetUserByUsername(req.GetSubject()); u != nil {
+			req = subjectByID{IDTokenRequest: req, id: u.ID}
+		}
+	}
 	if err := s.Storage.SetUserinfoFromRequest(ctx, info, req, scopes); err != nil {
 		return err
 	}
