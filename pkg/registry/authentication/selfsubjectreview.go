@@ -20,7 +20,6 @@ import (
 type SelfSubjectReviewREST struct{}
 
 var (
-	_ rest.Creater              = &SelfSubjectReviewREST{}
 	_ rest.Scoper               = &SelfSubjectReviewREST{}
 	_ rest.SingularNameProvider = &SelfSubjectReviewREST{}
 	_ rest.Storage              = &SelfSubjectReviewREST{}
