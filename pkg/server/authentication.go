@@ -22,8 +22,10 @@ import (
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/features"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/tools/cache"
 
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
@@ -163,6 +165,13 @@ type authn struct {
 // keys until ctx is done.
 func (c *Config) newAuthentication(ctx context.Context) (*authn, error) {
 	o := c.Options.Authentication
+	// The upstream JWKS metrics carry one series per issuer, and every organisation may bring
+	// its own: metrics series must not grow with the tenants.
+	if err := utilfeature.DefaultMutableFeatureGate.SetFromMap(map[string]bool{
+		string(features.StructuredAuthenticationConfigurationJWKSMetrics): false,
+	}); err != nil {
+		return nil, fmt.Errorf("failed to turn off the per-issuer JWKS metrics: %w", err)
+	}
 	key, err := serviceaccount.LoadOrCreateKey(filepath.Join(c.Options.RootDir, "pki", serviceAccountKeyFile))
 	if err != nil {
 		return nil, err

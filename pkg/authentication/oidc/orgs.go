@@ -117,21 +117,24 @@ func (o *Orgs) Has(org cluster.ID, name string) bool {
 	return ok
 }
 
-// candidates returns the providers of org with the given issuer, and whether any organisation
-// has a provider of that issuer.
-func (o *Orgs) candidates(org cluster.ID, iss string) ([]Provider, bool) {
+// known reports whether any organisation has a provider of issuer iss.
+func (o *Orgs) known(iss string) bool {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	if o.issuers[iss] == 0 {
-		return nil, false
-	}
+	return o.issuers[iss] > 0
+}
+
+// candidates returns the providers of org with the given issuer.
+func (o *Orgs) candidates(org cluster.ID, iss string) []Provider {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
 	var out []Provider
 	for _, p := range o.byOrg[org] {
 		if p.Issuer == iss {
 			out = append(out, p)
 		}
 	}
-	return out, true
+	return out
 }
 
 // AuthenticateToken implements authenticator.Token. Tokens whose issuer no organisation
@@ -140,14 +143,11 @@ func (o *Orgs) candidates(org cluster.ID, iss string) ([]Provider, bool) {
 // including for root, the wildcard and requests without a known account.
 func (o *Orgs) AuthenticateToken(ctx context.Context, token string) (*authenticator.Response, bool, error) {
 	iss := UnverifiedIssuer(token)
-	if iss == "" {
+	if iss == "" || !o.known(iss) {
 		return nil, false, nil
 	}
 	org := o.organizationOf(ctx)
-	candidates, known := o.candidates(org, iss)
-	if !known {
-		return nil, false, nil
-	}
+	candidates := o.candidates(org, iss)
 	if len(candidates) == 0 {
 		return nil, false, errOutsideOrganization
 	}

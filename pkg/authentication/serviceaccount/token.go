@@ -3,12 +3,12 @@ package serviceaccount
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiserverserviceaccount "k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/client-go/util/keyutil"
+	"k8s.io/utils/lru"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
@@ -53,6 +54,9 @@ type Ref struct {
 	UID  string `json:"uid"`
 }
 
+// verifiedCacheSize bounds the cache of tokens whose signature was checked (about 0.5 KiB each).
+const verifiedCacheSize = 4096
+
 // Tokens issues and verifies ServiceAccount tokens with one signing key.
 type Tokens struct {
 	issuer    string
@@ -60,6 +64,9 @@ type Tokens struct {
 	key       *ecdsa.PrivateKey
 	signer    jose.Signer
 	now       func() time.Time
+	// verified caches the claims of tokens whose signature was checked, keyed by the token's
+	// SHA-256: a signature check costs far more than the rest of a request's authentication.
+	verified *lru.Cache
 }
 
 // LoadOrCreateKey reads the PEM-encoded signing key at path, creating an ECDSA P-256 key
@@ -98,7 +105,7 @@ func NewTokens(key *ecdsa.PrivateKey, iss string, audiences []string) (*Tokens, 
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the service account token signer: %w", err)
 	}
-	return &Tokens{issuer: iss, audiences: audiences, key: key, signer: signer, now: time.Now}, nil
+	return &Tokens{issuer: iss, audiences: audiences, key: key, signer: signer, now: time.Now, verified: lru.New(verifiedCacheSize)}, nil
 }
 
 // keyID derives a stable key ID from the public key, as a JWKS would publish it.
@@ -154,18 +161,12 @@ var (
 )
 
 // Verify checks a token's signature, issuer, audience and validity period and returns its
-// claims. It returns ErrNotOurs for tokens of other issuers.
+// claims. It returns ErrNotOurs for tokens that are not ES256 JWTs of our issuer, so that
+// tokens of other authenticators are passed over without noise.
 func (t *Tokens) Verify(token string) (*Claims, error) {
-	if !looksLikeOurs(token, t.issuer) {
-		return nil, ErrNotOurs
-	}
-	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{signingAlgorithm})
+	c, err := t.verifySignature(token)
 	if err != nil {
-		return nil, fmt.Errorf("malformed service account token: %w", err)
-	}
-	var c Claims
-	if err := parsed.Claims(t.key.Public(), &c); err != nil {
-		return nil, fmt.Errorf("invalid service account token signature: %w", err)
+		return nil, err
 	}
 	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: t.issuer, AnyAudience: t.audiences, Time: t.now()}, leeway); err != nil {
 		return nil, fmt.Errorf("invalid service account token: %w", err)
@@ -176,23 +177,28 @@ func (t *Tokens) Verify(token string) (*Claims, error) {
 	if c.Subject != apiserverserviceaccount.MakeUsername(c.Kubernetes.Namespace, c.Kubernetes.ServiceAccount.Name) {
 		return nil, errors.New("service account token subject does not match its kubernetes.io claim")
 	}
-	return &c, nil
+	return c, nil
 }
 
-// looksLikeOurs reports whether token is a JWT whose unverified issuer is iss, so that tokens
-// of other authenticators are passed over without noise.
-func looksLikeOurs(token, iss string) bool {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return false
+// verifySignature parses a token and checks its issuer and signature, remembering tokens that
+// pass. Time-dependent checks are left to the caller.
+func (t *Tokens) verifySignature(token string) (*Claims, error) {
+	key := sha256.Sum256([]byte(token))
+	if c, ok := t.verified.Get(key); ok {
+		return c.(*Claims), nil
 	}
 	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{signingAlgorithm})
 	if err != nil {
-		return false
+		return nil, ErrNotOurs
 	}
-	var c jwt.Claims
-	if err := parsed.UnsafeClaimsWithoutVerification(&c); err != nil {
-		return false
+	var unverified jwt.Claims
+	if err := parsed.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Issuer != t.issuer {
+		return nil, ErrNotOurs
 	}
-	return c.Issuer == iss
+	var c Claims
+	if err := parsed.Claims(t.key.Public(), &c); err != nil {
+		return nil, fmt.Errorf("invalid service account token signature: %w", err)
+	}
+	t.verified.Add(key, &c)
+	return &c, nil
 }
