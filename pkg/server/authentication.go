@@ -21,7 +21,6 @@ import (
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
-	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/features"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -155,10 +154,9 @@ func (o *AuthenticationOptions) jwtAuthenticators() ([]apiserver.JWTAuthenticato
 type authn struct {
 	tokens *serviceaccount.Tokens
 	// serviceAccounts reads ServiceAccounts; set once the core storage exists.
-	serviceAccounts atomic.Pointer[rest.Getter]
+	serviceAccounts atomic.Pointer[serviceaccount.Getter]
 	orgs            *oidc.Orgs
 	bearer          authenticator.Token
-	request         authenticator.Request
 }
 
 // newAuthentication builds the token authenticators. The platform-wide issuers fetch their
@@ -208,26 +206,16 @@ func (c *Config) newAuthentication(ctx context.Context) (*authn, error) {
 // withCertificates returns the request authenticator: client certificates, then bearer tokens,
 // every user in system:authenticated.
 func (a *authn) withCertificates(certs authenticator.Request) authenticator.Request {
-	a.request = group.NewAuthenticatedGroupAdder(union.New(certs, bearertoken.New(a.bearer)))
-	return a.request
+	return group.NewAuthenticatedGroupAdder(union.New(certs, bearertoken.New(a.bearer)))
 }
 
-// getServiceAccount reads a ServiceAccount of an account from the watch cache.
+// getServiceAccount reads a ServiceAccount from the serviceaccounts storage once it exists.
 func (a *authn) getServiceAccount(ctx context.Context, id cluster.ID, namespace, name string) (*corev1.ServiceAccount, error) {
-	g := a.serviceAccounts.Load()
-	if g == nil {
+	get := a.serviceAccounts.Load()
+	if get == nil {
 		return nil, errors.New("service accounts are not served yet")
 	}
-	ctx = genericapirequest.WithNamespace(cluster.WithCluster(ctx, id), namespace)
-	obj, err := (*g).Get(ctx, name, &metav1.GetOptions{ResourceVersion: "0"})
-	if err != nil {
-		return nil, err
-	}
-	sa, ok := obj.(*corev1.ServiceAccount)
-	if !ok {
-		return nil, fmt.Errorf("unexpected %T in the serviceaccounts storage", obj)
-	}
-	return sa, nil
+	return (*get)(ctx, id, namespace, name)
 }
 
 // addServiceAccountTokens adds the TokenRequest subresource to the core storage and lets the
@@ -239,15 +227,16 @@ func (s *Server) addServiceAccountTokens(coreStorage map[string]rest.Storage) er
 		return err
 	}
 	coreStorage["serviceaccounts/token"] = token
-	getter := sa.(rest.Getter)
-	s.authn.serviceAccounts.Store(&getter)
+	get := serviceaccount.StorageGetter(sa.(rest.Getter))
+	s.authn.serviceAccounts.Store(&get)
 	return nil
 }
 
 // withAuthentication wraps the outer handler so that requests for unknown accounts are
-// authenticated before they learn that the account does not exist.
-func (c *Config) withAuthentication(h http.Handler) http.Handler {
-	return authentication.WithUnknownAccounts(h, c.Index, c.authn.request, scheme.Codecs)
+// authenticated, with the authenticator of the finished generic config (which also knows the
+// loopback token), before they learn that the account does not exist.
+func (c *Config) withAuthentication(h http.Handler, gc *genericapiserver.Config) http.Handler {
+	return authentication.WithUnknownAccounts(h, c.Index, gc.Authentication.Authenticator, scheme.Codecs)
 }
 
 // installAuthenticationAPIs installs authentication.k8s.io (SelfSubjectReview) and

@@ -159,7 +159,7 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 
 	g.BuildHandlerChainFunc = func(apiHandler http.Handler, gc *genericapiserver.Config) http.Handler {
 		chain := genericapiserver.DefaultBuildHandlerChain(apiHandler, gc)
-		return withUnauthenticatedProbes(c.withAuthentication(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs)), apiHandler)
+		return withUnauthenticatedProbes(c.withAuthentication(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), gc), apiHandler)
 	}
 	return g, nil
 }

@@ -119,6 +119,8 @@ func TestServiceAccountTokens(t *testing.T) {
 	for _, b := range bodies[1:] {
 		require.Equal(t, bodies[0], b, "401 answers must not tell accounts apart")
 	}
+	_, err = kubernetes.NewForConfigOrDie(server.ConfigFor(org.Path+":no-such-account")).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
+	require.True(t, apierrors.IsNotFound(err), "an authenticated caller still learns that an account does not exist: %v", err)
 
 	other := strings.TrimSpace(framework.Kubectl(t, acc.Kubeconfig, "create", "token", "bot", "--audience", "vault"))
 	requireUnauthorized(t, server.TokenConfig(acc.Path, other), "a token for another audience")

@@ -7,15 +7,35 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	apiserverserviceaccount "k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/authentication/user"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
 // Getter returns the ServiceAccount namespace/name of account id, or a NotFound error.
 type Getter func(ctx context.Context, id cluster.ID, namespace, name string) (*corev1.ServiceAccount, error)
+
+// StorageGetter returns a Getter over the serviceaccounts REST storage, reading from its watch
+// cache.
+func StorageGetter(storage rest.Getter) Getter {
+	return func(ctx context.Context, id cluster.ID, namespace, name string) (*corev1.ServiceAccount, error) {
+		ctx = genericapirequest.WithNamespace(cluster.WithCluster(ctx, id), namespace)
+		obj, err := storage.Get(ctx, name, &metav1.GetOptions{ResourceVersion: "0"})
+		if err != nil {
+			return nil, err
+		}
+		sa, ok := obj.(*corev1.ServiceAccount)
+		if !ok {
+			return nil, fmt.Errorf("unexpected %T in the serviceaccounts storage", obj)
+		}
+		return sa, nil
+	}
+}
 
 // Authenticator authenticates ServiceAccount tokens in the account of the request.
 type Authenticator struct {

@@ -3,5 +3,6 @@
 // kubernetes.io) and the cluster ID of the account the ServiceAccount lives in. A token is
 // valid only in its own account and only while its ServiceAccount exists with the same UID.
 //
-// It must not read or write the API itself; callers hand it a ServiceAccount getter.
+// It must not write the API; it reads ServiceAccounts only through the Getter it is given
+// (StorageGetter adapts the server's in-process storage).
 package serviceaccount
