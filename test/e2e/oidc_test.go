@@ -160,7 +160,6 @@ func TestPlatformOIDCLogin(t *testing.T) {
 // in root, in the wildcard and in unknown accounts; tokens are cached and refreshed.
 func TestOrganizationIdentityProviders(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	orgA, orgB := server.NewAccount(t, "root"), server.NewAccount(t, "root")
 	teamA := server.NewAccount(t, orgA.Path)
 	providerA, err := framework.StartOIDCProvider(t.TempDir())
@@ -234,6 +233,13 @@ func TestOrganizationIdentityProviders(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, expiry.After(time.Now()), "the cache must hold the refreshed token's expiry")
 
+	// Changing the identity provider takes effect without a restart.
+	framework.Kubectl(t, orgA.Kubeconfig, "patch", "identityprovider", "corp", "--type=merge", "-p", `{"spec":{"usernamePrefix":"`+orgA.Path+`:corp:"}}`)
+	framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+		out, _, err := framework.KubectlResult(t, alice.kubeconfig, "", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		return err == nil && out == orgA.Path+":corp:"+providerA.Users[0], nil
+	}, "the new username prefix must apply without a restart")
+
 	// Deleting the identity provider takes effect without a restart.
 	framework.Kubectl(t, orgA.Kubeconfig, "delete", "identityprovider", "corp")
 	framework.Eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
@@ -244,7 +250,6 @@ func TestOrganizationIdentityProviders(t *testing.T) {
 		_, err = kube.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
 		return apierrors.IsUnauthorized(err), nil
 	}, "tokens of a deleted identity provider must be rejected")
-	_ = ctx
 }
 
 // TestIdentityProviderValidation checks that identity providers are refused outside
