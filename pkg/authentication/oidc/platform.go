@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apiserver/pkg/apis/apiserver"
 	apiserverinstall "k8s.io/apiserver/pkg/apis/apiserver/install"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
+	authenticationcel "k8s.io/apiserver/pkg/authentication/cel"
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	upstreamoidc "k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
 )
@@ -62,12 +64,17 @@ func NewHTTPClient(caPEM []byte) (*http.Client, error) {
 	return &http.Client{Transport: transport, Timeout: httpTimeout}, nil
 }
 
+// celCompiler is shared by all authenticators: each CEL environment is expensive, and every
+// organisation's provider needs one.
+var celCompiler = sync.OnceValue(authenticationcel.NewDefaultCompiler)
+
 // New returns the upstream authenticator of one issuer. It fetches discovery and keys in the
 // background until ctx is done.
 func New(ctx context.Context, jwt apiserver.JWTAuthenticator, client *http.Client) (authenticator.Token, error) {
 	a, err := upstreamoidc.New(ctx, upstreamoidc.Options{
 		JWTAuthenticator:     jwt,
 		Client:               client,
+		Compiler:             celCompiler(),
 		SupportedSigningAlgs: upstreamoidc.AllValidSigningAlgorithms(),
 	})
 	if err != nil {

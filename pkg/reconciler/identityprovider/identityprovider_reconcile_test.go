@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
@@ -150,4 +151,43 @@ func TestProbeIssuer(t *testing.T) {
 	require.Equal(t, metav1.ConditionFalse, discovery.Status, "the test CA is not trusted by default")
 	require.Contains(t, discovery.Message, "failed to fetch the discovery document")
 	require.Equal(t, iamv1alpha1.ReasonDiscoveryFailed, keys.Reason)
+}
+
+// BenchmarkBuildProvider measures what one organisation's identity provider costs: building
+// its upstream authenticator, and the heap it keeps while installed (heap-B/provider).
+func BenchmarkBuildProvider(b *testing.B) {
+	var issuer string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"issuer":"` + issuer + `","jwks_uri":"` + issuer + `/keys"}`))
+	})
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"keys":[]}`))
+	})
+	srv := httptest.NewTLSServer(mux)
+	b.Cleanup(srv.Close)
+	issuer = srv.URL
+	idp := testIdP()
+	idp.Spec.IssuerURL = issuer
+	idp.Spec.UsernameClaim, idp.Spec.UsernamePrefix = "sub", "root:acme:"
+	var providers []oidc.Provider
+	b.Cleanup(func() {
+		for _, p := range providers {
+			p.Cancel()
+		}
+	})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, _, err := buildProvider(b.Context(), idp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		providers = append(providers, p)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(len(providers)), "heap-B/provider")
 }
