@@ -46,6 +46,23 @@ func (o *GetTokenOptions) Complete([]string) error {
 // Validate checks the flags.
 func (o *GetTokenOptions) Validate() error { return o.validate() }
 
+// refresh refreshes and caches an expired token. When the refresh fails because another
+// kubectl refreshed (and rotated) the token first, it uses what that one cached.
+func (o *GetTokenOptions) refresh(ctx context.Context, expired *cachedToken) (*cachedToken, error) {
+	iss, err := o.discover(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	tok, err := iss.refresh(expired)
+	if err != nil {
+		if current, readErr := readTokenCache(o.cachePath); readErr == nil && current.valid(o.now()) {
+			return current, nil
+		}
+		return nil, err
+	}
+	return tok, writeTokenCache(o.cachePath, tok)
+}
+
 // Run prints the ExecCredential.
 func (o *GetTokenOptions) Run(ctx context.Context) error {
 	tok, err := readTokenCache(o.cachePath)
@@ -53,14 +70,7 @@ func (o *GetTokenOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if !tok.valid(o.now()) {
-		iss, err := o.discover(ctx, "")
-		if err != nil {
-			return err
-		}
-		if tok, err = iss.refresh(tok); err != nil {
-			return err
-		}
-		if err := writeTokenCache(o.cachePath, tok); err != nil {
+		if tok, err = o.refresh(ctx, tok); err != nil {
 			return err
 		}
 	}
