@@ -33,7 +33,6 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/authentication/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/identityprovider"
-	serviceaccountcontroller "github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
 	registryauthentication "github.com/accountmesh/accountmesh/pkg/registry/authentication"
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
 	"github.com/accountmesh/accountmesh/pkg/registry/iam"
@@ -263,18 +262,6 @@ func (s *Server) installAuthenticationAPIs() error {
 		return fmt.Errorf("failed to install the authentication API groups: %w", err)
 	}
 	s.generic.AddPostStartHookOrDie("accountmesh-identity-providers", s.startIdentityProviders)
-	s.generic.AddPostStartHookOrDie("accountmesh-default-service-accounts", s.startDefaultServiceAccounts)
-	return nil
-}
-
-// startDefaultServiceAccounts runs the controller that gives every namespace its default
-// ServiceAccount. It does not hold readiness.
-func (s *Server) startDefaultServiceAccounts(hookCtx genericapiserver.PostStartHookContext) error {
-	c, err := serviceaccountcontroller.New(s.clients)
-	if err != nil {
-		return err
-	}
-	go c.Start(hookCtx.Context, 2)
 	return nil
 }
 

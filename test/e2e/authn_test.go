@@ -166,24 +166,3 @@ func TestServiceAccountTokenSurvivesRestart(t *testing.T) {
 	got := whoami(t, s.WriteTokenKubeconfig(t, acc.Path, token))
 	require.Equal(t, "system:serviceaccount:default:bot", got.Username)
 }
-
-// TestDefaultServiceAccount checks that every namespace of every account gets a default
-// ServiceAccount, recreated when deleted, whose tokens work as any other's.
-func TestDefaultServiceAccount(t *testing.T) {
-	t.Parallel()
-	acc := server.NewAccount(t, "root")
-	hasDefault := func(namespace string) func(context.Context) (bool, error) {
-		return func(ctx context.Context) (bool, error) {
-			_, err := acc.Kube.CoreV1().ServiceAccounts(namespace).Get(ctx, "default", metav1.GetOptions{})
-			return err == nil, nil
-		}
-	}
-	framework.Eventually(t, 10*time.Second, hasDefault("default"), "the default namespace has no default service account")
-	framework.Kubectl(t, acc.Kubeconfig, "create", "namespace", "team")
-	framework.Eventually(t, 10*time.Second, hasDefault("team"), "a new namespace has no default service account")
-	token := strings.TrimSpace(framework.Kubectl(t, acc.Kubeconfig, "create", "token", "default", "-n", "team"))
-	require.Equal(t, "system:serviceaccount:team:default", whoami(t, server.WriteTokenKubeconfig(t, acc.Path, token)).Username)
-
-	framework.Kubectl(t, acc.Kubeconfig, "delete", "serviceaccount", "default", "-n", "team")
-	framework.Eventually(t, 10*time.Second, hasDefault("team"), "a deleted default service account is not recreated")
-}
