@@ -15,9 +15,10 @@ OPENAPI_PACKAGES := \
 	k8s.io/api/coordination/v1 \
 	k8s.io/api/events/v1 \
 	k8s.io/api/authentication/v1 \
-	github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1
+	github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1 \
+	github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1
 
-API_PACKAGES := ./pkg/apis/core/v1alpha1
+API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1
 
 .PHONY: all
 all: build

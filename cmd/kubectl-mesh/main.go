@@ -1,5 +1,5 @@
 // Command kubectl-mesh is the kubectl plugin for Account Mesh: `kubectl mesh use`, `current`,
-// `create` and `tree`. It only builds the cobra command tree; the commands live in pkg/cli.
+// `create`, `tree`, `login` and `get-token`. It only builds the cobra command tree; the commands live in pkg/cli.
 package main
 
 import (
@@ -71,6 +71,23 @@ func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			Short:   "Draw the tree of accounts below an account (default: the current one)",
 			Example: "  kubectl mesh tree\n  kubectl mesh tree root --depth 2",
 			Args:    cobra.MaximumNArgs(1),
+		}),
+		newCommand(cli.NewLoginOptions(o), &cobra.Command{
+			Use:   "login --issuer-url URL --client-id ID",
+			Short: "Log in with an OpenID Connect issuer and use the login in the current context",
+			Long: `Log in with an OpenID Connect issuer (the platform's or your organisation's identity
+provider): the authorization code flow with PKCE on a loopback redirect (the login URL is
+printed, or opened with --browser), or the device flow with --device. The tokens are cached
+under the user's cache directory (mode 0600) and the current context's user runs
+"kubectl-mesh get-token", which refreshes them when they expire.`,
+			Example: "  kubectl mesh login --issuer-url https://login.acme.example --client-id mesh\n  kubectl mesh login --issuer-url https://login.acme.example --client-id mesh-device --client-secret s --device",
+			Args:    cobra.NoArgs,
+		}),
+		newCommand(cli.NewGetTokenOptions(o), &cobra.Command{
+			Use:    "get-token --issuer-url URL --client-id ID",
+			Short:  "Print the cached OIDC login as an exec credential (used by kubectl; see login)",
+			Args:   cobra.NoArgs,
+			Hidden: true,
 		}),
 	)
 	return root

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -146,6 +147,8 @@ func buildTree(ctx context.Context, list listChildrenFunc, path string, depth in
 			n.Err = err
 			return
 		}
+		// Sort a copy: the lister may hand out a slice it shares.
+		children = slices.Clone(children)
 		sort.Slice(children, func(i, j int) bool { return children[i].name < children[j].name })
 		n.Children = make([]*Node, len(children))
 		for i, ch := range children {

@@ -9,6 +9,7 @@
 package scheme
 
 import (
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -22,6 +23,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 )
 
 var (
@@ -45,12 +47,14 @@ func internal(group string) schema.GroupVersion {
 func AddToScheme(s *runtime.Scheme) error {
 	builders := []func(*runtime.Scheme) error{
 		corev1.AddToScheme,
+		authenticationv1.AddToScheme,
 		rbacv1.AddToScheme,
 		coordinationv1.AddToScheme,
 		eventsv1.AddToScheme,
 		corev1alpha1.AddToScheme,
 		apiextensions.AddToScheme,
 		apiextensionsv1.AddToScheme,
+		iamv1alpha1.AddToScheme,
 		addInternalTypes,
 		addEventConversions,
 		addFieldLabelConversions,
@@ -93,6 +97,12 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&corev1alpha1.Account{}, &corev1alpha1.AccountList{},
 		&corev1alpha1.AccountInfo{}, &corev1alpha1.AccountInfoList{},
 		&corev1alpha1.AccountType{}, &corev1alpha1.AccountTypeList{},
+	)
+	s.AddKnownTypes(internal(iamv1alpha1.GroupName),
+		&iamv1alpha1.IdentityProvider{}, &iamv1alpha1.IdentityProviderList{},
+	)
+	s.AddKnownTypes(internal(authenticationv1.GroupName),
+		&authenticationv1.TokenRequest{}, &authenticationv1.SelfSubjectReview{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

@@ -15,7 +15,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -68,6 +67,7 @@ type Config struct {
 	// openapi serves per-account OpenAPI v3; its source is set once the server exists.
 	openapi *openapi.OpenAPI
 	purger  *storage.Purger
+	authn   *authn
 	etcd    *etcd.Embedded
 	pki     pki.Files
 }
@@ -116,6 +116,10 @@ func NewConfig(ctx context.Context, o CompletedOptions) (_ *Config, err error) {
 		return nil, err
 	}
 
+	if c.authn, err = c.newAuthentication(ctx); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	if c.Generic, err = c.genericConfig(ln, net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -150,7 +154,8 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 		return nil, fmt.Errorf("failed to load client CA: %w", err)
 	}
 	g.SecureServing.ClientCA = clientCA
-	g.Authentication.Authenticator = union.New(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
+	g.Authentication.Authenticator = c.authn.withCertificates(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
+	g.Authentication.APIAudiences = c.Options.Authentication.APIAudiences
 	g.Authorization.Authorizer = authorization.Authorizer{}
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 
@@ -168,7 +173,7 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	c.openapi = &openapi.OpenAPI{}
 	g.BuildHandlerChainFunc = func(apiHandler http.Handler, gc *genericapiserver.Config) http.Handler {
 		chain := genericapiserver.DefaultBuildHandlerChain(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), gc)
-		return withUnauthenticatedProbes(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), apiHandler)
+		return withUnauthenticatedProbes(c.withAuthentication(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), gc), apiHandler)
 	}
 	return g, nil
 }

@@ -19,6 +19,8 @@ type Options struct {
 	Listen string
 	// EtcdServers are the client URLs of an external etcd; empty means embedded etcd.
 	EtcdServers []string
+	// Authentication configures tokens, ServiceAccounts and OIDC.
+	Authentication AuthenticationOptions
 }
 
 // NewOptions returns the default options.
@@ -31,6 +33,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RootDir, "root-dir", o.RootDir, "Directory for the embedded etcd data, certificates and admin.kubeconfig.")
 	fs.StringVar(&o.Listen, "listen", o.Listen, "HOST:PORT to serve HTTPS on; port 0 picks a free port.")
 	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "Client URLs of an external etcd cluster; empty runs an embedded etcd under --root-dir.")
+	o.Authentication.AddFlags(fs)
 }
 
 type completedOptions struct {
@@ -67,6 +70,7 @@ func (o *Options) Complete() (CompletedOptions, error) {
 		}
 	}
 	c.EtcdServers = servers
+	c.Authentication.complete()
 	return CompletedOptions{c}, nil
 }
 
@@ -81,5 +85,6 @@ func (o CompletedOptions) Validate() error {
 			errs = append(errs, fmt.Errorf("--etcd-servers entry %q must be an http:// or https:// URL", s))
 		}
 	}
+	errs = append(errs, o.Authentication.Validate()...)
 	return errors.Join(errs...)
 }

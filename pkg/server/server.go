@@ -60,6 +60,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := s.installAPIs(); err != nil {
 		return nil, err
 	}
+	if err := s.installAuthenticationAPIs(); err != nil {
+		return nil, err
+	}
 	if s.clients, err = client.NewFactory(s.Generic.LoopbackClientConfig); err != nil {
 		return nil, err
 	}
@@ -89,6 +92,9 @@ func (s *Server) installAPIs() error {
 	getter := s.storage
 	coreStorage, err := core.NewStorage(scheme.Scheme, getter)
 	if err != nil {
+		return err
+	}
+	if err := s.addServiceAccountTokens(coreStorage); err != nil {
 		return err
 	}
 	rbacStorage, err := rbac.NewStorage(scheme.Scheme, getter)

@@ -22,6 +22,8 @@ var (
 	server *framework.Server
 	// etcdClient reads that etcd directly, to check what is (not) stored.
 	etcdClient *clientv3.Client
+	// platformOIDC is the shared server's platform-wide OIDC issuer.
+	platformOIDC *framework.OIDCProvider
 )
 
 func TestMain(m *testing.M) {
@@ -54,7 +56,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = etcdClient.Close() }()
-	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), "--etcd-servers", e.Endpoint)
+	authArgs, closeAuth, err := authenticationArgs(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer closeAuth()
+	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), append([]string{"--etcd-servers", e.Endpoint}, authArgs...)...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -1,0 +1,140 @@
+// Package identityprovider runs the controller that turns the IdentityProviders of every
+// organisation into authenticators (oidc.Orgs) without a restart, and reports in their status
+// whether the issuer's discovery document and keys could be fetched.
+//
+// It must not change an IdentityProvider's spec; it writes status only.
+package identityprovider
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication/oidc"
+	"github.com/accountmesh/accountmesh/pkg/client"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+const controllerName = "identityprovider"
+
+// Issuers are probed again after these delays: soon while they fail, rarely once they work.
+const (
+	retryNotReady     = 15 * time.Second
+	recheckReady      = 5 * time.Minute
+	retryInitializing = 200 * time.Millisecond
+)
+
+// Controller keeps oidc.Orgs in line with the IdentityProviders of all accounts.
+type Controller struct {
+	store      cache.Indexer
+	informer   cache.Controller
+	queue      workqueue.TypedRateLimitingInterface[string]
+	reconciler *reconciler
+}
+
+// New returns the controller; Start runs it.
+func New(f *client.Factory, orgs *oidc.Orgs) (*Controller, error) {
+	if f == nil || orgs == nil {
+		return nil, errors.New("failed to create the identityprovider controller: no client factory or authenticator")
+	}
+	lw, err := f.TypedListWatch(string(cluster.Wildcard), iamv1alpha1.SchemeGroupVersion, "identityproviders")
+	if err != nil {
+		return nil, err
+	}
+	c := &Controller{
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: controllerName},
+		),
+	}
+	enqueue := func(obj any) {
+		if key, err := client.ClusterKey(obj); err == nil {
+			c.queue.Add(key)
+		}
+	}
+	c.store, c.informer = client.NewInformer(lw, &iamv1alpha1.IdentityProvider{}, cache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueue,
+		UpdateFunc: func(_, obj any) { enqueue(obj) },
+		DeleteFunc: enqueue,
+	}, nil)
+	c.reconciler = &reconciler{
+		orgs:  orgs,
+		built: map[string]builtProvider{},
+		get: func(key string) (*iamv1alpha1.IdentityProvider, bool, error) {
+			obj, ok, err := c.store.GetByKey(key)
+			if err != nil || !ok {
+				return nil, ok, err
+			}
+			return obj.(*iamv1alpha1.IdentityProvider), true, nil
+		},
+		updateStatus: func(ctx context.Context, id cluster.ID, idp *iamv1alpha1.IdentityProvider) error {
+			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(idp)
+			if err != nil {
+				return err
+			}
+			_, err = f.Dynamic(string(id)).Resource(iamv1alpha1.SchemeGroupVersion.WithResource("identityproviders")).
+				UpdateStatus(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
+			return err
+		},
+		probe: probeIssuer,
+		build: buildProvider,
+		now:   time.Now,
+	}
+	return c, nil
+}
+
+// Start runs the informer, waits for its cache and starts workers, which run until ctx is done.
+func (c *Controller) Start(ctx context.Context, workers int) {
+	logger := klog.FromContext(ctx).WithValues("controller", controllerName)
+	ctx = klog.NewContext(ctx, logger)
+	go func() {
+		<-ctx.Done()
+		c.queue.ShutDown()
+	}()
+	go c.informer.RunWithContext(ctx)
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.informer.HasSynced) {
+		return
+	}
+	for range workers {
+		go wait.UntilWithContext(ctx, c.runWorker, time.Second)
+	}
+	logger.Info("Started workers", "workers", workers)
+}
+
+// HasSynced reports whether the informer has listed every IdentityProvider once.
+func (c *Controller) HasSynced() bool { return c.informer.HasSynced() }
+
+func (c *Controller) runWorker(ctx context.Context) {
+	for c.processNext(ctx) {
+	}
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+	logger := klog.FromContext(ctx).WithValues("key", key)
+	recheck, err := c.reconciler.reconcile(klog.NewContext(ctx, logger), key)
+	if err != nil {
+		utilruntime.HandleErrorWithContext(ctx, err, "Failed to reconcile identity provider", "key", key)
+		c.queue.AddRateLimited(key)
+		return true
+	}
+	c.queue.Forget(key)
+	if recheck > 0 {
+		c.queue.AddAfter(key, recheck)
+	}
+	return true
+}
