@@ -7,6 +7,7 @@
 package scheme
 
 import (
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
+	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 )
 
@@ -45,6 +47,8 @@ func AddToScheme(s *runtime.Scheme) error {
 		coordinationv1.AddToScheme,
 		eventsv1.AddToScheme,
 		corev1alpha1.AddToScheme,
+		authorizationv1.AddToScheme,
+		authorizationv1alpha1.AddToScheme,
 		addInternalTypes,
 		addEventConversions,
 		addFieldLabelConversions,
@@ -84,6 +88,13 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&corev1alpha1.Account{}, &corev1alpha1.AccountList{},
 		&corev1alpha1.AccountInfo{}, &corev1alpha1.AccountInfoList{},
 		&corev1alpha1.AccountType{}, &corev1alpha1.AccountTypeList{},
+	)
+	s.AddKnownTypes(internal(authorizationv1.GroupName),
+		&authorizationv1.SelfSubjectAccessReview{}, &authorizationv1.SelfSubjectRulesReview{},
+	)
+	s.AddKnownTypes(internal(authorizationv1alpha1.GroupName),
+		&authorizationv1alpha1.AccessibleAccount{}, &authorizationv1alpha1.AccessibleAccountList{},
+		&authorizationv1alpha1.AccessGrant{}, &authorizationv1alpha1.AccessGrantList{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

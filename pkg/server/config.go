@@ -26,6 +26,7 @@ import (
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/etcd"
@@ -56,6 +57,7 @@ type Config struct {
 	EtcdEndpoints []string
 
 	storage   storage.RESTOptionsGetter
+	authz     *authorization.Authorizer
 	admission *namespacelifecycle.Plugin
 	purger    *storage.Purger
 	etcd      *etcd.Embedded
@@ -140,11 +142,12 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	}
 	g.SecureServing.ClientCA = clientCA
 	g.Authentication.Authenticator = union.New(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
-	g.Authorization.Authorizer = authorization.Authorizer{}
+	c.authz = authorization.NewAuthorizer(authorization.NewPolicy(c.Index))
+	g.Authorization.Authorizer = c.authz
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 
 	c.admission = namespacelifecycle.New()
-	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index))
+	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index), rbacescalation.New(g.Authorization.Authorizer, c.authz.Policy()))
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
@@ -153,7 +156,7 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	g.OpenAPIV3Config.Info.Title = "Account Mesh"
 
 	g.BuildHandlerChainFunc = func(apiHandler http.Handler, gc *genericapiserver.Config) http.Handler {
-		chain := genericapiserver.DefaultBuildHandlerChain(apiHandler, gc)
+		chain := genericapiserver.DefaultBuildHandlerChain(cluster.WithUnknownAccountNotFound(apiHandler, scheme.Codecs), gc)
 		return withUnauthenticatedProbes(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), apiHandler)
 	}
 	return g, nil
