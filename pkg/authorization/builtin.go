@@ -93,8 +93,11 @@ var basicRules = []rbacv1.PolicyRule{
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessibleaccounts"),
 }
 
-// rootPublicRules are what every authenticated user may do in root, access or not.
+// rootPublicRules are what every authenticated user may do in root, access or not: discover
+// its API, so that kubectl works there, list the accounts they can access, and use root's
+// account types.
 var rootPublicRules = []rbacv1.PolicyRule{
+	basicRules[0],
 	rule([]string{"use"}, corev1alpha1.GroupName, "accounttypes"),
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessibleaccounts"),
 }

@@ -26,8 +26,9 @@
 //     defined. Every authenticated user may use the types defined in root (whoever reaches that
 //     check already holds `create accounts` in the parent); elsewhere it needs a grant, which
 //     admin includes.
-//   - Every authenticated user may list and get accessibleaccounts in root: the list shows only
-//     the accounts the caller can access, so it reveals nothing else.
+//   - Every authenticated user may list and get accessibleaccounts in root, and read root's
+//     discovery and OpenAPI, so that `kubectl get accessibleaccounts` works there: the list
+//     shows only the accounts the caller can access, so it reveals nothing else.
 //
 // It must not call the API on the request path: decisions read only the in-memory policy and
 // the account index.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -195,4 +196,72 @@ func TestAuthzAccountCreation(t *testing.T) {
 	require.Contains(t, errOut, `may not use account type "squad"`)
 	// octavia's admin grant is inherited, so she can.
 	kubectlApply(t, userKubeconfig(t, org.Path+":sams", "octavia"), accountYAML("leaf-squad", "squad", ""))
+}
+
+// TestAuthzPluginGrantRevokeAccessTree drives kubectl mesh grant, revoke, access and tree as
+// an org owner and as restricted users.
+func TestAuthzPluginGrantRevokeAccessTree(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	owner, hank, ian, jo := framework.RandomName("gina-"), framework.RandomName("hank-"), framework.RandomName("ian-"), framework.RandomName("jo-")
+	auditors := framework.RandomName("auditors-")
+	org := newOrg(t, owner)
+	gina := userKubeconfig(t, org.Path, owner)
+	kubectlEventually(t, gina, "get", "accounts")
+	kubectlApply(t, gina, accountYAML("team", "", ""))
+	kubectlApply(t, gina, accountYAML("hidden", "", ""))
+	team := server.WaitForAccountReady(ctx, t, org.Path, "team")
+	hidden := server.WaitForAccountReady(ctx, t, org.Path, "hidden")
+	kubectlApply(t, userKubeconfig(t, hidden.Path, owner), accountYAML("deep", "", ""))
+	server.WaitForAccountReady(ctx, t, hidden.Path, "deep")
+
+	require.Equal(t, fmt.Sprintf("granted view to user %q in this account\n", hank), mesh(t, gina, "grant", hank, "view"))
+	require.Equal(t, fmt.Sprintf("granted view to group %q in this account\n", auditors), mesh(t, gina, "grant", "group:"+auditors, "view"))
+	require.Equal(t, fmt.Sprintf("user %q already holds view in this account\n", hank), mesh(t, gina, "grant", hank, "view"))
+	require.Equal(t, fmt.Sprintf("granted edit to user %q in this account and below\n", ian), mesh(t, gina, "grant", ian, "edit", "--inherit"))
+	require.Equal(t, fmt.Sprintf("granted edit to group %q in this account\n", "devs"), mesh(t, gina, "grant", "--group", "devs", "edit"))
+
+	kubectlEventually(t, userKubeconfig(t, org.Path, hank), "get", "configmaps", "-n", "default")
+	requireForbidden(t, userKubeconfig(t, team.Path, hank), "get", "configmaps", "-n", "default")
+	kubectlEventually(t, userKubeconfig(t, team.Path, ian), "create", "configmap", "by-ian", "-n", "default")
+
+	// access: the owner's and ian's grants come from the org, inherited; hank's does not reach.
+	out := mesh(t, userKubeconfig(t, team.Path, owner), "access")
+	require.Regexp(t, `(?m)^`+owner+` +User +ClusterRole/admin +\* +`+org.Path+` \(inherited\) +ClusterRoleBinding/accountmesh:owner$`, out)
+	require.Regexp(t, `(?m)^`+ian+` +User +ClusterRole/edit +\* +`+org.Path+` \(inherited\) +ClusterRoleBinding/accountmesh:grant:edit:inherited$`, out)
+	require.Regexp(t, `(?m)^`+owner+` +User +ClusterRole/admin +\* +`+team.Path+` \(here, inherited below\) +ClusterRoleBinding/accountmesh:owner$`, out)
+	require.NotContains(t, out, hank)
+	out = mesh(t, gina, "access")
+	require.Regexp(t, `(?m)^`+hank+` +User +ClusterRole/view +\* +`+org.Path+` \(here\) +ClusterRoleBinding/accountmesh:grant:view$`, out)
+	require.Regexp(t, `(?m)^`+auditors+` +Group +ClusterRole/view +\* +`+org.Path+` \(here\) +ClusterRoleBinding/accountmesh:grant:view$`, out)
+	require.Contains(t, strings.ToLower(meshFails(t, userKubeconfig(t, org.Path, hank), "access")), "forbidden")
+
+	// revoke removes one subject; the binding stays for the others.
+	require.Equal(t, fmt.Sprintf("revoked view from user %q in this account\n", hank), mesh(t, gina, "revoke", hank, "view"))
+	eventuallyForbidden(t, userKubeconfig(t, org.Path, hank), "get", "configmaps", "-n", "default")
+	require.Contains(t, framework.Kubectl(t, org.Kubeconfig, "get", "clusterrolebinding", "accountmesh:grant:view", "-o", "jsonpath={.subjects[*].name}"), auditors)
+	require.Contains(t, meshFails(t, gina, "revoke", hank, "view"), "holds no local grant")
+	require.Equal(t, fmt.Sprintf("revoked edit from user %q in this account and below\n", ian), mesh(t, gina, "revoke", ian, "edit", "--inherit"))
+	framework.KubectlFails(t, org.Kubeconfig, "", "get", "clusterrolebinding", "accountmesh:grant:edit:inherited")
+	eventuallyForbidden(t, userKubeconfig(t, team.Path, ian), "get", "configmaps", "-n", "default")
+	// Granting is an RBAC write, with escalation prevention: an editor cannot grant.
+	require.Contains(t, strings.ToLower(meshFails(t, userKubeconfig(t, team.Path, ian), "grant", ian, "admin")), "forbidden")
+
+	// The tree as jo, who holds view in team and an inherited view in hidden, and nothing in
+	// root: exactly those accounts.
+	mesh(t, userKubeconfig(t, team.Path, owner), "grant", jo, "view")
+	mesh(t, userKubeconfig(t, hidden.Path, owner), "grant", jo, "view", "--inherit")
+	joRoot := userKubeconfig(t, "root", jo)
+	want := fmt.Sprintf("root\n├── %s:hidden (account)\n│   └── deep (account)\n└── %s:team (account)\n", org.Name, org.Name)
+	framework.Eventually(t, grantTimeout, func(context.Context) (bool, error) {
+		out, _, err := meshResult(t, joRoot, "tree")
+		return err == nil && out == want, nil
+	}, "the tree as a restricted user")
+	// The same list in one request with kubectl.
+	out = framework.Kubectl(t, joRoot, "get", "accessibleaccounts", "-o", "name")
+	require.Equal(t, fmt.Sprintf("accessibleaccount.authorization.accountmesh.io/%s:hidden\naccessibleaccount.authorization.accountmesh.io/%s:hidden:deep\naccessibleaccount.authorization.accountmesh.io/%s:team\n",
+		org.Path, org.Path, org.Path), out)
+	// Read in an account, the list covers its subtree.
+	out = framework.Kubectl(t, userKubeconfig(t, hidden.Path, jo), "get", "accessibleaccounts", "-o", "name")
+	require.Equal(t, fmt.Sprintf("accessibleaccount.authorization.accountmesh.io/%s:hidden\naccessibleaccount.authorization.accountmesh.io/%s:hidden:deep\n", org.Path, org.Path), out)
 }
