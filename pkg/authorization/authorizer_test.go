@@ -97,7 +97,8 @@ func TestAuthorize(t *testing.T) {
 	p.SetBinding(org, bindingKey{"", "vic"}, crb("vic", RoleView, false, userSubj("vic")))
 	p.SetClusterRole(org, "secret-reader", &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "secret-reader"},
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}})
-	p.SetBinding(org, bindingKey{"", "ivy"}, crb("ivy", "secret-reader", true, groupSubj("ivies")))
+	p.SetBinding(org, bindingKey{"", "ivy"}, crb("ivy", "secret-reader", true, groupSubj("ivies"),
+		rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "ns1", Name: "bot"}))
 	// team: a RoleBinding for a ServiceAccount and a role of the same name that grants more.
 	p.SetClusterRole(team, "secret-reader", &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "secret-reader"},
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}})
@@ -148,6 +149,8 @@ func TestAuthorize(t *testing.T) {
 		{"service account in its namespace", bot, team, get("configmaps", "ns1", "c"), true},
 		{"service account in another namespace", bot, team, get("configmaps", "ns2", "c"), false},
 		{"service account not cluster-wide", bot, team, get("configmaps", "", "c"), false},
+		{"service account subject of an inherited binding here", bot, org, get("secrets", "ns1", "s"), true},
+		{"service account subjects never flow down", bot, team, get("secrets", "ns1", "s"), false},
 		{"aggregated into view", vic, other, authorizer.AttributesRecord{Verb: "get", APIGroup: "example.com", Resource: "widgets", Name: "w", ResourceRequest: true}, true},
 		{"aggregation rule", ann, other, authorizer.AttributesRecord{Verb: "get", APIGroup: "example.com", Resource: "widgets", Name: "w", ResourceRequest: true}, true},
 		{"aggregation rule only what it selects", ann, other, get("configmaps", "default", "c"), false},

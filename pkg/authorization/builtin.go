@@ -45,11 +45,12 @@ var viewRules = []rbacv1.PolicyRule{
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
 }
 
-// editRules change an account's objects, RBAC excepted, as upstream edit.
+// editRules change an account's objects, RBAC excepted, as upstream edit, but without
+// impersonating ServiceAccounts: ServiceAccount user names repeat across accounts, so
+// impersonating one could pick up grants inherited from an ancestor for that name.
 var editRules = []rbacv1.PolicyRule{
 	rule(allVerbs, "", "configmaps", "secrets", "serviceaccounts", "events"),
 	rule([]string{"create"}, "", "serviceaccounts/token"),
-	rule([]string{"impersonate"}, "", "serviceaccounts"),
 	rule(writeVerbs, eventsv1.GroupName, "events"),
 	rule(allVerbs, coordinationv1.GroupName, "leases"),
 }

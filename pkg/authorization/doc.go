@@ -11,7 +11,8 @@
 //     with a trailing "*"), RoleBindings only in their namespace.
 //   - The bindings that apply in an account are its own, plus every ClusterRoleBinding labelled
 //     accountmesh.io/inherit=true in an ancestor. A binding's role is always resolved in the
-//     account where the binding lives.
+//     account where the binding lives. ServiceAccount subjects of inherited bindings apply in
+//     the binding's account only: ServiceAccount names repeat in every account.
 //   - ClusterRoles admin, edit and view are built in: defined in code, the same in every account,
 //     not stored, and extended by aggregation: ClusterRoles of the account labelled
 //     rbac.authorization.k8s.io/aggregate-to-{admin,edit,view}=true add their rules (admin

@@ -303,8 +303,11 @@ func (p *Policy) indexLocked(id cluster.ID, a *accountPolicy, b *binding, delta 
 				idx[k] = list
 			}
 		}
+		// ServiceAccount names repeat in every account, and a token works only in its own: a
+		// ServiceAccount subject never flows down.
+		inherits := b.inherit && s.Kind != rbacv1.ServiceAccountKind
 		update(a.local)
-		if b.inherit {
+		if inherits {
 			update(a.inherited)
 		}
 		accounts := p.holders[k]
@@ -318,7 +321,7 @@ func (p *Policy) indexLocked(id cluster.ID, a *accountPolicy, b *binding, delta 
 			accounts[id] = c
 		}
 		c.local += delta
-		if b.inherit {
+		if inherits {
 			c.inherited += delta
 		}
 		if c.local <= 0 {
