@@ -27,7 +27,7 @@ import (
 
 // userConfig returns a client config for the account authenticated as user in groups, with a
 // client certificate signed by the server's CA.
-func userConfig(t *testing.T, pathOrID, user string, groups ...string) *rest.Config {
+func userConfig(t testing.TB, pathOrID, user string, groups ...string) *rest.Config {
 	t.Helper()
 	caPEM, err := os.ReadFile(filepath.Join(server.RootDir, "pki", "ca.crt"))
 	require.NoError(t, err)
