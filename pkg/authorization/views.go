@@ -140,4 +140,3 @@ func (p *Policy) Grants(id cluster.ID) []Grant {
 	}
 	return out
 }
-

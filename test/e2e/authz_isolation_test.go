@@ -53,7 +53,6 @@ func (b *battery) do(method, rawPath string, header http.Header, body string) (i
 	return resp.StatusCode, string(out)
 }
 
-
 // TestAuthzIsolationBattery makes more than 30 attempts to cross account boundaries as eve,
 // who administers one account (not inherited) and nothing else. Every attempt must be refused
 // and no response may carry data of another account.

@@ -82,7 +82,9 @@ var accessibleTable = store.NewTableConvertor(authorizationv1alpha1.Resource("ac
 )
 
 // New implements rest.Storage.
-func (r *AccessibleAccountREST) New() runtime.Object { return &authorizationv1alpha1.AccessibleAccount{} }
+func (r *AccessibleAccountREST) New() runtime.Object {
+	return &authorizationv1alpha1.AccessibleAccount{}
+}
 
 // NewList implements rest.Lister.
 func (r *AccessibleAccountREST) NewList() runtime.Object {
@@ -242,4 +244,3 @@ func (r *AccessGrantREST) Get(ctx context.Context, name string, _ *metav1.GetOpt
 	}
 	return nil, apierrors.NewNotFound(authorizationv1alpha1.Resource("accessgrants"), name)
 }
-
