@@ -410,7 +410,7 @@ func schema_pkg_apis_authorization_v1alpha1_AccessGrant(ref common.ReferenceCall
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "AccessGrant is one binding that applies in the account it is read in: a ClusterRoleBinding or RoleBinding of the account itself, or an inherited ClusterRoleBinding of an ancestor. Its name is <account path>/<binding kind>/[<namespace>/]<binding name>. It is computed on every request and never stored; listing it needs `list accessgrants` (admin has it).",
+				Description: "AccessGrant is one binding that applies in the account it is read in: a ClusterRoleBinding or RoleBinding of the account itself, or an inherited ClusterRoleBinding of an ancestor. Its name is <account path>.clusterrolebinding.<name> or <account path>.rolebinding.<namespace>.<name>. It is computed on every request and never stored; listing it needs `list accessgrants` (admin has it).",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"kind": {

@@ -41,8 +41,11 @@ type AccessReviewREST struct {
 	Authorizer authorizer.Authorizer
 }
 
+// creator is upstream's create interface.
+type creator = rest.Creater //nolint:misspell // upstream's spelling
+
 var (
-	_ rest.Creater              = &AccessReviewREST{}
+	_ creator                   = &AccessReviewREST{}
 	_ rest.Scoper               = &AccessReviewREST{}
 	_ rest.SingularNameProvider = &AccessReviewREST{}
 )
@@ -59,7 +62,7 @@ func (r *AccessReviewREST) NamespaceScoped() bool { return false }
 // GetSingularName implements rest.SingularNameProvider.
 func (r *AccessReviewREST) GetSingularName() string { return "selfsubjectaccessreview" }
 
-// Create implements rest.Creater.
+// Create implements the create interface of rest.
 func (r *AccessReviewREST) Create(ctx context.Context, obj runtime.Object, _ rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
 	review, ok := obj.(*authorizationv1.SelfSubjectAccessReview)
 	if !ok {
@@ -96,7 +99,7 @@ type RulesReviewREST struct {
 }
 
 var (
-	_ rest.Creater              = &RulesReviewREST{}
+	_ creator                   = &RulesReviewREST{}
 	_ rest.Scoper               = &RulesReviewREST{}
 	_ rest.SingularNameProvider = &RulesReviewREST{}
 )
@@ -113,7 +116,7 @@ func (r *RulesReviewREST) NamespaceScoped() bool { return false }
 // GetSingularName implements rest.SingularNameProvider.
 func (r *RulesReviewREST) GetSingularName() string { return "selfsubjectrulesreview" }
 
-// Create implements rest.Creater.
+// Create implements the create interface of rest.
 func (r *RulesReviewREST) Create(ctx context.Context, obj runtime.Object, _ rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
 	review, ok := obj.(*authorizationv1.SelfSubjectRulesReview)
 	if !ok {
