@@ -38,6 +38,7 @@ func requester(ctx context.Context, resource string) (user.Info, cluster.ID, err
 
 // AccessReviewREST answers SelfSubjectAccessReviews with the server's authorizer.
 type AccessReviewREST struct {
+	virtual
 	Authorizer authorizer.Authorizer
 }
 
@@ -52,12 +53,6 @@ var (
 
 // New implements rest.Storage.
 func (r *AccessReviewREST) New() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} }
-
-// Destroy implements rest.Storage.
-func (r *AccessReviewREST) Destroy() {}
-
-// NamespaceScoped implements rest.Scoper.
-func (r *AccessReviewREST) NamespaceScoped() bool { return false }
 
 // GetSingularName implements rest.SingularNameProvider.
 func (r *AccessReviewREST) GetSingularName() string { return "selfsubjectaccessreview" }
@@ -95,6 +90,7 @@ func (r *AccessReviewREST) Create(ctx context.Context, obj runtime.Object, _ res
 
 // RulesReviewREST answers SelfSubjectRulesReviews from the policy.
 type RulesReviewREST struct {
+	virtual
 	Rules Rules
 }
 
@@ -106,12 +102,6 @@ var (
 
 // New implements rest.Storage.
 func (r *RulesReviewREST) New() runtime.Object { return &authorizationv1.SelfSubjectRulesReview{} }
-
-// Destroy implements rest.Storage.
-func (r *RulesReviewREST) Destroy() {}
-
-// NamespaceScoped implements rest.Scoper.
-func (r *RulesReviewREST) NamespaceScoped() bool { return false }
 
 // GetSingularName implements rest.SingularNameProvider.
 func (r *RulesReviewREST) GetSingularName() string { return "selfsubjectrulesreview" }

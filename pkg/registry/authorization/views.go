@@ -49,18 +49,32 @@ func account(ctx context.Context, resource string) (cluster.ID, error) {
 	return id, nil
 }
 
-// view is the common part of the two read-only views.
-type view struct{}
+// virtual is the common part of the virtual, cluster-scoped resources of this package.
+type virtual struct{}
 
 // Destroy implements rest.Storage.
-func (view) Destroy() {}
+func (virtual) Destroy() {}
 
 // NamespaceScoped implements rest.Scoper.
-func (view) NamespaceScoped() bool { return false }
+func (virtual) NamespaceScoped() bool { return false }
+
+// find returns the item of a list with the given name, or NotFound.
+func find[T any, PT interface {
+	*T
+	runtime.Object
+	GetName() string
+}](items []T, name, resource string) (runtime.Object, error) {
+	for i := range items {
+		if p := PT(&items[i]); p.GetName() == name {
+			return p, nil
+		}
+	}
+	return nil, apierrors.NewNotFound(authorizationv1alpha1.Resource(resource), name)
+}
 
 // AccessibleAccountREST lists the accounts the caller can access in the request's subtree.
 type AccessibleAccountREST struct {
-	view
+	virtual
 	views Views
 	index Lookup
 }
@@ -134,17 +148,12 @@ func (r *AccessibleAccountREST) Get(ctx context.Context, name string, _ *metav1.
 	if err != nil {
 		return nil, err
 	}
-	for i := range list.Items {
-		if list.Items[i].Name == name {
-			return &list.Items[i], nil
-		}
-	}
-	return nil, apierrors.NewNotFound(authorizationv1alpha1.Resource("accessibleaccounts"), name)
+	return find(list.Items, name, "accessibleaccounts")
 }
 
 // AccessGrantREST lists the bindings that apply in the request's account.
 type AccessGrantREST struct {
-	view
+	virtual
 	views Views
 	index Lookup
 }
@@ -237,10 +246,5 @@ func (r *AccessGrantREST) Get(ctx context.Context, name string, _ *metav1.GetOpt
 	if err != nil {
 		return nil, err
 	}
-	for i := range list.Items {
-		if list.Items[i].Name == name {
-			return &list.Items[i], nil
-		}
-	}
-	return nil, apierrors.NewNotFound(authorizationv1alpha1.Resource("accessgrants"), name)
+	return find(list.Items, name, "accessgrants")
 }
