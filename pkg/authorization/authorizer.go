@@ -131,22 +131,6 @@ func (p *Policy) RulesFor(u user.Info, id cluster.ID, ns string, inheritedOnly b
 	return rules
 }
 
-// Reachable reports whether u can access account id: a binding there, or inherited into it,
-// names u.
-func (p *Policy) Reachable(u user.Info, id cluster.ID) bool {
-	if IsPrivileged(u) {
-		return true
-	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	reachable := false
-	p.visitLocked(u, id, "*", func(cluster.ID, *accountPolicy, *binding) bool {
-		reachable = true
-		return false
-	})
-	return reachable
-}
-
 // ClusterRoleRules returns the effective rules of ClusterRole name in account id, built-in and
 // aggregated roles included, and false when there is no such role.
 func (p *Policy) ClusterRoleRules(id cluster.ID, name string) ([]rbacv1.PolicyRule, bool) {

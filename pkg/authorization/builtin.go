@@ -76,15 +76,6 @@ var builtinRoles = map[string]struct {
 	RoleAdmin: {concat(adminRules, editRules, viewRules), []string{aggregateLabelPrefix + RoleAdmin, aggregateLabelPrefix + RoleEdit, aggregateLabelPrefix + RoleView}},
 }
 
-// BuiltinClusterRole returns a built-in ClusterRole without aggregated rules.
-func BuiltinClusterRole(name string) (*rbacv1.ClusterRole, bool) {
-	r, ok := builtinRoles[name]
-	if !ok {
-		return nil, false
-	}
-	return &rbacv1.ClusterRole{Rules: concat(r.rules)}, true
-}
-
 // basicRules are what every caller with access to an account may do there: discovery, version
 // and OpenAPI, and questions about themselves.
 var basicRules = []rbacv1.PolicyRule{
