@@ -90,6 +90,12 @@ func TestAuthzGrants(t *testing.T) {
 	requireForbidden(t, vic, "create", "configmap", "x", "-n", "default")
 	requireForbidden(t, userKubeconfig(t, toms.Path, "vic"), "get", "configmaps", "-n", "default")
 
+	// A ClusterRole labelled to aggregate into view extends view in this account only.
+	framework.Kubectl(t, org.Kubeconfig, "create", "clusterrole", "rb-reader", "--verb=get,list", "--resource=rolebindings")
+	framework.Kubectl(t, org.Kubeconfig, "label", "clusterrole", "rb-reader", "rbac.authorization.k8s.io/aggregate-to-view=true")
+	kubectlEventually(t, vic, "get", "rolebindings", "-n", "default")
+	requireForbidden(t, vic, "get", "roles", "-n", "default")
+
 	// An inherited edit binding for a group: flows into every descendant.
 	framework.Kubectl(t, org.Kubeconfig, "create", "clusterrolebinding", "editors", "--clusterrole=edit", "--group=editors")
 	framework.Kubectl(t, org.Kubeconfig, "label", "clusterrolebinding", "editors", "accountmesh.io/inherit=true")
