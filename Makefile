@@ -15,10 +15,12 @@ OPENAPI_PACKAGES := \
 	k8s.io/api/coordination/v1 \
 	k8s.io/api/events/v1 \
 	k8s.io/api/authentication/v1 \
+	k8s.io/api/authorization/v1 \
 	github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1 \
-	github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1
+	github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1 \
+	github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1
 
-API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1
+API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1 ./pkg/apis/authorization/v1alpha1
 
 .PHONY: all
 all: build
@@ -61,6 +63,7 @@ codegen: ## Regenerate deepcopy and OpenAPI code.
 		--readonly-pkg k8s.io/apimachinery/pkg/api/resource --readonly-pkg k8s.io/api/core/v1 \
 		--readonly-pkg k8s.io/api/rbac/v1 --readonly-pkg k8s.io/api/coordination/v1 \
 		--readonly-pkg k8s.io/api/events/v1 --readonly-pkg k8s.io/api/authentication/v1 \
+		--readonly-pkg k8s.io/api/authorization/v1 \
 		--report-filename hack/api-rule-violations.list \
 		$(OPENAPI_PACKAGES)
 

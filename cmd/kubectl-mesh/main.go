@@ -1,5 +1,6 @@
 // Command kubectl-mesh is the kubectl plugin for Account Mesh: `kubectl mesh use`, `current`,
-// `create`, `tree`, `login` and `get-token`. It only builds the cobra command tree; the commands live in pkg/cli.
+// `create`, `tree`, `grant`, `revoke`, `access`, `login` and `get-token`. It only builds the
+// cobra command tree; the commands live in pkg/cli.
 package main
 
 import (
@@ -32,7 +33,7 @@ func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := cli.NewOptions(streams)
 	root := &cobra.Command{
 		Use:   "kubectl mesh",
-		Short: "Work with Account Mesh accounts: switch between them, create them, draw their tree",
+		Short: "Work with Account Mesh accounts: switch between them, create them, draw their tree, grant access",
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl mesh",
 		},
@@ -71,6 +72,38 @@ func newRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			Short:   "Draw the tree of accounts below an account (default: the current one)",
 			Example: "  kubectl mesh tree\n  kubectl mesh tree root --depth 2",
 			Args:    cobra.MaximumNArgs(1),
+		}),
+		newCommand(cli.NewGrantOptions(o, false), &cobra.Command{
+			Use:   "grant <subject> <clusterrole>",
+			Short: "Grant a ClusterRole in the current account (with --inherit: and every account below it)",
+			Long: `Grant a ClusterRole (admin, edit, view or one of the account's own) in the current account.
+The subject is
+  alice                         a user (user:alice works too)
+  group:developers              a group (or --group developers)
+  serviceaccount:default:bot    a ServiceAccount of this account
+The grant is a subject of the ClusterRoleBinding accountmesh:grant:<role> (accountmesh:grant:<role>:inherited
+with --inherit, labelled accountmesh.io/inherit=true), created when needed. You can only grant
+what you hold yourself, unless you may bind the role; an inherited grant needs inherited rights.`,
+			Example: "  kubectl mesh grant alice admin --inherit\n  kubectl mesh grant group:developers edit\n  kubectl mesh grant --group auditors view",
+			Args:    cobra.ArbitraryArgs,
+		}),
+		newCommand(cli.NewGrantOptions(o, true), &cobra.Command{
+			Use:   "revoke <subject> <clusterrole>",
+			Short: "Revoke a grant made with kubectl mesh grant (with --inherit: the inherited one)",
+			Long: `Revoke a grant made with kubectl mesh grant: remove the subject from the ClusterRoleBinding
+accountmesh:grant:<role> (accountmesh:grant:<role>:inherited with --inherit), and delete the
+binding when no subject is left. Subjects are written as for grant. Bindings made otherwise are
+listed by kubectl mesh access and removed with kubectl.`,
+			Example: "  kubectl mesh revoke alice admin --inherit\n  kubectl mesh revoke group:developers edit",
+			Args:    cobra.ArbitraryArgs,
+		}),
+		newCommand(cli.NewAccessOptions(o), &cobra.Command{
+			Use:   "access",
+			Short: "Show who holds which role in the current account, inherited grants included",
+			Long: `Show every binding that applies in the current account, one line per subject: its own
+ClusterRoleBindings and RoleBindings, and the inherited ClusterRoleBindings of the accounts above,
+with the account each comes from. Needs list on accessgrants.authorization.accountmesh.io (admin has it).`,
+			Args: cobra.NoArgs,
 		}),
 		newCommand(cli.NewLoginOptions(o), &cobra.Command{
 			Use:   "login --issuer-url URL --client-id ID",

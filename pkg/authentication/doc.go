@@ -1,7 +1,8 @@
 // Package authentication holds the server's authenticators beyond the upstream ones:
-// per-account ServiceAccount tokens (serviceaccount), platform-wide and per-organisation OIDC
-// (oidc), and the request filter that authenticates requests for unknown accounts, so that a
-// caller cannot tell an account it may not use from one that does not exist.
+// per-account ServiceAccount tokens (serviceaccount) and platform-wide and per-organisation OIDC
+// (oidc). Requests for unknown accounts are authenticated like any other (pkg/cluster lets them
+// through the chain), so a caller cannot tell an account it may not use from one that does not
+// exist.
 //
 // It must not write to the API; it only reads what its callers give it.
 package authentication

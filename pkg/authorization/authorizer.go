@@ -1,43 +1,156 @@
-// Package authorization decides what authenticated callers may do. Until per-account RBAC
-// lands, every authenticated caller is allowed inside any account, and only the privileged
-// group may use the cross-account wildcard /clusters/*.
-//
-// It must not call the API; decisions are made from the request alone.
 package authorization
 
 import (
 	"context"
 	"slices"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
-// Authorizer is the server's authorizer.
-type Authorizer struct{}
+// wildcardReason is the denial reason for the cross-account wildcard.
+const wildcardReason = "requests across all accounts (/clusters/*) are reserved for " + user.SystemPrivilegedGroup
 
-var _ authorizer.Authorizer = Authorizer{}
+// Authorizer is the server's authorizer: RBAC over the policy of the request's account and its
+// ancestors.
+type Authorizer struct {
+	policy *Policy
+}
 
-// Authorize implements authorizer.Authorizer.
-func (Authorizer) Authorize(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
-	if a.GetUser() == nil {
+var _ authorizer.Authorizer = &Authorizer{}
+
+// NewAuthorizer returns the authorizer over policy.
+func NewAuthorizer(policy *Policy) *Authorizer {
+	return &Authorizer{policy: policy}
+}
+
+// Policy returns the policy the authorizer reads.
+func (z *Authorizer) Policy() *Policy { return z.policy }
+
+// IsPrivileged reports whether u is in system:masters.
+func IsPrivileged(u user.Info) bool {
+	return slices.Contains(u.GetGroups(), user.SystemPrivilegedGroup)
+}
+
+// Authorize implements authorizer.Authorizer. Denials inside accounts carry no reason, so
+// that they read the same whether or not the account exists.
+func (z *Authorizer) Authorize(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
+	u := a.GetUser()
+	if u == nil {
 		return authorizer.DecisionDeny, "unauthenticated", nil
 	}
-	if id, ok := cluster.FromContext(ctx); ok && id == cluster.Wildcard &&
-		!slices.Contains(a.GetUser().GetGroups(), user.SystemPrivilegedGroup) {
-		return authorizer.DecisionDeny, "requests across all accounts (/clusters/*) are reserved for " + user.SystemPrivilegedGroup, nil
+	if IsPrivileged(u) {
+		return authorizer.DecisionAllow, "", nil
 	}
-	return authorizer.DecisionAllow, "", nil
+	id, ok := cluster.FromContext(ctx)
+	switch {
+	case !ok:
+		if rulesAllow(a, publicRules) {
+			return authorizer.DecisionAllow, "", nil
+		}
+		return authorizer.DecisionDeny, "", nil
+	case id == cluster.Wildcard:
+		return authorizer.DecisionDeny, wildcardReason, nil
+	}
+	if reason, ok := z.policy.allows(u, id, a); ok {
+		return authorizer.DecisionAllow, reason, nil
+	}
+	return authorizer.DecisionDeny, "", nil
 }
 
 // ConditionsAwareAuthorize implements authorizer.Authorizer; decisions are never conditional.
-func (z Authorizer) ConditionsAwareAuthorize(ctx context.Context, a authorizer.Attributes) authorizer.ConditionsAwareDecision {
+func (z *Authorizer) ConditionsAwareAuthorize(ctx context.Context, a authorizer.Attributes) authorizer.ConditionsAwareDecision {
 	return authorizer.ConditionsAwareDecisionFromParts(z.Authorize(ctx, a))
 }
 
 // EvaluateConditions implements authorizer.Authorizer; there are no conditions to evaluate.
-func (Authorizer) EvaluateConditions(context.Context, authorizer.ConditionsAwareDecision, authorizer.ConditionsData) (authorizer.Decision, string, error) {
+func (*Authorizer) EvaluateConditions(context.Context, authorizer.ConditionsAwareDecision, authorizer.ConditionsData) (authorizer.Decision, string, error) {
 	return authorizer.DecisionDeny, "", authorizer.ErrorConditionEvaluationNotSupported
+}
+
+// allows evaluates a in account id for u, who is not privileged.
+func (p *Policy) allows(u user.Info, id cluster.ID, a authorizer.Attributes) (string, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var reason string
+	allowed, reachable := false, false
+	ns := a.GetNamespace()
+	p.visitLocked(u, id, "*", func(_ cluster.ID, acc *accountPolicy, b *binding) bool {
+		reachable = true
+		if b.namespace != "" && b.namespace != ns {
+			return true
+		}
+		if rulesAllow(a, acc.roleRules(b)) {
+			allowed, reason = true, b.reason
+			return false
+		}
+		return true
+	})
+	switch {
+	case allowed:
+		return reason, true
+	case reachable && rulesAllow(a, basicRules):
+		return "", true
+	case id == p.tree.Root() && rulesAllow(a, rootPublicRules):
+		return "", true
+	}
+	return "", false
+}
+
+// RulesFor returns the rules u holds in account id and namespace ns (ClusterRoleBindings
+// only when ns is empty), as the evaluator applies them. With inheritedOnly, only the rules of
+// inherited bindings count: what u holds in every descendant too.
+func (p *Policy) RulesFor(u user.Info, id cluster.ID, ns string, inheritedOnly bool) []rbacv1.PolicyRule {
+	if IsPrivileged(u) {
+		return []rbacv1.PolicyRule{
+			{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}},
+			{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}},
+		}
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var rules []rbacv1.PolicyRule
+	reachable := false
+	p.visitLocked(u, id, "*", func(_ cluster.ID, acc *accountPolicy, b *binding) bool {
+		reachable = true
+		if (b.namespace != "" && b.namespace != ns) || (inheritedOnly && !b.inherit) {
+			return true
+		}
+		rules = append(rules, acc.roleRules(b)...)
+		return true
+	})
+	if reachable && !inheritedOnly {
+		rules = append(rules, basicRules...)
+	}
+	if id == p.tree.Root() && !inheritedOnly {
+		rules = append(rules, rootPublicRules...)
+	}
+	return rules
+}
+
+// ClusterRoleRules returns the effective rules of ClusterRole name in account id, built-in and
+// aggregated roles included, and false when there is no such role.
+func (p *Policy) ClusterRoleRules(id cluster.ID, name string) ([]rbacv1.PolicyRule, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	a := p.accounts[id]
+	if _, ok := builtinRoles[name]; !ok && (a == nil || a.clusterRoles[name] == nil) {
+		return nil, false
+	}
+	return slices.Clone(a.clusterRoleRules(name)), true
+}
+
+// RoleRules returns the rules of Role namespace/name in account id, and false when there is no
+// such role.
+func (p *Policy) RoleRules(id cluster.ID, namespace, name string) ([]rbacv1.PolicyRule, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	a := p.accounts[id]
+	if a == nil || a.roles[objectKey{namespace, name}] == nil {
+		return nil, false
+	}
+	return slices.Clone(a.roles[objectKey{namespace, name}].Rules), true
 }

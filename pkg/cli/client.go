@@ -18,6 +18,8 @@ var (
 	accountsGVR = schema.GroupVersionResource{Group: "core.accountmesh.io", Version: "v1alpha1", Resource: "accounts"}
 	// accountInfosGVR is the resource of the read-only AccountInfo singleton in every account.
 	accountInfosGVR = schema.GroupVersionResource{Group: "core.accountmesh.io", Version: "v1alpha1", Resource: "accountinfos"}
+	// accessibleAccountsGVR lists the accounts the caller can access.
+	accessibleAccountsGVR = schema.GroupVersionResource{Group: "authorization.accountmesh.io", Version: "v1alpha1", Resource: "accessibleaccounts"}
 )
 
 // accountInfoName is the name of the AccountInfo singleton in every account.

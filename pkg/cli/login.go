@@ -153,13 +153,22 @@ func (o *LoginOptions) browserFlow(ctx context.Context) (*cachedToken, error) {
 		} else {
 			_, _ = fmt.Fprintln(w, "Logged in. You can close this window and return to the terminal.")
 		}
+		// The browser gets its page before the command goes on and exits.
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		select {
 		case results <- result{tok, err}:
 		default:
 		}
 	})}
 	go func() { _ = srv.Serve(ln) }()
-	defer func() { _ = srv.Close() }()
+	defer func() {
+		// Let the redirect's response finish before the process exits.
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
 
 	if _, err := fmt.Fprintf(o.ErrOut, "Open this URL in a browser to log in:\n\n    %s\n\n", authURL); err != nil {
 		return nil, err

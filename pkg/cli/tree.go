@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -62,7 +63,9 @@ func (o *TreeOptions) Validate() error {
 }
 
 // Run lists the accounts below the start account, level by level and concurrently, and draws
-// them.
+// them. When the caller may not read the start account, it draws instead the accounts below it
+// that the caller can access, from one list of AccessibleAccounts: each under its nearest
+// accessible ancestor, named by its path relative to it.
 func (o *TreeOptions) Run(ctx context.Context) error {
 	start := o.clients.current()
 	if o.Target != "" {
@@ -79,6 +82,14 @@ func (o *TreeOptions) Run(ctx context.Context) error {
 		}
 	}
 	info, err := o.clients.accountInfo(ctx, start)
+	if apierrors.IsForbidden(err) {
+		// The caller cannot read the start account: draw the accounts they can access below it.
+		accessible, err := o.clients.accessibleAccounts(ctx, start)
+		if err != nil {
+			return err
+		}
+		return RenderTree(o.Out, accessibleTree(start, accessible, o.Depth))
+	}
 	if err != nil {
 		return err
 	}
@@ -170,4 +181,58 @@ func buildTree(ctx context.Context, list listChildrenFunc, path string, depth in
 		return nil, fmt.Errorf("failed to list the account tree: %w", err)
 	}
 	return root, nil
+}
+
+// accessibleAccounts lists the accounts the caller can access below (and at) an account.
+func (c *accountClients) accessibleAccounts(ctx context.Context, account string) ([]child, error) {
+	d, err := c.dynamicFor(account)
+	if err != nil {
+		return nil, err
+	}
+	list, err := d.Resource(accessibleAccountsGVR).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the accounts you can access below %q: %w", account, err)
+	}
+	out := make([]child, 0, len(list.Items))
+	for i := range list.Items {
+		obj := &list.Items[i]
+		ch := child{}
+		ch.path, _, _ = unstructured.NestedString(obj.Object, "spec", "path")
+		ch.typ, _, _ = unstructured.NestedString(obj.Object, "spec", "type")
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// accessibleTree draws accessible accounts below start: each under its nearest accessible
+// ancestor, named by its path relative to that ancestor, down to depth levels (0: all).
+func accessibleTree(start string, accounts []child, depth int) *Node {
+	root := &Node{Name: start}
+	// Sorting by segments keeps every account right after its ancestors (":" sorts after "-").
+	segments := func(p string) string { return strings.ReplaceAll(p, PathSeparator, "\x00") }
+	sort.Slice(accounts, func(i, j int) bool { return segments(accounts[i].path) < segments(accounts[j].path) })
+	type placed struct {
+		path  string
+		node  *Node
+		level int
+	}
+	// stack holds the chain of accessible ancestors of the account being placed.
+	stack := []placed{{start, root, 0}}
+	for _, a := range accounts {
+		if a.path == start {
+			root.Type = a.typ
+			continue
+		}
+		for len(stack) > 1 && !strings.HasPrefix(a.path, stack[len(stack)-1].path+PathSeparator) {
+			stack = stack[:len(stack)-1]
+		}
+		parent := stack[len(stack)-1]
+		if !strings.HasPrefix(a.path, parent.path+PathSeparator) || (depth > 0 && parent.level >= depth) {
+			continue
+		}
+		n := &Node{Name: strings.TrimPrefix(a.path, parent.path+PathSeparator), Type: a.typ}
+		parent.node.Children = append(parent.node.Children, n)
+		stack = append(stack, placed{a.path, n, parent.level + 1})
+	}
+	return root
 }

@@ -180,3 +180,33 @@ func TestBuildTreeBoundsConcurrency(t *testing.T) {
 	}
 	require.Equal(t, 1+10+100+1000, count(root))
 }
+
+func TestAccessibleTree(t *testing.T) {
+	t.Parallel()
+	accounts := []child{
+		{path: "root:a-x", typ: "org"},
+		{path: "root:a:b:c", typ: "account"},
+		{path: "root:a", typ: "org"},
+		{path: "root:z:y", typ: "account"},
+		{path: "root:a:b:c:d", typ: "account"},
+	}
+	for _, tc := range []struct {
+		start string
+		depth int
+		want  string
+	}{
+		{"root", 0, "root\n├── a (org)\n│   └── b:c (account)\n│       └── d (account)\n├── a-x (org)\n└── z:y (account)\n"},
+		{"root", 1, "root\n├── a (org)\n├── a-x (org)\n└── z:y (account)\n"},
+		{"root:a", 0, "root:a (org)\n└── b:c (account)\n    └── d (account)\n"},
+	} {
+		var b strings.Builder
+		var in []child
+		for _, a := range accounts {
+			if a.path == tc.start || strings.HasPrefix(a.path, tc.start+":") {
+				in = append(in, a)
+			}
+		}
+		require.NoError(t, RenderTree(&b, accessibleTree(tc.start, in, tc.depth)))
+		require.Equal(t, tc.want, b.String(), "%s depth %d", tc.start, tc.depth)
+	}
+}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -22,9 +23,12 @@ type Resolver interface {
 
 // WithClusterHandler returns the outer handler: it resolves /clusters/<path|id>/... to a cluster ID in
 // the request context and strips the prefix, so the upstream chain sees an ordinary request.
-// Unknown accounts get 404, writes to the wildcard 405, and resource requests without an
-// account a 404 that says how to address one. Other top-level paths (health, metrics, version,
-// OpenAPI) pass through unchanged.
+// Writes to the wildcard get 405, and resource requests without an account a 404 that says how
+// to address one. Other top-level paths (health, metrics, version, OpenAPI) pass through
+// unchanged. An unknown account is not refused here: the request carries the Unknown cluster
+// through authentication and authorization, so callers who may not see it get the very 403 that
+// an existing account they cannot reach gives; WithUnknownAccountNotFound answers 404 to the
+// others once they are authorized.
 func WithClusterHandler(next http.Handler, resolver Resolver, s runtime.NegotiatedSerializer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		fail := func(err error) {
@@ -52,16 +56,38 @@ func WithClusterHandler(next http.Handler, resolver Resolver, s runtime.Negotiat
 		default:
 			resolved, ok := resolver.Resolve(name)
 			if !ok {
-				fail(notFound(fmt.Sprintf("account %q not found", name)))
-				return
+				resolved = Unknown
 			}
 			id = resolved
 		}
-		r := req.Clone(WithCluster(req.Context(), id))
+		ctx := WithCluster(req.Context(), id)
+		if id == Unknown {
+			ctx = context.WithValue(ctx, unknownNameKey{}, name)
+		}
+		r := req.Clone(ctx)
 		r.URL.Path = "/" + remainder
 		r.URL.RawPath = ""
 		r.RequestURI = r.URL.RequestURI()
 		next.ServeHTTP(w, r)
+	})
+}
+
+// Unknown is the cluster of requests to an account that does not exist. It never resolves and
+// no policy exists in it.
+const Unknown ID = "-"
+
+type unknownNameKey struct{}
+
+// WithUnknownAccountNotFound answers 404 to authorized requests for an unknown account. It
+// belongs after authorization in the handler chain, in front of the API handlers.
+func WithUnknownAccountNotFound(next http.Handler, s runtime.NegotiatedSerializer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if id, ok := FromContext(req.Context()); !ok || id != Unknown {
+			next.ServeHTTP(w, req)
+			return
+		}
+		name, _ := req.Context().Value(unknownNameKey{}).(string)
+		responsewriters.ErrorNegotiated(notFound(fmt.Sprintf("account %q not found", name)), s, schema.GroupVersion{Version: "v1"}, w, req)
 	})
 }
 

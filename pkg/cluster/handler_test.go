@@ -36,7 +36,7 @@ func TestClusterHandler(t *testing.T) {
 		{"GET", "/clusters/*/api/v1/configmaps", http.StatusOK, &seen{"/api/v1/configmaps", Wildcard}},
 		{"POST", "/clusters/*/api/v1/namespaces/default/configmaps", http.StatusMethodNotAllowed, nil},
 		{"DELETE", "/clusters/*/api/v1/namespaces/default/configmaps/x", http.StatusMethodNotAllowed, nil},
-		{"GET", "/clusters/root:nope/api/v1/namespaces", http.StatusNotFound, nil},
+		{"GET", "/clusters/root:nope/api/v1/namespaces", http.StatusOK, &seen{"/api/v1/namespaces", Unknown}},
 		{"GET", "/api/v1/namespaces", http.StatusNotFound, nil},
 		{"GET", "/apis", http.StatusNotFound, nil},
 		{"GET", "/readyz", http.StatusOK, &seen{"/readyz", ""}},
@@ -53,6 +53,30 @@ func TestClusterHandler(t *testing.T) {
 		require.Equal(t, tc.want, got, "%s %s", tc.method, tc.path)
 		if tc.wantCode == http.StatusNotFound {
 			require.Contains(t, rec.Body.String(), `"kind":"Status"`)
+		}
+	}
+}
+
+func TestUnknownAccountNotFound(t *testing.T) {
+	t.Parallel()
+	idx := NewIndex("rootid0000000000")
+	s := runtime.NewScheme()
+	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	codecs := serializer.NewCodecFactory(s)
+	for _, tc := range []struct {
+		path     string
+		wantCode int
+	}{
+		{"/clusters/root:nope/api/v1/namespaces", http.StatusNotFound},
+		{"/clusters/root/api/v1/namespaces", http.StatusOK},
+		{"/version", http.StatusOK},
+	} {
+		h := WithClusterHandler(WithUnknownAccountNotFound(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), codecs), idx, codecs)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		require.Equal(t, tc.wantCode, rec.Code, tc.path)
+		if tc.wantCode == http.StatusNotFound {
+			require.Contains(t, rec.Body.String(), `account \"root:nope\" not found`)
 		}
 	}
 }

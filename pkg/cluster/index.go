@@ -174,3 +174,30 @@ func (i *Index) Len() int {
 	defer i.mu.RUnlock()
 	return len(i.nodes)
 }
+
+// Parent returns the cluster ID of the parent of account id, and false for root and for
+// accounts the index does not know. It does not allocate: authorization calls it on every
+// request, once per ancestor.
+func (i *Index) Parent(id ID) (ID, bool) {
+	if id == i.root {
+		return "", false
+	}
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	n, ok := i.nodes[id]
+	if !ok {
+		return "", false
+	}
+	return n.parent, true
+}
+
+// Children returns the cluster IDs of the indexed child accounts of id, in no order.
+func (i *Index) Children(id ID) []ID {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	kids := make([]ID, 0, len(i.children[id]))
+	for _, kid := range i.children[id] {
+		kids = append(kids, kid)
+	}
+	return kids
+}

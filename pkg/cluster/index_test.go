@@ -83,3 +83,27 @@ func TestNewID(t *testing.T) {
 	require.False(t, IsValidID("root"))
 	require.False(t, IsValidID("0bcdefghijklmnop"))
 }
+
+func TestIndexParentAndChildren(t *testing.T) {
+	t.Parallel()
+	idx := NewIndex("rootid0000000000")
+	idx.Set("rootid0000000000", "a", "aid0000000000000", Attributes{})
+	idx.Set("aid0000000000000", "b", "bid0000000000000", Attributes{})
+	idx.Set("aid0000000000000", "c", "cid0000000000000", Attributes{})
+	for _, tc := range []struct {
+		id     ID
+		parent ID
+		ok     bool
+	}{
+		{"bid0000000000000", "aid0000000000000", true},
+		{"aid0000000000000", "rootid0000000000", true},
+		{"rootid0000000000", "", false},
+		{"unknown000000000", "", false},
+	} {
+		parent, ok := idx.Parent(tc.id)
+		require.Equal(t, tc.ok, ok, tc.id)
+		require.Equal(t, tc.parent, parent, tc.id)
+	}
+	require.ElementsMatch(t, []ID{"bid0000000000000", "cid0000000000000"}, idx.Children("aid0000000000000"))
+	require.Empty(t, idx.Children("bid0000000000000"))
+}

@@ -10,6 +10,7 @@ package scheme
 
 import (
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
+	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 )
@@ -55,6 +57,8 @@ func AddToScheme(s *runtime.Scheme) error {
 		apiextensions.AddToScheme,
 		apiextensionsv1.AddToScheme,
 		iamv1alpha1.AddToScheme,
+		authorizationv1.AddToScheme,
+		authorizationv1alpha1.AddToScheme,
 		addInternalTypes,
 		addEventConversions,
 		addFieldLabelConversions,
@@ -103,6 +107,13 @@ func addInternalTypes(s *runtime.Scheme) error {
 	)
 	s.AddKnownTypes(internal(authenticationv1.GroupName),
 		&authenticationv1.TokenRequest{}, &authenticationv1.SelfSubjectReview{},
+	)
+	s.AddKnownTypes(internal(authorizationv1.GroupName),
+		&authorizationv1.SelfSubjectAccessReview{}, &authorizationv1.SelfSubjectRulesReview{},
+	)
+	s.AddKnownTypes(internal(authorizationv1alpha1.GroupName),
+		&authorizationv1alpha1.AccessibleAccount{}, &authorizationv1alpha1.AccessibleAccountList{},
+		&authorizationv1alpha1.AccessGrant{}, &authorizationv1alpha1.AccessGrantList{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

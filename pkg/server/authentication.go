@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -28,7 +27,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
-	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/authentication/oidc"
 	"github.com/accountmesh/accountmesh/pkg/authentication/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -230,13 +228,6 @@ func (s *Server) addServiceAccountTokens(coreStorage map[string]rest.Storage) er
 	get := serviceaccount.StorageGetter(sa.(rest.Getter))
 	s.authn.serviceAccounts.Store(&get)
 	return nil
-}
-
-// withAuthentication wraps the outer handler so that requests for unknown accounts are
-// authenticated, with the authenticator of the finished generic config (which also knows the
-// loopback token), before they learn that the account does not exist.
-func (c *Config) withAuthentication(h http.Handler, gc *genericapiserver.Config) http.Handler {
-	return authentication.WithUnknownAccounts(h, c.Index, gc.Authentication.Authenticator, scheme.Codecs)
 }
 
 // installAuthenticationAPIs installs authentication.k8s.io (SelfSubjectReview) and

@@ -28,6 +28,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/discovery"
@@ -60,6 +61,7 @@ type Config struct {
 	EtcdEndpoints []string
 
 	storage   storage.RESTOptionsGetter
+	authz     *authorization.Authorizer
 	admission *namespacelifecycle.Plugin
 	crdGroups *crdgroup.Plugin
 	// discovery serves per-account /apis; its sources are set once the server exists.
@@ -156,12 +158,14 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	g.SecureServing.ClientCA = clientCA
 	g.Authentication.Authenticator = c.authn.withCertificates(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
 	g.Authentication.APIAudiences = c.Options.Authentication.APIAudiences
-	g.Authorization.Authorizer = authorization.Authorizer{}
+	c.authz = authorization.NewAuthorizer(authorization.NewPolicy(c.Index))
+	g.Authorization.Authorizer = c.authz
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 
 	c.admission = namespacelifecycle.New()
 	c.crdGroups = crdgroup.New()
-	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index), c.crdGroups)
+	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index), c.crdGroups,
+		rbacescalation.New(g.Authorization.Authorizer, c.authz.Policy()))
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.Definitions, namer)
@@ -172,8 +176,12 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	c.discovery = &discovery.Discovery{}
 	c.openapi = &openapi.OpenAPI{}
 	g.BuildHandlerChainFunc = func(apiHandler http.Handler, gc *genericapiserver.Config) http.Handler {
-		chain := genericapiserver.DefaultBuildHandlerChain(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), gc)
-		return withUnauthenticatedProbes(c.withAuthentication(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), gc), apiHandler)
+		// Unknown accounts pass through authentication and authorization like existing ones, so
+		// that a caller without access gets the same answer for both; only authorized callers
+		// learn that an account does not exist.
+		inner := cluster.WithUnknownAccountNotFound(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), scheme.Codecs)
+		chain := genericapiserver.DefaultBuildHandlerChain(inner, gc)
+		return withUnauthenticatedProbes(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), apiHandler)
 	}
 	return g, nil
 }

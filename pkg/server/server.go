@@ -66,6 +66,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if s.clients, err = client.NewFactory(s.Generic.LoopbackClientConfig); err != nil {
 		return nil, err
 	}
+	if err := s.installAuthorization(); err != nil {
+		return nil, err
+	}
 	accountsLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), corev1alpha1.SchemeGroupVersion, "accounts")
 	if err != nil {
 		return nil, err

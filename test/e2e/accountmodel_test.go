@@ -508,8 +508,12 @@ func TestAccountModelOwner(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "accountmesh-admin", rootAcc.Spec.Owner, "the admin created the org")
 
+	// alice administers the org (not inherited), which lets her create child accounts.
+	framework.Kubectl(t, org.Kubeconfig, "create", "clusterrolebinding", "alice-admin", "--clusterrole=admin", "--user=alice")
 	alice := dynamicClient(t, userConfig(t, org.Path, "alice", "developers"))
-	require.NoError(t, createAccountObject(t, alice, "alices", "", ""))
+	framework.Eventually(t, 10*time.Second, func(context.Context) (bool, error) {
+		return createAccountObject(t, alice, "alices", "", "") == nil, nil
+	}, "alice could not create an account")
 	alices := server.WaitForAccountReady(ctx, t, org.Path, "alices")
 	acc, err := getAccount(ctx, org.Dynamic, "alices")
 	require.NoError(t, err)

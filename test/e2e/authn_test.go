@@ -59,6 +59,18 @@ func whoami(t *testing.T, kubeconfig string) authenticationv1.UserInfo {
 	return review.Status.UserInfo
 }
 
+// grantRole binds a ClusterRole in account a to a subject (--user=x, --group=x or
+// --serviceaccount=ns:name), inherited by the accounts below when inherit is set. Grants reach
+// the authorizer through a watch, so callers poll (whoamiEventually) before relying on them.
+func grantRole(t *testing.T, a *framework.Account, role, subject string, inherit bool) {
+	t.Helper()
+	name := framework.RandomName("grant-")
+	framework.Kubectl(t, a.Kubeconfig, "create", "clusterrolebinding", name, "--clusterrole="+role, subject)
+	if inherit {
+		framework.Kubectl(t, a.Kubeconfig, "label", "clusterrolebinding", name, "accountmesh.io/inherit=true")
+	}
+}
+
 // requireUnauthorized requires that a request with cfg is answered 401, and returns the body.
 func requireUnauthorized(t *testing.T, cfg *rest.Config, what string) string {
 	t.Helper()
@@ -74,7 +86,10 @@ func requireUnauthorized(t *testing.T, cfg *rest.Config, what string) string {
 func TestStaticTokenUser(t *testing.T) {
 	t.Parallel()
 	acc := server.NewAccount(t, "root")
-	got := whoami(t, server.WriteTokenKubeconfig(t, acc.Path, aliceToken))
+	grantRole(t, acc, "view", "--user=alice", false)
+	kubeconfig := server.WriteTokenKubeconfig(t, acc.Path, aliceToken)
+	whoamiEventually(t, kubeconfig)
+	got := whoami(t, kubeconfig)
 	require.Equal(t, "alice", got.Username)
 	require.Equal(t, aliceUID, got.UID)
 	require.ElementsMatch(t, []string{"dev", "ops", "system:authenticated"}, got.Groups)
@@ -99,6 +114,8 @@ func TestServiceAccountTokens(t *testing.T) {
 	token := strings.TrimSpace(framework.Kubectl(t, acc.Kubeconfig, "create", "token", "bot"))
 	sa, err := acc.Kube.CoreV1().ServiceAccounts("default").Get(ctx, "bot", metav1.GetOptions{})
 	require.NoError(t, err)
+	grantRole(t, acc, "edit", "--serviceaccount=default:bot", false)
+	whoamiEventually(t, server.WriteTokenKubeconfig(t, acc.Path, token))
 
 	for _, pathOrID := range []string{acc.Path, acc.ClusterID} {
 		kubeconfig := server.WriteTokenKubeconfig(t, pathOrID, token)
@@ -154,6 +171,7 @@ func TestServiceAccountTokenSurvivesRestart(t *testing.T) {
 	acc := s.NewAccount(t, "root")
 	framework.Kubectl(t, acc.Kubeconfig, "create", "serviceaccount", "bot")
 	token := strings.TrimSpace(framework.Kubectl(t, acc.Kubeconfig, "create", "token", "bot"))
+	grantRole(t, acc, "view", "--serviceaccount=default:bot", false)
 	key, err := os.ReadFile(filepath.Join(dir, "pki", "service-account.key"))
 	require.NoError(t, err)
 
@@ -163,6 +181,6 @@ func TestServiceAccountTokenSurvivesRestart(t *testing.T) {
 	gotKey, err := os.ReadFile(filepath.Join(dir, "pki", "service-account.key"))
 	require.NoError(t, err)
 	require.Equal(t, key, gotKey)
-	got := whoami(t, s.WriteTokenKubeconfig(t, acc.Path, token))
-	require.Equal(t, "system:serviceaccount:default:bot", got.Username)
+	out := whoamiEventually(t, s.WriteTokenKubeconfig(t, acc.Path, token))
+	require.Contains(t, out, `"username": "system:serviceaccount:default:bot"`)
 }

@@ -143,13 +143,20 @@ func whoamiEventually(t *testing.T, kubeconfig string) string {
 func TestPlatformOIDCLogin(t *testing.T) {
 	t.Parallel()
 	org := server.NewAccount(t, "root")
+	user := "--user=platform:" + platformOIDC.Users[0]
+	grantRole(t, server.Root(t), "view", user, false)
+	grantRole(t, org, "view", user, false)
 	l := newLoginSession(t, "root")
 	l.login(t, platformOIDC, platformOIDC.Users[0], false)
+	whoamiEventually(t, l.kubeconfig)
 	got := whoami(t, l.kubeconfig)
 	require.Equal(t, "platform:"+platformOIDC.Users[0], got.Username)
 	require.ElementsMatch(t, []string{"platform:" + framework.OIDCGroup, "system:authenticated"}, got.Groups)
 	require.NotContains(t, got.Extra, "accountmesh.io/organization")
-	got = whoami(t, server.WriteTokenKubeconfig(t, org.Path, l.idToken(t)))
+	inOrg := server.WriteTokenKubeconfig(t, org.Path, l.idToken(t))
+	// Grants are needed in each account: root's (not inherited) does not reach the org.
+	whoamiEventually(t, inOrg)
+	got = whoami(t, inOrg)
 	require.Equal(t, "platform:"+platformOIDC.Users[0], got.Username)
 }
 
@@ -177,6 +184,12 @@ func TestOrganizationIdentityProviders(t *testing.T) {
 		require.Equal(t, org.Path+":", prefix, "the username prefix defaults to the organisation's path")
 	}
 
+	// Organisation A's group may view A and everything below it (an inherited grant); B's user
+	// gets a local grant in B. A binding in another organisation gives A's users nothing there.
+	grantRole(t, orgA, "view", "--group="+orgA.Path+":"+framework.OIDCGroup, true)
+	grantRole(t, orgB, "edit", "--user="+orgB.Path+":"+providerB.Users[1], false)
+	grantRole(t, orgB, "admin", "--user="+orgA.Path+":"+providerA.Users[0], true)
+
 	// A user of organisation A logs in in a browser.
 	alice := newLoginSession(t, orgA.Path)
 	alice.login(t, providerA, providerA.Users[0], false)
@@ -194,14 +207,20 @@ func TestOrganizationIdentityProviders(t *testing.T) {
 	require.ElementsMatch(t, []string{orgA.Path + ":" + framework.OIDCGroup, "system:authenticated"}, review.Status.UserInfo.Groups)
 	require.Equal(t, []string{orgA.ClusterID}, review.Status.UserInfo.Extra["accountmesh.io/organization"])
 	tokenA := alice.idToken(t)
-	got := whoami(t, server.WriteTokenKubeconfig(t, teamA.Path, tokenA))
+	inTeam := server.WriteTokenKubeconfig(t, teamA.Path, tokenA)
+	whoamiEventually(t, inTeam)
+	got := whoami(t, inTeam)
 	require.Equal(t, orgA.Path+":"+providerA.Users[0], got.Username, "an organisation's user works in its subtree")
+	framework.Kubectl(t, inTeam, "get", "configmaps")
+	out := framework.KubectlFails(t, inTeam, "", "create", "configmap", "nope")
+	require.Contains(t, out, "forbidden", "view does not create")
 
 	// A user of organisation B logs in with the device flow.
 	bob := newLoginSession(t, orgB.Path)
 	bob.login(t, providerB, providerB.Users[1], true)
 	require.NoError(t, json.Unmarshal([]byte(whoamiEventually(t, bob.kubeconfig)), &review))
 	require.Equal(t, orgB.Path+":"+providerB.Users[1], review.Status.UserInfo.Username)
+	framework.Kubectl(t, bob.kubeconfig, "create", "configmap", "from-bob")
 	tokenB := bob.idToken(t)
 
 	// Each token is rejected outside its organisation, with the same answer everywhere.

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
 
+	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
@@ -22,7 +23,13 @@ func clusterRoleOptions() store.Options {
 		// A real cluster prints roles with the default NAME and CREATED AT columns.
 		Table: rest.NewDefaultTableConvertor(rbacv1.Resource("clusterroles")),
 		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
-			return validateClusterRole(obj.(*rbacv1.ClusterRole))
+			r := obj.(*rbacv1.ClusterRole)
+			errs := validateClusterRole(r)
+			if authorization.IsBuiltinRole(r.Name) {
+				errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), r.Name,
+					"is a built-in ClusterRole of every account; add rules to it with a ClusterRole labelled rbac.authorization.k8s.io/aggregate-to-"+r.Name+"=true"))
+			}
+			return errs
 		},
 	}
 }

@@ -138,3 +138,17 @@ func (a *Account) String() string {
 func DynamicFor(cfg *rest.Config) (dynamic.Interface, error) {
 	return dynamic.NewForConfig(cfg)
 }
+
+// Root returns the fixture of the root account. Tests that write into root must use names
+// no other test uses.
+func (s *Server) Root(t testing.TB) *Account {
+	t.Helper()
+	ctx := t.Context()
+	d, err := dynamic.NewForConfig(s.ConfigFor("root"))
+	require.NoError(t, err)
+	info, err := d.Resource(schema.GroupVersionResource{Group: "core.accountmesh.io", Version: "v1alpha1", Resource: "accountinfos"}).
+		Get(ctx, "account", metav1.GetOptions{})
+	require.NoError(t, err)
+	id, _, _ := unstructured.NestedString(info.Object, "spec", "clusterID")
+	return s.accountFixture(t, "root", "root", id)
+}

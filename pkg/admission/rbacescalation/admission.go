@@ -1,0 +1,144 @@
+// Package rbacescalation prevents privilege escalation through RBAC objects, as upstream does:
+// creating or updating a Role or ClusterRole that grants more than the caller holds in that
+// account (and namespace) is refused unless the caller may `escalate` on it; creating or
+// updating a binding whose role grants more than the caller holds is refused unless the caller
+// may `bind` that role. A ClusterRoleBinding labelled to be inherited must be covered by what
+// the caller holds through inherited bindings, so a grant that stops at one account cannot be
+// turned into one over its descendants. Using an aggregationRule needs `escalate`.
+//
+// It must not mutate objects; it reads rules from pkg/authorization's policy only.
+package rbacescalation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/component-helpers/auth/rbac/validation"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// Policy is what the plugin needs of the authorization policy.
+type Policy interface {
+	RulesFor(u user.Info, id cluster.ID, namespace string, inheritedOnly bool) []rbacv1.PolicyRule
+	ClusterRoleRules(id cluster.ID, name string) ([]rbacv1.PolicyRule, bool)
+	RoleRules(id cluster.ID, namespace, name string) ([]rbacv1.PolicyRule, bool)
+}
+
+// Plugin is the admission plugin.
+type Plugin struct {
+	*admission.Handler
+	authz  authorizer.Authorizer
+	policy Policy
+}
+
+var _ admission.ValidationInterface = &Plugin{}
+
+// New returns the plugin; authz answers the escalate and bind checks.
+func New(authz authorizer.Authorizer, policy Policy) *Plugin {
+	return &Plugin{Handler: admission.NewHandler(admission.Create, admission.Update), authz: authz, policy: policy}
+}
+
+// Validate implements admission.ValidationInterface.
+func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+	if a.GetResource().Group != rbacv1.GroupName || a.GetSubresource() != "" {
+		return nil
+	}
+	id, ok := cluster.FromContext(ctx)
+	u := a.GetUserInfo()
+	if !ok || id == cluster.Wildcard || u == nil {
+		return nil
+	}
+	ns := a.GetNamespace()
+	switch obj := a.GetObject().(type) {
+	case *rbacv1.Role:
+		return p.checkRole(ctx, a, u, id, ns, obj.Rules, false)
+	case *rbacv1.ClusterRole:
+		return p.checkRole(ctx, a, u, id, "", obj.Rules, obj.AggregationRule != nil)
+	case *rbacv1.RoleBinding:
+		return p.checkBinding(ctx, a, u, id, ns, obj.RoleRef, false)
+	case *rbacv1.ClusterRoleBinding:
+		return p.checkBinding(ctx, a, u, id, "", obj.RoleRef, obj.Labels[corev1alpha1.InheritLabel] == "true")
+	}
+	return nil
+}
+
+func (p *Plugin) allowed(ctx context.Context, u user.Info, verb, resource, ns, name string) bool {
+	d, _, err := p.authz.Authorize(ctx, authorizer.AttributesRecord{
+		User: u, Verb: verb, APIGroup: rbacv1.GroupName, APIVersion: "v1", Resource: resource,
+		Namespace: ns, Name: name, ResourceRequest: true,
+	})
+	return err == nil && d == authorizer.DecisionAllow
+}
+
+func (p *Plugin) checkRole(ctx context.Context, a admission.Attributes, u user.Info, id cluster.ID, ns string, rules []rbacv1.PolicyRule, aggregates bool) error {
+	if p.allowed(ctx, u, "escalate", a.GetResource().Resource, ns, a.GetName()) {
+		return nil
+	}
+	if aggregates {
+		return admission.NewForbidden(a, fmt.Errorf("user %q (groups=%q) must have escalate permission to set an aggregationRule", u.GetName(), u.GetGroups()))
+	}
+	return p.covered(a, u, p.policy.RulesFor(u, id, ns, false), rules, false)
+}
+
+func (p *Plugin) checkBinding(ctx context.Context, a admission.Attributes, u user.Info, id cluster.ID, ns string, ref rbacv1.RoleRef, inherit bool) error {
+	resource, roleNS := "clusterroles", ""
+	if ref.Kind == "Role" {
+		resource, roleNS = "roles", ns
+	}
+	if p.allowed(ctx, u, "bind", resource, roleNS, ref.Name) {
+		return nil
+	}
+	var rules []rbacv1.PolicyRule
+	var found bool
+	if ref.Kind == "Role" {
+		rules, found = p.policy.RoleRules(id, ns, ref.Name)
+	} else {
+		rules, found = p.policy.ClusterRoleRules(id, ref.Name)
+	}
+	if !found {
+		return admission.NewForbidden(a, fmt.Errorf("user %q (groups=%q) cannot bind %s %q: it does not exist, and binding it needs the bind permission",
+			u.GetName(), u.GetGroups(), ref.Kind, ref.Name))
+	}
+	return p.covered(a, u, p.policy.RulesFor(u, id, ns, inherit), rules, inherit)
+}
+
+// covered refuses when owner rules do not cover servant rules, listing what is missing.
+func (p *Plugin) covered(a admission.Attributes, u user.Info, owner, servant []rbacv1.PolicyRule, inherit bool) error {
+	ok, missing := validation.Covers(owner, servant)
+	if ok {
+		return nil
+	}
+	lines := make([]string, 0, len(missing))
+	for _, r := range missing {
+		lines = append(lines, ruleString(r))
+	}
+	held := "currently held"
+	if inherit {
+		held = "currently held through inherited bindings (required for an inherited binding)"
+	}
+	return admission.NewForbidden(a, fmt.Errorf("user %q (groups=%q) is attempting to grant RBAC permissions not %s:\n%s",
+		u.GetName(), u.GetGroups(), held, strings.Join(lines, "\n")))
+}
+
+// ruleString prints a rule compactly, as upstream's escalation messages do.
+func ruleString(r rbacv1.PolicyRule) string {
+	var parts []string
+	add := func(name string, v []string) {
+		if len(v) > 0 {
+			parts = append(parts, fmt.Sprintf("%s:%q", name, v))
+		}
+	}
+	add("APIGroups", r.APIGroups)
+	add("Resources", r.Resources)
+	add("ResourceNames", r.ResourceNames)
+	add("NonResourceURLs", r.NonResourceURLs)
+	add("Verbs", r.Verbs)
+	return "{" + strings.Join(parts, ", ") + "}"
+}

@@ -1,0 +1,108 @@
+package authorization
+
+import (
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+)
+
+// The built-in ClusterRoles.
+const (
+	RoleAdmin = "admin"
+	RoleEdit  = "edit"
+	RoleView  = "view"
+)
+
+// aggregateLabelPrefix, followed by a built-in role's name, labels the ClusterRoles that add
+// their rules to it.
+const aggregateLabelPrefix = "rbac.authorization.k8s.io/aggregate-to-"
+
+// IsBuiltinRole reports whether name is a built-in ClusterRole.
+func IsBuiltinRole(name string) bool {
+	return name == RoleAdmin || name == RoleEdit || name == RoleView
+}
+
+var (
+	readVerbs  = []string{"get", "list", "watch"}
+	writeVerbs = []string{"create", "delete", "deletecollection", "patch", "update"}
+	allVerbs   = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+)
+
+func rule(verbs []string, group string, resources ...string) rbacv1.PolicyRule {
+	return rbacv1.PolicyRule{Verbs: verbs, APIGroups: []string{group}, Resources: resources}
+}
+
+// viewRules read what an account holds, secrets excepted, and the account model.
+var viewRules = []rbacv1.PolicyRule{
+	rule(readVerbs, "", "configmaps", "serviceaccounts", "events", "namespaces", "namespaces/status"),
+	rule(readVerbs, eventsv1.GroupName, "events"),
+	rule(readVerbs, coordinationv1.GroupName, "leases"),
+	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
+}
+
+// editRules change an account's objects, RBAC excepted, as upstream edit, but without
+// impersonating ServiceAccounts: ServiceAccount user names repeat across accounts, so
+// impersonating one could pick up grants inherited from an ancestor for that name.
+var editRules = []rbacv1.PolicyRule{
+	rule(allVerbs, "", "configmaps", "secrets", "serviceaccounts", "events"),
+	rule([]string{"create"}, "", "serviceaccounts/token"),
+	rule(writeVerbs, eventsv1.GroupName, "events"),
+	rule(allVerbs, coordinationv1.GroupName, "leases"),
+}
+
+// adminRules administer an account: namespaces, RBAC of the whole account, child accounts and
+// account types; the account owner holds them.
+var adminRules = []rbacv1.PolicyRule{
+	rule(writeVerbs, "", "namespaces"),
+	rule(allVerbs, rbacv1.GroupName, "roles", "rolebindings", "clusterroles", "clusterrolebindings"),
+	rule(writeVerbs, corev1alpha1.GroupName, "accounts"),
+	rule(append([]string{"use"}, writeVerbs...), corev1alpha1.GroupName, "accounttypes"),
+	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessgrants"),
+}
+
+// builtinRoles are the rules of the built-in ClusterRoles before aggregation, and the
+// aggregation labels each one takes rules from.
+var builtinRoles = map[string]struct {
+	rules  []rbacv1.PolicyRule
+	labels []string
+}{
+	RoleView:  {viewRules, []string{aggregateLabelPrefix + RoleView}},
+	RoleEdit:  {concat(editRules, viewRules), []string{aggregateLabelPrefix + RoleEdit, aggregateLabelPrefix + RoleView}},
+	RoleAdmin: {concat(adminRules, editRules, viewRules), []string{aggregateLabelPrefix + RoleAdmin, aggregateLabelPrefix + RoleEdit, aggregateLabelPrefix + RoleView}},
+}
+
+// basicRules are what every caller with access to an account may do there: discovery, version
+// and OpenAPI, and questions about themselves.
+var basicRules = []rbacv1.PolicyRule{
+	{Verbs: []string{"get"}, NonResourceURLs: []string{"/api", "/api/*", "/apis", "/apis/*", "/openapi", "/openapi/*", "/version", "/version/"}},
+	rule([]string{"create"}, authorizationv1.GroupName, "selfsubjectaccessreviews", "selfsubjectrulesreviews"),
+	rule([]string{"create"}, authenticationv1.GroupName, "selfsubjectreviews"),
+	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessibleaccounts"),
+}
+
+// rootPublicRules are what every authenticated user may do in root, access or not: discover
+// its API, so that kubectl works there, list the accounts they can access, and use root's
+// account types.
+var rootPublicRules = []rbacv1.PolicyRule{
+	basicRules[0],
+	rule([]string{"use"}, corev1alpha1.GroupName, "accounttypes"),
+	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessibleaccounts"),
+}
+
+// publicRules are what every authenticated user may do outside accounts.
+var publicRules = []rbacv1.PolicyRule{
+	{Verbs: []string{"get"}, NonResourceURLs: []string{"/healthz", "/healthz/*", "/livez", "/livez/*", "/readyz", "/readyz/*", "/version", "/version/", "/openapi/*"}},
+}
+
+func concat(lists ...[]rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	var out []rbacv1.PolicyRule
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+package authorization
+
+import (
+	"cmp"
+	"slices"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apiserver/pkg/authentication/user"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// AccessibleAccounts returns the accounts u can access in the subtree of account under, under
+// included: those where a binding names u, and every descendant of those where an inherited
+// one does. Privileged users can access every account.
+func (p *Policy) AccessibleAccounts(u user.Info, under cluster.ID) []cluster.ID {
+	set := map[cluster.ID]bool{}
+	var descend func(id cluster.ID, depth int)
+	descend = func(id cluster.ID, depth int) {
+		if set[id] || depth > maxDepth {
+			return
+		}
+		set[id] = true
+		for _, kid := range p.tree.Children(id) {
+			descend(kid, depth+1)
+		}
+	}
+	if IsPrivileged(u) {
+		descend(under, 0)
+		return p.sorted(set)
+	}
+	p.mu.RLock()
+	var inheritedFrom, localIn []cluster.ID
+	keys := []subjectKey{{userSubject, u.GetName()}}
+	for _, g := range u.GetGroups() {
+		keys = append(keys, subjectKey{groupSubject, g})
+	}
+	for _, k := range keys {
+		for id, c := range p.holders[k] {
+			localIn = append(localIn, id)
+			if c.inherited > 0 {
+				inheritedFrom = append(inheritedFrom, id)
+			}
+		}
+	}
+	p.mu.RUnlock()
+	for _, id := range inheritedFrom {
+		descend(id, 0)
+	}
+	for _, id := range localIn {
+		set[id] = true
+	}
+	for id := range set {
+		if !p.within(id, under) {
+			delete(set, id)
+		}
+	}
+	return p.sorted(set)
+}
+
+// within reports whether account id is under (or is) account top and connected to root.
+func (p *Policy) within(id, top cluster.ID) bool {
+	root := p.tree.Root()
+	found := false
+	for depth := 0; depth < maxDepth; depth++ {
+		if id == top {
+			found = true
+		}
+		if id == root {
+			return found
+		}
+		parent, ok := p.tree.Parent(id)
+		if !ok {
+			return false
+		}
+		id = parent
+	}
+	return false
+}
+
+func (p *Policy) sorted(set map[cluster.ID]bool) []cluster.ID {
+	out := make([]cluster.ID, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Grant is one binding that applies in an account.
+type Grant struct {
+	// Account is where the binding lives.
+	Account cluster.ID
+	// Inherited is set when Account is an ancestor.
+	Inherited bool
+	// Inheritable is set when the binding flows down.
+	Inheritable bool
+	// Kind is ClusterRoleBinding or RoleBinding.
+	Kind            string
+	Namespace, Name string
+	RoleRef         rbacv1.RoleRef
+	Subjects        []rbacv1.Subject
+}
+
+// Grants returns the bindings that apply in account id: its own, sorted by kind, namespace and
+// name, then the inherited ones of each ancestor, nearest first.
+func (p *Policy) Grants(id cluster.ID) []Grant {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []Grant
+	local := true
+	for depth := 0; depth < maxDepth; depth++ {
+		if a := p.accounts[id]; a != nil {
+			var level []Grant
+			for _, b := range a.bindings {
+				if !local && !b.inherit {
+					continue
+				}
+				level = append(level, Grant{
+					Account: id, Inherited: !local, Inheritable: b.inherit, Kind: b.kind(),
+					Namespace: b.namespace, Name: b.name, RoleRef: b.roleRef, Subjects: slices.Clone(b.subjects),
+				})
+			}
+			slices.SortFunc(level, func(x, y Grant) int {
+				if c := cmp.Compare(x.Kind, y.Kind); c != 0 {
+					return c
+				}
+				if c := cmp.Compare(x.Namespace, y.Namespace); c != 0 {
+					return c
+				}
+				return cmp.Compare(x.Name, y.Name)
+			})
+			out = append(out, level...)
+		}
+		parent, ok := p.tree.Parent(id)
+		if !ok {
+			break
+		}
+		id, local = parent, false
+	}
+	return out
+}
