@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/pflag"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/apis/apiserver"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/group"
@@ -237,20 +235,11 @@ func (s *Server) installAuthenticationAPIs() error {
 	if err != nil {
 		return err
 	}
-	var groups []*genericapiserver.APIGroupInfo
-	for _, g := range []struct {
-		gv       schema.GroupVersion
-		storages map[string]rest.Storage
-	}{
-		{authenticationv1.SchemeGroupVersion, registryauthentication.NewStorage()},
-		{iamv1alpha1.SchemeGroupVersion, iamStorage},
-	} {
-		info := genericapiserver.NewDefaultAPIGroupInfo(g.gv.Group, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
-		info.VersionedResourcesStorageMap[g.gv.Version] = g.storages
-		groups = append(groups, &info)
-	}
-	if err := s.generic.InstallAPIGroups(groups...); err != nil {
-		return fmt.Errorf("failed to install the authentication API groups: %w", err)
+	if err := s.installGroups(
+		apiGroup{authenticationv1.SchemeGroupVersion, registryauthentication.NewStorage()},
+		apiGroup{iamv1alpha1.SchemeGroupVersion, iamStorage},
+	); err != nil {
+		return err
 	}
 	s.generic.AddPostStartHookOrDie("accountmesh-identity-providers", s.startIdentityProviders)
 	return nil

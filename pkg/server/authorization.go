@@ -5,9 +5,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/tools/cache"
@@ -16,7 +14,6 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	authzregistry "github.com/accountmesh/accountmesh/pkg/registry/authorization"
-	"github.com/accountmesh/accountmesh/pkg/scheme"
 )
 
 // rbacResources are the resources the authorization policy is built from, with their types.
@@ -32,22 +29,14 @@ var rbacResources = map[string]runtime.Object{
 // informers that feed the policy; the server is not ready before they have synced.
 func (s *Server) installAuthorization() error {
 	policy := s.authz.Policy()
-	groups := []struct {
-		gv       schema.GroupVersion
-		storages map[string]rest.Storage
-	}{
-		{authorizationv1.SchemeGroupVersion, map[string]rest.Storage{
+	if err := s.installGroups(
+		apiGroup{authorizationv1.SchemeGroupVersion, map[string]rest.Storage{
 			"selfsubjectaccessreviews": &authzregistry.AccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
 			"selfsubjectrulesreviews":  &authzregistry.RulesReviewREST{Rules: policy},
 		}},
-		{authorizationv1alpha1.SchemeGroupVersion, authzregistry.NewStorage(policy, s.Index)},
-	}
-	for _, g := range groups {
-		info := genericapiserver.NewDefaultAPIGroupInfo(g.gv.Group, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
-		info.VersionedResourcesStorageMap[g.gv.Version] = g.storages
-		if err := s.generic.InstallAPIGroup(&info); err != nil {
-			return fmt.Errorf("failed to install the %s API group: %w", g.gv.Group, err)
-		}
+		apiGroup{authorizationv1alpha1.SchemeGroupVersion, authzregistry.NewStorage(policy, s.Index)},
+	); err != nil {
+		return err
 	}
 
 	var synced []cache.InformerSynced

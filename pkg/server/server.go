@@ -48,6 +48,8 @@ type Server struct {
 	accountTypes *client.SharedInformer
 	lifecycle    *account.Controller
 	crds         *customResources
+	// builtinGroups are the API groups installed so far.
+	builtinGroups []string
 }
 
 // New builds the server: API groups, the account index and the controllers.
@@ -123,31 +125,37 @@ func (s *Server) installAPIs() error {
 		return fmt.Errorf("failed to install the core API group: %w", err)
 	}
 
-	var groups []*genericapiserver.APIGroupInfo
-	for _, g := range []struct {
-		gv       schema.GroupVersion
-		storages map[string]rest.Storage
-	}{
-		{rbacv1.SchemeGroupVersion, rbacStorage},
-		{coordinationv1.SchemeGroupVersion, coordinationStorage},
+	return s.installGroups(
+		apiGroup{rbacv1.SchemeGroupVersion, rbacStorage},
+		apiGroup{coordinationv1.SchemeGroupVersion, coordinationStorage},
 		// events.k8s.io serves the core events storage.
-		{eventsv1.SchemeGroupVersion, map[string]rest.Storage{"events": coreStorage["events"]}},
-		{corev1alpha1.SchemeGroupVersion, accountStorage},
-		{apiextensionsv1.SchemeGroupVersion, crdStorage},
-	} {
+		apiGroup{eventsv1.SchemeGroupVersion, map[string]rest.Storage{"events": coreStorage["events"]}},
+		apiGroup{corev1alpha1.SchemeGroupVersion, accountStorage},
+		apiGroup{apiextensionsv1.SchemeGroupVersion, crdStorage},
+	)
+}
+
+// apiGroup is the storage of one version of a built-in API group.
+type apiGroup struct {
+	gv       schema.GroupVersion
+	storages map[string]rest.Storage
+}
+
+// installGroups installs built-in API groups and records them as built-in, so that CRDs cannot
+// claim them.
+func (s *Server) installGroups(groups ...apiGroup) error {
+	infos := make([]*genericapiserver.APIGroupInfo, 0, len(groups))
+	for _, g := range groups {
 		info := genericapiserver.NewDefaultAPIGroupInfo(g.gv.Group, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 		info.VersionedResourcesStorageMap[g.gv.Version] = g.storages
-		groups = append(groups, &info)
+		infos = append(infos, &info)
+		s.builtinGroups = append(s.builtinGroups, g.gv.Group)
 	}
-	if err := s.generic.InstallAPIGroups(groups...); err != nil {
+	if err := s.generic.InstallAPIGroups(infos...); err != nil {
 		return fmt.Errorf("failed to install API groups: %w", err)
 	}
-	names := make([]string, 0, len(groups))
-	for _, g := range groups {
-		names = append(names, g.PrioritizedVersions[0].Group)
-	}
 	// accountmesh.io itself holds the server's own records in etcd.
-	s.crdGroups.SetBuiltinGroups(append(names, "accountmesh.io")...)
+	s.crdGroups.SetBuiltinGroups(append(s.builtinGroups, "accountmesh.io")...)
 	return nil
 }
 

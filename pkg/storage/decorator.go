@@ -82,7 +82,7 @@ func (g RESTOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runti
 // Decorator builds the storage of a resource: etcd, under the watch cache keyed by the cluster
 // annotation, under the key rewriter. It ignores the key function the registry passes because
 // that one cannot know the cluster of a cached object.
-func Decorator(
+var Decorator generic.StorageDecorator = withKeyRewriter(func(
 	config *storagebackend.ConfigForResource,
 	resourcePrefix string,
 	_ func(obj runtime.Object) (string, error),
@@ -92,31 +92,32 @@ func Decorator(
 	triggerFuncs storage.IndexerFuncs,
 	indexers *cache.Indexers,
 ) (storage.Interface, factory.DestroyFunc, error) {
-	s, destroy, err := genericregistry.StorageWithCacher()(config, resourcePrefix, CacheKeyFunc(resourcePrefix),
+	return genericregistry.StorageWithCacher()(config, resourcePrefix, CacheKeyFunc(resourcePrefix),
 		newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
-	if err != nil {
-		return nil, destroy, err
-	}
-	return New(s, resourcePrefix, config.GroupResource), destroy, nil
-}
+})
 
 // UncachedDecorator builds the storage of a resource without a watch cache: etcd under the key
 // rewriter.
-func UncachedDecorator(
-	config *storagebackend.ConfigForResource,
-	resourcePrefix string,
-	keyFunc func(obj runtime.Object) (string, error),
-	newFunc func() runtime.Object,
-	newListFunc func() runtime.Object,
-	getAttrsFunc storage.AttrFunc,
-	triggerFuncs storage.IndexerFuncs,
-	indexers *cache.Indexers,
-) (storage.Interface, factory.DestroyFunc, error) {
-	s, destroy, err := generic.UndecoratedStorage(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
-	if err != nil {
-		return nil, destroy, err
+var UncachedDecorator = withKeyRewriter(generic.UndecoratedStorage)
+
+// withKeyRewriter puts the key rewriter on top of the storage d builds.
+func withKeyRewriter(d generic.StorageDecorator) generic.StorageDecorator {
+	return func(
+		config *storagebackend.ConfigForResource,
+		resourcePrefix string,
+		keyFunc func(obj runtime.Object) (string, error),
+		newFunc func() runtime.Object,
+		newListFunc func() runtime.Object,
+		getAttrsFunc storage.AttrFunc,
+		triggerFuncs storage.IndexerFuncs,
+		indexers *cache.Indexers,
+	) (storage.Interface, factory.DestroyFunc, error) {
+		s, destroy, err := d(config, resourcePrefix, keyFunc, newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
+		if err != nil {
+			return nil, destroy, err
+		}
+		return New(s, resourcePrefix, config.GroupResource), destroy, nil
 	}
-	return New(s, resourcePrefix, config.GroupResource), destroy, nil
 }
 
 // CacheKeyFunc returns the watch cache's key function for a resource: the storage key of an

@@ -251,6 +251,8 @@ func TestCRDInvalid(t *testing.T) {
 		{"untyped property", crd("example.com", "{}", ""), "must not be empty for specified object fields"},
 		{"protected group without approval", crd("example.k8s.io", "{type: string}", ""), "protected groups must have approval annotation"},
 		{"built-in group", crd("core.accountmesh.io", "{type: string}", ""), "built-in groups"},
+		{"identity group", crd("iam.accountmesh.io", "{type: string}", ""), "built-in groups"},
+		{"authorization group", crd("authorization.accountmesh.io", "{type: string}", ""), "built-in groups"},
 		{"RBAC group", crd("rbac.authorization.k8s.io", "{type: string}", "  annotations: {api-approved.kubernetes.io: \"https://example.com/approved\"}\n"), "cannot be extended with custom resources"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
