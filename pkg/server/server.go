@@ -106,6 +106,7 @@ func (s *Server) installAPIs() error {
 	if err != nil {
 		return err
 	}
+	rbac.WithBuiltinClusterRoles(rbacStorage, s.authz.Policy())
 	coordinationStorage, err := coordination.NewStorage(scheme.Scheme, getter)
 	if err != nil {
 		return err

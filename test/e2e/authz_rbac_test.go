@@ -271,3 +271,37 @@ func TestAuthzPluginGrantRevokeAccessTree(t *testing.T) {
 	out = framework.Kubectl(t, userKubeconfig(t, hidden.Path, jo), "get", "accessibleaccounts", "-o", "name")
 	require.Equal(t, fmt.Sprintf("accessibleaccount.authorization.accountmesh.io/%s:hidden\naccessibleaccount.authorization.accountmesh.io/%s:hidden:deep\n", org.Path, org.Path), out)
 }
+
+// TestAuthzBuiltinClusterRoles shows the built-in roles with kubectl as a real cluster shows its
+// default roles, with the rules they have in the account (aggregation included), and refuses to
+// create or change them.
+func TestAuthzBuiltinClusterRoles(t *testing.T) {
+	t.Parallel()
+	a := server.NewAccount(t, "root")
+	out := framework.Kubectl(t, a.Kubeconfig, "get", "clusterroles", "-o", "name")
+	for _, name := range []string{"admin", "edit", "view"} {
+		require.Contains(t, out, "clusterrole.rbac.authorization.k8s.io/"+name)
+	}
+	require.Equal(t, "admin edit view", framework.Kubectl(t, a.Kubeconfig, "get", "clusterroles", "-l", "accountmesh.io/built-in=true", "-o", "jsonpath={.items[*].metadata.name}"))
+	require.NotContains(t, framework.Kubectl(t, a.Kubeconfig, "describe", "clusterrole", "view"), "widgets.example.com")
+
+	// A ClusterRole aggregated into view shows in view's rules in this account only.
+	framework.KubectlStdin(t, a.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: widgets-view
+  labels: {rbac.authorization.k8s.io/aggregate-to-view: "true"}
+rules:
+- {apiGroups: [example.com], resources: [widgets], verbs: [get, list, watch]}
+`, "apply", "-f", "-")
+	framework.Eventually(t, 10*time.Second, func(context.Context) (bool, error) {
+		return strings.Contains(framework.Kubectl(t, a.Kubeconfig, "describe", "clusterrole", "view"), "widgets.example.com"), nil
+	}, "view does not show the aggregated rule")
+	other := server.NewAccount(t, "root")
+	require.NotContains(t, framework.Kubectl(t, other.Kubeconfig, "describe", "clusterrole", "view"), "widgets.example.com")
+
+	out = framework.KubectlFails(t, a.Kubeconfig, "", "create", "clusterrole", "admin", "--verb=get", "--resource=configmaps")
+	require.Contains(t, out, "is a built-in ClusterRole of every account")
+	out = framework.KubectlFails(t, a.Kubeconfig, "", "delete", "clusterrole", "view")
+	require.Contains(t, out, "is a built-in ClusterRole of every account and cannot be deleted")
+}
