@@ -237,7 +237,7 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 		return err
 	}
 	namespaces.Start(hookCtx.Context, 4)
-	gc, err := garbagecollector.New(f, string(s.Index.Root()))
+	gc, err := garbagecollector.New(f, string(cluster.Wildcard))
 	if err != nil {
 		return err
 	}

@@ -47,14 +47,16 @@ type Controller struct {
 }
 
 // New returns a garbage collector that talks to the server through f. At Start, it watches the
-// deletable resources that the discovery of the account discoveryCluster (a path or cluster ID,
-// e.g. cluster.RootPath) lists, in all accounts; AddResource adds more.
+// deletable resources that the discovery of discoveryCluster lists, in all accounts;
+// AddResource adds more. The server passes the wildcard, whose discovery lists the built-in
+// resources only: custom resources are defined per account, possibly with different schemas
+// under one name, and are not collected yet.
 func New(f *client.Factory, discoveryCluster string) (*Controller, error) {
 	if f == nil {
 		return nil, errors.New("failed to create garbage collector: no client factory")
 	}
-	if discoveryCluster == "" || discoveryCluster == string(cluster.Wildcard) {
-		return nil, fmt.Errorf("failed to create garbage collector: discovery needs one account, got %q", discoveryCluster)
+	if discoveryCluster == "" {
+		return nil, errors.New("failed to create garbage collector: no account to discover resources in")
 	}
 	c := &Controller{
 		factory:          f,
