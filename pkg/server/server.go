@@ -106,7 +106,7 @@ func (s *Server) installAPIs() error {
 	if err != nil {
 		return err
 	}
-	rbac.WithBuiltinClusterRoles(rbacStorage, s.authz.Policy())
+	rbac.WithBuiltinClusterRoles(rbacStorage, s.authz.Policy(), s.Index)
 	coordinationStorage, err := coordination.NewStorage(scheme.Scheme, getter)
 	if err != nil {
 		return err

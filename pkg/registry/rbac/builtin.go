@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,19 +29,27 @@ type RoleRules interface {
 	ClusterRoleRules(id cluster.ID, name string) ([]rbacv1.PolicyRule, bool)
 }
 
+// Accounts tells when an account was created: its built-in roles exist since then.
+type Accounts interface {
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
 // builtinClusterRoles shows the built-in ClusterRoles (admin, edit, view) in get and list, as a
 // real cluster shows its default roles, with the rules they have in the request's account.
 // They cannot be created, changed or deleted (validation refuses the names; deleting one finds
 // nothing stored).
 type builtinClusterRoles struct {
 	*store.REST
-	rules RoleRules
+	rules    RoleRules
+	accounts Accounts
+	// started stands in for the creation time of root, which has no Account object.
+	started time.Time
 }
 
 // WithBuiltinClusterRoles makes the clusterroles storage of storages show the built-in roles.
-func WithBuiltinClusterRoles(storages map[string]rest.Storage, rules RoleRules) {
+func WithBuiltinClusterRoles(storages map[string]rest.Storage, rules RoleRules, accounts Accounts) {
 	if s, ok := storages["clusterroles"].(*store.REST); ok {
-		storages["clusterroles"] = &builtinClusterRoles{REST: s, rules: rules}
+		storages["clusterroles"] = &builtinClusterRoles{REST: s, rules: rules, accounts: accounts, started: time.Now()}
 	}
 }
 
@@ -54,12 +63,17 @@ func (b *builtinClusterRoles) builtin(ctx context.Context, name string) (*rbacv1
 	if !ok {
 		return nil, false
 	}
+	created := b.started
+	if e, ok := b.accounts.Lookup(id); ok && !e.Created.IsZero() {
+		created = e.Created
+	}
 	return &rbacv1.ClusterRole{
 		TypeMeta: metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRole"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        name,
-			Labels:      map[string]string{BuiltinLabel: "true"},
-			Annotations: map[string]string{"accountmesh.io/description": "Built-in role of every account; ClusterRoles labelled rbac.authorization.k8s.io/aggregate-to-" + name + "=true add to it."},
+			Name:              name,
+			CreationTimestamp: metav1.NewTime(created),
+			Labels:            map[string]string{BuiltinLabel: "true"},
+			Annotations:       map[string]string{"accountmesh.io/description": "Built-in role of every account; ClusterRoles labelled rbac.authorization.k8s.io/aggregate-to-" + name + "=true add to it."},
 		},
 		AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
 			{MatchLabels: map[string]string{"rbac.authorization.k8s.io/aggregate-to-" + name: "true"}},
