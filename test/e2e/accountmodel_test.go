@@ -675,8 +675,7 @@ func TestAccountModelTerminators(t *testing.T) {
 	waitForAccountGone(t, org.Dynamic, "arch")
 	require.Empty(t, keysOf(ctx, t, arch.ClusterID), "keys left behind in etcd")
 	for _, pathOrID := range []string{arch.Path, arch.ClusterID} {
-		_, err := kubeClient(t, server.ConfigFor(pathOrID)).CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-		require.True(t, apierrors.IsNotFound(err), "%s still resolves: %v", pathOrID, err)
+		requireUnresolvable(t, server.ConfigFor(pathOrID), pathOrID)
 	}
 }
 
@@ -704,8 +703,7 @@ func TestAccountModelSubtreeDeletion(t *testing.T) {
 	require.Empty(t, keysOf(ctx, t, ids...), "keys left behind in etcd")
 	for _, acc := range []*framework.Account{org, teamA, teamB} {
 		for _, pathOrID := range []string{acc.Path, acc.ClusterID} {
-			_, err := kubeClient(t, server.ConfigFor(pathOrID)).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
-			require.True(t, apierrors.IsNotFound(err), "%s still resolves: %v", pathOrID, err)
+			requireUnresolvable(t, server.ConfigFor(pathOrID), pathOrID)
 		}
 	}
 }
@@ -831,8 +829,7 @@ func TestAccountModelRestart(t *testing.T) {
 	finish(t, d, dying, "terminators", archiveTerminator)
 	waitForAccountGone(t, d, "doomed")
 	for _, pathOrID := range []string{doomed.Path, doomed.ClusterID} {
-		_, err := kubeClient(t, s.ConfigFor(pathOrID)).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
-		require.True(t, apierrors.IsNotFound(err), "%s still resolves: %v", pathOrID, err)
+		requireUnresolvable(t, s.ConfigFor(pathOrID), pathOrID)
 	}
 	errOut := framework.KubectlFails(t, s.WriteKubeconfig(t, doomed.Path), "", "get", "configmaps", "-n", "default")
 	require.Contains(t, errOut, "NotFound")

@@ -102,8 +102,7 @@ func TestDeleteAccountTree(t *testing.T) {
 
 	require.Empty(t, keysOf(ctx, t, ids...), "keys left behind in etcd")
 	for _, acc := range []*framework.Account{top, mid, leaf} {
-		_, err := acc.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-		require.True(t, apierrors.IsNotFound(err), "%s still resolves: %v", acc.Path, err)
+		requireUnresolvable(t, acc.Config, acc.Path)
 	}
 	// The sibling is untouched.
 	list, err := sibling.Kube.CoreV1().ConfigMaps("team").List(ctx, metav1.ListOptions{})

@@ -3,9 +3,15 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"github.com/accountmesh/accountmesh/test/e2e/framework"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -63,4 +69,16 @@ func startManager(t *testing.T, mgr manager.Manager) {
 		cancel()
 		require.NoError(t, <-done)
 	})
+}
+
+// requireUnresolvable polls until requests with cfg (an account's URL) answer 404: the path
+// index follows the Account objects through a watch, a moment after they go.
+func requireUnresolvable(t *testing.T, cfg *rest.Config, what string) {
+	t.Helper()
+	kube, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	framework.Eventually(t, 10*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		return apierrors.IsNotFound(err), nil
+	}, "%s still resolves", what)
 }
