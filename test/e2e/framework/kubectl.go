@@ -34,10 +34,14 @@ func KubectlFails(t testing.TB, kubeconfig, stdin string, args ...string) string
 	return errOut
 }
 
-// KubectlResult runs kubectl and returns stdout, stderr and the error.
+// KubectlResult runs kubectl and returns stdout, stderr and the error. kubectl's discovery
+// cache lives next to the kubeconfig: the shared one in the home directory is keyed by server
+// URL, and test servers reuse ports and account paths across runs, so a stale entry could send
+// kubectl to a group that the account no longer serves.
 func KubectlResult(t testing.TB, kubeconfig, stdin string, args ...string) (string, string, error) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	flags := []string{"--kubeconfig", kubeconfig, "--cache-dir", kubeconfig + ".cache"}
+	cmd := exec.CommandContext(t.Context(), "kubectl", append(flags, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != "" {
