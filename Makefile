@@ -16,11 +16,13 @@ OPENAPI_PACKAGES := \
 	k8s.io/api/events/v1 \
 	k8s.io/api/authentication/v1 \
 	k8s.io/api/authorization/v1 \
+	k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1 \
 	github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1 \
 	github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1 \
-	github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1
+	github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1 \
+	github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1
 
-API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1 ./pkg/apis/authorization/v1alpha1
+API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1 ./pkg/apis/authorization/v1alpha1 ./pkg/apis/apis/v1alpha1
 
 .PHONY: all
 all: build
@@ -64,6 +66,7 @@ codegen: ## Regenerate deepcopy and OpenAPI code.
 		--readonly-pkg k8s.io/api/rbac/v1 --readonly-pkg k8s.io/api/coordination/v1 \
 		--readonly-pkg k8s.io/api/events/v1 --readonly-pkg k8s.io/api/authentication/v1 \
 		--readonly-pkg k8s.io/api/authorization/v1 \
+		--readonly-pkg k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1 \
 		--report-filename hack/api-rule-violations.list \
 		$(OPENAPI_PACKAGES)
 

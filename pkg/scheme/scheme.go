@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
@@ -59,6 +60,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		iamv1alpha1.AddToScheme,
 		authorizationv1.AddToScheme,
 		authorizationv1alpha1.AddToScheme,
+		apisv1alpha1.AddToScheme,
 		addInternalTypes,
 		addEventConversions,
 		addFieldLabelConversions,
@@ -114,6 +116,11 @@ func addInternalTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(internal(authorizationv1alpha1.GroupName),
 		&authorizationv1alpha1.AccessibleAccount{}, &authorizationv1alpha1.AccessibleAccountList{},
 		&authorizationv1alpha1.AccessGrant{}, &authorizationv1alpha1.AccessGrantList{},
+	)
+	s.AddKnownTypes(internal(apisv1alpha1.GroupName),
+		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},
+		&apisv1alpha1.APIExport{}, &apisv1alpha1.APIExportList{},
+		&apisv1alpha1.APIBinding{}, &apisv1alpha1.APIBindingList{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

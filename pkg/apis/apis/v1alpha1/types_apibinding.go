@@ -1,0 +1,236 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// BindingFinalizer is added to every APIBinding on create; the binding controller removes it
+// once the bound resources' objects are gone.
+const BindingFinalizer = "apis.accountmesh.io/apibinding"
+
+// Condition types of an APIBinding. The binding controller sets them; until it has run, a
+// binding has no conditions.
+const (
+	// BindingConditionExportValid is True when the referenced export exists, is ready and
+	// has the identity the binding first bound.
+	BindingConditionExportValid = "ExportValid"
+	// BindingConditionBindAllowed is False when bind was revoked after binding; it is
+	// informational only.
+	BindingConditionBindAllowed = "BindAllowed"
+	// BindingConditionNamingConflicts is False when a bound resource is already served in the
+	// account by a CustomResourceDefinition or by a binding of another export.
+	BindingConditionNamingConflicts = "NamingConflicts"
+	// BindingConditionPermissionClaimsAccepted is False when claims are not answered or
+	// changed since they were accepted; it does not block binding.
+	BindingConditionPermissionClaimsAccepted = "PermissionClaimsAccepted"
+	// BindingConditionInitialBindingCompleted is True once the binding was first bound.
+	BindingConditionInitialBindingCompleted = "InitialBindingCompleted"
+	// BindingConditionReady is True when the bound resources are served.
+	BindingConditionReady = "Ready"
+	// BindingConditionUnbound reports progress while a deleted binding removes its objects.
+	BindingConditionUnbound = "Unbound"
+)
+
+// Condition reasons of an APIBinding.
+const (
+	// BindingReasonExportNotFound means the export does not exist or is not visible.
+	BindingReasonExportNotFound = "ExportNotFound"
+	// BindingReasonExportNotReady means the export is not Ready.
+	BindingReasonExportNotReady = "ExportNotReady"
+	// BindingReasonIdentityChanged means the export at the reference has another identity.
+	BindingReasonIdentityChanged = "IdentityChanged"
+	// BindingReasonNotAllowed means bind is no longer granted.
+	BindingReasonNotAllowed = "NotAllowed"
+	// BindingReasonNamingConflict means a bound resource is served by someone else.
+	BindingReasonNamingConflict = "NamingConflict"
+	// BindingReasonClaimsNotAccepted means some claims are not answered.
+	BindingReasonClaimsNotAccepted = "ClaimsNotAccepted"
+	// BindingReasonClaimChanged means the export changed a claim this binding accepted.
+	BindingReasonClaimChanged = "ClaimChanged"
+	// BindingReasonBound means the bound resources are served.
+	BindingReasonBound = "Bound"
+	// BindingReasonInstancesRemaining means objects of the bound resources remain.
+	BindingReasonInstancesRemaining = "InstancesRemaining"
+	// BindingReasonInstanceDeletionFailed means objects could not be deleted.
+	BindingReasonInstanceDeletionFailed = "InstanceDeletionFailed"
+	// BindingReasonInstancesDeleted means every object of the bound resources is gone.
+	BindingReasonInstancesDeleted = "InstancesDeleted"
+)
+
+// BindingPhase is the life-cycle phase of an APIBinding.
+// +enum
+type BindingPhase string
+
+// The phases of an APIBinding.
+const (
+	// BindingPhaseBinding is the phase until the binding is first Ready.
+	BindingPhaseBinding BindingPhase = "Binding"
+	// BindingPhaseBound is the phase after the binding was first Ready, even when later
+	// conditions fail: the API stays served from the last good state.
+	BindingPhaseBound BindingPhase = "Bound"
+	// BindingPhaseUnbinding is the phase once the binding is being deleted.
+	BindingPhaseUnbinding BindingPhase = "Unbinding"
+)
+
+// ClaimState is a consumer's answer to a permission claim.
+// +enum
+type ClaimState string
+
+// The answers to a permission claim.
+const (
+	// ClaimAccepted grants the claim to the provider.
+	ClaimAccepted ClaimState = "Accepted"
+	// ClaimRejected refuses the claim; the API is served anyway.
+	ClaimRejected ClaimState = "Rejected"
+)
+
+// +genclient
+// +genclient:nonNamespaced
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// APIBinding serves the resources of an APIExport, possibly of another account, in this
+// account. Creating one requires the verb bind on the export in the export's account; the
+// check is made at creation with the creator's identity, and the same Forbidden error is
+// returned whether or not the export or its account exist. The reference cannot change:
+// binding something else means a new APIBinding. The status is set by the binding
+// controller, which resolves the export and serves its resources.
+type APIBinding struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec names the export and answers its permission claims.
+	// +required
+	Spec APIBindingSpec `json:"spec"`
+
+	// status is what is bound, set by the binding controller.
+	// +optional
+	Status APIBindingStatus `json:"status,omitempty"`
+}
+
+// APIBindingSpec names an export and answers its permission claims.
+type APIBindingSpec struct {
+	// reference names the export to bind. It is immutable.
+	// +required
+	// +k8s:validation:cel[0]:rule="self == oldSelf"
+	// +k8s:validation:cel[0]:message="reference is immutable; create a new APIBinding"
+	Reference BindingReference `json:"reference"`
+
+	// permissionClaims are the consumer's answers to the export's claims, unique by group,
+	// resource and identity hash. Accepting a claim requires holding its verbs on its
+	// resource in this account.
+	// +optional
+	// +listType=map
+	// +listMapKey=group
+	// +listMapKey=resource
+	// +listMapKey=identityHash
+	PermissionClaims []AcceptablePermissionClaim `json:"permissionClaims,omitempty"`
+}
+
+// BindingReference names what a binding binds.
+type BindingReference struct {
+	// export names an APIExport.
+	// +required
+	Export *ExportReference `json:"export"`
+}
+
+// ExportReference names an APIExport in an account.
+type ExportReference struct {
+	// path is the export's account, as a path (root:prov) or a cluster ID. Empty means the
+	// binding's own account.
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// name is the APIExport's name.
+	// +required
+	Name string `json:"name"`
+}
+
+// AcceptablePermissionClaim is a consumer's answer to one of an export's claims.
+type AcceptablePermissionClaim struct {
+	// PermissionClaim is a copy of the export's claim.
+	PermissionClaim `json:",inline"`
+
+	// state is Accepted or Rejected.
+	// +required
+	State ClaimState `json:"state"`
+}
+
+// APIBindingStatus is set by the binding controller.
+type APIBindingStatus struct {
+	// phase is Binding, Bound or Unbinding.
+	// +optional
+	Phase BindingPhase `json:"phase,omitempty"`
+
+	// exportClusterID is the cluster ID of the export's account, resolved at the first bind
+	// and never changed after.
+	// +optional
+	ExportClusterID string `json:"exportClusterID,omitempty"`
+
+	// identityHash is the export's identity hash at the first bind, never changed after.
+	// +optional
+	IdentityHash string `json:"identityHash,omitempty"`
+
+	// boundResources are the resources served in this account through the binding.
+	// +optional
+	// +listType=map
+	// +listMapKey=group
+	// +listMapKey=resource
+	BoundResources []BoundResource `json:"boundResources,omitempty"`
+
+	// exportPermissionClaims are the claims the export asks for.
+	// +optional
+	// +listType=atomic
+	ExportPermissionClaims []PermissionClaim `json:"exportPermissionClaims,omitempty"`
+
+	// appliedPermissionClaims are the accepted claims that match the export's: what the
+	// provider may use now.
+	// +optional
+	// +listType=atomic
+	AppliedPermissionClaims []PermissionClaim `json:"appliedPermissionClaims,omitempty"`
+
+	// conditions are ExportValid, BindAllowed, NamingConflicts, PermissionClaimsAccepted,
+	// InitialBindingCompleted, Ready and, while deleting, Unbound.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// BoundResource is one resource served through a binding.
+type BoundResource struct {
+	// group is the resource's API group.
+	// +required
+	Group string `json:"group"`
+
+	// resource is the plural resource name.
+	// +required
+	Resource string `json:"resource"`
+
+	// schema is the APIResourceSchema's name in the export's account.
+	// +required
+	Schema string `json:"schema"`
+
+	// schemaUID is the schema's UID, which guards against a schema deleted and created again
+	// under the same name.
+	// +required
+	SchemaUID string `json:"schemaUID"`
+
+	// storageVersions are every version ever used as the storage version; the list never
+	// shrinks.
+	// +required
+	// +listType=set
+	StorageVersions []string `json:"storageVersions"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// APIBindingList is a list of APIBindings.
+type APIBindingList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// items are the bindings.
+	Items []APIBinding `json:"items"`
+}

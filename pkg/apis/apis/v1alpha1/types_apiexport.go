@@ -1,0 +1,206 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types of an APIExport. The export controller sets them; until it has run, an
+// export has no conditions.
+const (
+	// ExportConditionIdentityValid is True when the identity secret exists and its key hashes
+	// to status.identityHash.
+	ExportConditionIdentityValid = "IdentityValid"
+	// ExportConditionSchemasValid is True when every exported resource names an existing
+	// APIResourceSchema of the same group and plural.
+	ExportConditionSchemasValid = "SchemasValid"
+	// ExportConditionReady is True when IdentityValid and SchemasValid are True.
+	ExportConditionReady = "Ready"
+)
+
+// Condition reasons of an APIExport.
+const (
+	// ExportReasonValid means the condition holds.
+	ExportReasonValid = "Valid"
+	// ExportReasonReady means the export can be bound.
+	ExportReasonReady = "Ready"
+	// ExportReasonSecretNotFound means the identity secret does not exist.
+	ExportReasonSecretNotFound = "SecretNotFound"
+	// ExportReasonSecretKeyMissing means the identity secret has no key "key".
+	ExportReasonSecretKeyMissing = "SecretKeyMissing"
+	// ExportReasonIdentityMismatch means the identity secret's key hashes differently from
+	// status.identityHash.
+	ExportReasonIdentityMismatch = "IdentityMismatch"
+	// ExportReasonSchemaNotFound means a named APIResourceSchema does not exist; the message
+	// names it.
+	ExportReasonSchemaNotFound = "SchemaNotFound"
+	// ExportReasonSchemaMismatch means a schema's group or plural differ from its resource
+	// entry.
+	ExportReasonSchemaMismatch = "SchemaMismatch"
+	// ExportReasonIncompatibleSchemaChange means a schema changed scope or kind, or dropped
+	// the schema of a version that objects are stored in.
+	ExportReasonIncompatibleSchemaChange = "IncompatibleSchemaChange"
+)
+
+// IdentitySecretKey is the key of an export's identity secret that holds its identity.
+const IdentitySecretKey = "key"
+
+// +genclient
+// +genclient:nonNamespaced
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// APIExport publishes resources, each described by an APIResourceSchema of the same account,
+// so that other accounts can bind them with an APIBinding. Who may bind an export is decided
+// by RBAC in the export's account: the verb bind on apiexports, by name. Its status (identity
+// hash and conditions) is set by the export controller.
+type APIExport struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec lists the exported resources, the export's identity, the permissions it claims in
+	// consumer accounts and its catalog entry.
+	// +required
+	Spec APIExportSpec `json:"spec"`
+
+	// status is the export's identity hash and conditions, set by the export controller.
+	// +optional
+	Status APIExportStatus `json:"status,omitempty"`
+}
+
+// APIExportSpec is what an export publishes and asks for.
+//
+// +k8s:validation:cel[0]:rule="!has(oldSelf.identity) || !has(oldSelf.identity.secretRef) || (has(self.identity) && has(self.identity.secretRef) && self.identity.secretRef == oldSelf.identity.secretRef)"
+// +k8s:validation:cel[0]:message="identity.secretRef is immutable once set"
+type APIExportSpec struct {
+	// resources are the exported resources, 1 to 64, unique by group and name.
+	// +required
+	// +listType=map
+	// +listMapKey=group
+	// +listMapKey=name
+	Resources []ExportedResource `json:"resources"`
+
+	// identity is the secret whose key, hashed, keeps this export's objects apart from those
+	// of any other export of the same resource. When empty, the export controller creates a
+	// secret and sets it; once set, it cannot change.
+	// +optional
+	Identity *Identity `json:"identity,omitempty"`
+
+	// permissionClaims ask for access to resources in consumer accounts, at most 32. A
+	// consumer accepts or rejects each one in its APIBinding.
+	// +optional
+	// +listType=map
+	// +listMapKey=group
+	// +listMapKey=resource
+	// +listMapKey=identityHash
+	PermissionClaims []PermissionClaim `json:"permissionClaims,omitempty"`
+
+	// catalog describes the service to people choosing it.
+	// +optional
+	Catalog *Catalog `json:"catalog,omitempty"`
+}
+
+// ExportedResource is one resource of an export.
+type ExportedResource struct {
+	// group is the resource's API group, a DNS subdomain with at least one dot.
+	// +required
+	Group string `json:"group"`
+
+	// name is the plural resource name, a DNS label.
+	// +required
+	Name string `json:"name"`
+
+	// schema is the name of the APIResourceSchema in this account that describes the
+	// resource; its group and plural must equal group and name.
+	// +required
+	Schema string `json:"schema"`
+}
+
+// Identity names the secret that holds an export's identity.
+type Identity struct {
+	// secretRef is the secret, in the export's account, whose key "key" is the identity.
+	// +optional
+	SecretRef *corev1.SecretReference `json:"secretRef,omitempty"`
+}
+
+// PermissionClaim asks for access to a resource in consumer accounts.
+type PermissionClaim struct {
+	// group is the resource's API group; "" is the core group.
+	// +optional
+	Group string `json:"group"`
+
+	// resource is the plural resource name. Without identityHash only configmaps, secrets,
+	// serviceaccounts, namespaces and events of the core group and coordination.k8s.io
+	// leases can be claimed.
+	// +required
+	Resource string `json:"resource"`
+
+	// identityHash names the export that serves the resource, for resources that are
+	// themselves bound from another export; its group must then contain a dot.
+	// +optional
+	IdentityHash string `json:"identityHash,omitempty"`
+
+	// verbs are the claimed verbs: get, list, watch, create, update, patch, delete,
+	// deletecollection, or "*" for all of them.
+	// +required
+	// +listType=set
+	Verbs []string `json:"verbs"`
+
+	// selector limits the claim to objects whose labels match; nil claims every object of
+	// the resource.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+}
+
+// Catalog describes an export to people choosing it.
+type Catalog struct {
+	// displayName is a human-readable name, at most 256 characters.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+
+	// description says what the service does, at most 4096 characters.
+	// +optional
+	Description string `json:"description,omitempty"`
+
+	// categories group exports in a catalog: at most 16 DNS labels.
+	// +optional
+	// +listType=set
+	Categories []string `json:"categories,omitempty"`
+
+	// iconURL is an https URL or a data:image/ URL of an icon, at most 64 KiB.
+	// +optional
+	IconURL string `json:"iconURL,omitempty"`
+
+	// documentationURL is an https URL of the service's documentation.
+	// +optional
+	DocumentationURL string `json:"documentationURL,omitempty"`
+}
+
+// APIExportStatus is set by the export controller.
+//
+// +k8s:validation:cel[0]:rule="!has(oldSelf.identityHash) || (has(self.identityHash) && self.identityHash == oldSelf.identityHash)"
+// +k8s:validation:cel[0]:message="identityHash is immutable once set"
+type APIExportStatus struct {
+	// identityHash is the hex SHA-256 of the identity key, its first 16 bytes (32
+	// characters). It is public, and never changes once set.
+	// +optional
+	IdentityHash string `json:"identityHash,omitempty"`
+
+	// conditions are IdentityValid, SchemasValid and Ready.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// APIExportList is a list of APIExports.
+type APIExportList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// items are the exports.
+	Items []APIExport `json:"items"`
+}
