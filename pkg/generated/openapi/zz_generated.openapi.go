@@ -566,11 +566,6 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingSpec(ref common.ReferenceCallback) 
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"reference": {
-						VendorExtensible: spec.VendorExtensible{
-							Extensions: spec.Extensions{
-								"x-kubernetes-validations": []interface{}{map[string]interface{}{"message": "reference is immutable; create a new APIBinding", "rule": "self == oldSelf"}},
-							},
-						},
 						SchemaProps: spec.SchemaProps{
 							Description: "reference names the export to bind. It is immutable.",
 							Default:     map[string]interface{}{},
@@ -602,6 +597,11 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingSpec(ref common.ReferenceCallback) 
 					},
 				},
 				Required: []string{"reference"},
+			},
+			VendorExtensible: spec.VendorExtensible{
+				Extensions: spec.Extensions{
+					"x-kubernetes-validations": []interface{}{map[string]interface{}{"fieldPath": ".reference", "message": "reference is immutable; create a new APIBinding", "rule": "self.reference == oldSelf.reference"}},
+				},
 			},
 		},
 		Dependencies: []string{
@@ -978,11 +978,6 @@ func schema_pkg_apis_apis_v1alpha1_APIResourceSchema(ref common.ReferenceCallbac
 						},
 					},
 					"spec": {
-						VendorExtensible: spec.VendorExtensible{
-							Extensions: spec.Extensions{
-								"x-kubernetes-validations": []interface{}{map[string]interface{}{"message": "spec is immutable; create a new APIResourceSchema", "rule": "self == oldSelf"}},
-							},
-						},
 						SchemaProps: spec.SchemaProps{
 							Description: "spec is the resource's group, names, scope and versions. It is validated as the spec of a CustomResourceDefinition (structural schemas, CEL rules, one storage version), may not name a group the server serves itself, and is immutable.",
 							Default:     map[string]interface{}{},
@@ -991,6 +986,11 @@ func schema_pkg_apis_apis_v1alpha1_APIResourceSchema(ref common.ReferenceCallbac
 					},
 				},
 				Required: []string{"spec"},
+			},
+			VendorExtensible: spec.VendorExtensible{
+				Extensions: spec.Extensions{
+					"x-kubernetes-validations": []interface{}{map[string]interface{}{"fieldPath": ".spec", "message": "spec is immutable; create a new APIResourceSchema", "rule": "self.spec == oldSelf.spec"}},
+				},
 			},
 		},
 		Dependencies: []string{

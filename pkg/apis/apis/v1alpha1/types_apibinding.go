@@ -109,11 +109,13 @@ type APIBinding struct {
 }
 
 // APIBindingSpec names an export and answers its permission claims.
+//
+// +k8s:validation:cel[0]:rule="self.reference == oldSelf.reference"
+// +k8s:validation:cel[0]:message="reference is immutable; create a new APIBinding"
+// +k8s:validation:cel[0]:fieldPath=".reference"
 type APIBindingSpec struct {
 	// reference names the export to bind. It is immutable.
 	// +required
-	// +k8s:validation:cel[0]:rule="self == oldSelf"
-	// +k8s:validation:cel[0]:message="reference is immutable; create a new APIBinding"
 	Reference BindingReference `json:"reference"`
 
 	// permissionClaims are the consumer's answers to the export's claims, unique by group,

@@ -14,6 +14,10 @@ import (
 // publish them. The naming convention is <prefix>.<plural>.<group>, for example
 // v1.databases.db.example.com, so that a new revision of the schema is a new object. The spec
 // cannot change once created; labels and annotations can. A schema has no status.
+//
+// +k8s:validation:cel[0]:rule="self.spec == oldSelf.spec"
+// +k8s:validation:cel[0]:message="spec is immutable; create a new APIResourceSchema"
+// +k8s:validation:cel[0]:fieldPath=".spec"
 type APIResourceSchema struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional
@@ -23,8 +27,6 @@ type APIResourceSchema struct {
 	// a CustomResourceDefinition (structural schemas, CEL rules, one storage version), may not
 	// name a group the server serves itself, and is immutable.
 	// +required
-	// +k8s:validation:cel[0]:rule="self == oldSelf"
-	// +k8s:validation:cel[0]:message="spec is immutable; create a new APIResourceSchema"
 	Spec APIResourceSchemaSpec `json:"spec"`
 }
 
