@@ -40,6 +40,17 @@ func (p *Plugin) SetBuiltinGroups(groups ...string) {
 	p.builtin.Store(&s)
 }
 
+// IsBuiltin reports whether group is served by the server itself. APIResourceSchemas are
+// checked with it too: a bound resource in such a group could never be served either.
+func (p *Plugin) IsBuiltin(group string) bool {
+	return p.builtin.Load().Has(group)
+}
+
+// BuiltinGroups returns the built-in groups, sorted.
+func (p *Plugin) BuiltinGroups() []string {
+	return sets.List(*p.builtin.Load())
+}
+
 // Validate implements admission.ValidationInterface.
 func (p *Plugin) Validate(_ context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	if a.GetResource().GroupResource() != apiextensions.Resource("customresourcedefinitions") || a.GetSubresource() != "" {
@@ -49,11 +60,10 @@ func (p *Plugin) Validate(_ context.Context, a admission.Attributes, _ admission
 	if !ok {
 		return nil
 	}
-	builtin := *p.builtin.Load()
-	if !builtin.Has(crd.Spec.Group) {
+	if !p.IsBuiltin(crd.Spec.Group) {
 		return nil
 	}
-	groups := sets.List(builtin)
+	groups := p.BuiltinGroups()
 	return apierrors.NewInvalid(a.GetKind().GroupKind(), a.GetName(), field.ErrorList{
 		field.Invalid(field.NewPath("spec", "group"), crd.Spec.Group,
 			fmt.Sprintf("the group is served by Account Mesh itself; built-in groups (%s) cannot be extended with custom resources", strings.Join(groups, ", "))),

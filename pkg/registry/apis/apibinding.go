@@ -1,0 +1,212 @@
+package apis
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/registry/store"
+)
+
+// claimStates are the answers a binding may give to a claim.
+var claimStates = sets.New(apisv1alpha1.ClaimAccepted, apisv1alpha1.ClaimRejected)
+
+// bindingPhases are the phases of a binding.
+var bindingPhases = sets.New(apisv1alpha1.BindingPhaseBinding, apisv1alpha1.BindingPhaseBound, apisv1alpha1.BindingPhaseUnbinding)
+
+func apiBindingOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error) {
+	cel, err := store.NewCELValidator(deps.Definitions, scheme, apisv1alpha1.SchemeGroupVersion.WithKind("APIBinding"))
+	if err != nil {
+		return store.Options{}, err
+	}
+	a := &admission{index: deps.Index, authz: deps.Authorizer}
+	bindingOf := func(obj runtime.Object) *apisv1alpha1.APIBinding { return obj.(*apisv1alpha1.APIBinding) }
+	return store.Options{
+		Resource:  apisv1alpha1.Resource("apibindings"),
+		Singular:  "apibinding",
+		New:       func() runtime.Object { return &apisv1alpha1.APIBinding{} },
+		NewList:   func() runtime.Object { return &apisv1alpha1.APIBindingList{} },
+		HasStatus: true,
+		Validate: func(ctx context.Context, obj runtime.Object) field.ErrorList {
+			b := bindingOf(obj)
+			errs := validateAPIBindingSpec(&b.Spec, field.NewPath("spec"))
+			if len(errs) > 0 {
+				return errs
+			}
+			if errs := a.checkBind(ctx, b.Spec.Reference.Export); len(errs) > 0 {
+				return errs
+			}
+			return a.checkClaims(ctx, b, nil)
+		},
+		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+			errs := append(cel.Validate(ctx, obj, old), validateAPIBindingSpec(&bindingOf(obj).Spec, field.NewPath("spec"))...)
+			if len(errs) > 0 {
+				return errs
+			}
+			return a.checkClaims(ctx, bindingOf(obj), bindingOf(old))
+		},
+		ValidateStatusUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+			errs := cel.Validate(ctx, obj, old)
+			if p := bindingOf(obj).Status.Phase; p != "" && !bindingPhases.Has(p) {
+				errs = append(errs, field.NotSupported(field.NewPath("status", "phase"), p, sets.List(bindingPhases)))
+			}
+			return errs
+		},
+		ShortNames: []string{"binding"},
+		Categories: []string{"accountmesh"},
+		Columns: []store.Column{
+			{Name: "Export", Type: "string", Description: "The bound export, as path:name.", Value: func(obj runtime.Object) interface{} {
+				ref := bindingOf(obj).Spec.Reference.Export
+				if ref == nil {
+					return ""
+				}
+				if ref.Path == "" {
+					return ref.Name
+				}
+				return ref.Path + cluster.PathSeparator + ref.Name
+			}},
+			{Name: "Phase", Type: "string", Description: "Binding, Bound or Unbinding.", Value: func(obj runtime.Object) interface{} {
+				return string(bindingOf(obj).Status.Phase)
+			}},
+			{Name: "Ready", Type: "string", Description: "Whether the bound resources are served.", Value: func(obj runtime.Object) interface{} {
+				return conditionStatus(bindingOf(obj).Status.Conditions, apisv1alpha1.BindingConditionReady)
+			}},
+		},
+	}, nil
+}
+
+func validateAPIBindingSpec(spec *apisv1alpha1.APIBindingSpec, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	ref := path.Child("reference", "export")
+	switch e := spec.Reference.Export; {
+	case e == nil:
+		errs = append(errs, field.Required(ref, "a binding names the APIExport to bind"))
+	case e.Name == "":
+		errs = append(errs, field.Required(ref.Child("name"), ""))
+	default:
+		for _, msg := range validation.IsDNS1123Subdomain(e.Name) {
+			errs = append(errs, field.Invalid(ref.Child("name"), e.Name, msg))
+		}
+	}
+	claims := path.Child("permissionClaims")
+	keys := sets.New[string]()
+	for i := range spec.PermissionClaims {
+		c := &spec.PermissionClaims[i]
+		p := claims.Index(i)
+		errs = append(errs, validatePermissionClaim(&c.PermissionClaim, p)...)
+		if !claimStates.Has(c.State) {
+			errs = append(errs, field.NotSupported(p.Child("state"), c.State, sets.List(claimStates)))
+		}
+		if k := claimKey(&c.PermissionClaim); keys.Has(k) {
+			errs = append(errs, field.Duplicate(p, k))
+		} else {
+			keys.Insert(k)
+		}
+	}
+	return errs
+}
+
+// admission holds the checks of a binding that need the requesting user.
+type admission struct {
+	index Index
+	authz authorizer.Authorizer
+}
+
+// checkBind refuses a binding unless its creator may bind the export in the export's
+// account. It does not look the export up, and an unknown account gets the same answer as an
+// export the user may not bind, so that nothing is revealed about other accounts.
+func (a *admission) checkBind(ctx context.Context, ref *apisv1alpha1.ExportReference) field.ErrorList {
+	u, hasUser := genericapirequest.UserFrom(ctx)
+	consumer, inAccount := cluster.FromContext(ctx)
+	provider, shown := consumer, ""
+	if e, ok := a.index.Lookup(consumer); ok {
+		shown = e.Path
+	}
+	found := inAccount
+	if ref.Path != "" {
+		provider, found = a.index.Resolve(ref.Path)
+		shown = ref.Path
+	}
+	name := "<unknown>"
+	if hasUser {
+		name = u.GetName()
+	}
+	forbidden := field.ErrorList{field.Forbidden(field.NewPath("spec", "reference", "export"),
+		fmt.Sprintf("user %q may not bind APIExport %q of account %q", name, ref.Name, shown))}
+	if !hasUser || !found {
+		return forbidden
+	}
+	decision, _, err := a.authz.Authorize(cluster.WithCluster(ctx, provider), authorizer.AttributesRecord{
+		User: u, Verb: "bind",
+		APIGroup: apisv1alpha1.GroupName, APIVersion: apisv1alpha1.SchemeGroupVersion.Version,
+		Resource: "apiexports", Name: ref.Name, ResourceRequest: true,
+	})
+	if err != nil || decision != authorizer.DecisionAllow {
+		return forbidden
+	}
+	return nil
+}
+
+// checkClaims refuses to accept a claim, on create or when an update accepts it, unless the
+// user may perform all its verbs on its resource in this account: a user cannot give a
+// provider more than they hold.
+func (a *admission) checkClaims(ctx context.Context, b, old *apisv1alpha1.APIBinding) field.ErrorList {
+	accepted := sets.New[string]()
+	if old != nil {
+		for i := range old.Spec.PermissionClaims {
+			if c := &old.Spec.PermissionClaims[i]; c.State == apisv1alpha1.ClaimAccepted {
+				accepted.Insert(claimKey(&c.PermissionClaim) + verbsKey(c.Verbs))
+			}
+		}
+	}
+	u, hasUser := genericapirequest.UserFrom(ctx)
+	var errs field.ErrorList
+	for i := range b.Spec.PermissionClaims {
+		c := &b.Spec.PermissionClaims[i]
+		if c.State != apisv1alpha1.ClaimAccepted || accepted.Has(claimKey(&c.PermissionClaim)+verbsKey(c.Verbs)) {
+			continue
+		}
+		gr := schema.GroupResource{Group: c.Group, Resource: c.Resource}
+		if verb, ok := a.mayDoAll(ctx, u, hasUser, gr, c.Verbs); !ok {
+			errs = append(errs, field.Forbidden(field.NewPath("spec", "permissionClaims").Index(i).Child("state"),
+				fmt.Sprintf("accepting the claim needs %q on %s in this account, which you do not have", verb, describe(gr))))
+		}
+	}
+	return errs
+}
+
+// verbsKey tells apart acceptances of different verbs for the same resource.
+func verbsKey(verbs []string) string {
+	return fmt.Sprint(sets.List(sets.New(verbs...)))
+}
+
+// mayDoAll reports whether the user may perform every verb on gr in the request's account, and
+// else the first verb it may not.
+func (a *admission) mayDoAll(ctx context.Context, u user.Info, hasUser bool, gr schema.GroupResource, verbs []string) (string, bool) {
+	list := verbs
+	if sets.New(verbs...).Has("*") {
+		list = sets.List(claimVerbs)
+	}
+	for _, v := range list {
+		if !hasUser {
+			return v, false
+		}
+		decision, _, err := a.authz.Authorize(ctx, authorizer.AttributesRecord{
+			User: u, Verb: v, APIGroup: gr.Group, Resource: gr.Resource, ResourceRequest: true,
+		})
+		if err != nil || decision != authorizer.DecisionAllow {
+			return v, false
+		}
+	}
+	return "", true
+}

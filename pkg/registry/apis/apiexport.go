@@ -1,0 +1,241 @@
+package apis
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/registry/store"
+)
+
+// Limits of an APIExport's spec.
+const (
+	maxExportedResources = 64
+	maxPermissionClaims  = 32
+	maxDisplayName       = 256
+	maxDescription       = 4096
+	maxCategories        = 16
+	maxIconURL           = 64 << 10
+)
+
+// claimVerbs are the verbs a permission claim may name, besides "*".
+var claimVerbs = sets.New("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+
+// claimableBuiltins are the built-in resources a claim without identity hash may name. Never
+// RBAC, accounts or apis.accountmesh.io: claiming those would let a provider escalate in the
+// consumer's account.
+var claimableBuiltins = sets.New(
+	schema.GroupResource{Resource: "configmaps"},
+	schema.GroupResource{Resource: "secrets"},
+	schema.GroupResource{Resource: "serviceaccounts"},
+	schema.GroupResource{Resource: "namespaces"},
+	schema.GroupResource{Resource: "events"},
+	schema.GroupResource{Group: "coordination.k8s.io", Resource: "leases"},
+)
+
+func apiExportOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error) {
+	cel, err := store.NewCELValidator(deps.Definitions, scheme, apisv1alpha1.SchemeGroupVersion.WithKind("APIExport"))
+	if err != nil {
+		return store.Options{}, err
+	}
+	exportOf := func(obj runtime.Object) *apisv1alpha1.APIExport { return obj.(*apisv1alpha1.APIExport) }
+	return store.Options{
+		Resource:  apisv1alpha1.Resource("apiexports"),
+		Singular:  "apiexport",
+		New:       func() runtime.Object { return &apisv1alpha1.APIExport{} },
+		NewList:   func() runtime.Object { return &apisv1alpha1.APIExportList{} },
+		HasStatus: true,
+		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
+			return validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"))
+		},
+		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+			return append(cel.Validate(ctx, obj, old), validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"))...)
+		},
+		ValidateStatusUpdate: cel.Validate,
+		ShortNames:           []string{"export"},
+		Categories:           []string{"accountmesh"},
+		Columns: []store.Column{
+			{Name: "Identity", Type: "string", Description: "The first characters of the export's identity hash.", Value: func(obj runtime.Object) interface{} {
+				h := exportOf(obj).Status.IdentityHash
+				return h[:min(8, len(h))]
+			}},
+			{Name: "Resources", Type: "integer", Description: "The number of exported resources.", Value: func(obj runtime.Object) interface{} {
+				return int64(len(exportOf(obj).Spec.Resources))
+			}},
+			{Name: "Ready", Type: "string", Description: "Whether the export can be bound.", Value: func(obj runtime.Object) interface{} {
+				return conditionStatus(exportOf(obj).Status.Conditions, apisv1alpha1.ExportConditionReady)
+			}},
+		},
+	}, nil
+}
+
+// conditionStatus returns the status of a condition, Unknown when it is not set.
+func conditionStatus(conditions []metav1.Condition, conditionType string) string {
+	for _, c := range conditions {
+		if c.Type == conditionType {
+			return string(c.Status)
+		}
+	}
+	return string(metav1.ConditionUnknown)
+}
+
+func validateAPIExportSpec(spec *apisv1alpha1.APIExportSpec, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	resources := path.Child("resources")
+	switch n := len(spec.Resources); {
+	case n == 0:
+		errs = append(errs, field.Required(resources, "an export publishes at least one resource"))
+	case n > maxExportedResources:
+		errs = append(errs, field.TooMany(resources, n, maxExportedResources))
+	}
+	seen := sets.New[schema.GroupResource]()
+	for i, r := range spec.Resources {
+		p := resources.Index(i)
+		errs = append(errs, validateGroupWithDot(r.Group, p.Child("group"))...)
+		for _, msg := range validation.IsDNS1123Label(r.Name) {
+			errs = append(errs, field.Invalid(p.Child("name"), r.Name, msg))
+		}
+		for _, msg := range validation.IsDNS1123Subdomain(r.Schema) {
+			errs = append(errs, field.Invalid(p.Child("schema"), r.Schema, msg))
+		}
+		gr := schema.GroupResource{Group: r.Group, Resource: r.Name}
+		if seen.Has(gr) {
+			errs = append(errs, field.Duplicate(p, gr.String()))
+		}
+		seen.Insert(gr)
+	}
+	if id := spec.Identity; id != nil && id.SecretRef != nil {
+		p := path.Child("identity", "secretRef")
+		for _, msg := range apimachineryvalidation.ValidateNamespaceName(id.SecretRef.Namespace, false) {
+			errs = append(errs, field.Invalid(p.Child("namespace"), id.SecretRef.Namespace, msg))
+		}
+		for _, msg := range validation.IsDNS1123Subdomain(id.SecretRef.Name) {
+			errs = append(errs, field.Invalid(p.Child("name"), id.SecretRef.Name, msg))
+		}
+	}
+	claims := path.Child("permissionClaims")
+	if n := len(spec.PermissionClaims); n > maxPermissionClaims {
+		errs = append(errs, field.TooMany(claims, n, maxPermissionClaims))
+	}
+	keys := sets.New[string]()
+	for i := range spec.PermissionClaims {
+		c := &spec.PermissionClaims[i]
+		errs = append(errs, validatePermissionClaim(c, claims.Index(i))...)
+		if k := claimKey(c); keys.Has(k) {
+			errs = append(errs, field.Duplicate(claims.Index(i), k))
+		} else {
+			keys.Insert(k)
+		}
+	}
+	if spec.Catalog != nil {
+		errs = append(errs, validateCatalog(spec.Catalog, path.Child("catalog"))...)
+	}
+	return errs
+}
+
+// claimKey is the list-map key of a claim.
+func claimKey(c *apisv1alpha1.PermissionClaim) string {
+	return strconv.Quote(c.Group) + "/" + strconv.Quote(c.Resource) + "/" + strconv.Quote(c.IdentityHash)
+}
+
+func validateGroupWithDot(group string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(group) {
+		errs = append(errs, field.Invalid(path, group, msg))
+	}
+	if len(errs) == 0 && !strings.Contains(group, ".") {
+		errs = append(errs, field.Invalid(path, group, "must contain a dot, as the group of a custom resource"))
+	}
+	return errs
+}
+
+func validatePermissionClaim(c *apisv1alpha1.PermissionClaim, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(c.Resource) {
+		errs = append(errs, field.Invalid(path.Child("resource"), c.Resource, msg))
+	}
+	if c.IdentityHash != "" {
+		errs = append(errs, validateGroupWithDot(c.Group, path.Child("group"))...)
+	} else if gr := (schema.GroupResource{Group: c.Group, Resource: c.Resource}); !claimableBuiltins.Has(gr) {
+		errs = append(errs, field.NotSupported(path.Child("resource"), gr.String(), claimableNames()))
+	}
+	verbs := path.Child("verbs")
+	if len(c.Verbs) == 0 {
+		errs = append(errs, field.Required(verbs, "a claim names at least one verb"))
+	}
+	for i, v := range c.Verbs {
+		if v != "*" && !claimVerbs.Has(v) {
+			errs = append(errs, field.NotSupported(verbs.Index(i), v, append(sets.List(claimVerbs), "*")))
+		}
+	}
+	if c.Selector != nil {
+		if _, err := metav1.LabelSelectorAsSelector(c.Selector); err != nil {
+			errs = append(errs, field.Invalid(path.Child("selector"), c.Selector, err.Error()))
+		}
+	}
+	return errs
+}
+
+// claimableNames lists the claimable built-in resources for error messages.
+func claimableNames() []string {
+	names := make([]string, 0, claimableBuiltins.Len())
+	for gr := range claimableBuiltins {
+		names = append(names, gr.String())
+	}
+	return sets.List(sets.New(names...))
+}
+
+func validateCatalog(c *apisv1alpha1.Catalog, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if n := len(c.DisplayName); n > maxDisplayName {
+		errs = append(errs, field.TooLong(path.Child("displayName"), "", maxDisplayName))
+	}
+	if n := len(c.Description); n > maxDescription {
+		errs = append(errs, field.TooLong(path.Child("description"), "", maxDescription))
+	}
+	if n := len(c.Categories); n > maxCategories {
+		errs = append(errs, field.TooMany(path.Child("categories"), n, maxCategories))
+	}
+	for i, cat := range c.Categories {
+		for _, msg := range validation.IsDNS1123Label(cat) {
+			errs = append(errs, field.Invalid(path.Child("categories").Index(i), cat, msg))
+		}
+	}
+	if icon := c.IconURL; icon != "" {
+		switch {
+		case len(icon) > maxIconURL:
+			errs = append(errs, field.TooLong(path.Child("iconURL"), "", maxIconURL))
+		case strings.HasPrefix(icon, "data:image/"):
+		case !isHTTPSURL(icon):
+			errs = append(errs, field.Invalid(path.Child("iconURL"), icon, "must be an https URL or a data:image/ URL"))
+		}
+	}
+	if doc := c.DocumentationURL; doc != "" && !isHTTPSURL(doc) {
+		errs = append(errs, field.Invalid(path.Child("documentationURL"), doc, "must be an https URL"))
+	}
+	return errs
+}
+
+func isHTTPSURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != ""
+}
+
+// describe returns a short description of a group resource for messages.
+func describe(gr schema.GroupResource) string {
+	if gr.Group == "" {
+		return fmt.Sprintf("%s (core)", gr.Resource)
+	}
+	return gr.String()
+}

@@ -1,0 +1,56 @@
+// Package apis serves the apis.accountmesh.io API: APIResourceSchemas, APIExports and
+// APIBindings. It validates them (schemas as upstream validates CRD specs, immutability from
+// the types' CEL markers) and decides at creation who may bind an export: the verb bind on
+// the export, in the export's account, for the user creating the binding.
+//
+// It must not look exports up, nor serve bound resources: resolving exports and serving their
+// resources is the job of the export and binding controllers and of pkg/dynamic.
+package apis
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/kube-openapi/pkg/common"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/registry/store"
+)
+
+// Index resolves accounts: a path or cluster ID to an ID, and an ID to its entry.
+type Index interface {
+	Resolve(pathOrID string) (cluster.ID, bool)
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
+// Deps are what the registries need from the server.
+type Deps struct {
+	// Definitions are the OpenAPI definitions the CEL markers of the types are read from.
+	Definitions common.GetOpenAPIDefinitions
+	// BuiltinGroups returns the groups the server serves itself; schemas may not use them.
+	BuiltinGroups func() []string
+	// Index resolves the account of a binding's export.
+	Index Index
+	// Authorizer decides whether the creator of a binding may bind the export, and may
+	// perform the verbs of the claims the binding accepts.
+	Authorizer authorizer.Authorizer
+}
+
+// NewStorage returns the storage of the apis.accountmesh.io/v1alpha1 resources, keyed by
+// resource name.
+func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, deps Deps) (map[string]rest.Storage, error) {
+	schemas, err := apiResourceSchemaOptions(scheme, deps)
+	if err != nil {
+		return nil, err
+	}
+	exports, err := apiExportOptions(scheme, deps)
+	if err != nil {
+		return nil, err
+	}
+	bindings, err := apiBindingOptions(scheme, deps)
+	if err != nil {
+		return nil, err
+	}
+	return store.NewGroup(scheme, getter, schemas, exports, bindings)
+}
