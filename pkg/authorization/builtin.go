@@ -7,6 +7,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 )
@@ -43,6 +44,7 @@ var viewRules = []rbacv1.PolicyRule{
 	rule(readVerbs, eventsv1.GroupName, "events"),
 	rule(readVerbs, coordinationv1.GroupName, "leases"),
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
+	rule(readVerbs, apisv1alpha1.GroupName, "apiresourceschemas", "apiexports", "apiexports/status", "apibindings", "apibindings/status"),
 }
 
 // editRules change an account's objects, RBAC excepted, as upstream edit, but without
@@ -53,6 +55,7 @@ var editRules = []rbacv1.PolicyRule{
 	rule([]string{"create"}, "", "serviceaccounts/token"),
 	rule(writeVerbs, eventsv1.GroupName, "events"),
 	rule(allVerbs, coordinationv1.GroupName, "leases"),
+	rule(allVerbs, apisv1alpha1.GroupName, "apibindings"),
 }
 
 // adminRules administer an account: namespaces, RBAC of the whole account, child accounts and
@@ -63,6 +66,9 @@ var adminRules = []rbacv1.PolicyRule{
 	rule(writeVerbs, corev1alpha1.GroupName, "accounts"),
 	rule(append([]string{"use"}, writeVerbs...), corev1alpha1.GroupName, "accounttypes"),
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessgrants"),
+	// Publishing APIs, and who may bind them: bind lets an admin grant bind to others.
+	rule(append([]string{"bind"}, allVerbs...), apisv1alpha1.GroupName, "apiexports", "apiresourceschemas"),
+	rule(allVerbs, apisv1alpha1.GroupName, "apiexports/content"),
 }
 
 // builtinRoles are the rules of the built-in ClusterRoles before aggregation, and the

@@ -62,6 +62,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := s.installAPIs(); err != nil {
 		return nil, err
 	}
+	if err := s.installProviderAPIs(); err != nil {
+		return nil, err
+	}
 	if err := s.installAuthenticationAPIs(); err != nil {
 		return nil, err
 	}

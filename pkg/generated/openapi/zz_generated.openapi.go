@@ -719,6 +719,11 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingStatus(ref common.ReferenceCallback
 					},
 				},
 			},
+			VendorExtensible: spec.VendorExtensible{
+				Extensions: spec.Extensions{
+					"x-kubernetes-validations": []interface{}{map[string]interface{}{"message": "exportClusterID is immutable once set", "rule": "!has(oldSelf.exportClusterID) || (has(self.exportClusterID) && self.exportClusterID == oldSelf.exportClusterID)"}, map[string]interface{}{"message": "identityHash is immutable once set", "rule": "!has(oldSelf.identityHash) || (has(self.identityHash) && self.identityHash == oldSelf.identityHash)"}},
+				},
+			},
 		},
 		Dependencies: []string{
 			v1alpha1.BoundResource{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},

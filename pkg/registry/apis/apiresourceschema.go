@@ -66,14 +66,36 @@ func validateAPIResourceSchema(ctx context.Context, s *apisv1alpha1.APIResourceS
 	if err != nil {
 		return append(errs, field.InternalError(field.NewPath("spec"), err))
 	}
+	version := "spec.versions[*]."
+	if len(s.Spec.Versions) == 1 {
+		version = "spec.versions[0]."
+	}
 	for _, e := range crdvalidation.ValidateCustomResourceDefinition(ctx, crd) {
 		// The CRD's name and status are made up here; only its spec and the API approval
-		// annotation come from the schema, and their field paths are the schema's.
-		if strings.HasPrefix(e.Field, "spec.") || strings.HasPrefix(e.Field, "metadata.annotations") {
-			errs = append(errs, e)
+		// annotation come from the schema.
+		if !strings.HasPrefix(e.Field, "spec.") && !strings.HasPrefix(e.Field, "metadata.annotations") {
+			continue
 		}
+		// Upstream's internal CRD holds what all versions share once, at the top of the spec;
+		// report it where the schema has it, in the versions.
+		for from, to := range hoisted {
+			if rest, ok := strings.CutPrefix(e.Field, from); ok {
+				e.Field = version + to + rest
+				break
+			}
+		}
+		errs = append(errs, e)
 	}
 	return errs
+}
+
+// hoisted maps the top-level fields of an internal CRD spec to the version fields they come
+// from when every version has the same value.
+var hoisted = map[string]string{
+	"spec.validation":               "schema",
+	"spec.subresources":             "subresources",
+	"spec.additionalPrinterColumns": "additionalPrinterColumns",
+	"spec.selectableFields":         "selectableFields",
 }
 
 // crdOf returns the internal CustomResourceDefinition upstream would validate for a schema:

@@ -159,6 +159,11 @@ type AcceptablePermissionClaim struct {
 }
 
 // APIBindingStatus is set by the binding controller.
+//
+// +k8s:validation:cel[0]:rule="!has(oldSelf.exportClusterID) || (has(self.exportClusterID) && self.exportClusterID == oldSelf.exportClusterID)"
+// +k8s:validation:cel[0]:message="exportClusterID is immutable once set"
+// +k8s:validation:cel[1]:rule="!has(oldSelf.identityHash) || (has(self.identityHash) && self.identityHash == oldSelf.identityHash)"
+// +k8s:validation:cel[1]:message="identityHash is immutable once set"
 type APIBindingStatus struct {
 	// phase is Binding, Bound or Unbinding.
 	// +optional

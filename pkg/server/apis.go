@@ -1,0 +1,23 @@
+package server
+
+import (
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
+	"github.com/accountmesh/accountmesh/pkg/registry/apis"
+	"github.com/accountmesh/accountmesh/pkg/scheme"
+)
+
+// installProviderAPIs installs apis.accountmesh.io: APIResourceSchemas, APIExports and
+// APIBindings. Their controllers and the serving of bound resources are not wired yet.
+func (s *Server) installProviderAPIs() error {
+	storage, err := apis.NewStorage(scheme.Scheme, s.storage, apis.Deps{
+		Definitions:   generatedopenapi.Definitions,
+		BuiltinGroups: s.crdGroups.BuiltinGroups,
+		Index:         s.Index,
+		Authorizer:    s.Generic.Authorization.Authorizer,
+	})
+	if err != nil {
+		return err
+	}
+	return s.installGroups(apiGroup{apisv1alpha1.SchemeGroupVersion, storage})
+}
