@@ -1,0 +1,139 @@
+package apis
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// fakeIndex knows accounts by path, and resolves paths and IDs.
+type fakeIndex map[string]cluster.ID
+
+func (x fakeIndex) Resolve(pathOrID string) (cluster.ID, bool) {
+	if id, ok := x[pathOrID]; ok {
+		return id, true
+	}
+	_, ok := x.Lookup(cluster.ID(pathOrID))
+	return cluster.ID(pathOrID), ok
+}
+
+func (x fakeIndex) Lookup(id cluster.ID) (cluster.Entry, bool) {
+	for p, i := range x {
+		if i == id {
+			return cluster.Entry{ID: id, Path: p}, true
+		}
+	}
+	return cluster.Entry{}, false
+}
+
+// grant is what the fake authorizer allows: a user, a verb, a resource in an account, and
+// optionally one name.
+type grant struct {
+	user, verb, group, resource, name string
+	account                           cluster.ID
+}
+
+type fakeAuthorizer []grant
+
+func (f fakeAuthorizer) Authorize(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
+	id, _ := cluster.FromContext(ctx)
+	for _, g := range f {
+		if g.user == a.GetUser().GetName() && g.verb == a.GetVerb() && g.group == a.GetAPIGroup() &&
+			g.resource == a.GetResource() && g.account == id && (g.name == "" || g.name == a.GetName()) {
+			return authorizer.DecisionAllow, "", nil
+		}
+	}
+	return authorizer.DecisionNoOpinion, "no grant", nil
+}
+
+func TestCheckBind(t *testing.T) {
+	t.Parallel()
+	index := fakeIndex{"root:prov": "prov", "root:cons": "cons"}
+	authz := fakeAuthorizer{
+		{user: "bob", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", name: "db", account: "prov"},
+		{user: "own", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", account: "cons"},
+		{user: "bob", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", account: "cons"},
+	}
+	for _, tc := range []struct {
+		name, user, path, export string
+		want                     string
+	}{
+		{name: "granted", user: "bob", path: "root:prov", export: "db"},
+		{name: "granted by cluster ID", user: "bob", path: "prov", export: "db"},
+		{name: "another export", user: "bob", path: "root:prov", export: "other",
+			want: `spec.reference.export: Forbidden: user "bob" may not bind APIExport "other" of account "root:prov"`},
+		{name: "no grant", user: "eve", path: "root:prov", export: "db",
+			want: `spec.reference.export: Forbidden: user "eve" may not bind APIExport "db" of account "root:prov"`},
+		{name: "unknown account looks refused", user: "bob", path: "root:nope", export: "db",
+			want: `spec.reference.export: Forbidden: user "bob" may not bind APIExport "db" of account "root:nope"`},
+		{name: "own account by default", user: "own", export: "db"},
+		{name: "own account without grant", user: "eve", export: "db",
+			want: `spec.reference.export: Forbidden: user "eve" may not bind APIExport "db" of account "root:cons"`},
+		{name: "no user", path: "root:prov", export: "db",
+			want: `spec.reference.export: Forbidden: user "<unknown>" may not bind APIExport "db" of account "root:prov"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := cluster.WithCluster(t.Context(), "cons")
+			if tc.user != "" {
+				ctx = genericapirequest.WithUser(ctx, &user.DefaultInfo{Name: tc.user})
+			}
+			a := &admission{index: index, authz: authorizer.AuthorizerFunc(authz.Authorize)}
+			errs := a.checkBind(ctx, &apisv1alpha1.ExportReference{Path: tc.path, Name: tc.export})
+			if tc.want == "" {
+				require.Empty(t, errs)
+				return
+			}
+			require.Len(t, errs, 1)
+			require.Equal(t, tc.want, errs[0].Error())
+		})
+	}
+}
+
+func TestCheckClaims(t *testing.T) {
+	t.Parallel()
+	authz := fakeAuthorizer{
+		{user: "bob", verb: "get", resource: "secrets", account: "cons"},
+		{user: "bob", verb: "list", resource: "secrets", account: "cons"},
+	}
+	binding := func(state apisv1alpha1.ClaimState, verbs ...string) *apisv1alpha1.APIBinding {
+		return &apisv1alpha1.APIBinding{Spec: apisv1alpha1.APIBindingSpec{PermissionClaims: []apisv1alpha1.AcceptablePermissionClaim{{
+			PermissionClaim: apisv1alpha1.PermissionClaim{Resource: "secrets", Verbs: verbs}, State: state,
+		}}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		obj, old *apisv1alpha1.APIBinding
+		want     string
+	}{
+		{name: "accept what the user holds", obj: binding(apisv1alpha1.ClaimAccepted, "get", "list")},
+		{name: "reject anything", obj: binding(apisv1alpha1.ClaimRejected, "*")},
+		{name: "accept more than held", obj: binding(apisv1alpha1.ClaimAccepted, "get", "delete"),
+			want: `spec.permissionClaims[0].state: Forbidden: accepting the claim needs "delete" on secrets (core) in this account, which you do not have`},
+		{name: "accept all verbs", obj: binding(apisv1alpha1.ClaimAccepted, "*"), want: `needs "create" on secrets (core)`},
+		{name: "flip to accepted", obj: binding(apisv1alpha1.ClaimAccepted, "delete"), old: binding(apisv1alpha1.ClaimRejected, "delete"),
+			want: `needs "delete"`},
+		{name: "already accepted by someone else", obj: binding(apisv1alpha1.ClaimAccepted, "delete"), old: binding(apisv1alpha1.ClaimAccepted, "delete")},
+		{name: "more verbs accepted on update", obj: binding(apisv1alpha1.ClaimAccepted, "delete", "get"), old: binding(apisv1alpha1.ClaimAccepted, "get"),
+			want: `needs "delete"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := genericapirequest.WithUser(cluster.WithCluster(t.Context(), "cons"), &user.DefaultInfo{Name: "bob"})
+			a := &admission{index: fakeIndex{}, authz: authorizer.AuthorizerFunc(authz.Authorize)}
+			errs := a.checkClaims(ctx, tc.obj, tc.old)
+			if tc.want == "" {
+				require.Empty(t, errs)
+				return
+			}
+			require.ErrorContains(t, errs.ToAggregate(), tc.want)
+		})
+	}
+}
