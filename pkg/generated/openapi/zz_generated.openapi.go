@@ -618,10 +618,9 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingStatus(ref common.ReferenceCallback
 				Properties: map[string]spec.Schema{
 					"phase": {
 						SchemaProps: spec.SchemaProps{
-							Description: "phase is Binding, Bound or Unbinding.\n\nPossible enum values:\n - `\"Binding\"` is the phase until the binding is first Ready.\n - `\"Bound\"` is the phase after the binding was first Ready, even when later conditions fail: the API stays served from the last good state.\n - `\"Unbinding\"` is the phase once the binding is being deleted.",
+							Description: "phase is Binding, Bound or Unbinding.",
 							Type:        []string{"string"},
 							Format:      "",
-							Enum:        []interface{}{"Binding", "Bound", "Unbinding"},
 						},
 					},
 					"exportClusterID": {
@@ -1169,11 +1168,10 @@ func schema_pkg_apis_apis_v1alpha1_AcceptablePermissionClaim(ref common.Referenc
 					},
 					"state": {
 						SchemaProps: spec.SchemaProps{
-							Description: "state is Accepted or Rejected.\n\nPossible enum values:\n - `\"Accepted\"` grants the claim to the provider.\n - `\"Rejected\"` refuses the claim; the API is served anyway.",
+							Description: "state is Accepted or Rejected.",
 							Default:     "",
 							Type:        []string{"string"},
 							Format:      "",
-							Enum:        []interface{}{"Accepted", "Rejected"},
 						},
 					},
 				},

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
+	"github.com/accountmesh/accountmesh/pkg/scheme"
 )
 
 func testSchema(mutate func(*apisv1alpha1.APIResourceSchemaSpec)) *apisv1alpha1.APIResourceSchema {
@@ -84,6 +86,41 @@ func TestValidateAPIResourceSchema(t *testing.T) {
 				require.NotContains(t, e.Field, "metadata.name", "the made-up CRD name is not the schema's")
 				require.NotContains(t, e.Field, "status", "the made-up CRD status is not the schema's")
 			}
+		})
+	}
+}
+
+// TestSchemaImmutable checks the CEL marker of the schema's spec through the registry's
+// validator, down to a change deep inside an OpenAPI schema.
+func TestSchemaImmutable(t *testing.T) {
+	t.Parallel()
+	opts, err := apiResourceSchemaOptions(scheme.Scheme, Deps{Definitions: generatedopenapi.Definitions})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name   string
+		mutate func(*apisv1alpha1.APIResourceSchema)
+		want   string
+	}{
+		{name: "unchanged"},
+		{name: "labels", mutate: func(s *apisv1alpha1.APIResourceSchema) { s.Labels = map[string]string{"a": "b"} }},
+		{name: "group", mutate: func(s *apisv1alpha1.APIResourceSchema) { s.Spec.Group = "other.example.com" },
+			want: "spec: Invalid value: spec is immutable; create a new APIResourceSchema"},
+		{name: "deep in the OpenAPI schema", mutate: func(s *apisv1alpha1.APIResourceSchema) {
+			s.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["engine"] = apiextensionsv1.JSONSchemaProps{Type: "integer"}
+		}, want: "spec is immutable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			obj := testSchema(nil)
+			if tc.mutate != nil {
+				tc.mutate(obj)
+			}
+			errs := opts.ValidateUpdate(t.Context(), obj, testSchema(nil))
+			if tc.want == "" {
+				require.Empty(t, errs)
+				return
+			}
+			require.ErrorContains(t, errs.ToAggregate(), tc.want)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
@@ -13,28 +12,6 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 )
-
-func testSchema(mutate func(*apisv1alpha1.APIResourceSchema)) *apisv1alpha1.APIResourceSchema {
-	s := &apisv1alpha1.APIResourceSchema{Spec: apisv1alpha1.APIResourceSchemaSpec{
-		Group: "db.example.com",
-		Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "databases", Kind: "Database"},
-		Scope: apiextensionsv1.NamespaceScoped,
-		Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-			Name: "v1", Served: true, Storage: true,
-			Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-				Type: "object",
-				Properties: map[string]apiextensionsv1.JSONSchemaProps{
-					"spec": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"engine": {Type: "string"}}},
-				},
-			}},
-		}},
-	}}
-	s.Name = "v1.databases.db.example.com"
-	if mutate != nil {
-		mutate(s)
-	}
-	return s
-}
 
 func TestCELValidator(t *testing.T) {
 	t.Parallel()
@@ -60,18 +37,6 @@ func TestCELValidator(t *testing.T) {
 		obj, old runtime.Object
 		wantErr  string
 	}{
-		{name: "schema create", kind: "APIResourceSchema", obj: testSchema(nil)},
-		{name: "schema unchanged", kind: "APIResourceSchema", obj: testSchema(nil), old: testSchema(nil)},
-		{name: "schema labels change", kind: "APIResourceSchema",
-			obj: testSchema(func(s *apisv1alpha1.APIResourceSchema) { s.Labels = map[string]string{"a": "b"} }), old: testSchema(nil)},
-		{name: "schema group change", kind: "APIResourceSchema",
-			obj: testSchema(func(s *apisv1alpha1.APIResourceSchema) { s.Spec.Group = "other.example.com" }), old: testSchema(nil),
-			wantErr: "spec: Invalid value: spec is immutable; create a new APIResourceSchema"},
-		{name: "schema deep change in the OpenAPI schema", kind: "APIResourceSchema",
-			obj: testSchema(func(s *apisv1alpha1.APIResourceSchema) {
-				s.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["engine"] = apiextensionsv1.JSONSchemaProps{Type: "integer"}
-			}), old: testSchema(nil),
-			wantErr: "spec is immutable"},
 		{name: "binding reference unchanged", kind: "APIBinding", obj: bindingTo("root:p", "db"), old: bindingTo("root:p", "db")},
 		{name: "binding reference name change", kind: "APIBinding", obj: bindingTo("root:p", "other"), old: bindingTo("root:p", "db"),
 			wantErr: "spec.reference: Invalid value: reference is immutable; create a new APIBinding"},

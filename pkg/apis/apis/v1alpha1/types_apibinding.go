@@ -58,7 +58,6 @@ const (
 )
 
 // BindingPhase is the life-cycle phase of an APIBinding.
-// +enum
 type BindingPhase string
 
 // The phases of an APIBinding.
@@ -73,7 +72,6 @@ const (
 )
 
 // ClaimState is a consumer's answer to a permission claim.
-// +enum
 type ClaimState string
 
 // The answers to a permission claim.
