@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/authentication/oidc"
 	"github.com/accountmesh/accountmesh/pkg/authentication/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -200,9 +201,9 @@ func (c *Config) newAuthentication(ctx context.Context) (*authn, error) {
 }
 
 // withCertificates returns the request authenticator: client certificates, then bearer tokens,
-// every user in system:authenticated.
+// every user in system:authenticated and none in the groups reserved to the server.
 func (a *authn) withCertificates(certs authenticator.Request) authenticator.Request {
-	return group.NewAuthenticatedGroupAdder(union.New(certs, bearertoken.New(a.bearer)))
+	return group.NewAuthenticatedGroupAdder(authentication.WithoutReservedGroups(union.New(certs, bearertoken.New(a.bearer))))
 }
 
 // getServiceAccount reads a ServiceAccount from the serviceaccounts storage once it exists.

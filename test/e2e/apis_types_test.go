@@ -181,3 +181,34 @@ func kubectlEventuallyStdin(t *testing.T, kubeconfig, stdin string, args ...stri
 		return err == nil, nil
 	}, "kubectl %s kept failing: %s", strings.Join(args, " "), func() string { return errOut }())
 }
+
+// TestAPIsBindConsumerGroups checks that a provider opens an export to a subtree of consumer
+// accounts by granting bind to its reserved group, and that no user can claim that group.
+func TestAPIsBindConsumerGroups(t *testing.T) {
+	t.Parallel()
+	provider := server.NewAccount(t, "root")
+	corg := newOrg(t, "quinn")
+	inside := server.NewAccount(t, corg.Path)
+	outside := server.NewAccount(t, "root")
+	framework.KubectlStdin(t, provider.Kubeconfig, schemaYAML("v1.databases.db.example.com", "db.example.com", "{type: string}"), "create", "-f", "-")
+	framework.KubectlStdin(t, provider.Kubeconfig, exportYAML("db", "v1.databases.db.example.com"), "create", "-f", "-")
+	kubectlApply(t, provider.Kubeconfig, binderRoleYAML("db-binder", "db"))
+	framework.Kubectl(t, provider.Kubeconfig, "create", "clusterrolebinding", "subtree-binds", "--clusterrole=db-binder",
+		"--group=accountmesh:subtree:"+corg.Path)
+	for _, a := range []*framework.Account{inside, outside} {
+		for _, u := range []string{"erin", "mallory"} {
+			framework.Kubectl(t, a.Kubeconfig, "create", "clusterrolebinding", u+"-edit", "--clusterrole=edit", "--user="+u)
+		}
+	}
+
+	kubectlEventuallyStdin(t, userKubeconfig(t, inside.Path, "erin"), bindingYAML("db", provider.Path, "db"), "create", "-f", "-")
+	out := framework.KubectlFails(t, userKubeconfig(t, outside.Path, "erin"), bindingYAML("db", provider.Path, "db"), "create", "-f", "-")
+	require.Contains(t, out, `user "erin" may not bind APIExport "db" of account "`+provider.Path+`"`)
+
+	// A certificate naming the reserved group does not put mallory in it.
+	mallory := userKubeconfig(t, outside.Path, "mallory", "accountmesh:subtree:"+corg.Path)
+	kubectlEventually(t, mallory, "get", "apibindings")
+	out = framework.KubectlFails(t, mallory, bindingYAML("db", provider.Path, "db"), "create", "-f", "-")
+	require.Contains(t, out, `user "mallory" may not bind APIExport "db" of account "`+provider.Path+`"`)
+	require.NotContains(t, framework.Kubectl(t, mallory, "auth", "whoami"), "accountmesh:")
+}

@@ -2,6 +2,7 @@ package apis
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,8 +37,8 @@ func (x fakeIndex) Lookup(id cluster.ID) (cluster.Entry, bool) {
 // grant is what the fake authorizer allows: a user, a verb, a resource in an account, and
 // optionally one name.
 type grant struct {
-	user, verb, group, resource, name string
-	account                           cluster.ID
+	user, userGroup, verb, group, resource, name string
+	account                                      cluster.ID
 }
 
 type fakeAuthorizer []grant
@@ -45,7 +46,8 @@ type fakeAuthorizer []grant
 func (f fakeAuthorizer) Authorize(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
 	id, _ := cluster.FromContext(ctx)
 	for _, g := range f {
-		if g.user == a.GetUser().GetName() && g.verb == a.GetVerb() && g.group == a.GetAPIGroup() &&
+		subject := g.user == a.GetUser().GetName() || (g.userGroup != "" && slices.Contains(a.GetUser().GetGroups(), g.userGroup))
+		if subject && g.verb == a.GetVerb() && g.group == a.GetAPIGroup() &&
 			g.resource == a.GetResource() && g.account == id && (g.name == "" || g.name == a.GetName()) {
 			return authorizer.DecisionAllow, "", nil
 		}
@@ -55,11 +57,14 @@ func (f fakeAuthorizer) Authorize(ctx context.Context, a authorizer.Attributes) 
 
 func TestCheckBind(t *testing.T) {
 	t.Parallel()
-	index := fakeIndex{"root:prov": "prov", "root:cons": "cons"}
+	index := fakeIndex{"root:prov": "prov", "root:acme:cons": "cons", "root:acme:prov2": "prov2", "root:acme:prov3": "prov3"}
 	authz := fakeAuthorizer{
 		{user: "bob", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", name: "db", account: "prov"},
 		{user: "own", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", account: "cons"},
 		{user: "bob", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", account: "cons"},
+		{userGroup: "accountmesh:subtree:root:acme", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", account: "prov2"},
+		{userGroup: "accountmesh:account:root:acme:cons", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", account: "prov3"},
+		{userGroup: "accountmesh:subtree:root:acme:other", verb: "bind", group: apisv1alpha1.GroupName, resource: "apiexports", account: "prov"},
 	}
 	for _, tc := range []struct {
 		name, user, path, export string
@@ -73,9 +78,13 @@ func TestCheckBind(t *testing.T) {
 			want: `spec.reference.export: Forbidden: user "eve" may not bind APIExport "db" of account "root:prov"`},
 		{name: "unknown account looks refused", user: "bob", path: "root:nope", export: "db",
 			want: `spec.reference.export: Forbidden: user "bob" may not bind APIExport "db" of account "root:nope"`},
+		{name: "open to the consumer's subtree", user: "eve", path: "root:acme:prov2", export: "db"},
+		{name: "open to the consumer account", user: "eve", path: "root:acme:prov3", export: "db"},
+		{name: "open to another subtree", user: "eve", path: "root:prov", export: "db",
+			want: `spec.reference.export: Forbidden: user "eve" may not bind APIExport "db" of account "root:prov"`},
 		{name: "own account by default", user: "own", export: "db"},
 		{name: "own account without grant", user: "eve", export: "db",
-			want: `spec.reference.export: Forbidden: user "eve" may not bind APIExport "db" of account "root:cons"`},
+			want: `spec.reference.export: Forbidden: user "eve" may not bind APIExport "db" of account "root:acme:cons"`},
 		{name: "no user", path: "root:prov", export: "db",
 			want: `spec.reference.export: Forbidden: user "<unknown>" may not bind APIExport "db" of account "root:prov"`},
 	} {

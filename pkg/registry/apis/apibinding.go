@@ -3,6 +3,7 @@ package apis
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -14,6 +15,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
@@ -128,11 +130,12 @@ type admission struct {
 func (a *admission) checkBind(ctx context.Context, ref *apisv1alpha1.ExportReference) field.ErrorList {
 	u, hasUser := genericapirequest.UserFrom(ctx)
 	consumer, inAccount := cluster.FromContext(ctx)
-	provider, shown := consumer, ""
+	consumerPath := ""
 	if e, ok := a.index.Lookup(consumer); ok {
-		shown = e.Path
+		consumerPath = e.Path
 	}
-	found := inAccount
+	provider, shown := consumer, consumerPath
+	found := inAccount && consumerPath != ""
 	if ref.Path != "" {
 		provider, found = a.index.Resolve(ref.Path)
 		shown = ref.Path
@@ -147,7 +150,7 @@ func (a *admission) checkBind(ctx context.Context, ref *apisv1alpha1.ExportRefer
 		return forbidden
 	}
 	decision, _, err := a.authz.Authorize(cluster.WithCluster(ctx, provider), authorizer.AttributesRecord{
-		User: u, Verb: "bind",
+		User: withConsumerGroups(u, consumerPath), Verb: "bind",
 		APIGroup: apisv1alpha1.GroupName, APIVersion: apisv1alpha1.SchemeGroupVersion.Version,
 		Resource: "apiexports", Name: ref.Name, ResourceRequest: true,
 	})
@@ -155,6 +158,21 @@ func (a *admission) checkBind(ctx context.Context, ref *apisv1alpha1.ExportRefer
 		return forbidden
 	}
 	return nil
+}
+
+// withConsumerGroups adds to u, for the bind check only, the reserved groups that describe the
+// consumer account: the account itself and every subtree it is in. A provider opens an export
+// to an account, a subtree or everyone by granting bind to one of them or to
+// system:authenticated. Paths, not IDs, so that grants are readable: an account deleted and
+// created again at the same path gets the same access, as its parent decides its names.
+func withConsumerGroups(u user.Info, consumerPath string) user.Info {
+	groups := append(slices.Clone(u.GetGroups()), authentication.AccountGroup(consumerPath))
+	return &user.DefaultInfo{
+		Name:   u.GetName(),
+		UID:    u.GetUID(),
+		Groups: append(groups, authentication.SubtreeGroups(consumerPath)...),
+		Extra:  u.GetExtra(),
+	}
 }
 
 // checkClaims refuses to accept a claim, on create or when an update accepts it, unless the

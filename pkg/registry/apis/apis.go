@@ -1,7 +1,8 @@
 // Package apis serves the apis.accountmesh.io API: APIResourceSchemas, APIExports and
 // APIBindings. It validates them (schemas as upstream validates CRD specs, immutability from
 // the types' CEL markers) and decides at creation who may bind an export: the verb bind on
-// the export, in the export's account, for the user creating the binding.
+// the export, in the export's account, for the user creating the binding, with the reserved
+// groups that name the consumer account and its subtrees added (pkg/authentication).
 //
 // It must not look exports up, nor serve bound resources: resolving exports and serving their
 // resources is the job of the export and binding controllers and of pkg/dynamic.

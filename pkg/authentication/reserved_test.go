@@ -1,0 +1,49 @@
+package authentication
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/user"
+)
+
+func TestWithoutReservedGroups(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		groups     []string
+		wantGroups []string
+	}{
+		{name: "no groups"},
+		{name: "plain groups kept", groups: []string{"dev", "root:acme:ops"}, wantGroups: []string{"dev", "root:acme:ops"}},
+		{name: "reserved groups dropped", groups: []string{"accountmesh:subtree:root", "dev", "accountmesh:account:root:acme"}, wantGroups: []string{"dev"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := &user.DefaultInfo{Name: "u", UID: "1", Groups: tc.groups, Extra: map[string][]string{"k": {"v"}}}
+			a := WithoutReservedGroups(authenticator.RequestFunc(func(*http.Request) (*authenticator.Response, bool, error) {
+				return &authenticator.Response{User: in, Audiences: authenticator.Audiences{"a"}}, true, nil
+			}))
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil)
+			require.NoError(t, err)
+			resp, ok, err := a.AuthenticateRequest(req)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, tc.wantGroups, resp.User.GetGroups())
+			require.Equal(t, "u", resp.User.GetName())
+			require.Equal(t, "1", resp.User.GetUID())
+			require.Equal(t, map[string][]string{"k": {"v"}}, resp.User.GetExtra())
+			require.Equal(t, authenticator.Audiences{"a"}, resp.Audiences)
+			require.Equal(t, tc.groups, in.Groups, "the authenticator's user is not changed")
+		})
+	}
+}
+
+func TestSubtreeGroups(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"accountmesh:subtree:root"}, SubtreeGroups("root"))
+	require.Equal(t, []string{"accountmesh:subtree:root", "accountmesh:subtree:root:acme", "accountmesh:subtree:root:acme:x"}, SubtreeGroups("root:acme:x"))
+	require.Equal(t, "accountmesh:account:root:acme", AccountGroup("root:acme"))
+}
