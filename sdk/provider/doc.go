@@ -1,0 +1,17 @@
+// Package provider lets controller-runtime controllers, written with multicluster-runtime,
+// reconcile objects in every consumer account bound to an APIExport, through the export's
+// provider view (https://HOST/services/export/<provider>/<export>/clusters/<id|*>/...).
+//
+// A Provider implements multicluster.Provider and multicluster.ProviderRunnable. It watches
+// the view's apibindings and engages a consumer account (a multicluster.ClusterName equal to
+// the account's cluster ID) while one of its bindings is Bound, and disengages it when the
+// binding goes. Each resource is watched once, across all consumers, by a shared informer
+// on the view's wildcard; the per-account clusters read that informer through an index on the
+// accountmesh.io/cluster annotation, and a dispatcher hands every event to the handlers of its
+// account only, so the cost of an event does not grow with the number of consumers. Writes go
+// to /clusters/<id> of the view, so they land in the right account.
+//
+// The package owns only client-side state; it must not assume anything about the server
+// beyond the view's HTTP API, and it must not import server packages other than the API types
+// and the cluster-keyed informer of pkg/client.
+package provider
