@@ -22,7 +22,7 @@ OPENAPI_PACKAGES := \
 	github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1 \
 	github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1
 
-API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1 ./pkg/apis/authorization/v1alpha1 ./pkg/apis/apis/v1alpha1
+API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1 ./pkg/apis/authorization/v1alpha1 ./pkg/apis/apis/v1alpha1 ./sdk/examples/database/apis/v1
 
 .PHONY: all
 all: build
