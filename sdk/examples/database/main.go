@@ -45,12 +45,14 @@ type options struct {
 }
 
 func main() {
+	// A flag set of our own: controller-runtime registers its own --kubeconfig on the global one.
+	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
 	o := options{}
-	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of a user with access to the export's content in the provider account")
-	flag.StringVar(&o.path, "path", "", "path (or cluster ID) of the provider account, e.g. root:prov")
-	flag.StringVar(&o.export, "export", "db", "name of the APIExport in the provider account")
-	klog.InitFlags(nil)
-	flag.Parse()
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of a user with access to the export's content in the provider account")
+	fs.StringVar(&o.path, "path", "", "path (or cluster ID) of the provider account, e.g. root:prov")
+	fs.StringVar(&o.export, "export", "db", "name of the APIExport in the provider account")
+	klog.InitFlags(fs)
+	_ = fs.Parse(os.Args[1:]) // ExitOnError
 	ctrl.SetLogger(klog.NewKlogr())
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		klog.ErrorS(err, "Provider failed")
