@@ -11,6 +11,10 @@
 // account only, so the cost of an event does not grow with the number of consumers. Writes go
 // to /clusters/<id> of the view, so they land in the right account.
 //
+// The shared informers are pkg/client's cluster-keyed informers, not controller-runtime's
+// cache: client-go's shared informer keys its store by namespace/name, which would merge the
+// objects of different accounts that have the same name (every consumer's default/orders).
+//
 // The package owns only client-side state; it must not assume anything about the server
 // beyond the view's HTTP API, and it must not import server packages other than the API types
 // and the cluster-keyed informer of pkg/client.
