@@ -52,7 +52,7 @@ func withData(cm *corev1.ConfigMap, k, v string) *corev1.ConfigMap {
 }
 
 // startFakeInformer runs a config map informer over objs of several accounts.
-func startFakeInformer(t *testing.T, objs ...*corev1.ConfigMap) (*fakeSource, *watch.FakeWatcher) {
+func startFakeInformer(t testing.TB, objs ...*corev1.ConfigMap) (*fakeSource, *watch.FakeWatcher) {
 	t.Helper()
 	list := &corev1.ConfigMapList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}
 	for _, o := range objs {

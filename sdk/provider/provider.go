@@ -295,10 +295,12 @@ func (p *Provider) informerForKind(_ context.Context, gvk schema.GroupVersionKin
 
 func (p *Provider) informer(key informerKey) (*sharedInformer, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if si, ok := p.informers[key]; ok {
+	si, ok := p.informers[key]
+	p.mu.Unlock()
+	if ok {
 		return si, nil
 	}
+	// Discovery may take a round trip: not under the lock.
 	namespaced, err := apiutil.IsGVKNamespaced(key.gvk, p.mapper)
 	if err != nil {
 		return nil, fmt.Errorf("failed to find %s in the view: %w", key.gvk, err)
@@ -307,7 +309,12 @@ func (p *Provider) informer(key informerKey) (*sharedInformer, error) {
 	if err != nil {
 		return nil, err
 	}
-	si := newSharedInformer(key, namespaced, &listWatch{client: p.wildcard, newList: newList}, newObject())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if si, ok := p.informers[key]; ok {
+		return si, nil
+	}
+	si = newSharedInformer(key, namespaced, &listWatch{client: p.wildcard, newList: newList}, newObject())
 	p.informers[key] = si
 	if p.ctx != nil {
 		go si.run(p.ctx)
