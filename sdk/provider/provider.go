@@ -216,7 +216,7 @@ func (p *Provider) sync(ctx context.Context, aware multicluster.Aware, bindings 
 		}
 	}
 	p.mu.Lock()
-	e, engaged := p.clusters[c]
+	_, engaged := p.clusters[c]
 	switch {
 	case want && !engaged:
 		cctx, cancel := context.WithCancel(ctx)
@@ -235,7 +235,6 @@ func (p *Provider) sync(ctx context.Context, aware multicluster.Aware, bindings 
 		klog.FromContext(ctx).Info("Engaged account", "cluster", c)
 	case !want && engaged:
 		p.mu.Unlock()
-		e.cancel()
 		p.disengage(c)
 		klog.FromContext(ctx).Info("Disengaged account", "cluster", c)
 	default:
@@ -244,7 +243,7 @@ func (p *Provider) sync(ctx context.Context, aware multicluster.Aware, bindings 
 	return nil
 }
 
-// disengage forgets account c and drops its event handlers.
+// disengage ends account c's engagement, forgets it and drops its event handlers.
 func (p *Provider) disengage(c multicluster.ClusterName) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
