@@ -48,6 +48,7 @@ func TestProviderSDKWithoutView(t *testing.T) {
 	prov := server.NewAccount(t, "root")
 	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(framework.RepoRoot(), "sdk/examples/database/config/schema-v1.yaml"))
 	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(framework.RepoRoot(), "sdk/examples/database/config/export.yaml"))
+	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(framework.RepoRoot(), "sdk/examples/database/config/schema-v2.yaml"))
 
 	crd := crdFromSchema(t, filepath.Join(framework.RepoRoot(), "sdk/examples/database/config/schema-v1.yaml"))
 	accepted, rejected := server.NewAccount(t, "root"), server.NewAccount(t, "root")
