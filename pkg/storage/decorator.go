@@ -53,6 +53,13 @@ func ResourcePrefix(gr schema.GroupResource) string {
 	return group + "/" + gr.Resource
 }
 
+// BoundResourcePrefix returns the key prefix of a resource bound from an APIExport with the
+// given identity hash: <group>/<resource>:<hash>. Neither a group nor a resource can contain
+// ':', so no prefix of one export's keys is a prefix of another's or of a local CRD's.
+func BoundResourcePrefix(gr schema.GroupResource, identityHash string) string {
+	return ResourcePrefix(gr) + ":" + identityHash
+}
+
 // GetRESTOptions returns the storage options of a resource.
 func (g RESTOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runtime.Object) (generic.RESTOptions, error) {
 	versions := g.Scheme.PrioritizedVersionsForGroup(resource.Group)

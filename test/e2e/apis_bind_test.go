@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/accountmesh/accountmesh/test/e2e/framework"
+)
+
+// bindTimeout bounds how long a binding may take to be served; the controllers react to watch
+// events, so this only guards against a hang.
+const bindTimeout = 30 * time.Second
+
+// dbSchemaYAML is the APIResourceSchema <version>.databases.<group>: namespaced Databases with
+// an engine (defaulted), a size, printer columns and a status subresource. extraSpec adds
+// properties to spec.
+func dbSchemaYAML(version, group, extraSpec string) string {
+	return `apiVersion: apis.accountmesh.io/v1alpha1
+kind: APIResourceSchema
+metadata:
+  name: ` + version + `.databases.` + group + `
+spec:
+  group: ` + group + `
+  names: {plural: databases, singular: database, kind: Database, listKind: DatabaseList, shortNames: [db], categories: [data]}
+  scope: Namespaced
+  versions:
+  - name: ` + version + `
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Engine, type: string, jsonPath: .spec.engine}
+    - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              engine: {type: string, enum: [postgres, mysql], default: postgres, description: The database engine.}
+              size: {type: string, enum: [S, M, L]}` + extraSpec + `
+          status:
+            type: object
+            properties:
+              endpoint: {type: string}
+              conditions:
+                type: array
+                items:
+                  type: object
+                  required: [type, status]
+                  properties:
+                    type: {type: string}
+                    status: {type: string}
+                    reason: {type: string}
+                    message: {type: string}
+                    lastTransitionTime: {type: string, format: date-time}
+`
+}
+
+// dbExportYAML is the APIExport name of <group>/databases described by schema, with claims.
+func dbExportYAML(name, group, schema, claims string) string {
+	return `apiVersion: apis.accountmesh.io/v1alpha1
+kind: APIExport
+metadata:
+  name: ` + name + `
+spec:
+  resources:
+  - {group: ` + group + `, name: databases, schema: ` + schema + `}
+  catalog: {displayName: Databases, description: Managed databases., categories: [data]}
+` + claims
+}
+
+// publishDatabases creates the v1 schema and the export name of databases in group in the
+// provider account, waits for the export to be ready, and returns its identity hash.
+func publishDatabases(t *testing.T, provider *framework.Account, name, group, claims string) string {
+	t.Helper()
+	kubectlApply(t, provider.Kubeconfig, dbSchemaYAML("v1", group, ""))
+	kubectlApply(t, provider.Kubeconfig, dbExportYAML(name, group, "v1.databases."+group, claims))
+	var hash string
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		out, _, err := framework.KubectlResult(t, provider.Kubeconfig, "", "get", "apiexport", name, "-o",
+			`jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.identityHash}`)
+		status, h, _ := strings.Cut(out, " ")
+		hash = h
+		return err == nil && status == "True" && len(h) == 32, nil
+	}, "APIExport %s is not Ready", name)
+	return hash
+}
+
+// bind creates the APIBinding name of the export providerPath:export in the consumer account
+// and waits for it to be Ready.
+func bind(t *testing.T, consumer *framework.Account, name, providerPath, export string) {
+	t.Helper()
+	framework.KubectlStdin(t, consumer.Kubeconfig, bindingYAML(name, providerPath, export), "create", "-f", "-")
+	waitBinding(t, consumer, name, "Ready", "True")
+}
+
+// waitBinding waits until the binding's condition has the status, and returns its reason and
+// message.
+func waitBinding(t *testing.T, consumer *framework.Account, name, condition, status string) string {
+	t.Helper()
+	var out string
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		var err error
+		out, _, err = framework.KubectlResult(t, consumer.Kubeconfig, "", "get", "apibinding", name, "-o",
+			`jsonpath={.status.conditions[?(@.type=="`+condition+`")].status} {.status.conditions[?(@.type=="`+condition+`")].reason}: {.status.conditions[?(@.type=="`+condition+`")].message}`)
+		return err == nil && strings.HasPrefix(out, status+" "), nil
+	}, "APIBinding %s never had %s=%s: %s", name, condition, status, func() string { return out }())
+	return strings.TrimPrefix(out, status+" ")
+}
+
+// waitDiscoverable waits until kubectl in the account finds the resource.
+func waitDiscoverable(t *testing.T, kubeconfig, resource string) {
+	t.Helper()
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		_, _, err := framework.KubectlResult(t, kubeconfig, "", "get", resource)
+		return err == nil, nil
+	}, "%s is not served", resource)
+}
+
+// TestAPIsBind publishes an export, binds it, and uses the bound resource with kubectl like a
+// CRD: discovery, explain, create with defaults, printer columns, server-side apply, status,
+// watch and delete; the objects are stored under the export's identity.
+func TestAPIsBind(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	group := randomGroup()
+	provider := server.NewAccount(t, "root")
+	consumer := server.NewAccount(t, "root")
+	hash := publishDatabases(t, provider, "db", group, "")
+	require.Equal(t, "db-identity", framework.Kubectl(t, provider.Kubeconfig, "get", "apiexport", "db", "-o", "jsonpath={.spec.identity.secretRef.name}"))
+	framework.Kubectl(t, provider.Kubeconfig, "get", "secret", "db-identity", "-n", "default")
+
+	bind(t, consumer, "db", provider.Path, "db")
+	out := framework.Kubectl(t, consumer.Kubeconfig, "get", "apibinding", "db", "-o",
+		"jsonpath={.status.phase} {.status.exportClusterID} {.status.identityHash} {.status.boundResources[0].resource} {.status.boundResources[0].storageVersions}")
+	require.Equal(t, fmt.Sprintf(`Bound %s %s databases ["v1"]`, provider.ClusterID, hash), out)
+	require.Regexp(t, `db\s+`+provider.Path+`:db\s+Bound\s+True`, framework.Kubectl(t, consumer.Kubeconfig, "get", "apibindings"))
+
+	waitDiscoverable(t, consumer.Kubeconfig, "databases."+group)
+	require.Regexp(t, `databases\s+db\s+`+group+`/v1\s+true\s+Database`, framework.Kubectl(t, consumer.Kubeconfig, "api-resources", "--api-group="+group))
+	require.Contains(t, framework.Kubectl(t, consumer.Kubeconfig, "explain", "databases."+group+".spec.engine"), "The database engine.")
+
+	// The provider account itself serves nothing it did not bind.
+	_, errOut, err := framework.KubectlResult(t, provider.Kubeconfig, "", "get", "databases."+group)
+	require.Error(t, err)
+	require.Contains(t, errOut, "the server doesn't have a resource type")
+
+	dbYAML := func(name, extra string) string {
+		return fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata: {name: %s, namespace: default}\nspec: {size: S%s}\n", group, name, extra)
+	}
+	framework.KubectlStdin(t, consumer.Kubeconfig, dbYAML("x", ""), "create", "-f", "-")
+	header, rows := kubectlTable(t, framework.Kubectl(t, consumer.Kubeconfig, "get", "databases."+group))
+	require.Equal(t, []string{"NAME", "ENGINE", "READY"}, header)
+	require.Len(t, rows, 1)
+	require.Equal(t, "postgres", rows[0]["ENGINE"], "the schema's default is applied")
+
+	// Invalid objects are refused with the schema's message.
+	require.Contains(t, framework.KubectlFails(t, consumer.Kubeconfig, dbYAML("bad", ", engine: oracle"), "create", "-f", "-"),
+		`spec.engine: Unsupported value: "oracle": supported values: "postgres", "mysql"`)
+
+	// Server-side apply, twice, and a conflicting manager.
+	framework.KubectlStdin(t, consumer.Kubeconfig, dbYAML("second", ", engine: mysql"), "apply", "--server-side", "--field-manager=alice", "-f", "-")
+	framework.KubectlStdin(t, consumer.Kubeconfig, dbYAML("second", ", engine: mysql"), "apply", "--server-side", "--field-manager=alice", "-f", "-")
+	require.Contains(t, framework.KubectlFails(t, consumer.Kubeconfig, dbYAML("second", ", engine: postgres"), "apply", "--server-side", "--field-manager=bob", "-f", "-"),
+		`conflict with "alice"`)
+
+	// Status is written through its subresource only.
+	dyn, err := framework.DynamicFor(consumer.Config)
+	require.NoError(t, err)
+	gvr := schema.GroupVersionResource{Group: group, Version: "v1", Resource: "databases"}
+	w, err := dyn.Resource(gvr).Namespace("default").Watch(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	defer w.Stop()
+	framework.Kubectl(t, consumer.Kubeconfig, "patch", "databases."+group, "x", "--subresource=status", "--type=merge",
+		"-p", `{"status":{"endpoint":"x.db:5432","conditions":[{"type":"Ready","status":"True"}]}}`)
+	_, rows = kubectlTable(t, framework.Kubectl(t, consumer.Kubeconfig, "get", "databases."+group, "x"))
+	require.Equal(t, "True", rows[0]["READY"])
+	requireWatchEvent(t, w, watch.Modified, "x")
+
+	// The object is stored under the export's identity, in the consumer's account.
+	resp, err := etcdClient.Get(ctx, "/registry/"+group+"/databases:"+hash+"/"+consumer.ClusterID+"/default/x")
+	require.NoError(t, err)
+	require.Len(t, resp.Kvs, 1, "key of the bound object")
+	resp, err = etcdClient.Get(ctx, "/registry/"+group+"/databases/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	require.NoError(t, err)
+	require.Empty(t, resp.Kvs, "nothing is stored where a local CRD's objects would be")
+
+	framework.Kubectl(t, consumer.Kubeconfig, "delete", "databases."+group, "x")
+	requireWatchEvent(t, w, watch.Deleted, "x")
+}
+
+// requireWatchEvent waits for an event of the type on the named object.
+func requireWatchEvent(t *testing.T, w watch.Interface, typ watch.EventType, name string) {
+	t.Helper()
+	timeout := time.After(bindTimeout)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			require.True(t, ok, "the watch ended before %s %s", typ, name)
+			if m, err := metaName(ev.Object); err == nil && ev.Type == typ && m == name {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s event for %s", typ, name)
+		}
+	}
+}
+
+func metaName(obj interface{}) (string, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return "", fmt.Errorf("%T has no metadata", obj)
+	}
+	return m.GetName(), nil
+}
