@@ -224,3 +224,148 @@ func metaName(obj interface{}) (string, error) {
 	}
 	return m.GetName(), nil
 }
+
+// TestAPIsBindConflicts binds two providers of one group/resource: a consumer can bind only one
+// of them, each provider's consumers see their own objects, stored apart by export identity; a
+// local CRD and a binding of the same resource exclude each other; deleting the accounts leaves
+// no key under either identity.
+func TestAPIsBindConflicts(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	group := randomGroup()
+	p1 := server.NewAccount(t, "root")
+	p2 := server.NewAccount(t, "root")
+	c1 := server.NewAccount(t, "root")
+	c2 := server.NewAccount(t, "root")
+	h1 := publishDatabases(t, p1, "db", group, "")
+	h2 := publishDatabases(t, p2, "db", group, "")
+	require.NotEqual(t, h1, h2)
+
+	bind(t, c1, "first", p1.Path, "db")
+	bind(t, c2, "other", p2.Path, "db")
+	framework.KubectlStdin(t, c1.Kubeconfig, bindingYAML("second", p2.Path, "db"), "create", "-f", "-")
+	msg := waitBinding(t, c1, "second", "NamingConflicts", "False")
+	require.Equal(t, fmt.Sprintf(`NamingConflict: databases.%s is already served in this account by APIBinding "first" (a different export); delete it or bind another export`, group), msg)
+	require.Equal(t, "Binding False", framework.Kubectl(t, c1.Kubeconfig, "get", "apibinding", "second", "-o",
+		`jsonpath={.status.phase} {.status.conditions[?(@.type=="Ready")].status}`))
+
+	// A second binding of the same export co-owns the resource.
+	bind(t, c1, "again", p1.Path, "db")
+
+	for _, c := range []*framework.Account{c1, c2} {
+		waitDiscoverable(t, c.Kubeconfig, "databases."+group)
+		framework.KubectlStdin(t, c.Kubeconfig, fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata: {name: in-%s, namespace: default}\n", group, c.ClusterID), "create", "-f", "-")
+		out := strings.TrimSpace(framework.Kubectl(t, c.Kubeconfig, "get", "databases."+group, "-o", "name"))
+		require.Equal(t, "database."+group+"/in-"+c.ClusterID, out, "each consumer sees only its own objects")
+	}
+	for _, k := range []struct {
+		hash string
+		c    *framework.Account
+	}{{h1, c1}, {h2, c2}} {
+		resp, err := etcdClient.Get(ctx, "/registry/"+group+"/databases:"+k.hash+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		require.NoError(t, err)
+		require.Len(t, resp.Kvs, 1)
+		require.Equal(t, "/registry/"+group+"/databases:"+k.hash+"/"+k.c.ClusterID+"/default/in-"+k.c.ClusterID, string(resp.Kvs[0].Key))
+	}
+
+	// A local CRD of a bound resource is not accepted, and is served once the bindings go.
+	kubectlApply(t, c2.Kubeconfig, dbCRDYAML(group))
+	var cond string
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		cond, _, _ = framework.KubectlResult(t, c2.Kubeconfig, "", "get", "crd", "databases."+group, "-o",
+			`jsonpath={.status.conditions[?(@.type=="NamesAccepted")].reason}: {.status.conditions[?(@.type=="NamesAccepted")].message}`)
+		return strings.HasPrefix(cond, "BoundResourceConflict"), nil
+	}, "the CRD was accepted: %s", func() string { return cond }())
+	require.Equal(t, fmt.Sprintf(`BoundResourceConflict: databases.%s is already served in this account by APIBinding "other"`, group), cond)
+	require.Equal(t, "in-"+c2.ClusterID, framework.Kubectl(t, c2.Kubeconfig, "get", "databases."+group, "-o", "jsonpath={.items[*].metadata.name}"),
+		"the bound resource is still served")
+
+	// The other way round: a binding in an account with the CRD reports the CRD.
+	c3 := server.NewAccount(t, "root")
+	kubectlApply(t, c3.Kubeconfig, dbCRDYAML(group))
+	waitEstablished(t, c3.Kubeconfig, "databases."+group)
+	framework.KubectlStdin(t, c3.Kubeconfig, bindingYAML("db", p1.Path, "db"), "create", "-f", "-")
+	msg = waitBinding(t, c3, "db", "NamingConflicts", "False")
+	require.Contains(t, msg, fmt.Sprintf(`databases.%s is already served in this account by CustomResourceDefinition "databases.%s"`, group, group))
+
+	// Deleting the accounts removes their bound objects under both identities.
+	for _, c := range []*framework.Account{c1, c2} {
+		framework.Kubectl(t, server.Root(t).Kubeconfig, "delete", "account", strings.TrimPrefix(c.Path, "root:"))
+	}
+	framework.Eventually(t, bindTimeout, func(ctx context.Context) (bool, error) {
+		return len(keysOf(ctx, t, c1.ClusterID, c2.ClusterID)) == 0, nil
+	}, "keys left behind: %v", func() []string { return keysOf(ctx, t, c1.ClusterID, c2.ClusterID) }())
+}
+
+// dbCRDYAML is a local CRD of databases in group.
+func dbCRDYAML(group string) string {
+	return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: databases.` + group + `
+spec:
+  group: ` + group + `
+  names: {plural: databases, singular: database, kind: Database, listKind: DatabaseList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+}
+
+// TestAPIsUnbind deletes bindings: the account's instances go first, held while one has a
+// finalizer (progress in the Unbound condition); a second binding of the same export keeps
+// them.
+func TestAPIsUnbind(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	group := randomGroup()
+	provider := server.NewAccount(t, "root")
+	consumer := server.NewAccount(t, "root")
+	hash := publishDatabases(t, provider, "db", group, "")
+	bind(t, consumer, "one", provider.Path, "db")
+	bind(t, consumer, "two", provider.Path, "db")
+	waitDiscoverable(t, consumer.Kubeconfig, "databases."+group)
+	framework.KubectlStdin(t, consumer.Kubeconfig, fmt.Sprintf(`apiVersion: %s/v1
+kind: Database
+metadata: {name: held, namespace: default, finalizers: [example.com/hold]}
+---
+apiVersion: %s/v1
+kind: Database
+metadata: {name: free, namespace: default}
+`, group, group), "create", "-f", "-")
+
+	// Two bindings of one export: deleting one keeps the instances.
+	framework.Kubectl(t, consumer.Kubeconfig, "delete", "apibinding", "one")
+	require.Equal(t, "free held", framework.Kubectl(t, consumer.Kubeconfig, "get", "databases."+group, "-o", "jsonpath={.items[*].metadata.name}"))
+
+	framework.Kubectl(t, consumer.Kubeconfig, "delete", "apibinding", "two", "--wait=false")
+	// The first pass counts both objects; the next ones the one held by its finalizer.
+	want := fmt.Sprintf("False InstancesRemaining: 1 databases.%s remain; waiting for their finalizers", group)
+	var msg string
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		msg = framework.Kubectl(t, consumer.Kubeconfig, "get", "apibinding", "two", "-o",
+			`jsonpath={.status.conditions[?(@.type=="Unbound")].status} {.status.conditions[?(@.type=="Unbound")].reason}: {.status.conditions[?(@.type=="Unbound")].message}`)
+		return msg == want, nil
+	}, "Unbound is %q, want %q", func() string { return msg }(), want)
+	require.Equal(t, "Unbinding", framework.Kubectl(t, consumer.Kubeconfig, "get", "apibinding", "two", "-o", "jsonpath={.status.phase}"))
+	// Nothing new may be created while unbinding.
+	require.Contains(t, framework.KubectlFails(t, consumer.Kubeconfig, fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata: {name: late, namespace: default}\n", group), "create", "-f", "-"),
+		`create not allowed while APIBinding "two" is being deleted`)
+
+	framework.Kubectl(t, consumer.Kubeconfig, "patch", "databases."+group, "held", "--type=json", "-p", `[{"op":"remove","path":"/metadata/finalizers"}]`)
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		_, errOut, err := framework.KubectlResult(t, consumer.Kubeconfig, "", "get", "apibinding", "two")
+		return err != nil && strings.Contains(errOut, "NotFound"), nil
+	}, "the binding was not deleted")
+	resp, err := etcdClient.Get(ctx, "/registry/"+group+"/databases:"+hash+"/"+consumer.ClusterID+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	require.NoError(t, err)
+	require.Empty(t, resp.Kvs)
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		_, errOut, err := framework.KubectlResult(t, consumer.Kubeconfig, "", "get", "databases."+group)
+		return err != nil && strings.Contains(errOut, "the server doesn't have a resource type"), nil
+	}, "the resource is still served after unbinding")
+}
