@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
-	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/storage"
+	cacherstorage "k8s.io/apiserver/pkg/storage/cacher"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
 	"k8s.io/client-go/tools/cache"
@@ -99,9 +100,49 @@ var Decorator generic.StorageDecorator = withKeyRewriter(func(
 	triggerFuncs storage.IndexerFuncs,
 	indexers *cache.Indexers,
 ) (storage.Interface, factory.DestroyFunc, error) {
-	return genericregistry.StorageWithCacher()(config, resourcePrefix, CacheKeyFunc(resourcePrefix),
-		newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
+	s, destroy, err := generic.NewRawStorage(config, newFunc, newListFunc, resourcePrefix)
+	if err != nil {
+		return s, destroy, err
+	}
+	cacher, err := cacherstorage.NewCacherFromConfig(cacherstorage.Config{
+		Storage:             listWatchOnly{s},
+		Versioner:           storage.APIObjectVersioner{},
+		GroupResource:       config.GroupResource,
+		EventsHistoryWindow: config.EventsHistoryWindow,
+		ResourcePrefix:      resourcePrefix,
+		KeyFunc:             CacheKeyFunc(resourcePrefix),
+		NewFunc:             newFunc,
+		NewListFunc:         newListFunc,
+		GetAttrsFunc:        getAttrsFunc,
+		IndexerFuncs:        triggerFuncs,
+		Indexers:            indexers,
+		Codec:               config.Codec,
+	})
+	if err != nil {
+		destroy()
+		return nil, func() {}, err
+	}
+	delegator := cacherstorage.NewCacheDelegator(cacher, s)
+	var once sync.Once
+	return delegator, func() {
+		once.Do(func() {
+			delegator.Stop()
+			cacher.Stop()
+			destroy()
+		})
+	}, nil
 })
+
+// listWatchOnly is etcd storage as the watch cache's reflector sees it: it fills the cache with
+// a list and a watch, never with a streamed watch-list. A watch-list gathers the initial objects
+// in a store keyed by namespace and name, which would keep one of the same-named objects of
+// different accounts, and a cache started on existing data would miss the others.
+type listWatchOnly struct {
+	storage.Interface
+}
+
+// IsWatchListSemanticsUnSupported tells client-go's reflector not to use a watch-list.
+func (listWatchOnly) IsWatchListSemanticsUnSupported() bool { return true }
 
 // UncachedDecorator builds the storage of a resource without a watch cache: etcd under the key
 // rewriter.
