@@ -369,3 +369,45 @@ metadata: {name: free, namespace: default}
 		return err != nil && strings.Contains(errOut, "the server doesn't have a resource type"), nil
 	}, "the resource is still served after unbinding")
 }
+
+// TestAPIsSchemaEvolution points an export at new schemas: existing bindings follow, a new
+// field appears in explain, objects stay readable; a version the schema drops is no longer
+// served, while its objects read in the new version.
+func TestAPIsSchemaEvolution(t *testing.T) {
+	t.Parallel()
+	group := randomGroup()
+	provider := server.NewAccount(t, "root")
+	consumer := server.NewAccount(t, "root")
+	publishDatabases(t, provider, "db", group, "")
+	bind(t, consumer, "db", provider.Path, "db")
+	waitDiscoverable(t, consumer.Kubeconfig, "databases."+group)
+	framework.KubectlStdin(t, consumer.Kubeconfig, fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata: {name: old, namespace: default}\nspec: {size: M}\n", group), "create", "-f", "-")
+
+	// v1 gains spec.backup.
+	backup := "\n              backup: {type: boolean, description: Whether backups are taken.}"
+	kubectlApply(t, provider.Kubeconfig, strings.Replace(dbSchemaYAML("v1", group, backup), "name: v1.databases.", "name: v2.databases.", 1))
+	kubectlApply(t, provider.Kubeconfig, dbExportYAML("db", group, "v2.databases."+group, ""))
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		out, _, err := framework.KubectlResult(t, consumer.Kubeconfig, "", "explain", "databases."+group+".spec.backup")
+		return err == nil && strings.Contains(out, "Whether backups are taken."), nil
+	}, "spec.backup did not appear")
+	require.Equal(t, "v2.databases."+group, framework.Kubectl(t, consumer.Kubeconfig, "get", "apibinding", "db", "-o", "jsonpath={.status.boundResources[0].schema}"))
+	require.Equal(t, "M", framework.Kubectl(t, consumer.Kubeconfig, "get", "databases."+group, "old", "-o", "jsonpath={.spec.size}"))
+	framework.KubectlStdin(t, consumer.Kubeconfig, fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata: {name: new, namespace: default}\nspec: {backup: true}\n", group), "create", "-f", "-")
+
+	// The next schema serves v2 only.
+	kubectlApply(t, provider.Kubeconfig, strings.Replace(dbSchemaYAML("v2", group, backup), "name: v2.databases.", "name: v3.databases.", 1))
+	kubectlApply(t, provider.Kubeconfig, dbExportYAML("db", group, "v3.databases."+group, ""))
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		out, _, err := framework.KubectlResult(t, consumer.Kubeconfig, "", "get", "apibinding", "db", "-o", "jsonpath={.status.boundResources[0].storageVersions}")
+		return err == nil && out == `["v1","v2"]`, nil
+	}, "the binding did not record the new storage version")
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		_, errOut, err := framework.KubectlResult(t, consumer.Kubeconfig, "", "get", "--raw", "/apis/"+group+"/v1/namespaces/default/databases")
+		return err != nil && strings.Contains(errOut, "NotFound"), nil
+	}, "v1 is still served")
+	require.NotContains(t, framework.Kubectl(t, consumer.Kubeconfig, "api-versions"), group+"/v1\n")
+	require.Equal(t, group+"/v2 M", framework.Kubectl(t, consumer.Kubeconfig, "get", "databases.v2."+group, "old", "-o",
+		"jsonpath={.apiVersion} {.spec.size}"), "objects stored as v1 read as v2")
+	require.Equal(t, "true", framework.Kubectl(t, consumer.Kubeconfig, "get", "databases.v2."+group, "new", "-o", "jsonpath={.spec.backup}"))
+}
