@@ -72,7 +72,9 @@ func TestBind(t *testing.T) {
 				export: func(cluster.ID, string) (*apisv1alpha1.APIExport, bool) {
 					return tc.export, tc.export != nil
 				},
-				schema: func(_ cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool) { return schemaV1, name == schemaV1.Name },
+				schema: func(_ cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool) {
+					return schemaV1, name == schemaV1.Name
+				},
 				claim: func(_ cluster.ID, _ schema.GroupResource, o dynamic.Owner) (dynamic.Owner, bool) {
 					if tc.owner != nil {
 						return *tc.owner, false
