@@ -1,0 +1,117 @@
+package view
+
+import (
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/tools/cache"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// byIdentity indexes bindings by "<identityHash>" and "<clusterID>|<identityHash>".
+const byIdentity = "accountmesh.io/view-identity"
+
+// Bound says which accounts serve resources bound from an export; the dynamic index is one.
+type Bound interface {
+	// BoundTo reports whether account id serves a resource bound from the export with
+	// identityHash.
+	BoundTo(id cluster.ID, identityHash string) bool
+}
+
+// Stores are the caches of the shared informers over APIExports and APIBindings in all
+// accounts, keyed by client.ClusterKey.
+type Stores interface {
+	Store() cache.Indexer
+}
+
+// Exports answers what the view needs to know about exports, bindings and claims, from the
+// shared informers' caches. It is safe for concurrent use.
+type Exports struct {
+	exports, bindings cache.Indexer
+	bound             Bound
+}
+
+// NewExports returns the lookups over the caches of exports and bindings. It adds an index to
+// the bindings' cache, so it must be called before the informer runs.
+func NewExports(exports, bindings Stores, bound Bound) (*Exports, error) {
+	if err := bindings.Store().AddIndexers(cache.Indexers{byIdentity: func(obj interface{}) ([]string, error) {
+		b, ok := obj.(*apisv1alpha1.APIBinding)
+		if !ok || b.Status.IdentityHash == "" {
+			return nil, nil
+		}
+		return []string{b.Status.IdentityHash, b.Annotations[corev1alpha1.ClusterAnnotation] + "|" + b.Status.IdentityHash}, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("failed to index APIBindings by export identity: %w", err)
+	}
+	return &Exports{exports: exports.Store(), bindings: bindings.Store(), bound: bound}, nil
+}
+
+// Get returns the APIExport name of the provider account, when it exists and has an identity.
+func (x *Exports) Get(provider cluster.ID, name string) (*apisv1alpha1.APIExport, bool) {
+	obj, ok, err := x.exports.GetByKey(client.ToClusterKey(provider, "", name))
+	if err != nil || !ok {
+		return nil, false
+	}
+	e, ok := obj.(*apisv1alpha1.APIExport)
+	return e, ok && e.Status.IdentityHash != ""
+}
+
+// Bound reports whether account id serves resources of the export with identityHash.
+func (x *Exports) Bound(id cluster.ID, identityHash string) bool {
+	return x.bound.BoundTo(id, identityHash)
+}
+
+// ClaimApplied reports whether a binding of the export with identityHash in account id has
+// the claim among its applied permission claims.
+func (x *Exports) ClaimApplied(id cluster.ID, identityHash string, c *apisv1alpha1.PermissionClaim) bool {
+	objs, err := x.bindings.ByIndex(byIdentity, string(id)+"|"+identityHash)
+	if err != nil {
+		return false
+	}
+	for _, obj := range objs {
+		b, ok := obj.(*apisv1alpha1.APIBinding)
+		if !ok {
+			continue
+		}
+		if slices.ContainsFunc(b.Status.AppliedPermissionClaims, func(a apisv1alpha1.PermissionClaim) bool { return sameClaim(&a, c) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameClaim reports whether two claims are the same, compared semantically as the binding
+// controller does.
+func sameClaim(a, b *apisv1alpha1.PermissionClaim) bool {
+	return equality.Semantic.DeepEqual(*a, *b)
+}
+
+// ExportedResource returns the export's resource group/resource, and false if it exports no
+// such resource.
+func ExportedResource(e *apisv1alpha1.APIExport, group, resource string) bool {
+	return slices.ContainsFunc(e.Spec.Resources, func(r apisv1alpha1.ExportedResource) bool {
+		return r.Group == group && r.Name == resource
+	})
+}
+
+// Claim returns the export's permission claim of a built-in group/resource, nil if it has
+// none.
+func Claim(e *apisv1alpha1.APIExport, group, resource string) *apisv1alpha1.PermissionClaim {
+	for i := range e.Spec.PermissionClaims {
+		c := &e.Spec.PermissionClaims[i]
+		if c.Group == group && c.Resource == resource && c.IdentityHash == "" {
+			return c
+		}
+	}
+	return nil
+}
+
+// ClaimAllows reports whether a claim's verbs contain verb.
+func ClaimAllows(c *apisv1alpha1.PermissionClaim, verb string) bool {
+	return slices.Contains(c.Verbs, verb) || slices.Contains(c.Verbs, "*")
+}
