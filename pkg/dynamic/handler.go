@@ -19,6 +19,7 @@ import (
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
 // patchTypes are the patch types custom resources accept: no strategic merge patch, as upstream.
@@ -63,7 +64,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var hash string
 	var crd *apiextensionsv1.CustomResourceDefinition
 	terminating := false
-	if id == cluster.Wildcard {
+	if v, inView := view.FromContext(ctx); inView {
+		if hash, crd, terminating, ok = h.index.viewEntry(v, id, schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}); !ok {
+			h.notFound.ServeHTTP(w, req)
+			return
+		}
+	} else if id == cluster.Wildcard {
 		hashes := h.index.Identities(name)
 		switch len(hashes) {
 		case 0:

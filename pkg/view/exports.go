@@ -30,15 +30,16 @@ type Stores interface {
 }
 
 // Exports answers what the view needs to know about exports, bindings and claims, from the
-// shared informers' caches. It is safe for concurrent use.
+// shared informers' caches. The zero value knows no export until Init. It is safe for
+// concurrent use once initialized.
 type Exports struct {
 	exports, bindings cache.Indexer
 	bound             Bound
 }
 
-// NewExports returns the lookups over the caches of exports and bindings. It adds an index to
-// the bindings' cache, so it must be called before the informer runs.
-func NewExports(exports, bindings Stores, bound Bound) (*Exports, error) {
+// Init sets the caches of exports and bindings to read. It adds an index to the bindings'
+// cache, so it must be called before the informer runs, and before the server serves.
+func (x *Exports) Init(exports, bindings Stores, bound Bound) error {
 	if err := bindings.Store().AddIndexers(cache.Indexers{byIdentity: func(obj interface{}) ([]string, error) {
 		b, ok := obj.(*apisv1alpha1.APIBinding)
 		if !ok || b.Status.IdentityHash == "" {
@@ -46,13 +47,17 @@ func NewExports(exports, bindings Stores, bound Bound) (*Exports, error) {
 		}
 		return []string{b.Status.IdentityHash, b.Annotations[corev1alpha1.ClusterAnnotation] + "|" + b.Status.IdentityHash}, nil
 	}}); err != nil {
-		return nil, fmt.Errorf("failed to index APIBindings by export identity: %w", err)
+		return fmt.Errorf("failed to index APIBindings by export identity: %w", err)
 	}
-	return &Exports{exports: exports.Store(), bindings: bindings.Store(), bound: bound}, nil
+	x.exports, x.bindings, x.bound = exports.Store(), bindings.Store(), bound
+	return nil
 }
 
 // Get returns the APIExport name of the provider account, when it exists and has an identity.
 func (x *Exports) Get(provider cluster.ID, name string) (*apisv1alpha1.APIExport, bool) {
+	if x.exports == nil {
+		return nil, false
+	}
 	obj, ok, err := x.exports.GetByKey(client.ToClusterKey(provider, "", name))
 	if err != nil || !ok {
 		return nil, false
@@ -114,4 +119,26 @@ func Claim(e *apisv1alpha1.APIExport, group, resource string) *apisv1alpha1.Perm
 // ClaimAllows reports whether a claim's verbs contain verb.
 func ClaimAllows(c *apisv1alpha1.PermissionClaim, verb string) bool {
 	return slices.Contains(c.Verbs, verb) || slices.Contains(c.Verbs, "*")
+}
+
+// BuiltinResources returns which built-in resources the view of export e serves: apibindings
+// and the claimed resources.
+func BuiltinResources(e *apisv1alpha1.APIExport) func(group, resource string) bool {
+	return func(group, resource string) bool {
+		return group == apisv1alpha1.GroupName && resource == "apibindings" || Claim(e, group, resource) != nil
+	}
+}
+
+// OnExportDeleted calls f with the identity hash of every deleted APIExport.
+func OnExportDeleted(exports interface {
+	AddEventHandler(cache.ResourceEventHandler)
+}, f func(identityHash string)) {
+	exports.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(obj interface{}) {
+		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tombstone.Obj
+		}
+		if e, ok := obj.(*apisv1alpha1.APIExport); ok && e.Status.IdentityHash != "" {
+			f(e.Status.IdentityHash)
+		}
+	}})
 }
