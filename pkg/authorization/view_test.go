@@ -9,8 +9,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/view"
 )
@@ -100,33 +103,31 @@ func TestAuthorizeView(t *testing.T) {
 	}
 }
 
-// BenchmarkViewAuthorize measures view decisions: the content grant in the provider account
-// (inherited from 10 levels up, among 1,000 bindings of other users per account) plus the
-// export lookup and, for a claimed resource, the claim check.
+// BenchmarkViewAuthorize measures view decisions with the real lookups: the content grant in
+// the provider account (inherited from 10 levels up, among 1,000 bindings of other users per
+// account), the export in the exports cache and, for a claimed resource, the applied claim in
+// the bindings cache, which holds the bindings of 1,000 consumer accounts.
 func BenchmarkViewAuthorize(b *testing.B) {
-	const depth, perAccount = 10, 1000
-	idx := cluster.NewIndex("bench-root-00000")
-	ids := []cluster.ID{idx.Root()}
-	for i := 1; i <= depth; i++ {
-		id := cluster.ID(fmt.Sprintf("bench-%010d", i))
-		idx.Set(ids[i-1], fmt.Sprintf("a%d", i), id, cluster.Attributes{})
-		ids = append(ids, id)
+	ids, p := benchPolicy(RoleAdmin)
+	providerID := ids[len(ids)-1]
+	exports, bindings := newCache(), newCache()
+	x := &view.Exports{}
+	require.NoError(b, x.Init(exports, bindings, nil))
+	e := newFakeViews().export
+	e.Annotations = map[string]string{corev1alpha1.ClusterAnnotation: string(providerID)}
+	require.NoError(b, exports.Add(e))
+	for i := range 1000 {
+		require.NoError(b, bindings.Add(&apisv1alpha1.APIBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "db", Annotations: map[string]string{corev1alpha1.ClusterAnnotation: fmt.Sprintf("c%015d", i)}},
+			Status:     apisv1alpha1.APIBindingStatus{IdentityHash: "h", AppliedPermissionClaims: e.Spec.PermissionClaims},
+		}))
 	}
-	p := NewPolicy(idx)
-	for _, id := range ids {
-		for j := 0; j < perAccount; j++ {
-			name := fmt.Sprintf("b%d", j)
-			p.SetBinding(id, bindingKey{"", name}, crb(name, RoleEdit, j%2 == 0, userSubj(fmt.Sprintf("user-%d", j))))
-		}
-	}
-	p.SetBinding(ids[0], bindingKey{"", "grant"}, crb("grant", RoleAdmin, true, userSubj("alice")))
 	z := NewAuthorizer(p)
-	views := newFakeViews(team)
-	views.export.Name = "db"
-	z.SetViews(benchViews{views, ids[depth]})
+	z.SetViews(x)
 	alice := &user.DefaultInfo{Name: "alice", Groups: []string{user.AllAuthenticated}}
 	bob := &user.DefaultInfo{Name: "bob", Groups: []string{user.AllAuthenticated}}
-	ctx := view.WithExport(cluster.WithCluster(context.Background(), team), view.Export{ProviderID: ids[depth], Name: "db", Account: string(team)})
+	consumer := cluster.ID("c000000000000500")
+	ctx := view.WithExport(cluster.WithCluster(context.Background(), consumer), view.Export{ProviderID: providerID, Name: "db", Account: string(consumer)})
 	for _, bc := range []struct {
 		name  string
 		attrs authorizer.Attributes
@@ -147,12 +148,11 @@ func BenchmarkViewAuthorize(b *testing.B) {
 	}
 }
 
-// benchViews is fakeViews with the export in another provider account.
-type benchViews struct {
-	*fakeViews
-	provider cluster.ID
-}
+// informerCache stands in for a shared informer: an indexer keyed like them.
+type informerCache struct{ toolscache.Indexer }
 
-func (v benchViews) Get(provider cluster.ID, name string) (*apisv1alpha1.APIExport, bool) {
-	return v.export, provider == v.provider && name == "db"
+func (c informerCache) Store() toolscache.Indexer { return c.Indexer }
+
+func newCache() informerCache {
+	return informerCache{toolscache.NewIndexer(client.ClusterKey, toolscache.Indexers{})}
 }

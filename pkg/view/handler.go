@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,7 +38,7 @@ func WithExportView(next http.Handler, resolver cluster.Resolver, s runtime.Nego
 		}
 		parts := strings.SplitN(strings.TrimPrefix(path, ExportPrefix), "/", 4)
 		if !strings.HasPrefix(path, ExportPrefix) || len(parts) < 4 || parts[0] == "" || parts[1] == "" || parts[2] != "clusters" || parts[3] == "" {
-			responsewriters.ErrorNegotiated(notFound("the provider view is served at "+ExportPrefix+"<provider-path>/<export>/clusters/<cluster-id|*>/..."),
+			responsewriters.ErrorNegotiated(cluster.NotFound("the provider view is served at "+ExportPrefix+"<provider-path>/<export>/clusters/<cluster-id|*>/..."),
 				s, schema.GroupVersion{Version: "v1"}, w, req)
 			return
 		}
@@ -81,13 +80,13 @@ func WithUnboundNotFound(next http.Handler, exports *Exports, watches *Watches, 
 		}
 		e, ok := exports.Get(v.ProviderID, v.Name)
 		if !ok {
-			fail(notFound(fmt.Sprintf("apiexport %q not found", v.Name)))
+			fail(cluster.NotFound(fmt.Sprintf("apiexport %q not found", v.Name)))
 			return
 		}
 		hash := e.Status.IdentityHash
 		id, _ := cluster.FromContext(ctx)
 		if id != cluster.Wildcard && (id == cluster.Unknown || !exports.Bound(id, hash)) {
-			fail(notFound(fmt.Sprintf("account %q not found", v.Account)))
+			fail(cluster.AccountNotFound(v.Account))
 			return
 		}
 		v.Object = e
@@ -132,13 +131,4 @@ func restriction(exports *Exports, e *apisv1alpha1.APIExport, gr schema.GroupRes
 		return r
 	}
 	return storage.Restriction{Member: bound}
-}
-
-func notFound(msg string) error {
-	return &apierrors.StatusError{ErrStatus: metav1.Status{
-		Status:  metav1.StatusFailure,
-		Code:    http.StatusNotFound,
-		Reason:  metav1.StatusReasonNotFound,
-		Message: msg,
-	}}
 }
