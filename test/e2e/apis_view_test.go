@@ -140,6 +140,14 @@ func TestAPIsView(t *testing.T) {
 	_, err = all.Resource(schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}).List(ctx, metav1.ListOptions{})
 	require.True(t, apierrors.IsForbidden(err), "resources neither exported nor claimed: %v", err)
 
+	// An export without consumers has an empty view, served from its schema alone.
+	publishDatabases(t, other, "unbound", group, "")
+	empty, err := dynamic.NewForConfig(viewConfig(other.Config, other, "unbound", "*"))
+	require.NoError(t, err)
+	list, err := empty.Resource(gvr).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Empty(t, list.Items)
+
 	// Without apiexports/content in the provider account: 403.
 	nobody, _ := viewClients(t, userConfig(t, provider.Path, "nobody"), provider, "*")
 	_, err = nobody.Resource(gvr).List(ctx, metav1.ListOptions{})
