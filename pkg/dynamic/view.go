@@ -2,6 +2,7 @@ package dynamic
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -33,34 +34,58 @@ func (x *Index) viewEntry(v view.Export, id cluster.ID, gr schema.GroupResource)
 	if v.Object == nil {
 		return "", nil, false, false
 	}
-	crd, ok = x.exportCRD(v.Object, gr)
+	s, ok := x.exportSchema(v.Object, gr)
 	if !ok {
 		return "", nil, false, false
 	}
-	hash, err := boundIdentity(v.IdentityHash(), crd)
+	i, err := x.viewIdentity(v.IdentityHash(), gr, s)
 	if err != nil {
 		return "", nil, false, false
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	i, found := x.identities[hash]
-	if !found {
-		// No account serves the current schema yet: an identity without members, torn down
-		// by ForgetExport, or when its first member leaves.
-		i = &identity{hash: hash, crd: crd, prefix: amstorage.BoundResourcePrefix(gr, v.IdentityHash()), members: map[cluster.ID]struct{}{}}
-		x.identities[hash] = i
-	}
-	return hash, i.crd, false, true
+	return i.hash, i.crd, false, true
 }
 
-// exportCRD returns the CRD the export's resource gr is served as with its current schema,
-// and false if the export does not export gr or its schema is not known.
-func (x *Index) exportCRD(e *apisv1alpha1.APIExport, gr schema.GroupResource) (*apiextensionsv1.CustomResourceDefinition, bool) {
-	s, ok := x.exportSchema(e, gr)
-	if !ok {
-		return nil, false
+// viewIdentity returns the identity the wildcard view of an export serves gr with: the
+// identity of the current schema s that knows every version objects under the export's prefix
+// may be stored in, that is, a consumer's identity when one is up to date, or else an identity
+// without members built from s and all stored versions. ForgetExport tears those down, as does
+// the first member leaving.
+func (x *Index) viewIdentity(identityHash string, gr schema.GroupResource, s *apisv1alpha1.APIResourceSchema) (*identity, error) {
+	prefix := amstorage.BoundResourcePrefix(gr, identityHash)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var stored []string
+	var candidates []*identity
+	for _, i := range x.identities {
+		if i.prefix != prefix {
+			continue
+		}
+		for _, sv := range i.crd.Status.StoredVersions {
+			if !slices.Contains(stored, sv) {
+				stored = append(stored, sv)
+			}
+		}
+		if i.crd.UID == s.UID {
+			candidates = append(candidates, i)
+		}
 	}
-	return SynthesizeCRD(s, nil), true
+	for _, i := range candidates {
+		if len(i.crd.Status.StoredVersions) == len(stored) {
+			return i, nil
+		}
+	}
+	slices.Sort(stored)
+	crd := SynthesizeCRD(s, stored)
+	hash, err := boundIdentity(identityHash, crd)
+	if err != nil {
+		return nil, err
+	}
+	i, ok := x.identities[hash]
+	if !ok {
+		i = &identity{hash: hash, crd: crd, prefix: prefix, members: map[cluster.ID]struct{}{}}
+		x.identities[hash] = i
+	}
+	return i, nil
 }
 
 // exportSchema returns the current APIResourceSchema of the export's resource gr.

@@ -251,4 +251,24 @@ func TestAPIsView(t *testing.T) {
 	secrets, err = allKube.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	require.Empty(t, secrets.Items, "no account applies the claim any more")
+
+	// The export moves to a v2 schema: the wildcard still shows every consumer's objects,
+	// stored in v1 or v2 (one storage prefix for all schema versions).
+	kubectlApply(t, provider.Kubeconfig, dbSchemaYAML("v2", group, ""))
+	kubectlApply(t, provider.Kubeconfig, dbExportYAML("db", group, "v2.databases."+group, secretsClaimYAML))
+	for _, c := range []*framework.Account{c1, c2} {
+		framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+			out, _, err := framework.KubectlResult(t, c.Kubeconfig, "", "get", "apibinding", "db", "-o", "jsonpath={.status.boundResources[0].storageVersions}")
+			return err == nil && out == `["v1","v2"]`, nil
+		}, "the binding of %s does not move to v2", c.Path)
+	}
+	framework.KubectlStdin(t, c2.Kubeconfig, "apiVersion: "+group+"/v2\nkind: Database\nmetadata: {name: two-v2, namespace: default}\nspec: {}\n", "create", "-f", "-")
+	v2 := schema.GroupVersionResource{Group: group, Version: "v2", Resource: "databases"}
+	framework.Eventually(t, bindTimeout, func(ctx context.Context) (bool, error) {
+		list, err := all.Resource(v2).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		return slices.Equal(itemNames(list.Items), []string{"from-provider", "one", "two", "two-v2"}), nil
+	}, "the wildcard view does not list the consumers' databases of both versions")
 }
