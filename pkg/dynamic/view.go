@@ -52,8 +52,7 @@ func (x *Index) viewEntry(v view.Export, id cluster.ID, gr schema.GroupResource)
 // the first member leaving.
 func (x *Index) viewIdentity(identityHash string, gr schema.GroupResource, s *apisv1alpha1.APIResourceSchema) (*identity, error) {
 	prefix := amstorage.BoundResourcePrefix(gr, identityHash)
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.mu.RLock()
 	var stored []string
 	var candidates []*identity
 	for _, i := range x.identities {
@@ -69,6 +68,7 @@ func (x *Index) viewIdentity(identityHash string, gr schema.GroupResource, s *ap
 			candidates = append(candidates, i)
 		}
 	}
+	x.mu.RUnlock()
 	for _, i := range candidates {
 		if len(i.crd.Status.StoredVersions) == len(stored) {
 			return i, nil
@@ -80,6 +80,8 @@ func (x *Index) viewIdentity(identityHash string, gr schema.GroupResource, s *ap
 	if err != nil {
 		return nil, err
 	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	i, ok := x.identities[hash]
 	if !ok {
 		i = &identity{hash: hash, crd: crd, prefix: prefix, members: map[cluster.ID]struct{}{}}
