@@ -19,6 +19,7 @@ import (
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
 // patchTypes are the patch types custom resources accept: no strategic merge patch, as upstream.
@@ -63,7 +64,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var hash string
 	var crd *apiextensionsv1.CustomResourceDefinition
 	terminating := ""
-	if id == cluster.Wildcard {
+	if v, inView := view.FromContext(ctx); inView {
+		var deleting bool
+		if hash, crd, deleting, ok = h.index.viewEntry(v, id, schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}); !ok {
+			h.notFound.ServeHTTP(w, req)
+			return
+		}
+		if deleting {
+			terminating = "the APIBinding serving " + name + " in this account is being deleted"
+		}
+	} else if id == cluster.Wildcard {
 		hashes := h.index.Identities(name)
 		switch len(hashes) {
 		case 0:

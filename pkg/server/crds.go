@@ -22,6 +22,7 @@ import (
 	apisreconciler "github.com/accountmesh/accountmesh/pkg/reconciler/apis"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
 // customResources is the wiring of per-account custom resources: the shared CRD informer, the
@@ -78,6 +79,12 @@ func (s *Server) newCustomResources() (*customResources, error) {
 		*i.informer = client.NewSharedInformer(lw, i.obj)
 	}
 	cr.index.RegisterBindings(cr.apis.Bindings, cr.apis.Schemas)
+	// Provider views read exports and bindings; revocations end their watches.
+	if err := s.views.Init(cr.apis.Exports, cr.apis.Bindings, cr.index); err != nil {
+		return nil, err
+	}
+	s.viewWatches.Register(cr.apis.Bindings)
+	view.OnExportDeleted(cr.apis.Exports, cr.index.ForgetExport)
 	if cr.bindings, err = apisreconciler.New(s.clients, cr.index, s.Index, cr.apis); err != nil {
 		return nil, err
 	}
@@ -94,6 +101,7 @@ func (s *Server) newCustomResources() (*customResources, error) {
 
 	notFound := notfoundhandler.New(scheme.Codecs, endpointsfilters.NoMuxAndDiscoveryIncompleteKey)
 	s.discovery.Source = cr.index
+	s.discovery.Views = cr.index
 	s.discovery.NotFound = notFound
 	s.openapi.Source = cr.index
 	s.discovery.Builtin = discovery.Builtin{

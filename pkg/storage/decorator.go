@@ -264,6 +264,11 @@ func (s *Storage) Create(ctx context.Context, key string, obj, out runtime.Objec
 	if err := stamp(obj, id); err != nil {
 		return err
 	}
+	if r := RestrictionFrom(ctx); r != nil {
+		if err := r.creatable(obj, s.resource); err != nil {
+			return err
+		}
+	}
 	return s.Interface.Create(ctx, k, obj, out, ttl)
 }
 
@@ -273,6 +278,10 @@ func (s *Storage) Delete(ctx context.Context, key string, out runtime.Object, pr
 	k, _, err := s.key(ctx, key, "delete", false)
 	if err != nil {
 		return err
+	}
+	if r := RestrictionFrom(ctx); r != nil {
+		validateDeletion = r.validateDeletion(validateDeletion, s.resource, key)
+		cachedExistingObject = nil
 	}
 	return s.Interface.Delete(ctx, k, out, preconditions, validateDeletion, cachedExistingObject, opts)
 }
@@ -286,7 +295,16 @@ func (s *Storage) Watch(ctx context.Context, key string, opts storage.ListOption
 	if id == cluster.Wildcard {
 		opts.Recursive = true
 	}
-	return s.Interface.Watch(ctx, k, opts)
+	r := RestrictionFrom(ctx)
+	if r == nil {
+		return s.Interface.Watch(ctx, k, opts)
+	}
+	opts.Predicate = r.predicate(opts.Predicate)
+	w, err := s.Interface.Watch(ctx, k, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.filterWatch(w), nil
 }
 
 // Get reads an object of the request's cluster.
@@ -295,7 +313,13 @@ func (s *Storage) Get(ctx context.Context, key string, opts storage.GetOptions, 
 	if err != nil {
 		return err
 	}
-	return s.Interface.Get(ctx, k, opts, objPtr)
+	if err := s.Interface.Get(ctx, k, opts, objPtr); err != nil {
+		return err
+	}
+	if r := RestrictionFrom(ctx); r != nil && !r.visible(objPtr) {
+		return hidden(s.resource, key)
+	}
+	return nil
 }
 
 // GetList lists the request's cluster, or every cluster for the wildcard.
@@ -307,7 +331,15 @@ func (s *Storage) GetList(ctx context.Context, key string, opts storage.ListOpti
 	if id == cluster.Wildcard {
 		opts.Recursive = true
 	}
-	return s.Interface.GetList(ctx, k, opts, listObj)
+	r := RestrictionFrom(ctx)
+	if r == nil {
+		return s.Interface.GetList(ctx, k, opts, listObj)
+	}
+	opts.Predicate = r.predicate(opts.Predicate)
+	if err := s.Interface.GetList(ctx, k, opts, listObj); err != nil {
+		return err
+	}
+	return r.filterList(listObj)
 }
 
 // GuaranteedUpdate updates an object of the request's cluster, keeping its cluster annotation.
@@ -317,7 +349,11 @@ func (s *Storage) GuaranteedUpdate(ctx context.Context, key string, destination 
 	if err != nil {
 		return err
 	}
+	r := RestrictionFrom(ctx)
 	stamped := func(input runtime.Object, res storage.ResponseMeta) (runtime.Object, *uint64, error) {
+		if r != nil && !r.updatable(input) {
+			return nil, nil, hidden(s.resource, key)
+		}
 		out, ttl, err := tryUpdate(input, res)
 		if err != nil {
 			return nil, nil, err
@@ -325,7 +361,16 @@ func (s *Storage) GuaranteedUpdate(ctx context.Context, key string, destination 
 		if err := stamp(out, id); err != nil {
 			return nil, nil, err
 		}
+		if r != nil {
+			if err := r.creatable(out, s.resource); err != nil {
+				return nil, nil, err
+			}
+		}
 		return out, ttl, nil
+	}
+	if r != nil {
+		// The restriction must see the object as stored, not a cached copy it would trust.
+		cachedExistingObject = nil
 	}
 	return s.Interface.GuaranteedUpdate(ctx, k, destination, ignoreNotFound, preconditions, stamped, cachedExistingObject)
 }
