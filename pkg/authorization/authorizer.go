@@ -3,12 +3,14 @@ package authorization
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
 // wildcardReason is the denial reason for the cross-account wildcard.
@@ -18,6 +20,8 @@ const wildcardReason = "requests across all accounts (/clusters/*) are reserved 
 // ancestors.
 type Authorizer struct {
 	policy *Policy
+	// views decides requests through provider views; see SetViews.
+	views atomic.Pointer[Views]
 }
 
 var _ authorizer.Authorizer = &Authorizer{}
@@ -44,6 +48,9 @@ func (z *Authorizer) Authorize(ctx context.Context, a authorizer.Attributes) (au
 	}
 	if IsPrivileged(u) {
 		return authorizer.DecisionAllow, "", nil
+	}
+	if v, ok := view.FromContext(ctx); ok {
+		return z.authorizeView(ctx, v, a)
 	}
 	id, ok := cluster.FromContext(ctx)
 	switch {

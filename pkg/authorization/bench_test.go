@@ -15,24 +15,9 @@ import (
 // account holds 1,000 bindings of other users; the caller's only grant is an inherited one 10
 // levels up.
 func BenchmarkAuthorize(b *testing.B) {
-	const depth, perAccount = 10, 1000
-	idx := cluster.NewIndex("bench-root-00000")
-	ids := []cluster.ID{idx.Root()}
-	for i := 1; i <= depth; i++ {
-		id := cluster.ID(fmt.Sprintf("bench-%010d", i))
-		idx.Set(ids[i-1], fmt.Sprintf("a%d", i), id, cluster.Attributes{})
-		ids = append(ids, id)
-	}
-	p := NewPolicy(idx)
-	for _, id := range ids {
-		for j := 0; j < perAccount; j++ {
-			name := fmt.Sprintf("b%d", j)
-			p.SetBinding(id, bindingKey{"", name}, crb(name, RoleEdit, j%2 == 0, userSubj(fmt.Sprintf("user-%d", j)), groupSubj(fmt.Sprintf("group-%d", j))))
-		}
-	}
-	p.SetBinding(ids[0], bindingKey{"", "grant"}, crb("grant", RoleEdit, true, userSubj("alice")))
+	ids, p := benchPolicy(RoleEdit)
 	z := NewAuthorizer(p)
-	leaf := cluster.WithCluster(context.Background(), ids[depth])
+	leaf := cluster.WithCluster(context.Background(), ids[len(ids)-1])
 	alice := &user.DefaultInfo{Name: "alice", Groups: []string{"developers", user.AllAuthenticated}}
 	bob := &user.DefaultInfo{Name: "bob", Groups: []string{"developers", user.AllAuthenticated}}
 	attrs := func(u user.Info) authorizer.Attributes {
@@ -55,6 +40,29 @@ func BenchmarkAuthorize(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchPolicy returns an 11-account chain, root first, whose every account holds 1,000
+// bindings of other users, and the policy in which alice holds role through an inherited
+// binding in root.
+func benchPolicy(role string) ([]cluster.ID, *Policy) {
+	const depth, perAccount = 10, 1000
+	idx := cluster.NewIndex("bench-root-00000")
+	ids := []cluster.ID{idx.Root()}
+	for i := 1; i <= depth; i++ {
+		id := cluster.ID(fmt.Sprintf("bench-%010d", i))
+		idx.Set(ids[i-1], fmt.Sprintf("a%d", i), id, cluster.Attributes{})
+		ids = append(ids, id)
+	}
+	p := NewPolicy(idx)
+	for _, id := range ids {
+		for j := 0; j < perAccount; j++ {
+			name := fmt.Sprintf("b%d", j)
+			p.SetBinding(id, bindingKey{"", name}, crb(name, RoleEdit, j%2 == 0, userSubj(fmt.Sprintf("user-%d", j)), groupSubj(fmt.Sprintf("group-%d", j))))
+		}
+	}
+	p.SetBinding(ids[0], bindingKey{"", "grant"}, crb("grant", role, true, userSubj("alice")))
+	return ids, p
 }
 
 // BenchmarkRuleAllows is the rule matcher alone, for reference.

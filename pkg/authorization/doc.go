@@ -4,7 +4,8 @@
 // and the rule listing behind SelfSubjectRulesReview and escalation checks.
 //
 // The rules:
-//   - system:masters may do everything, and only they may use the wildcard /clusters/*.
+//   - system:masters may do everything, and only they may use the wildcard /clusters/* outside
+//     a provider view.
 //   - Inside an account, a request is allowed when a rule of a role bound to the caller (as
 //     user, group or ServiceAccount) allows it, with upstream RBAC semantics: verbs, API groups,
 //     resources and subresources ("*", "*/sub"), resourceNames, non-resource URLs (exact or
@@ -27,6 +28,13 @@
 //     defined. Every authenticated user may use the types defined in root (whoever reaches that
 //     check already holds `create accounts` in the parent); elsewhere it needs a grant, which
 //     admin includes.
+//   - Provider views (pkg/view): a request through the view of an APIExport needs its verb on
+//     apiexports/content of that export in the provider account (get for discovery and
+//     version; OpenAPI is not served), and its resource must be exported by the export
+//     (status and scale included), apibindings (get, list, watch), or a built-in resource the
+//     export claims with that verb, applied in the account's binding (at /clusters/* the claim
+//     only has to exist; storage filters the accounts). The consumer account's RBAC is not
+//     consulted. Denials carry no reason.
 //   - Every authenticated user may list and get accessibleaccounts in root, and read root's
 //     discovery and OpenAPI, so that `kubectl get accessibleaccounts` works there: the list
 //     shows only the accounts the caller can access, so it reveals nothing else.

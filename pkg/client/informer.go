@@ -82,7 +82,7 @@ func newInformer(lw cache.ListerWatcher, objType runtime.Object, h cache.Resourc
 	})
 	ctrl := cache.New(&cache.Config{
 		Queue:         fifo,
-		ListerWatcher: lw,
+		ListerWatcher: listWatchOnly{lw},
 		ObjectType:    objType,
 		Process: func(obj interface{}, isInInitialList bool) error {
 			deltas, ok := obj.(cache.Deltas)
@@ -102,6 +102,16 @@ func newInformer(lw cache.ListerWatcher, objType runtime.Object, h cache.Resourc
 	})
 	return store, ctrl
 }
+
+// listWatchOnly makes the reflector fill the informer with a list and a watch, never with a
+// streamed watch-list: a watch-list gathers the initial objects in a store keyed by namespace and
+// name, which keeps only one of the same-named objects of different accounts.
+type listWatchOnly struct {
+	cache.ListerWatcher
+}
+
+// IsWatchListSemanticsUnSupported tells client-go's reflector not to use a watch-list.
+func (listWatchOnly) IsWatchListSemanticsUnSupported() bool { return true }
 
 // apply applies one delta to the store and notifies h.
 func apply(store cache.Indexer, h cache.ResourceEventHandler, d cache.Delta, isInInitialList bool) error {

@@ -37,7 +37,7 @@ func WithClusterHandler(next http.Handler, resolver Resolver, s runtime.Negotiat
 		path := req.URL.Path
 		if !strings.HasPrefix(path, URLPrefix) {
 			if isResourcePath(path) {
-				fail(notFound("resource requests must name an account: use " + URLPrefix + "<account-path>" + path + ", e.g. " + URLPrefix + RootPath + path))
+				fail(NotFound("resource requests must name an account: use " + URLPrefix + "<account-path>" + path + ", e.g. " + URLPrefix + RootPath + path))
 				return
 			}
 			next.ServeHTTP(w, req)
@@ -87,7 +87,7 @@ func WithUnknownAccountNotFound(next http.Handler, s runtime.NegotiatedSerialize
 			return
 		}
 		name, _ := req.Context().Value(unknownNameKey{}).(string)
-		responsewriters.ErrorNegotiated(notFound(fmt.Sprintf("account %q not found", name)), s, schema.GroupVersion{Version: "v1"}, w, req)
+		responsewriters.ErrorNegotiated(AccountNotFound(name), s, schema.GroupVersion{Version: "v1"}, w, req)
 	})
 }
 
@@ -102,7 +102,14 @@ func isResourcePath(path string) bool {
 	return false
 }
 
-func notFound(msg string) error {
+// AccountNotFound is the error of a request for an account that does not exist, as named in
+// the request: the one answer for every account a caller may not learn about.
+func AccountNotFound(name string) error {
+	return NotFound(fmt.Sprintf("account %q not found", name))
+}
+
+// NotFound returns a 404 status error with msg.
+func NotFound(msg string) error {
 	return &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status:  metav1.StatusFailure,
 		Code:    http.StatusNotFound,

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,8 +29,10 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/dynamic"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
 // aggregatedAccept asks for aggregated discovery.
@@ -49,6 +52,9 @@ type Builtin struct {
 type Discovery struct {
 	Builtin Builtin
 	Source  dynamic.APISetSource
+	// Views gives the API sets of provider views; without it, view requests get the
+	// account's documents.
+	Views ViewSource
 	// NotFound answers requests for groups the account does not serve.
 	NotFound http.Handler
 
@@ -57,7 +63,27 @@ type Discovery struct {
 	builtinAggregated []apidiscoveryv2.APIGroupDiscovery
 	builtinErr        error
 
-	sets dynamic.APISetCache[*apiSet]
+	sets, viewSets dynamic.APISetCache[*apiSet]
+}
+
+// ViewSource gives the custom resources of a provider view; the dynamic index is one.
+type ViewSource interface {
+	ViewSource(e *apisv1alpha1.APIExport) dynamic.APISetSource
+}
+
+// forRequest returns the API set of a request: in a provider view, the export's resources and
+// the built-in resources the view serves (apibindings and claimed resources); otherwise the
+// account's custom resources and every built-in group.
+func (d *Discovery) forRequest(req *http.Request) (*apiSet, bool, error) {
+	if v, ok := view.FromContext(req.Context()); ok && v.Object != nil && d.Views != nil {
+		keep := view.BuiltinResources(v.Object)
+		return d.viewSets.ForRequest(req, d.Views.ViewSource(v.Object), func(ctx context.Context, entries []*dynamic.Entry) (*apiSet, error) {
+			return d.build(ctx, entries, keep)
+		})
+	}
+	return d.sets.ForRequest(req, d.Source, func(ctx context.Context, entries []*dynamic.Entry) (*apiSet, error) {
+		return d.build(ctx, entries, nil)
+	})
 }
 
 // apiSet holds the documents of one API set.
@@ -74,7 +100,7 @@ func (d *Discovery) WrapRoot(h http.Handler) http.Handler {
 			h.ServeHTTP(w, req)
 			return
 		}
-		set, ok, err := d.sets.ForRequest(req, d.Source, d.build)
+		set, ok, err := d.forRequest(req)
 		switch {
 		case err != nil:
 			responsewriters.InternalError(w, req, err)
@@ -93,7 +119,7 @@ func (d *Discovery) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		d.NotFound.ServeHTTP(w, req)
 		return
 	}
-	set, ok, err := d.sets.ForRequest(req, d.Source, d.build)
+	set, ok, err := d.forRequest(req)
 	if err != nil {
 		responsewriters.InternalError(w, req, err)
 		return
@@ -134,18 +160,21 @@ func (d *Discovery) loadBuiltin(ctx context.Context) error {
 	return d.builtinErr
 }
 
-// build makes the documents of the built-in groups plus the given CRDs.
-func (d *Discovery) build(ctx context.Context, entries []*dynamic.Entry) (*apiSet, error) {
+// build makes the documents of the built-in groups plus the given CRDs. keep, when set, says
+// which built-in resources to show; groups left without resources are left out.
+func (d *Discovery) build(ctx context.Context, entries []*dynamic.Entry, keep func(group, resource string) bool) (*apiSet, error) {
 	if err := d.loadBuiltin(ctx); err != nil {
 		return nil, err
 	}
 	s := &apiSet{groups: map[string]http.Handler{}, versions: map[schema.GroupVersion]http.Handler{}}
+	groups := filterBuiltin(d.builtinAggregated, keep)
 	legacy := discovery.NewRootAPIsHandler(d.Builtin.Addresses, scheme.Codecs)
 	for _, g := range d.builtinLegacy {
-		legacy.AddGroup(g)
+		if slices.ContainsFunc(groups, func(a apidiscoveryv2.APIGroupDiscovery) bool { return a.Name == g.Name }) {
+			legacy.AddGroup(g)
+		}
 	}
 	agg := aggregated.NewResourceManager("apis")
-	groups := append([]apidiscoveryv2.APIGroupDiscovery(nil), d.builtinAggregated...)
 	// Built-in groups keep their order and win over custom groups in clients' REST mappers.
 	for i, g := range groups {
 		for _, v := range g.Versions {
@@ -207,6 +236,34 @@ func (d *Discovery) build(ctx context.Context, entries []*dynamic.Entry) (*apiSe
 	agg.SetGroups(groups)
 	s.root = aggregated.WrapAggregatedDiscoveryToHandler(legacy, agg, nil)
 	return s, nil
+}
+
+// filterBuiltin returns the built-in groups with only the resources keep keeps (all when keep
+// is nil), without emptied versions and groups.
+func filterBuiltin(groups []apidiscoveryv2.APIGroupDiscovery, keep func(group, resource string) bool) []apidiscoveryv2.APIGroupDiscovery {
+	if keep == nil {
+		return slices.Clone(groups)
+	}
+	var out []apidiscoveryv2.APIGroupDiscovery
+	for _, g := range groups {
+		fg := apidiscoveryv2.APIGroupDiscovery{ObjectMeta: g.ObjectMeta}
+		for _, v := range g.Versions {
+			fv := v
+			fv.Resources = nil
+			for _, r := range v.Resources {
+				if keep(g.Name, r.Resource) {
+					fv.Resources = append(fv.Resources, r)
+				}
+			}
+			if len(fv.Resources) > 0 {
+				fg.Versions = append(fg.Versions, fv)
+			}
+		}
+		if len(fg.Versions) > 0 {
+			out = append(out, fg)
+		}
+	}
+	return out
 }
 
 // resourcesOf returns the legacy entries (resource and subresources) and the aggregated entry

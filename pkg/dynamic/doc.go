@@ -15,6 +15,10 @@
 // the generic request handlers and managed fields. This package writes only the codec layer
 // that upstream keeps unexported, the routing and the sharing.
 //
+// Under a provider view (pkg/view) it serves only resources bound from the view's export: in an
+// account, the account's entry if that export binds it; at /clusters/*, the export's current
+// schema over the export's storage prefix, whose storage restriction selects the bound accounts.
+//
 // It must not write CRDs (their conditions belong to pkg/reconciler/crd) and must not serve a
 // custom resource to an account whose own CRD does not define it.
 package dynamic

@@ -19,6 +19,7 @@ import (
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
 // patchTypes are the patch types custom resources accept: no strategic merge patch, as upstream.
@@ -62,8 +63,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	name := info.Resource + "." + info.APIGroup
 	var hash string
 	var crd *apiextensionsv1.CustomResourceDefinition
-	terminating := false
-	if id == cluster.Wildcard {
+	terminating := ""
+	if v, inView := view.FromContext(ctx); inView {
+		var deleting bool
+		if hash, crd, deleting, ok = h.index.viewEntry(v, id, schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}); !ok {
+			h.notFound.ServeHTTP(w, req)
+			return
+		}
+		if deleting {
+			terminating = "the APIBinding serving " + name + " in this account is being deleted"
+		}
+	} else if id == cluster.Wildcard {
 		hashes := h.index.Identities(name)
 		switch len(hashes) {
 		case 0:
@@ -87,7 +97,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			h.notFound.ServeHTTP(w, req)
 			return
 		}
-		hash, crd, terminating = e.Identity, e.CRD, e.Terminating()
+		hash, crd = e.Identity, e.CRD
+		switch {
+		case !e.Terminating():
+		case e.Binding != nil:
+			terminating = fmt.Sprintf("APIBinding %q is being deleted", strings.Join(e.Binding.Names, `", "`))
+		default:
+			terminating = "custom resource definition " + name + " is terminating"
+		}
 	}
 	// A cluster-scoped resource has no namespaced URLs; a namespaced one is only listed and
 	// watched across namespaces.
@@ -115,8 +132,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		warning.AddWarning(ctx, "", v.warning)
 	}
 	admit := h.admit
-	if terminating {
-		admit = forbidCreate{Interface: admit, name: name}
+	if terminating != "" {
+		admit = forbidCreate{Interface: admit, reason: terminating}
 	}
 	handler := h.route(info, v, admit)
 	if handler == nil {
@@ -182,10 +199,12 @@ func (h *Handler) error(w http.ResponseWriter, req *http.Request, info *request.
 	responsewriters.ErrorNegotiated(err, scheme.Codecs, schema.GroupVersion{Group: info.APIGroup, Version: info.APIVersion}, w, req)
 }
 
-// forbidCreate refuses creations while the CRD is terminating, as upstream does.
+// forbidCreate refuses creations while the CRD is terminating, as upstream does, or while the
+// bindings serving the resource are being deleted.
 type forbidCreate struct {
 	admission.Interface
-	name string
+	// reason completes "create not allowed while ...".
+	reason string
 }
 
 // Admit implements admission.MutationInterface.
@@ -212,7 +231,7 @@ func (f forbidCreate) Validate(ctx context.Context, a admission.Attributes, o ad
 
 func (f forbidCreate) refuse(a admission.Attributes) error {
 	if a.GetOperation() == admission.Create {
-		return admission.NewForbidden(a, fmt.Errorf("create not allowed while custom resource definition %s is terminating", f.name))
+		return admission.NewForbidden(a, fmt.Errorf("create not allowed while %s", f.reason))
 	}
 	return nil
 }

@@ -36,7 +36,6 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
-	amstorage "github.com/accountmesh/accountmesh/pkg/storage"
 )
 
 // IdentityOf returns the identity of a CRD: a hash of its spec and accepted names. Accounts
@@ -79,16 +78,16 @@ type servingDeps struct {
 	maxRequestBodyBytes int64
 }
 
-// newServing builds the serving of a CRD. member reports which accounts serve this identity;
-// cross-account reads show only their objects.
-func (d servingDeps) newServing(crd *apiextensionsv1.CustomResourceDefinition, member func(cluster.ID) bool) (_ *serving, err error) {
+// newServing builds the serving of a CRD whose objects are stored under prefix. member reports
+// which accounts serve this identity; cross-account reads show only their objects.
+func (d servingDeps) newServing(crd *apiextensionsv1.CustomResourceDefinition, prefix string, member func(cluster.ID) bool) (_ *serving, err error) {
 	schemas, err := newCRDSchemas(crd)
 	if err != nil {
 		return nil, err
 	}
 	names := crd.Status.AcceptedNames
 	gr := schema.GroupResource{Group: crd.Spec.Group, Resource: names.Plural}
-	raw, release, err := d.raws.acquire(gr)
+	raw, release, err := d.raws.acquire(gr, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create storage for %s: %w", gr, err)
 	}
@@ -156,7 +155,7 @@ func (d servingDeps) newServing(crd *apiextensionsv1.CustomResourceDefinition, m
 			return nil, fmt.Errorf("failed to build the printer columns of version %s: %w", v.Name, err)
 		}
 		strategy := customresource.NewStrategy(t, namespaced, kind, validator, statusValidator, schemas.structural[v.Name], statusSpec, scaleSpec, v.SelectableFields)
-		getter := restOptionsGetter{base: d.raws.base, newStorage: func() storage.Interface {
+		getter := restOptionsGetter{base: d.raws.base, prefix: prefix, newStorage: func() storage.Interface {
 			return &schemaStorage{raw: raw, schemas: schemas, served: gv, storageGV: schema.GroupVersion{Group: crd.Spec.Group, Version: storageVersion},
 				kind: names.Kind, member: member, watches: s.watches}
 		}}
@@ -285,7 +284,9 @@ func (s *serving) destroy(timeout time.Duration) {
 
 // restOptionsGetter gives upstream's custom resource stores our schema layer as storage.
 type restOptionsGetter struct {
-	base       storagebackend.Config
+	base storagebackend.Config
+	// prefix is the key prefix of the objects.
+	prefix     string
 	newStorage func() storage.Interface
 }
 
@@ -304,6 +305,6 @@ func (g restOptionsGetter) GetRESTOptions(gr schema.GroupResource, _ runtime.Obj
 		// orphan and foreground deletions would wait for it forever.
 		EnableGarbageCollection: false,
 		DeleteCollectionWorkers: 4,
-		ResourcePrefix:          amstorage.ResourcePrefix(gr),
+		ResourcePrefix:          g.prefix,
 	}, nil
 }

@@ -19,14 +19,34 @@ import (
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	amstorage "github.com/accountmesh/accountmesh/pkg/storage"
 )
 
-// Entry is an account's CRD as the handler sees it.
+// Entry is a custom resource an account serves, as the handler sees it: from a CRD of the
+// account or bound from an APIExport.
 type Entry struct {
-	// CRD is the object from the informer's cache; it must not be mutated.
+	// CRD is the object from the informer's cache, or the CRD synthesized from a bound
+	// APIResourceSchema; it must not be mutated.
 	CRD *apiextensionsv1.CustomResourceDefinition
-	// Identity is the CRD's identity hash.
+	// Identity is the serving identity hash.
 	Identity string
+	// Prefix is the storage key prefix of the objects.
+	Prefix string
+	// Binding is set for resources bound from an APIExport.
+	Binding *BindingSource
+}
+
+// BindingSource says where a bound resource comes from.
+type BindingSource struct {
+	// Names are the APIBindings of the account serving the resource, sorted.
+	Names []string
+	// ExportID and ExportName name the APIExport.
+	ExportID   cluster.ID
+	ExportName string
+	// IdentityHash is the export's identity hash.
+	IdentityHash string
+	// Deleting is set when every binding serving the resource is being deleted.
+	Deleting bool
 }
 
 // Served reports whether requests for the CRD's resources are served: its names are accepted
@@ -36,15 +56,20 @@ func (e *Entry) Served() bool {
 		apiextensionshelpers.IsCRDConditionTrue(e.CRD, apiextensionsv1.Established))
 }
 
-// Terminating reports whether the CRD is being deleted.
+// Terminating reports whether the CRD, or every binding serving the resource, is being deleted.
 func (e *Entry) Terminating() bool {
+	if e.Binding != nil {
+		return e.Binding.Deleting
+	}
 	return e.CRD.DeletionTimestamp != nil || apiextensionshelpers.IsCRDConditionTrue(e.CRD, apiextensionsv1.Terminating)
 }
 
 // identity is one CRD identity: the accounts using it and, once requested, its serving.
 type identity struct {
-	hash    string
-	crd     *apiextensionsv1.CustomResourceDefinition
+	hash string
+	crd  *apiextensionsv1.CustomResourceDefinition
+	// prefix is the storage key prefix of the identity's objects.
+	prefix  string
 	members map[cluster.ID]struct{}
 	once    sync.Once
 	serving *serving
@@ -63,18 +88,30 @@ type Index struct {
 	// CRD name, e.g. to establish it.
 	onChange func(id cluster.ID, name string)
 
-	mu         sync.RWMutex
+	mu sync.RWMutex
+	// accounts are the entries from CRDs, bound the entries from APIBindings, by account and
+	// CRD name. Where both have a name, the bound entry is served: the claims keep them
+	// apart.
 	accounts   map[cluster.ID]map[string]*Entry
+	bound      map[cluster.ID]map[string]*Entry
 	identities map[string]*identity
+	// claims are the owners of each account's group/resources.
+	claims map[cluster.ID]map[schema.GroupResource]*claim
+	// bindings are the resources of each account's bindings, by binding name; see bound.go.
+	bindings map[cluster.ID]map[string]*binding
+	// waiting are the bindings waiting for a schema to be seen, by schema key.
+	waiting map[string]map[string]struct{}
+	// bindingStore and schemaStore are the caches of RegisterBindings' informers.
+	bindingStore, schemaStore cache.Store
 }
 
 // Config is what serving custom resources needs from the server.
 type Config struct {
 	// Storage is the etcd configuration shared by all resources.
 	Storage storagebackend.Config
-	// RecordResource is called before the first object of a group/resource is stored, e.g. to
-	// make account deletion purge it.
-	RecordResource func(schema.GroupResource) error
+	// RecordPrefix is called before the first object under a resource prefix is stored, e.g.
+	// to make account deletion purge it.
+	RecordPrefix func(prefix string) error
 	// Authorizer authorizes the creations that updates and applies imply.
 	Authorizer authorizer.Authorizer
 	// MaxRequestBodyBytes limits request bodies.
@@ -88,34 +125,57 @@ type Config struct {
 func NewIndex(c Config) *Index {
 	return &Index{
 		deps: servingDeps{
-			raws:                &rawStorages{base: c.Storage, record: c.RecordResource},
+			raws:                &rawStorages{base: c.Storage, record: c.RecordPrefix},
 			authorizer:          c.Authorizer,
 			maxRequestBodyBytes: c.MaxRequestBodyBytes,
 		},
 		teardownTimeout: 2 * time.Minute,
 		onChange:        c.OnChange,
 		accounts:        map[cluster.ID]map[string]*Entry{},
+		bound:           map[cluster.ID]map[string]*Entry{},
 		identities:      map[string]*identity{},
+		claims:          map[cluster.ID]map[schema.GroupResource]*claim{},
+		bindings:        map[cluster.ID]map[string]*binding{},
+		waiting:         map[string]map[string]struct{}{},
 	}
 }
 
-// Lookup returns the CRD named name (<plural>.<group>) of account id.
+// Lookup returns the custom resource named name (<plural>.<group>) of account id.
 func (x *Index) Lookup(id cluster.ID, name string) (*Entry, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.lookupLocked(id, name)
+}
+
+// LookupCRD returns the entry of account id's CRD named name, ignoring bound resources.
+func (x *Index) LookupCRD(id cluster.ID, name string) (*Entry, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	e, ok := x.accounts[id][name]
 	return e, ok
 }
 
-// Entries returns the served CRDs of account id, sorted by name.
+// lookupLocked is Lookup with x.mu held.
+func (x *Index) lookupLocked(id cluster.ID, name string) (*Entry, bool) {
+	if e, ok := x.bound[id][name]; ok {
+		return e, true
+	}
+	e, ok := x.accounts[id][name]
+	return e, ok
+}
+
+// Entries returns the served custom resources of account id, sorted by name.
 func (x *Index) Entries(id cluster.ID) []*Entry {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	out := make([]*Entry, 0, len(x.accounts[id]))
-	for _, e := range x.accounts[id] {
-		if e.Served() {
+	out := make([]*Entry, 0, len(x.accounts[id])+len(x.bound[id]))
+	for name, e := range x.accounts[id] {
+		if _, ok := x.bound[id][name]; !ok && e.Served() {
 			out = append(out, e)
 		}
+	}
+	for _, e := range x.bound[id] {
+		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CRD.Name < out[j].CRD.Name })
 	return out
@@ -159,7 +219,7 @@ func (x *Index) member(hash, name string) func(cluster.ID) bool {
 	return func(id cluster.ID) bool {
 		x.mu.RLock()
 		defer x.mu.RUnlock()
-		e, ok := x.accounts[id][name]
+		e, ok := x.lookupLocked(id, name)
 		return ok && e.Identity == hash
 	}
 }
@@ -173,7 +233,7 @@ func (x *Index) serving(hash string) (*serving, error) {
 		return nil, fmt.Errorf("identity %s is not served", hash)
 	}
 	i.once.Do(func() {
-		i.serving, i.err = x.deps.newServing(i.crd, x.member(hash, i.crd.Name))
+		i.serving, i.err = x.deps.newServing(i.crd, i.prefix, x.member(hash, i.crd.Name))
 		if i.serving != nil {
 			i.built.Store(i.serving)
 		}
@@ -233,6 +293,7 @@ func (x *Index) set(obj interface{}) {
 		klog.Background().Error(err, "Failed to index CRD", "cluster", id, "crd", crd.Name)
 		return
 	}
+	gr := schema.GroupResource{Group: crd.Spec.Group, Resource: crd.Spec.Names.Plural}
 	x.mu.Lock()
 	m := x.accounts[id]
 	if m == nil {
@@ -242,17 +303,32 @@ func (x *Index) set(obj interface{}) {
 	if old, ok := m[crd.Name]; ok && old.Identity != hash {
 		x.leave(old.Identity, id)
 	}
-	m[crd.Name] = &Entry{CRD: crd, Identity: hash}
-	i, ok := x.identities[hash]
-	if !ok {
-		i = &identity{hash: hash, crd: crd, members: map[cluster.ID]struct{}{}}
-		x.identities[hash] = i
+	prefix := amstorage.ResourcePrefix(gr)
+	m[crd.Name] = &Entry{CRD: x.join(hash, crd, prefix, id), Identity: hash, Prefix: prefix}
+	// Accepted names hold their claim: after a restart, the index learns them again here.
+	if apiextensionshelpers.IsCRDConditionTrue(crd, apiextensionsv1.NamesAccepted) && crd.Status.AcceptedNames.Plural == gr.Resource {
+		x.claimLocked(id, gr, Owner{Kind: OwnerCRD, Name: crd.Name})
 	}
-	i.members[id] = struct{}{}
 	x.mu.Unlock()
 	if x.onChange != nil {
 		x.onChange(id, crd.Name)
 	}
+}
+
+// join adds account id to an identity, creating it from crd and prefix if it is new, and
+// returns the identity's CRD. x.mu must be held.
+func (x *Index) join(hash string, crd *apiextensionsv1.CustomResourceDefinition, prefix string, id cluster.ID) *apiextensionsv1.CustomResourceDefinition {
+	i, ok := x.identities[hash]
+	if !ok {
+		i = &identity{hash: hash, crd: crd, prefix: prefix, members: map[cluster.ID]struct{}{}}
+		x.identities[hash] = i
+	}
+	i.members[id] = struct{}{}
+	if crd.Annotations[corev1alpha1.ClusterAnnotation] != "" {
+		// A CRD object keeps its own metadata; only synthesized CRDs are shared.
+		return crd
+	}
+	return i.crd
 }
 
 func (x *Index) remove(crd *apiextensionsv1.CustomResourceDefinition) {
@@ -264,6 +340,7 @@ func (x *Index) remove(crd *apiextensionsv1.CustomResourceDefinition) {
 			delete(x.accounts, id)
 		}
 		x.leave(old.Identity, id)
+		x.releaseLocked(id, schema.GroupResource{Group: crd.Spec.Group, Resource: crd.Spec.Names.Plural}, Owner{Kind: OwnerCRD, Name: crd.Name})
 	}
 	x.mu.Unlock()
 	if x.onChange != nil {

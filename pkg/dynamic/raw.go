@@ -17,14 +17,15 @@ import (
 )
 
 // rawStorages hands out one schema-less storage (etcd + watch cache + key rewriter) per
-// group/resource, shared by every account and every CRD identity that serves it.
+// storage prefix, shared by every account and every identity that serves it. Local CRDs of a
+// group/resource share one prefix; each APIExport identity has its own.
 type rawStorages struct {
 	base storagebackend.Config
 	// record persists a resource prefix before its first write, so that account deletion can
 	// purge custom resources of resources this process never served.
-	record func(schema.GroupResource) error
+	record func(prefix string) error
 	mu     sync.Mutex
-	m      map[schema.GroupResource]*rawEntry
+	m      map[string]*rawEntry
 }
 
 // rawEntry is a raw storage and the number of identities using it.
@@ -34,18 +35,18 @@ type rawEntry struct {
 	refs    int
 }
 
-// acquire returns the raw storage of gr and a function to release it; the last release destroys
-// it.
-func (r *rawStorages) acquire(gr schema.GroupResource) (storage.Interface, func(), error) {
+// acquire returns the raw storage of gr under prefix and a function to release it; the last
+// release destroys it.
+func (r *rawStorages) acquire(gr schema.GroupResource, prefix string) (storage.Interface, func(), error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.m == nil {
-		r.m = map[schema.GroupResource]*rawEntry{}
+		r.m = map[string]*rawEntry{}
 	}
-	e, ok := r.m[gr]
+	e, ok := r.m[prefix]
 	if !ok {
 		if r.record != nil {
-			if err := r.record(gr); err != nil {
+			if err := r.record(prefix); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -53,12 +54,12 @@ func (r *rawStorages) acquire(gr schema.GroupResource) (storage.Interface, func(
 		cfg.Codec = unstructured.UnstructuredJSONScheme
 		newFunc := func() runtime.Object { return &unstructured.Unstructured{} }
 		newListFunc := func() runtime.Object { return &unstructured.UnstructuredList{} }
-		s, d, err := amstorage.Decorator(cfg, "/"+amstorage.ResourcePrefix(gr), nil, newFunc, newListFunc, metadataAttrs, nil, nil)
+		s, d, err := amstorage.Decorator(cfg, "/"+prefix, nil, newFunc, newListFunc, metadataAttrs, nil, nil)
 		if err != nil {
 			return nil, nil, err
 		}
 		e = &rawEntry{s: s, destroy: d}
-		r.m[gr] = e
+		r.m[prefix] = e
 	}
 	e.refs++
 	return e.s, func() {
@@ -66,7 +67,7 @@ func (r *rawStorages) acquire(gr schema.GroupResource) (storage.Interface, func(
 		defer r.mu.Unlock()
 		e.refs--
 		if e.refs == 0 {
-			delete(r.m, gr)
+			delete(r.m, prefix)
 			e.destroy()
 		}
 	}, nil

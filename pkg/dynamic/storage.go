@@ -14,6 +14,7 @@ import (
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	amstorage "github.com/accountmesh/accountmesh/pkg/storage"
 )
 
 // schemaStorage is the per (CRD identity, served version) view of a shared raw storage: it
@@ -80,9 +81,11 @@ func (s *schemaStorage) read(in *unstructured.Unstructured) (*unstructured.Unstr
 	return s.schemas.readStored(c, s.served)
 }
 
-// visible reports whether an object belongs to an account that serves this identity.
-func (s *schemaStorage) visible(u *unstructured.Unstructured) bool {
-	if s.member == nil {
+// visible reports whether an object belongs to an account that serves this identity. Under a
+// storage restriction (a provider view), the raw storage's restriction decides instead: the
+// view shows every account bound to the export, whichever schema version it serves.
+func (s *schemaStorage) visible(ctx context.Context, u *unstructured.Unstructured) bool {
+	if s.member == nil || amstorage.RestrictionFrom(ctx) != nil {
 		return true
 	}
 	return s.member(cluster.ID(u.GetAnnotations()[corev1alpha1.ClusterAnnotation]))
@@ -141,7 +144,7 @@ func (s *schemaStorage) Watch(ctx context.Context, key string, opts storage.List
 			e.Object = c
 			return e, true
 		}
-		if !s.visible(u) {
+		if !s.visible(ctx, u) {
 			return e, false
 		}
 		c, err := s.read(u)
@@ -181,7 +184,7 @@ func (s *schemaStorage) GetList(ctx context.Context, key string, opts storage.Li
 	out.SetRemainingItemCount(rawList.GetRemainingItemCount())
 	out.Items = make([]unstructured.Unstructured, 0, len(rawList.Items))
 	for i := range rawList.Items {
-		if !s.visible(&rawList.Items[i]) {
+		if !s.visible(ctx, &rawList.Items[i]) {
 			continue
 		}
 		c, err := s.read(&rawList.Items[i])

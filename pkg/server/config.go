@@ -38,6 +38,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/pki"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 	"github.com/accountmesh/accountmesh/pkg/storage"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
 // etcdPrefix is where all API objects live in etcd.
@@ -69,9 +70,12 @@ type Config struct {
 	// openapi serves per-account OpenAPI v3; its source is set once the server exists.
 	openapi *openapi.OpenAPI
 	purger  *storage.Purger
-	authn   *authn
-	etcd    *etcd.Embedded
-	pki     pki.Files
+	// views and viewWatches serve provider views; views reads the informers of crds.go.
+	views       *view.Exports
+	viewWatches *view.Watches
+	authn       *authn
+	etcd        *etcd.Embedded
+	pki         pki.Files
 }
 
 // NewConfig builds the configuration: it starts the embedded etcd when no external one is
@@ -159,6 +163,8 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	g.Authentication.Authenticator = c.authn.withCertificates(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
 	g.Authentication.APIAudiences = c.Options.Authentication.APIAudiences
 	c.authz = authorization.NewAuthorizer(authorization.NewPolicy(c.Index))
+	c.views, c.viewWatches = &view.Exports{}, &view.Watches{}
+	c.authz.SetViews(c.views)
 	g.Authorization.Authorizer = c.authz
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 
@@ -180,8 +186,9 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 		// that a caller without access gets the same answer for both; only authorized callers
 		// learn that an account does not exist.
 		inner := cluster.WithUnknownAccountNotFound(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), scheme.Codecs)
+		inner = view.WithUnboundNotFound(inner, c.views, c.viewWatches, scheme.Codecs)
 		chain := genericapiserver.DefaultBuildHandlerChain(inner, gc)
-		return withUnauthenticatedProbes(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), apiHandler)
+		return withUnauthenticatedProbes(view.WithExportView(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), c.Index, scheme.Codecs), apiHandler)
 	}
 	return g, nil
 }

@@ -7,26 +7,33 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	genericdiscovery "k8s.io/apiserver/pkg/endpoints/discovery"
 	endpointsfilters "k8s.io/apiserver/pkg/endpoints/filters"
 	"k8s.io/apiserver/pkg/util/notfoundhandler"
 	"k8s.io/client-go/tools/cache"
 
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/discovery"
 	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	apisreconciler "github.com/accountmesh/accountmesh/pkg/reconciler/apis"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
-// customResources is the wiring of per-account CRDs: the shared CRD informer, the dynamic
-// handler's index, the CRD status controller and per-account discovery.
+// customResources is the wiring of per-account custom resources: the shared CRD informer, the
+// dynamic handler's index, the CRD status controller and per-account discovery; and for bound
+// resources the shared informers of apis.accountmesh.io and the export and binding controllers.
 type customResources struct {
 	informer   *client.SharedInformer
 	index      *dynamic.Index
 	controller *crd.Controller
+	apis       apisreconciler.Informers
+	bindings   *apisreconciler.Controllers
 	synced     chan struct{}
 }
 
@@ -42,28 +49,59 @@ func (s *Server) newCustomResources() (*customResources, error) {
 	}
 	cr.index = dynamic.NewIndex(dynamic.Config{
 		Storage: s.storage.Config,
-		RecordResource: func(gr schema.GroupResource) error {
+		RecordPrefix: func(prefix string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			return s.purger.RecordCustomResource(ctx, gr)
+			return s.purger.RecordPrefix(ctx, prefix)
 		},
 		Authorizer:          s.Generic.Authorization.Authorizer,
 		MaxRequestBodyBytes: s.Generic.MaxRequestBodyBytes,
 		OnChange: func(id cluster.ID, name string) {
 			cr.controller.Enqueue(id, name)
+			// A freed name may resolve a binding's naming conflict.
+			cr.bindings.AccountChanged(id)
 		},
 	})
 	cr.index.Register(cr.informer)
+	for _, i := range []struct {
+		informer **client.SharedInformer
+		resource string
+		obj      runtime.Object
+	}{
+		{&cr.apis.Schemas, "apiresourceschemas", &apisv1alpha1.APIResourceSchema{}},
+		{&cr.apis.Exports, "apiexports", &apisv1alpha1.APIExport{}},
+		{&cr.apis.Bindings, "apibindings", &apisv1alpha1.APIBinding{}},
+	} {
+		lw, err := s.clients.TypedListWatch(string(cluster.Wildcard), apisv1alpha1.SchemeGroupVersion, i.resource)
+		if err != nil {
+			return nil, err
+		}
+		*i.informer = client.NewSharedInformer(lw, i.obj)
+	}
+	cr.index.RegisterBindings(cr.apis.Bindings, cr.apis.Schemas)
+	// Provider views read exports and bindings; revocations end their watches.
+	if err := s.views.Init(cr.apis.Exports, cr.apis.Bindings, cr.index); err != nil {
+		return nil, err
+	}
+	s.viewWatches.Register(cr.apis.Bindings)
+	view.OnExportDeleted(cr.apis.Exports, cr.index.ForgetExport)
+	if cr.bindings, err = apisreconciler.New(s.clients, cr.index, s.Index, cr.apis); err != nil {
+		return nil, err
+	}
 	cr.informer.SetTransform(cr.index.Intern)
 	if cr.controller, err = crd.New(s.clients, cr.informer, func(id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) bool {
-		e, ok := cr.index.Lookup(id, c.Name)
+		e, ok := cr.index.LookupCRD(id, c.Name)
 		return ok && e.Served() && equality.Semantic.DeepEqual(e.CRD.Status.AcceptedNames, c.Status.AcceptedNames)
+	}, func(id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) (string, bool) {
+		owner, ok := cr.index.Claim(id, schema.GroupResource{Group: c.Spec.Group, Resource: c.Spec.Names.Plural}, dynamic.Owner{Kind: dynamic.OwnerCRD, Name: c.Name})
+		return fmt.Sprintf("%s %q", owner.Kind, owner.Name), ok
 	}); err != nil {
 		return nil, err
 	}
 
 	notFound := notfoundhandler.New(scheme.Codecs, endpointsfilters.NoMuxAndDiscoveryIncompleteKey)
 	s.discovery.Source = cr.index
+	s.discovery.Views = cr.index
 	s.discovery.NotFound = notFound
 	s.openapi.Source = cr.index
 	s.discovery.Builtin = discovery.Builtin{
@@ -80,17 +118,23 @@ func (s *Server) newCustomResources() (*customResources, error) {
 	return cr, nil
 }
 
-// start runs the informer and returns once it has synced.
+// start runs the informers and returns once they have synced.
 func (cr *customResources) start(ctx context.Context) error {
-	go cr.informer.Run(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), cr.informer.HasSynced) {
+	informers := []*client.SharedInformer{cr.informer, cr.apis.Schemas, cr.apis.Exports, cr.apis.Bindings}
+	synced := make([]cache.InformerSynced, 0, len(informers))
+	for _, i := range informers {
+		go i.Run(ctx)
+		synced = append(synced, i.HasSynced)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return fmt.Errorf("CRD index did not sync")
 	}
 	close(cr.synced)
 	return nil
 }
 
-// startControllers starts the CRD status controller.
+// startControllers starts the CRD status controller and the export and binding controllers.
 func (cr *customResources) startControllers(ctx context.Context) {
 	cr.controller.Start(ctx, 4)
+	cr.bindings.Start(ctx, 8)
 }

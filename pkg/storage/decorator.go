@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
-	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/storage"
+	cacherstorage "k8s.io/apiserver/pkg/storage/cacher"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
 	"k8s.io/client-go/tools/cache"
@@ -51,6 +52,13 @@ func ResourcePrefix(gr schema.GroupResource) string {
 		group = "core"
 	}
 	return group + "/" + gr.Resource
+}
+
+// BoundResourcePrefix returns the key prefix of a resource bound from an APIExport with the
+// given identity hash: <group>/<resource>:<hash>. Neither a group nor a resource can contain
+// ':', so no prefix of one export's keys is a prefix of another's or of a local CRD's.
+func BoundResourcePrefix(gr schema.GroupResource, identityHash string) string {
+	return ResourcePrefix(gr) + ":" + identityHash
 }
 
 // GetRESTOptions returns the storage options of a resource.
@@ -92,9 +100,49 @@ var Decorator generic.StorageDecorator = withKeyRewriter(func(
 	triggerFuncs storage.IndexerFuncs,
 	indexers *cache.Indexers,
 ) (storage.Interface, factory.DestroyFunc, error) {
-	return genericregistry.StorageWithCacher()(config, resourcePrefix, CacheKeyFunc(resourcePrefix),
-		newFunc, newListFunc, getAttrsFunc, triggerFuncs, indexers)
+	s, destroy, err := generic.NewRawStorage(config, newFunc, newListFunc, resourcePrefix)
+	if err != nil {
+		return s, destroy, err
+	}
+	cacher, err := cacherstorage.NewCacherFromConfig(cacherstorage.Config{
+		Storage:             listWatchOnly{s},
+		Versioner:           storage.APIObjectVersioner{},
+		GroupResource:       config.GroupResource,
+		EventsHistoryWindow: config.EventsHistoryWindow,
+		ResourcePrefix:      resourcePrefix,
+		KeyFunc:             CacheKeyFunc(resourcePrefix),
+		NewFunc:             newFunc,
+		NewListFunc:         newListFunc,
+		GetAttrsFunc:        getAttrsFunc,
+		IndexerFuncs:        triggerFuncs,
+		Indexers:            indexers,
+		Codec:               config.Codec,
+	})
+	if err != nil {
+		destroy()
+		return nil, func() {}, err
+	}
+	delegator := cacherstorage.NewCacheDelegator(cacher, s)
+	var once sync.Once
+	return delegator, func() {
+		once.Do(func() {
+			delegator.Stop()
+			cacher.Stop()
+			destroy()
+		})
+	}, nil
 })
+
+// listWatchOnly is etcd storage as the watch cache's reflector sees it: it fills the cache with
+// a list and a watch, never with a streamed watch-list. A watch-list gathers the initial objects
+// in a store keyed by namespace and name, which would keep one of the same-named objects of
+// different accounts, and a cache started on existing data would miss the others.
+type listWatchOnly struct {
+	storage.Interface
+}
+
+// IsWatchListSemanticsUnSupported tells client-go's reflector not to use a watch-list.
+func (listWatchOnly) IsWatchListSemanticsUnSupported() bool { return true }
 
 // UncachedDecorator builds the storage of a resource without a watch cache: etcd under the key
 // rewriter.
@@ -216,6 +264,11 @@ func (s *Storage) Create(ctx context.Context, key string, obj, out runtime.Objec
 	if err := stamp(obj, id); err != nil {
 		return err
 	}
+	if r := RestrictionFrom(ctx); r != nil {
+		if err := r.creatable(obj, s.resource); err != nil {
+			return err
+		}
+	}
 	return s.Interface.Create(ctx, k, obj, out, ttl)
 }
 
@@ -225,6 +278,10 @@ func (s *Storage) Delete(ctx context.Context, key string, out runtime.Object, pr
 	k, _, err := s.key(ctx, key, "delete", false)
 	if err != nil {
 		return err
+	}
+	if r := RestrictionFrom(ctx); r != nil {
+		validateDeletion = r.validateDeletion(validateDeletion, s.resource, key)
+		cachedExistingObject = nil
 	}
 	return s.Interface.Delete(ctx, k, out, preconditions, validateDeletion, cachedExistingObject, opts)
 }
@@ -238,7 +295,16 @@ func (s *Storage) Watch(ctx context.Context, key string, opts storage.ListOption
 	if id == cluster.Wildcard {
 		opts.Recursive = true
 	}
-	return s.Interface.Watch(ctx, k, opts)
+	r := RestrictionFrom(ctx)
+	if r == nil {
+		return s.Interface.Watch(ctx, k, opts)
+	}
+	opts.Predicate = r.predicate(opts.Predicate)
+	w, err := s.Interface.Watch(ctx, k, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.filterWatch(w), nil
 }
 
 // Get reads an object of the request's cluster.
@@ -247,7 +313,13 @@ func (s *Storage) Get(ctx context.Context, key string, opts storage.GetOptions, 
 	if err != nil {
 		return err
 	}
-	return s.Interface.Get(ctx, k, opts, objPtr)
+	if err := s.Interface.Get(ctx, k, opts, objPtr); err != nil {
+		return err
+	}
+	if r := RestrictionFrom(ctx); r != nil && !r.visible(objPtr) {
+		return hidden(s.resource, key)
+	}
+	return nil
 }
 
 // GetList lists the request's cluster, or every cluster for the wildcard.
@@ -259,7 +331,15 @@ func (s *Storage) GetList(ctx context.Context, key string, opts storage.ListOpti
 	if id == cluster.Wildcard {
 		opts.Recursive = true
 	}
-	return s.Interface.GetList(ctx, k, opts, listObj)
+	r := RestrictionFrom(ctx)
+	if r == nil {
+		return s.Interface.GetList(ctx, k, opts, listObj)
+	}
+	opts.Predicate = r.predicate(opts.Predicate)
+	if err := s.Interface.GetList(ctx, k, opts, listObj); err != nil {
+		return err
+	}
+	return r.filterList(listObj)
 }
 
 // GuaranteedUpdate updates an object of the request's cluster, keeping its cluster annotation.
@@ -269,7 +349,11 @@ func (s *Storage) GuaranteedUpdate(ctx context.Context, key string, destination 
 	if err != nil {
 		return err
 	}
+	r := RestrictionFrom(ctx)
 	stamped := func(input runtime.Object, res storage.ResponseMeta) (runtime.Object, *uint64, error) {
+		if r != nil && !r.updatable(input) {
+			return nil, nil, hidden(s.resource, key)
+		}
 		out, ttl, err := tryUpdate(input, res)
 		if err != nil {
 			return nil, nil, err
@@ -277,7 +361,16 @@ func (s *Storage) GuaranteedUpdate(ctx context.Context, key string, destination 
 		if err := stamp(out, id); err != nil {
 			return nil, nil, err
 		}
+		if r != nil {
+			if err := r.creatable(out, s.resource); err != nil {
+				return nil, nil, err
+			}
+		}
 		return out, ttl, nil
+	}
+	if r != nil {
+		// The restriction must see the object as stored, not a cached copy it would trust.
+		cachedExistingObject = nil
 	}
 	return s.Interface.GuaranteedUpdate(ctx, k, destination, ignoreNotFound, preconditions, stamped, cachedExistingObject)
 }

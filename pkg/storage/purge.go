@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
@@ -55,12 +54,12 @@ type Purger struct {
 // customPrefixes is where the prefixes of custom resources are recorded, below the etcd prefix.
 const customPrefixes = "/accountmesh.io/custom-resource-prefixes/"
 
-// RecordCustomResource records in etcd that custom resources of gr may be stored, before the
-// first of them is, so that Purge deletes them even after a restart in which nobody served gr.
-func (p *Purger) RecordCustomResource(ctx context.Context, gr schema.GroupResource) error {
-	prefix := ResourcePrefix(gr)
+// RecordPrefix records in etcd that custom resources may be stored under a resource prefix
+// (ResourcePrefix or BoundResourcePrefix), before the first of them is, so that Purge deletes
+// them even after a restart in which nobody served them.
+func (p *Purger) RecordPrefix(ctx context.Context, prefix string) error {
 	if _, err := p.Client.Put(ctx, p.EtcdPrefix+customPrefixes+prefix, ""); err != nil {
-		return fmt.Errorf("failed to record the storage prefix of %s: %w", gr, err)
+		return fmt.Errorf("failed to record the storage prefix %s: %w", prefix, err)
 	}
 	p.Prefixes.add(prefix)
 	return nil

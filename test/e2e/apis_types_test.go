@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -89,8 +90,7 @@ func TestAPIsTypes(t *testing.T) {
 	framework.KubectlStdin(t, provider.Kubeconfig, exportYAML("db", "v1.databases.db.example.com"), "create", "-f", "-")
 	out := framework.Kubectl(t, provider.Kubeconfig, "get", "apiresourceschemas")
 	require.Regexp(t, `v1.databases.db.example.com\s+db.example.com\s+databases\s+v1\s`, out)
-	out = framework.Kubectl(t, provider.Kubeconfig, "get", "apiexports")
-	require.Regexp(t, `db\s+1\s+Unknown\s`, out, "no identity and no Ready condition before the export controller exists")
+	kubectlEventuallyMatches(t, provider.Kubeconfig, `db\s+[0-9a-f]{8}\s+1\s+True\s`, "get", "apiexports")
 
 	t.Run("schema spec is immutable", func(t *testing.T) {
 		out := framework.KubectlFails(t, provider.Kubeconfig, schemaYAML("v1.databases.db.example.com", "db.example.com", "{type: integer}"), "apply", "-f", "-")
@@ -168,6 +168,17 @@ func TestAPIsBindPermission(t *testing.T) {
 
 	// The provider's owner holds bind through admin, and binds in the provider account itself.
 	kubectlEventuallyStdin(t, userKubeconfig(t, provider.Path, "pia"), bindingYAML("own", "", "db"), "create", "-f", "-")
+}
+
+// kubectlEventuallyMatches runs kubectl until its output matches the regular expression.
+func kubectlEventuallyMatches(t *testing.T, kubeconfig, pattern string, args ...string) {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	var out string
+	framework.Eventually(t, grantTimeout, func(context.Context) (bool, error) {
+		out, _, _ = framework.KubectlResult(t, kubeconfig, "", args...)
+		return re.MatchString(out), nil
+	}, "kubectl %s never matched %s: %s", strings.Join(args, " "), pattern, func() string { return out }())
 }
 
 // kubectlEventuallyStdin runs kubectl with stdin until it succeeds, for grants that take effect

@@ -298,9 +298,10 @@ func TestCRDNamesAndConversion(t *testing.T) {
 `, 1)
 	framework.KubectlStdin(t, a.Kubeconfig, webhook, "apply", "-f", "-")
 	framework.Eventually(t, establishedTimeout, func(context.Context) (bool, error) {
-		out := framework.Kubectl(t, a.Kubeconfig, "get", "crd", "hooks.example.com",
+		// Until the controller writes a condition, kubectl's filter fails on the missing list.
+		out, _, err := framework.KubectlResult(t, a.Kubeconfig, "", "get", "crd", "hooks.example.com",
 			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}/{.status.conditions[?(@.type=="Established")].reason}`)
-		return out == "False/ConversionWebhookNotSupported", nil
+		return err == nil && out == "False/ConversionWebhookNotSupported", nil
 	})
 	out := framework.KubectlFails(t, a.Kubeconfig, "", "get", "hooks.example.com")
 	require.Contains(t, out, "the server doesn't have a resource type")

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +41,14 @@ func TestRestartKeepsEverything(t *testing.T) {
 	group := randomGroup()
 	applyWidgetCRD(t, parent, group, "")
 	framework.KubectlStdin(t, parent.Kubeconfig, widgetYAML(group, "kept", 5), "apply", "-f", "-")
+	// The child binds databases from the parent; another provider's databases conflict.
+	dbGroup := randomGroup()
+	other := s.CreateAccount(t, "root", "other-provider")
+	publishDatabases(t, parent, "db", dbGroup, "")
+	publishDatabases(t, other, "db", dbGroup, "")
+	bind(t, child, "db", parent.Path, "db")
+	waitDiscoverable(t, child.Kubeconfig, "databases."+dbGroup)
+	framework.KubectlStdin(t, child.Kubeconfig, fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata: {name: kept, namespace: default}\nspec: {size: L}\n", dbGroup), "create", "-f", "-")
 	rootID := framework.Kubectl(t, s.Kubeconfig, "get", "accountinfo", "account", "-o", "jsonpath={.spec.clusterID}")
 	ca, err := os.ReadFile(filepath.Join(dir, "pki", "ca.crt"))
 	require.NoError(t, err)
@@ -71,6 +81,10 @@ func TestRestartKeepsEverything(t *testing.T) {
 			// The cluster ID still addresses the account too.
 			byID := s.WriteKubeconfig(t, acc.ClusterID)
 			require.Equal(t, acc.Path, framework.Kubectl(t, byID, "get", "accountinfo", "account", "-o", "jsonpath={.spec.path}"))
+			// Lists come from the watch cache, which the restart filled from etcd: every
+			// account's same-named objects are in it.
+			require.Equal(t, "namespace/default", strings.TrimSpace(framework.Kubectl(t, kubeconfig, "get", "namespaces", "-o", "name")))
+			require.Contains(t, framework.Kubectl(t, kubeconfig, "get", "clusterrolebindings", "-o", "name"), "clusterrolebinding.rbac.authorization.k8s.io/accountmesh:owner")
 		}
 		parentConfig := s.WriteKubeconfig(t, parent.Path)
 		// Custom resources are served once the server is ready; poll anyway, since the
@@ -86,6 +100,16 @@ func TestRestartKeepsEverything(t *testing.T) {
 		}, "the custom resource is not served after the %s restart", restart.name)
 		require.Contains(t, framework.Kubectl(t, parentConfig, "api-resources", "--api-group="+group), "widgets")
 		require.NotContains(t, framework.Kubectl(t, s.WriteKubeconfig(t, child.Path), "api-resources"), group)
+
+		// The bound resource is served again, and still owned by its binding: a new binding of
+		// the other provider conflicts with it.
+		childNow := &framework.Account{Path: child.Path, ClusterID: child.ClusterID, Kubeconfig: s.WriteKubeconfig(t, child.Path)}
+		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+			out, _, err := framework.KubectlResult(t, childNow.Kubeconfig, "", "get", "databases."+dbGroup, "kept", "-o", "jsonpath={.spec.size}")
+			return err == nil && out == "L", nil
+		}, "the bound resource is not served after the %s restart", restart.name)
+		framework.KubectlStdin(t, childNow.Kubeconfig, bindingYAML("other-"+restart.name, other.Path, "db"), "create", "-f", "-")
+		require.Contains(t, waitBinding(t, childNow, "other-"+restart.name, "NamingConflicts", "False"), `by APIBinding "db" (a different export)`)
 
 		// The account's URL follows the server to its new port.
 		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {

@@ -47,6 +47,7 @@ type options struct {
 	crds        int
 	crdIdentity string
 	crdFile     string
+	bindings    int
 }
 
 func main() {
@@ -65,6 +66,7 @@ func main() {
 	flag.IntVar(&o.crds, "crds", 0, "Create one CRD in each of this many accounts and measure time to Established and discoverable, memory and custom resource latency.")
 	flag.StringVar(&o.crdIdentity, "crd-identity", "shared", "shared: every account gets the same CRD; distinct: each its own group.")
 	flag.StringVar(&o.crdFile, "crd-file", "", "With --crds: apply this CRD (YAML) in every account instead of the built-in one; reports establishment and memory only.")
+	flag.IntVar(&o.bindings, "bindings", 0, "Publish an export in the first account and bind it in this many others; report bind-to-usable latency and memory per binding.")
 	flag.Parse()
 	err := run(context.Background(), o)
 	framework.Cleanup()
@@ -156,6 +158,11 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.crds > 0 {
 		if err := crdBenchmark(ctx, cfg, base, names, pid, o); err != nil {
+			return err
+		}
+	}
+	if o.bindings > 0 {
+		if err := bindingBenchmark(ctx, cfg, base, names, pid, o); err != nil {
 			return err
 		}
 	}

@@ -41,6 +41,10 @@ const (
 // names.
 type Served func(id cluster.ID, crd *apiextensionsv1.CustomResourceDefinition) bool
 
+// Claim makes an account's CRD the owner of its group/resource; if another owner (an
+// APIBinding) holds it, it returns a description of that owner and false.
+type Claim func(id cluster.ID, crd *apiextensionsv1.CustomResourceDefinition) (owner string, ok bool)
+
 // Controller maintains the status of the CRDs of every account.
 type Controller struct {
 	crds       *client.SharedInformer
@@ -88,7 +92,7 @@ func (k *keyedMutex) lock(key string) func() {
 
 // New returns the controller. crds is the shared informer over CRDs in all accounts; the
 // controller adds an index to it, so New must be called before it runs.
-func New(f *client.Factory, crds *client.SharedInformer, served Served) (*Controller, error) {
+func New(f *client.Factory, crds *client.SharedInformer, served Served, claim Claim) (*Controller, error) {
 	if err := crds.Store().AddIndexers(cache.Indexers{byGroup: func(obj interface{}) ([]string, error) {
 		crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition)
 		if !ok {
@@ -110,8 +114,11 @@ func New(f *client.Factory, crds *client.SharedInformer, served Served) (*Contro
 		served: func(id string, crd *apiextensionsv1.CustomResourceDefinition) bool {
 			return served(cluster.ID(id), crd)
 		},
+		claim: func(id string, crd *apiextensionsv1.CustomResourceDefinition) (string, bool) {
+			return claim(cluster.ID(id), crd)
+		},
 		remaining: func(ctx context.Context, id string, crd *apiextensionsv1.CustomResourceDefinition) (int, error) {
-			return deleteInstances(ctx, f, id, crd)
+			return DeleteInstances(ctx, f, id, crd)
 		},
 		updateStatus: func(ctx context.Context, id string, crd *apiextensionsv1.CustomResourceDefinition) error {
 			cs, err := apiextensionsclient.NewForConfigAndClient(f.Config(id), f.HTTPClient())
@@ -225,9 +232,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	return true
 }
 
-// deleteInstances deletes the custom resources of crd in account id and returns how many were
+// DeleteInstances deletes the custom resources of crd in account id and returns how many were
 // there. Namespaced resources are deleted namespace by namespace, as deletecollection needs one.
-func deleteInstances(ctx context.Context, f *client.Factory, id string, crd *apiextensionsv1.CustomResourceDefinition) (int, error) {
+func DeleteInstances(ctx context.Context, f *client.Factory, id string, crd *apiextensionsv1.CustomResourceDefinition) (int, error) {
 	version := ""
 	for _, v := range crd.Spec.Versions {
 		if v.Served {

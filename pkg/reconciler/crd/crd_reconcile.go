@@ -18,14 +18,16 @@ const (
 	// ReasonConversionWebhookNotSupported: the CRD asks for webhook conversion, which the
 	// server does not support; it is stored but not served.
 	ReasonConversionWebhookNotSupported = "ConversionWebhookNotSupported"
-	reasonNoConflicts                   = "NoConflicts"
-	reasonInstalling                    = "Installing"
-	reasonInitialNamesAccepted          = "InitialNamesAccepted"
-	reasonNotAccepted                   = "NotAccepted"
-	reasonInstanceDeletionInProgress    = "InstanceDeletionInProgress"
-	reasonInstanceDeletionCompleted     = "InstanceDeletionCompleted"
-	reasonInstanceDeletionFailed        = "InstanceDeletionFailed"
-	reasonNeverEstablished              = "NeverEstablished"
+	// ReasonBoundResourceConflict: an APIBinding of the account serves the CRD's resource.
+	ReasonBoundResourceConflict      = "BoundResourceConflict"
+	reasonNoConflicts                = "NoConflicts"
+	reasonInstalling                 = "Installing"
+	reasonInitialNamesAccepted       = "InitialNamesAccepted"
+	reasonNotAccepted                = "NotAccepted"
+	reasonInstanceDeletionInProgress = "InstanceDeletionInProgress"
+	reasonInstanceDeletionCompleted  = "InstanceDeletionCompleted"
+	reasonInstanceDeletionFailed     = "InstanceDeletionFailed"
+	reasonNeverEstablished           = "NeverEstablished"
 )
 
 // reconciler computes the status of one CRD. Its function fields are the only way it reaches
@@ -35,6 +37,9 @@ type reconciler struct {
 	siblings func(cluster string, crd *apiextensionsv1.CustomResourceDefinition) []*apiextensionsv1.CustomResourceDefinition
 	// served reports whether the dynamic handler serves this CRD with these accepted names.
 	served func(cluster string, crd *apiextensionsv1.CustomResourceDefinition) bool
+	// claim makes the CRD the owner of its resource in the account; if something else owns it,
+	// it returns a description of the owner, e.g. `APIBinding "db"`.
+	claim func(cluster string, crd *apiextensionsv1.CustomResourceDefinition) (owner string, ok bool)
 	// remaining deletes the custom resources of a terminating CRD in its account and returns
 	// how many were left when it looked.
 	remaining    func(ctx context.Context, cluster string, crd *apiextensionsv1.CustomResourceDefinition) (int, error)
@@ -70,6 +75,11 @@ func (r *reconciler) reconcile(ctx context.Context, cluster string, crd *apiexte
 // names accepts the requested names unless another CRD of the group in the account uses them.
 func (r *reconciler) names(cluster string, crd *apiextensionsv1.CustomResourceDefinition) {
 	reason, msg := checkNames(crd.Spec.Names, r.siblings(cluster, crd))
+	if reason == "" {
+		if owner, ok := r.claim(cluster, crd); !ok {
+			reason, msg = ReasonBoundResourceConflict, fmt.Sprintf("%s is already served in this account by %s", crd.Name, owner)
+		}
+	}
 	cond := apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.NamesAccepted, Status: apiextensionsv1.ConditionTrue, Reason: reasonNoConflicts, Message: "no conflicts found"}
 	if reason != "" {
 		cond.Status, cond.Reason, cond.Message = apiextensionsv1.ConditionFalse, reason, msg

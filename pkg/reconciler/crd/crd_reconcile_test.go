@@ -112,6 +112,7 @@ func TestReconcile(t *testing.T) {
 					return nil
 				},
 				served: func(string, *apiextensionsv1.CustomResourceDefinition) bool { return tc.served },
+				claim:  func(string, *apiextensionsv1.CustomResourceDefinition) (string, bool) { return "", true },
 				remaining: func(context.Context, string, *apiextensionsv1.CustomResourceDefinition) (int, error) {
 					return tc.remaining, nil
 				},

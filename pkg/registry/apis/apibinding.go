@@ -39,6 +39,14 @@ func apiBindingOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error)
 		New:       func() runtime.Object { return &apisv1alpha1.APIBinding{} },
 		NewList:   func() runtime.Object { return &apisv1alpha1.APIBindingList{} },
 		HasStatus: true,
+		// The finalizer is there from the start, so that even a binding deleted at once has
+		// its instances cleaned up.
+		PrepareForCreate: func(_ context.Context, obj runtime.Object) {
+			b := bindingOf(obj)
+			if !slices.Contains(b.Finalizers, apisv1alpha1.BindingFinalizer) {
+				b.Finalizers = append(b.Finalizers, apisv1alpha1.BindingFinalizer)
+			}
+		},
 		Validate: func(ctx context.Context, obj runtime.Object) field.ErrorList {
 			b := bindingOf(obj)
 			errs := validateAPIBindingSpec(&b.Spec, field.NewPath("spec"))

@@ -1,0 +1,123 @@
+package apis
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/dynamic"
+)
+
+func TestBind(t *testing.T) {
+	t.Parallel()
+	secrets := apisv1alpha1.PermissionClaim{Resource: "secrets", Verbs: []string{"get"}}
+	readyExport := func(claims ...apisv1alpha1.PermissionClaim) *apisv1alpha1.APIExport {
+		return &apisv1alpha1.APIExport{
+			ObjectMeta: metav1.ObjectMeta{Name: "db"},
+			Spec: apisv1alpha1.APIExportSpec{
+				Resources:        []apisv1alpha1.ExportedResource{{Group: "db.example.com", Name: "databases", Schema: "v1.databases"}},
+				PermissionClaims: claims,
+			},
+			Status: apisv1alpha1.APIExportStatus{IdentityHash: "h1", Conditions: []metav1.Condition{{Type: apisv1alpha1.ExportConditionReady, Status: metav1.ConditionTrue}}},
+		}
+	}
+	schemaV1 := &apisv1alpha1.APIResourceSchema{
+		ObjectMeta: metav1.ObjectMeta{Name: "v1.databases", UID: "s1"},
+		Spec:       apisv1alpha1.APIResourceSchemaSpec{Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true}}},
+	}
+	for _, tc := range []struct {
+		name       string
+		export     *apisv1alpha1.APIExport
+		status     apisv1alpha1.APIBindingStatus
+		answers    []apisv1alpha1.AcceptablePermissionClaim
+		owner      *dynamic.Owner
+		wantReady  string
+		wantReason string
+		wantPhase  apisv1alpha1.BindingPhase
+		wantClaims string
+		wantBound  int
+	}{
+		{name: "export not found", wantReady: "False", wantReason: apisv1alpha1.BindingReasonExportNotFound, wantPhase: apisv1alpha1.BindingPhaseBinding},
+		{name: "export not ready", export: func() *apisv1alpha1.APIExport {
+			e := readyExport()
+			e.Status.Conditions[0].Status = metav1.ConditionFalse
+			return e
+		}(), wantReady: "False", wantReason: apisv1alpha1.BindingReasonExportNotReady, wantPhase: apisv1alpha1.BindingPhaseBinding},
+		{name: "identity changed", export: readyExport(), status: apisv1alpha1.APIBindingStatus{Phase: apisv1alpha1.BindingPhaseBound, IdentityHash: "h0"},
+			wantReady: "False", wantReason: apisv1alpha1.BindingReasonIdentityChanged, wantPhase: apisv1alpha1.BindingPhaseBound},
+		{name: "naming conflict", export: readyExport(), owner: &dynamic.Owner{Kind: dynamic.OwnerCRD, Name: "databases.db.example.com"},
+			wantReady: "False", wantReason: apisv1alpha1.BindingReasonNamingConflict, wantPhase: apisv1alpha1.BindingPhaseBinding},
+		{name: "bound without claims", export: readyExport(), wantReady: "True", wantReason: apisv1alpha1.BindingReasonBound,
+			wantPhase: apisv1alpha1.BindingPhaseBound, wantClaims: "Answered", wantBound: 1},
+		{name: "claim unanswered", export: readyExport(secrets), wantReady: "True", wantReason: apisv1alpha1.BindingReasonBound,
+			wantPhase: apisv1alpha1.BindingPhaseBound, wantClaims: apisv1alpha1.BindingReasonClaimsNotAccepted, wantBound: 1},
+		{name: "claim accepted", export: readyExport(secrets), answers: []apisv1alpha1.AcceptablePermissionClaim{{PermissionClaim: secrets, State: apisv1alpha1.ClaimAccepted}},
+			wantReady: "True", wantReason: apisv1alpha1.BindingReasonBound, wantPhase: apisv1alpha1.BindingPhaseBound, wantClaims: "Answered", wantBound: 1},
+		{name: "claim changed since accepted", export: readyExport(apisv1alpha1.PermissionClaim{Resource: "secrets", Verbs: []string{"get", "delete"}}),
+			answers:   []apisv1alpha1.AcceptablePermissionClaim{{PermissionClaim: secrets, State: apisv1alpha1.ClaimAccepted}},
+			wantReady: "True", wantReason: apisv1alpha1.BindingReasonBound, wantPhase: apisv1alpha1.BindingPhaseBound, wantClaims: apisv1alpha1.BindingReasonClaimChanged, wantBound: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := &bindingReconciler{
+				resolve: func(string) (cluster.ID, bool) { return "provider", true },
+				pathOf:  func(cluster.ID) string { return "root:consumer" },
+				export: func(cluster.ID, string) (*apisv1alpha1.APIExport, bool) {
+					return tc.export, tc.export != nil
+				},
+				schema: func(_ cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool) {
+					return schemaV1, name == schemaV1.Name
+				},
+				claim: func(_ cluster.ID, _ schema.GroupResource, o dynamic.Owner) (dynamic.Owner, bool) {
+					if tc.owner != nil {
+						return *tc.owner, false
+					}
+					return o, true
+				},
+				release: func(cluster.ID, schema.GroupResource, dynamic.Owner) {},
+			}
+			var written *apisv1alpha1.APIBinding
+			r.updateStatus = func(_ context.Context, _ cluster.ID, b *apisv1alpha1.APIBinding) error {
+				written = b
+				return nil
+			}
+			b := &apisv1alpha1.APIBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "db"},
+				Spec: apisv1alpha1.APIBindingSpec{
+					Reference:        apisv1alpha1.BindingReference{Export: &apisv1alpha1.ExportReference{Path: "root:provider", Name: "db"}},
+					PermissionClaims: tc.answers,
+				},
+				Status: tc.status,
+			}
+			require.NoError(t, r.reconcile(t.Context(), "consumer", b))
+			require.NotNil(t, written)
+			ready := meta.FindStatusCondition(written.Status.Conditions, apisv1alpha1.BindingConditionReady)
+			require.NotNil(t, ready)
+			require.Equal(t, tc.wantReady, string(ready.Status), ready.Message)
+			require.Equal(t, tc.wantReason, ready.Reason, ready.Message)
+			require.Equal(t, tc.wantPhase, written.Status.Phase)
+			require.Len(t, written.Status.BoundResources, tc.wantBound)
+			if tc.wantClaims != "" {
+				require.Equal(t, tc.wantClaims, meta.FindStatusCondition(written.Status.Conditions, apisv1alpha1.BindingConditionPermissionClaimsAccepted).Reason)
+				require.Equal(t, tc.wantClaims == "Answered" && len(tc.answers) > 0, len(written.Status.AppliedPermissionClaims) == 1, "applied claims")
+			}
+			if tc.wantBound > 0 {
+				require.Equal(t, apisv1alpha1.BoundResource{Group: "db.example.com", Resource: "databases", Schema: "v1.databases", SchemaUID: "s1", StorageVersions: []string{"v1"}},
+					written.Status.BoundResources[0])
+				require.Equal(t, "provider", written.Status.ExportClusterID)
+			}
+			// A second pass over the written status changes nothing.
+			written2 := written
+			written = nil
+			require.NoError(t, r.reconcile(t.Context(), "consumer", written2))
+			require.Nil(t, written, "reconciling again writes nothing")
+		})
+	}
+}

@@ -1,0 +1,242 @@
+package apis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
+)
+
+// Indexes the controllers add to the shared informers.
+const (
+	// byCluster indexes exports and bindings by account.
+	byCluster = "accountmesh.io/cluster"
+	// byExportName indexes bindings by the name of the export they reference.
+	byExportName = "accountmesh.io/export-name"
+)
+
+// Informers are the shared informers over apis.accountmesh.io in all accounts. The dynamic
+// index reads the same bindings and schemas.
+type Informers struct {
+	Schemas, Exports, Bindings *client.SharedInformer
+}
+
+// Controllers are the export and binding controllers.
+type Controllers struct {
+	informers Informers
+	exports   *queue
+	bindings  *queue
+}
+
+// New returns the controllers. It adds indexes to the informers, so it must be called before
+// they run.
+func New(f *client.Factory, index *dynamic.Index, accounts *cluster.Index, inf Informers) (*Controllers, error) {
+	c := &Controllers{informers: inf}
+	if err := inf.Exports.Store().AddIndexers(cache.Indexers{byCluster: clusterOf}); err != nil {
+		return nil, fmt.Errorf("failed to index APIExports: %w", err)
+	}
+	if err := inf.Bindings.Store().AddIndexers(cache.Indexers{
+		byCluster: clusterOf,
+		byExportName: func(obj interface{}) ([]string, error) {
+			if b, ok := obj.(*apisv1alpha1.APIBinding); ok && b.Spec.Reference.Export != nil {
+				return []string{b.Spec.Reference.Export.Name}, nil
+			}
+			return nil, nil
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("failed to index APIBindings: %w", err)
+	}
+
+	exportRec := &exportReconciler{
+		schema: func(id cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool) {
+			return get[apisv1alpha1.APIResourceSchema](inf.Schemas, id, name)
+		},
+		getSecret: func(ctx context.Context, id cluster.ID, ns, name string) (*corev1.Secret, error) {
+			return f.CoreV1(string(id)).Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		createSecret: func(ctx context.Context, id cluster.ID, s *corev1.Secret) error {
+			_, err := f.CoreV1(string(id)).Secrets(s.Namespace).Create(ctx, s, metav1.CreateOptions{})
+			return err
+		},
+		update: func(ctx context.Context, id cluster.ID, e *apisv1alpha1.APIExport) error {
+			return write(ctx, f, id, "apiexports", e, false)
+		},
+		updateStatus: func(ctx context.Context, id cluster.ID, e *apisv1alpha1.APIExport) error {
+			return write(ctx, f, id, "apiexports", e, true)
+		},
+		newKey: randomKey,
+	}
+	c.exports = newQueue("apiexport", func(ctx context.Context, key string) error {
+		id, _, name, err := client.SplitClusterKey(key)
+		if err != nil {
+			return nil
+		}
+		e, ok := get[apisv1alpha1.APIExport](inf.Exports, id, name)
+		if !ok {
+			return nil
+		}
+		return exportRec.reconcile(ctx, id, e)
+	})
+
+	bindingRec := &bindingReconciler{
+		resolve: accounts.Resolve,
+		pathOf: func(id cluster.ID) string {
+			if e, ok := accounts.Lookup(id); ok {
+				return e.Path
+			}
+			return string(id)
+		},
+		export: func(id cluster.ID, name string) (*apisv1alpha1.APIExport, bool) {
+			return get[apisv1alpha1.APIExport](inf.Exports, id, name)
+		},
+		schema: func(id cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool) {
+			return get[apisv1alpha1.APIResourceSchema](inf.Schemas, id, name)
+		},
+		binding: func(id cluster.ID, name string) (*apisv1alpha1.APIBinding, bool) {
+			return get[apisv1alpha1.APIBinding](inf.Bindings, id, name)
+		},
+		claim:   index.Claim,
+		release: index.Release,
+		lookup:  index.Lookup,
+		deleteInstances: func(ctx context.Context, id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) (int, error) {
+			return crd.DeleteInstances(ctx, f, string(id), c)
+		},
+		updateStatus: func(ctx context.Context, id cluster.ID, b *apisv1alpha1.APIBinding) error {
+			return write(ctx, f, id, "apibindings", b, true)
+		},
+		removeFinalizer: func(ctx context.Context, id cluster.ID, b *apisv1alpha1.APIBinding) error {
+			var kept []string
+			for _, f := range b.Finalizers {
+				if f != apisv1alpha1.BindingFinalizer {
+					kept = append(kept, f)
+				}
+			}
+			patch, err := json.Marshal(map[string]interface{}{"metadata": map[string]interface{}{
+				"finalizers": kept, "resourceVersion": b.ResourceVersion,
+			}})
+			if err != nil {
+				return err
+			}
+			_, err = f.Dynamic(string(id)).Resource(apisv1alpha1.SchemeGroupVersion.WithResource("apibindings")).
+				Patch(ctx, b.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+			return err
+		},
+	}
+	c.bindings = newQueue("apibinding", func(ctx context.Context, key string) error {
+		id, _, name, err := client.SplitClusterKey(key)
+		if err != nil {
+			return nil
+		}
+		b, ok := get[apisv1alpha1.APIBinding](inf.Bindings, id, name)
+		if !ok || b.Spec.Reference.Export == nil {
+			return nil
+		}
+		return bindingRec.reconcile(ctx, id, b)
+	})
+
+	inf.Exports.AddEventHandler(handler(func(obj interface{}) {
+		enqueue(c.exports, obj)
+		if e, ok := obj.(*apisv1alpha1.APIExport); ok {
+			c.enqueueIndexed(c.bindings, inf.Bindings, byExportName, e.Name)
+		}
+	}))
+	inf.Schemas.AddEventHandler(handler(func(obj interface{}) {
+		if id, err := clusterOf(obj); err == nil && len(id) == 1 {
+			c.enqueueIndexed(c.exports, inf.Exports, byCluster, id[0])
+		}
+	}))
+	inf.Bindings.AddEventHandler(handler(func(obj interface{}) { enqueue(c.bindings, obj) }))
+	return c, nil
+}
+
+// AccountChanged queues the bindings of an account, e.g. when a resource name was freed there.
+func (c *Controllers) AccountChanged(id cluster.ID) {
+	c.enqueueIndexed(c.bindings, c.informers.Bindings, byCluster, string(id))
+}
+
+// Start runs the workers until ctx is done. The informers must be running.
+func (c *Controllers) Start(ctx context.Context, workers int) {
+	c.exports.start(ctx, workers)
+	c.bindings.start(ctx, workers)
+}
+
+func (c *Controllers) enqueueIndexed(q *queue, inf *client.SharedInformer, index, value string) {
+	objs, err := inf.Store().ByIndex(index, value)
+	if err != nil {
+		return
+	}
+	for _, obj := range objs {
+		enqueue(q, obj)
+	}
+}
+
+func enqueue(q *queue, obj interface{}) {
+	if key, err := client.ClusterKey(obj); err == nil {
+		q.add(key)
+	}
+}
+
+// handler calls f with the object of every event, tombstones unwrapped.
+func handler(f func(obj interface{})) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    f,
+		UpdateFunc: func(_, obj interface{}) { f(obj) },
+		DeleteFunc: func(obj interface{}) {
+			if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tombstone.Obj
+			}
+			f(obj)
+		},
+	}
+}
+
+// clusterOf is the index function of objects by account.
+func clusterOf(obj interface{}) ([]string, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, nil
+	}
+	return []string{m.GetAnnotations()[corev1alpha1.ClusterAnnotation]}, nil
+}
+
+// get reads a cluster-scoped object of an account from an informer's cache.
+func get[T any](inf *client.SharedInformer, id cluster.ID, name string) (*T, bool) {
+	obj, ok, err := inf.Store().GetByKey(client.ToClusterKey(id, "", name))
+	if err != nil || !ok {
+		return nil, false
+	}
+	t, ok := obj.(*T)
+	return t, ok
+}
+
+// write updates an apis.accountmesh.io object of an account, or its status.
+func write(ctx context.Context, f *client.Factory, id cluster.ID, resource string, obj runtime.Object, status bool) error {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return err
+	}
+	kinds := map[string]string{"apiexports": "APIExport", "apibindings": "APIBinding"}
+	u["apiVersion"], u["kind"] = apisv1alpha1.SchemeGroupVersion.String(), kinds[resource]
+	r := f.Dynamic(string(id)).Resource(schema.GroupVersionResource{Group: apisv1alpha1.GroupName, Version: apisv1alpha1.SchemeGroupVersion.Version, Resource: resource})
+	if status {
+		_, err = r.UpdateStatus(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
+	} else {
+		_, err = r.Update(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
+	}
+	return err
+}

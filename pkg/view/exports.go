@@ -1,0 +1,144 @@
+package view
+
+import (
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/tools/cache"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// byIdentity indexes bindings by "<identityHash>" and "<clusterID>|<identityHash>".
+const byIdentity = "accountmesh.io/view-identity"
+
+// Bound says which accounts serve resources bound from an export; the dynamic index is one.
+type Bound interface {
+	// BoundTo reports whether account id serves a resource bound from the export with
+	// identityHash.
+	BoundTo(id cluster.ID, identityHash string) bool
+}
+
+// Stores are the caches of the shared informers over APIExports and APIBindings in all
+// accounts, keyed by client.ClusterKey.
+type Stores interface {
+	Store() cache.Indexer
+}
+
+// Exports answers what the view needs to know about exports, bindings and claims, from the
+// shared informers' caches. The zero value knows no export until Init. It is safe for
+// concurrent use once initialized.
+type Exports struct {
+	exports, bindings cache.Indexer
+	bound             Bound
+}
+
+// Init sets the caches of exports and bindings to read. It adds an index to the bindings'
+// cache, so it must be called before the informer runs, and before the server serves.
+func (x *Exports) Init(exports, bindings Stores, bound Bound) error {
+	if err := bindings.Store().AddIndexers(cache.Indexers{byIdentity: func(obj interface{}) ([]string, error) {
+		b, ok := obj.(*apisv1alpha1.APIBinding)
+		if !ok || b.Status.IdentityHash == "" {
+			return nil, nil
+		}
+		return []string{b.Status.IdentityHash, b.Annotations[corev1alpha1.ClusterAnnotation] + "|" + b.Status.IdentityHash}, nil
+	}}); err != nil {
+		return fmt.Errorf("failed to index APIBindings by export identity: %w", err)
+	}
+	x.exports, x.bindings, x.bound = exports.Store(), bindings.Store(), bound
+	return nil
+}
+
+// Get returns the APIExport name of the provider account, when it exists and has an identity.
+func (x *Exports) Get(provider cluster.ID, name string) (*apisv1alpha1.APIExport, bool) {
+	if x.exports == nil {
+		return nil, false
+	}
+	obj, ok, err := x.exports.GetByKey(client.ToClusterKey(provider, "", name))
+	if err != nil || !ok {
+		return nil, false
+	}
+	e, ok := obj.(*apisv1alpha1.APIExport)
+	return e, ok && e.Status.IdentityHash != ""
+}
+
+// Bound reports whether account id serves resources of the export with identityHash.
+func (x *Exports) Bound(id cluster.ID, identityHash string) bool {
+	return x.bound.BoundTo(id, identityHash)
+}
+
+// ClaimApplied reports whether a binding of the export with identityHash in account id has
+// the claim among its applied permission claims.
+func (x *Exports) ClaimApplied(id cluster.ID, identityHash string, c *apisv1alpha1.PermissionClaim) bool {
+	objs, err := x.bindings.ByIndex(byIdentity, string(id)+"|"+identityHash)
+	if err != nil {
+		return false
+	}
+	for _, obj := range objs {
+		b, ok := obj.(*apisv1alpha1.APIBinding)
+		if !ok {
+			continue
+		}
+		if slices.ContainsFunc(b.Status.AppliedPermissionClaims, func(a apisv1alpha1.PermissionClaim) bool { return sameClaim(&a, c) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameClaim reports whether two claims are the same, compared semantically as the binding
+// controller does.
+func sameClaim(a, b *apisv1alpha1.PermissionClaim) bool {
+	return equality.Semantic.DeepEqual(*a, *b)
+}
+
+// ExportedResource returns the export's resource group/resource, and false if it exports no
+// such resource.
+func ExportedResource(e *apisv1alpha1.APIExport, group, resource string) bool {
+	return slices.ContainsFunc(e.Spec.Resources, func(r apisv1alpha1.ExportedResource) bool {
+		return r.Group == group && r.Name == resource
+	})
+}
+
+// Claim returns the export's permission claim of a built-in group/resource, nil if it has
+// none.
+func Claim(e *apisv1alpha1.APIExport, group, resource string) *apisv1alpha1.PermissionClaim {
+	for i := range e.Spec.PermissionClaims {
+		c := &e.Spec.PermissionClaims[i]
+		if c.Group == group && c.Resource == resource && c.IdentityHash == "" {
+			return c
+		}
+	}
+	return nil
+}
+
+// ClaimAllows reports whether a claim's verbs contain verb.
+func ClaimAllows(c *apisv1alpha1.PermissionClaim, verb string) bool {
+	return slices.Contains(c.Verbs, verb) || slices.Contains(c.Verbs, "*")
+}
+
+// BuiltinResources returns which built-in resources the view of export e serves: apibindings
+// and the claimed resources.
+func BuiltinResources(e *apisv1alpha1.APIExport) func(group, resource string) bool {
+	return func(group, resource string) bool {
+		return group == apisv1alpha1.GroupName && resource == "apibindings" || Claim(e, group, resource) != nil
+	}
+}
+
+// OnExportDeleted calls f with the identity hash of every deleted APIExport.
+func OnExportDeleted(exports interface {
+	AddEventHandler(cache.ResourceEventHandler)
+}, f func(identityHash string)) {
+	exports.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(obj interface{}) {
+		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tombstone.Obj
+		}
+		if e, ok := obj.(*apisv1alpha1.APIExport); ok && e.Status.IdentityHash != "" {
+			f(e.Status.IdentityHash)
+		}
+	}})
+}

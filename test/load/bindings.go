@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// benchGroup is the group of the benchmark's exported resource.
+const benchGroup = "bench-db.example.com"
+
+var (
+	schemasGVR  = schema.GroupVersionResource{Group: "apis.accountmesh.io", Version: "v1alpha1", Resource: "apiresourceschemas"}
+	exportsGVR  = schema.GroupVersionResource{Group: "apis.accountmesh.io", Version: "v1alpha1", Resource: "apiexports"}
+	bindingsGVR = schema.GroupVersionResource{Group: "apis.accountmesh.io", Version: "v1alpha1", Resource: "apibindings"}
+)
+
+// benchSchema is an APIResourceSchema of databases with three versions and a CEL rule.
+func benchSchema() *unstructured.Unstructured {
+	version := func(name string, storage bool) map[string]interface{} {
+		return map[string]interface{}{
+			"name": name, "served": true, "storage": storage,
+			"subresources": map[string]interface{}{"status": map[string]interface{}{}},
+			"schema": map[string]interface{}{"openAPIV3Schema": map[string]interface{}{
+				"type": "object",
+				"properties": map[string]interface{}{
+					"spec": map[string]interface{}{
+						"type": "object",
+						"properties": map[string]interface{}{
+							"engine":   map[string]interface{}{"type": "string", "enum": []interface{}{"postgres", "mysql"}, "default": "postgres"},
+							"replicas": map[string]interface{}{"type": "integer", "minimum": int64(1)},
+						},
+						"x-kubernetes-validations": []interface{}{map[string]interface{}{"rule": "!has(self.replicas) || self.replicas <= 9", "message": "at most 9 replicas"}},
+					},
+					"status": map[string]interface{}{"type": "object", "properties": map[string]interface{}{"endpoint": map[string]interface{}{"type": "string"}}},
+				},
+			}},
+		}
+	}
+	return &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "apis.accountmesh.io/v1alpha1", "kind": "APIResourceSchema",
+		"metadata": map[string]interface{}{"name": "v1.databases." + benchGroup},
+		"spec": map[string]interface{}{
+			"group": benchGroup, "scope": "Namespaced",
+			"names":    map[string]interface{}{"plural": "databases", "singular": "database", "kind": "Database", "listKind": "DatabaseList"},
+			"versions": []interface{}{version("v1alpha1", false), version("v1beta1", false), version("v1", true)},
+		},
+	}}
+}
+
+// bindingBenchmark publishes an export in the first account and binds it in the next
+// o.bindings accounts in parallel. It reports the time from creating a binding to listing the
+// bound resource in the account, and to finding it in the account's discovery, and the server
+// memory per binding.
+func bindingBenchmark(ctx context.Context, cfg *rest.Config, base string, names []string, pid int, o options) error {
+	if len(names) < o.bindings+1 {
+		return fmt.Errorf("--bindings %d needs at least %d accounts", o.bindings, o.bindings+1)
+	}
+	provider, consumers := names[0], names[1:o.bindings+1]
+	clientFor := func(path string) (dynamic.Interface, kubernetes.Interface, error) {
+		c := rest.CopyConfig(cfg)
+		c.Host = base + "/clusters/" + path
+		d, err := dynamic.NewForConfig(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		k, err := kubernetes.NewForConfig(c)
+		return d, k, err
+	}
+	p, _, err := clientFor(provider)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Resource(schemasGVR).Create(ctx, benchSchema(), metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	export := &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "apis.accountmesh.io/v1alpha1", "kind": "APIExport",
+		"metadata": map[string]interface{}{"name": "db"},
+		"spec": map[string]interface{}{"resources": []interface{}{map[string]interface{}{
+			"group": benchGroup, "name": "databases", "schema": "v1.databases." + benchGroup,
+		}}},
+	}}
+	if _, err := p.Resource(exportsGVR).Create(ctx, export, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	for {
+		e, err := p.Resource(exportsGVR).Get(ctx, "db", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if h, _, _ := unstructured.NestedString(e.Object, "status", "identityHash"); h != "" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	before := readMemory(ctx, cfg, pid)
+	var mu sync.Mutex
+	var usable, discoverable []time.Duration
+	err = forEach(consumers, o.workers, func(i int, path string) error {
+		d, k, err := clientFor(path)
+		if err != nil {
+			return err
+		}
+		binding := &unstructured.Unstructured{Object: map[string]interface{}{
+			"apiVersion": "apis.accountmesh.io/v1alpha1", "kind": "APIBinding",
+			"metadata": map[string]interface{}{"name": "db-" + strconv.Itoa(i)},
+			"spec":     map[string]interface{}{"reference": map[string]interface{}{"export": map[string]interface{}{"path": provider, "name": "db"}}},
+		}}
+		start := time.Now()
+		if _, err := d.Resource(bindingsGVR).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		dbs := d.Resource(schema.GroupVersionResource{Group: benchGroup, Version: "v1", Resource: "databases"}).Namespace("default")
+		var use, disc time.Duration
+		for use == 0 || disc == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if use == 0 {
+				if _, err := dbs.List(ctx, metav1.ListOptions{}); err == nil {
+					use = time.Since(start)
+				}
+			}
+			if disc == 0 {
+				if _, err := k.Discovery().ServerResourcesForGroupVersion(benchGroup + "/v1"); err == nil {
+					disc = time.Since(start)
+				}
+			}
+			if use == 0 || disc == 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		mu.Lock()
+		usable, discoverable = append(usable, use), append(discoverable, disc)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bindings of one export in %d accounts (%d workers): bind→usable (list) p50 %s p99 %s; bind→discoverable p50 %s p99 %s\n",
+		len(consumers), o.workers, percentile(usable, 50), percentile(usable, 99), percentile(discoverable, 50), percentile(discoverable, 99))
+	time.Sleep(2 * time.Second)
+	after := readMemory(ctx, cfg, pid)
+	fmt.Printf("server memory with %d bindings: %s\n", len(consumers), after)
+	if pid > 0 {
+		fmt.Printf("per binding: RSS %.1f KiB, Go heap in use %.1f KiB\n",
+			float64(after.rss-before.rss)/1024/float64(len(consumers)), float64(after.heapInUse-before.heapInUse)/1024/float64(len(consumers)))
+	}
+	return nil
+}
