@@ -114,7 +114,9 @@ func restriction(exports *Exports, e *apisv1alpha1.APIExport, gr schema.GroupRes
 	case ExportedResource(e, gr.Group, gr.Resource):
 		return storage.Restriction{Member: bound}
 	case gr == apisv1alpha1.Resource("apibindings"):
-		return storage.Restriction{Member: bound, Object: func(obj runtime.Object) bool {
+		// A binding carries the export's identity itself. Account membership is not asked:
+		// the index learns it from the very binding update a watch would then filter out.
+		return storage.Restriction{Object: func(obj runtime.Object) bool {
 			b, ok := obj.(*apisv1alpha1.APIBinding)
 			return ok && b.Status.IdentityHash == hash
 		}}
