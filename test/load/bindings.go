@@ -158,5 +158,105 @@ func bindingBenchmark(ctx context.Context, cfg *rest.Config, base string, names 
 		fmt.Printf("per binding: RSS %.1f KiB, Go heap in use %.1f KiB\n",
 			float64(after.rss-before.rss)/1024/float64(len(consumers)), float64(after.heapInUse-before.heapInUse)/1024/float64(len(consumers)))
 	}
+	if o.fanInDuration > 0 {
+		return viewFanIn(ctx, cfg, base, provider, consumers, o)
+	}
+	return nil
+}
+
+// viewFanIn creates one Database in each consumer account, watches them all through the
+// provider view's wildcard with one watch, and updates them round-robin at each rate for
+// o.fanInDuration, reporting delivered events per second and the delay from each write to its
+// event.
+func viewFanIn(ctx context.Context, cfg *rest.Config, base, provider string, consumers []string, o options) error {
+	gvr := schema.GroupVersionResource{Group: benchGroup, Version: "v1", Resource: "databases"}
+	clients := make([]dynamic.ResourceInterface, len(consumers))
+	err := forEach(consumers, o.workers, func(i int, path string) error {
+		c := rest.CopyConfig(cfg)
+		c.Host = base + "/clusters/" + path
+		d, err := dynamic.NewForConfig(c)
+		if err != nil {
+			return err
+		}
+		clients[i] = d.Resource(gvr).Namespace("default")
+		_, err = clients[i].Create(ctx, &unstructured.Unstructured{Object: map[string]interface{}{
+			"apiVersion": benchGroup + "/v1", "kind": "Database", "metadata": map[string]interface{}{"name": "fanin"},
+		}}, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	v := rest.CopyConfig(cfg)
+	v.Host = base + "/services/export/" + provider + "/db/clusters/*"
+	vd, err := dynamic.NewForConfig(v)
+	if err != nil {
+		return err
+	}
+	list, err := vd.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	if len(list.Items) != len(consumers) {
+		return fmt.Errorf("the view lists %d databases, want %d", len(list.Items), len(consumers))
+	}
+	w, err := vd.Resource(gvr).Watch(ctx, metav1.ListOptions{ResourceVersion: list.GetResourceVersion()})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	const stamp = "bench.accountmesh.io/written-at"
+	var mu sync.Mutex
+	var delays []time.Duration
+	received := 0
+	go func() {
+		for ev := range w.ResultChan() {
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok {
+				continue
+			}
+			if ns, err := strconv.ParseInt(u.GetAnnotations()[stamp], 10, 64); err == nil {
+				mu.Lock()
+				delays = append(delays, time.Since(time.Unix(0, ns)))
+				received++
+				mu.Unlock()
+			}
+		}
+	}()
+	for _, rate := range []int{100, 500, 1000} {
+		mu.Lock()
+		delays, received = nil, 0
+		mu.Unlock()
+		total := rate * int(o.fanInDuration/time.Second)
+		jobs := make(chan int, total)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range o.workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := range jobs {
+					// Stay on schedule: write n is due at n/rate seconds.
+					if d := time.Until(start.Add(time.Duration(n) * time.Second / time.Duration(rate))); d > 0 {
+						time.Sleep(d)
+					}
+					patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"%d"}}}`, stamp, time.Now().UnixNano())
+					_, _ = clients[n%len(clients)].Patch(ctx, "fanin", "application/merge-patch+json", []byte(patch), metav1.PatchOptions{})
+				}
+			}()
+		}
+		for n := range total {
+			jobs <- n
+		}
+		close(jobs)
+		wg.Wait()
+		written := time.Since(start)
+		time.Sleep(2 * time.Second) // let the last events arrive
+		mu.Lock()
+		fmt.Printf("view fan-in from %d accounts, one watch, target %d writes/s: %d written in %s (%.0f/s), %d events received; write→event p50 %s p99 %s\n",
+			len(consumers), rate, total, written.Round(time.Millisecond), float64(total)/written.Seconds(), received,
+			percentile(delays, 50), percentile(delays, 99))
+		mu.Unlock()
+	}
 	return nil
 }

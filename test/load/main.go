@@ -48,6 +48,8 @@ type options struct {
 	crdIdentity string
 	crdFile     string
 	bindings    int
+	// fanInDuration is how long each write rate of the view fan-in benchmark runs.
+	fanInDuration time.Duration
 }
 
 func main() {
@@ -67,6 +69,7 @@ func main() {
 	flag.StringVar(&o.crdIdentity, "crd-identity", "shared", "shared: every account gets the same CRD; distinct: each its own group.")
 	flag.StringVar(&o.crdFile, "crd-file", "", "With --crds: apply this CRD (YAML) in every account instead of the built-in one; reports establishment and memory only.")
 	flag.IntVar(&o.bindings, "bindings", 0, "Publish an export in the first account and bind it in this many others; report bind-to-usable latency and memory per binding.")
+	flag.DurationVar(&o.fanInDuration, "view-fan-in", 0, "With --bindings: watch every consumer's Database through the provider view and update them at 100, 500 and 1000 writes/s for this long each.")
 	flag.Parse()
 	err := run(context.Background(), o)
 	framework.Cleanup()
