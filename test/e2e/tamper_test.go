@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -167,7 +169,13 @@ func requireStoredIn(t *testing.T, acc *framework.Account, others []*framework.A
 	t.Helper()
 	ctx := t.Context()
 	for _, rv := range []string{"", "0"} {
-		cm, err := acc.Kube.CoreV1().ConfigMaps("default").Get(ctx, name, metav1.GetOptions{ResourceVersion: rv})
+		// resourceVersion 0 reads the watch cache, which may not have seen a create yet.
+		var cm *corev1.ConfigMap
+		var err error
+		framework.Eventually(t, 10*time.Second, func(ctx context.Context) (bool, error) {
+			cm, err = acc.Kube.CoreV1().ConfigMaps("default").Get(ctx, name, metav1.GetOptions{ResourceVersion: rv})
+			return err == nil || !apierrors.IsNotFound(err), nil
+		}, "get with resourceVersion %q: %v", rv, func() error { return err }())
 		require.NoError(t, err, "get with resourceVersion %q", rv)
 		require.Equal(t, acc.ClusterID, cm.Annotations[clusterAnnotation], "get with resourceVersion %q", rv)
 	}
