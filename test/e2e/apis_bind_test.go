@@ -410,4 +410,14 @@ func TestAPIsSchemaEvolution(t *testing.T) {
 	require.Equal(t, group+"/v2 M", framework.Kubectl(t, consumer.Kubeconfig, "get", "databases.v2."+group, "old", "-o",
 		"jsonpath={.apiVersion} {.spec.size}"), "objects stored as v1 read as v2")
 	require.Equal(t, "true", framework.Kubectl(t, consumer.Kubeconfig, "get", "databases.v2."+group, "new", "-o", "jsonpath={.spec.backup}"))
+
+	// A schema whose objects cannot follow (another scope) is refused; bindings keep serving.
+	clusterScoped := strings.Replace(strings.Replace(dbSchemaYAML("v2", group, backup), "name: v2.databases.", "name: v4.databases.", 1), "scope: Namespaced", "scope: Cluster", 1)
+	kubectlApply(t, provider.Kubeconfig, clusterScoped)
+	kubectlApply(t, provider.Kubeconfig, dbExportYAML("db", group, "v4.databases."+group, ""))
+	kubectlEventuallyMatches(t, provider.Kubeconfig, `^False IncompatibleSchemaChange: schema "v4.databases.`+group+`" changes the scope from Namespaced to Cluster`,
+		"get", "apiexport", "db", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}`)
+	require.Contains(t, waitBinding(t, consumer, "db", "Ready", "False"), "ExportNotReady")
+	require.Equal(t, "Bound v3.databases."+group, framework.Kubectl(t, consumer.Kubeconfig, "get", "apibinding", "db", "-o", "jsonpath={.status.phase} {.status.boundResources[0].schema}"))
+	require.Equal(t, "M", framework.Kubectl(t, consumer.Kubeconfig, "get", "databases."+group, "old", "-o", "jsonpath={.spec.size}"))
 }

@@ -174,11 +174,11 @@ func TestAPIsBindPermission(t *testing.T) {
 func kubectlEventuallyMatches(t *testing.T, kubeconfig, pattern string, args ...string) {
 	t.Helper()
 	re := regexp.MustCompile(pattern)
-	var out string
+	var out, errOut string
 	framework.Eventually(t, grantTimeout, func(context.Context) (bool, error) {
-		out, _, _ = framework.KubectlResult(t, kubeconfig, "", args...)
+		out, errOut, _ = framework.KubectlResult(t, kubeconfig, "", args...)
 		return re.MatchString(out), nil
-	}, "kubectl %s never matched %s: %s", strings.Join(args, " "), pattern, func() string { return out }())
+	}, "kubectl %s never matched %s: %s%s", strings.Join(args, " "), pattern, func() string { return out }(), func() string { return errOut }())
 }
 
 // kubectlEventuallyStdin runs kubectl with stdin until it succeeds, for grants that take effect

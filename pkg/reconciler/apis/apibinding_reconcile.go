@@ -47,7 +47,11 @@ func (r *bindingReconciler) reconcile(ctx context.Context, id cluster.ID, b *api
 		return r.unbind(ctx, id, b)
 	}
 	updated := b.DeepCopy()
-	r.bind(id, updated)
+	if !r.bind(id, updated) {
+		// The export changed and its controller has not judged it yet; its status update
+		// queues the binding again.
+		return nil
+	}
 	if apiequality.Semantic.DeepEqual(b.Status, updated.Status) {
 		return nil
 	}
@@ -55,8 +59,9 @@ func (r *bindingReconciler) reconcile(ctx context.Context, id cluster.ID, b *api
 }
 
 // bind resolves the export, claims its resources and applies the claims. On failure the
-// binding keeps what it had bound: its phase stays Bound once it was.
-func (r *bindingReconciler) bind(id cluster.ID, b *apisv1alpha1.APIBinding) {
+// binding keeps what it had bound: its phase stays Bound once it was. It returns false,
+// changing nothing, while the export's status is older than its spec.
+func (r *bindingReconciler) bind(id cluster.ID, b *apisv1alpha1.APIBinding) bool {
 	set := func(c metav1.Condition) {
 		c.ObservedGeneration = b.Generation
 		meta.SetStatusCondition(&b.Status.Conditions, c)
@@ -71,13 +76,16 @@ func (r *bindingReconciler) bind(id cluster.ID, b *apisv1alpha1.APIBinding) {
 	export, cond := r.resolveExport(id, b)
 	if export == nil {
 		fail(cond)
-		return
+		return true
+	}
+	if ready := meta.FindStatusCondition(export.Status.Conditions, apisv1alpha1.ExportConditionReady); ready.ObservedGeneration < export.Generation {
+		return false
 	}
 	set(cond)
 	bound, conflict := r.claimResources(id, b, export)
 	if conflict != "" {
 		fail(metav1.Condition{Type: apisv1alpha1.BindingConditionNamingConflicts, Status: metav1.ConditionFalse, Reason: apisv1alpha1.BindingReasonNamingConflict, Message: conflict})
-		return
+		return true
 	}
 	set(metav1.Condition{Type: apisv1alpha1.BindingConditionNamingConflicts, Status: metav1.ConditionTrue, Reason: "NoConflicts", Message: "no naming conflicts"})
 	b.Status.BoundResources = bound
@@ -85,6 +93,7 @@ func (r *bindingReconciler) bind(id cluster.ID, b *apisv1alpha1.APIBinding) {
 	set(metav1.Condition{Type: apisv1alpha1.BindingConditionInitialBindingCompleted, Status: metav1.ConditionTrue, Reason: apisv1alpha1.BindingReasonBound, Message: "the export's resources were bound"})
 	set(metav1.Condition{Type: apisv1alpha1.BindingConditionReady, Status: metav1.ConditionTrue, Reason: apisv1alpha1.BindingReasonBound, Message: "the export's resources are served"})
 	b.Status.Phase = apisv1alpha1.BindingPhaseBound
+	return true
 }
 
 // resolveExport finds the export, pinning its account and identity the first time. It returns

@@ -121,3 +121,67 @@ func TestBind(t *testing.T) {
 		})
 	}
 }
+
+// TestBindWaitsForTheExportController checks that a binding does not act on an export whose
+// status was written for an older spec: the export controller must judge a new schema first.
+func TestBindWaitsForTheExportController(t *testing.T) {
+	t.Parallel()
+	export := &apisv1alpha1.APIExport{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Generation: 2},
+		Status: apisv1alpha1.APIExportStatus{IdentityHash: "h1", Conditions: []metav1.Condition{
+			{Type: apisv1alpha1.ExportConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 1},
+		}},
+	}
+	r := &bindingReconciler{
+		resolve: func(string) (cluster.ID, bool) { return "provider", true },
+		pathOf:  func(cluster.ID) string { return "root:consumer" },
+		export:  func(cluster.ID, string) (*apisv1alpha1.APIExport, bool) { return export, true },
+		updateStatus: func(context.Context, cluster.ID, *apisv1alpha1.APIBinding) error {
+			t.Fatal("the binding was written before the export controller judged the export")
+			return nil
+		},
+	}
+	b := &apisv1alpha1.APIBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "db"},
+		Spec:       apisv1alpha1.APIBindingSpec{Reference: apisv1alpha1.BindingReference{Export: &apisv1alpha1.ExportReference{Path: "root:provider", Name: "db"}}},
+	}
+	require.NoError(t, r.reconcile(t.Context(), "consumer", b))
+}
+
+func TestExportSchemas(t *testing.T) {
+	t.Parallel()
+	schemaOf := func(name, kind string, scope apiextensionsv1.ResourceScope) *apisv1alpha1.APIResourceSchema {
+		return &apisv1alpha1.APIResourceSchema{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: apisv1alpha1.APIResourceSchemaSpec{
+			Group: "db.example.com", Scope: scope, Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "databases", Kind: kind},
+		}}
+	}
+	schemas := map[string]*apisv1alpha1.APIResourceSchema{
+		"v1":      schemaOf("v1", "Database", apiextensionsv1.NamespaceScoped),
+		"v2":      schemaOf("v2", "Database", apiextensionsv1.NamespaceScoped),
+		"cluster": schemaOf("cluster", "Database", apiextensionsv1.ClusterScoped),
+		"kind":    schemaOf("kind", "DB", apiextensionsv1.NamespaceScoped),
+		"other":   {ObjectMeta: metav1.ObjectMeta{Name: "other"}, Spec: apisv1alpha1.APIResourceSchemaSpec{Group: "db.example.com", Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "caches"}}},
+	}
+	r := &exportReconciler{
+		schema: func(_ cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool) {
+			s, ok := schemas[name]
+			return s, ok
+		},
+		boundSchemas: func(cluster.ID, string, schema.GroupResource) []string { return []string{"v1"} },
+	}
+	for _, tc := range []struct{ schema, reason, message string }{
+		{"v1", "Valid", "all schemas found"},
+		{"v2", "Valid", "all schemas found"},
+		{"missing", apisv1alpha1.ExportReasonSchemaNotFound, `APIResourceSchema "missing" not found in this account`},
+		{"other", apisv1alpha1.ExportReasonSchemaMismatch, `schema "other" defines caches.db.example.com, not databases.db.example.com`},
+		{"cluster", apisv1alpha1.ExportReasonIncompatibleSchemaChange, `schema "cluster" changes the scope from Namespaced to Cluster`},
+		{"kind", apisv1alpha1.ExportReasonIncompatibleSchemaChange, `schema "kind" changes the kind from Database to DB`},
+	} {
+		e := &apisv1alpha1.APIExport{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Spec: apisv1alpha1.APIExportSpec{
+			Resources: []apisv1alpha1.ExportedResource{{Group: "db.example.com", Name: "databases", Schema: tc.schema}},
+		}}
+		c := r.checkSchemas("p", e)
+		require.Equal(t, tc.reason, c.Reason, tc.schema)
+		require.Contains(t, c.Message, tc.message, tc.schema)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -27,6 +28,9 @@ const identityNamespace = metav1.NamespaceDefault
 type exportReconciler struct {
 	// schema returns an APIResourceSchema of an account from the cache.
 	schema func(id cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool)
+	// boundSchemas returns the names of the schemas the export's bindings serve a resource
+	// with now.
+	boundSchemas func(id cluster.ID, export string, gr schema.GroupResource) []string
 	// getSecret reads a secret; createSecret creates one.
 	getSecret    func(ctx context.Context, id cluster.ID, ns, name string) (*corev1.Secret, error)
 	createSecret func(ctx context.Context, id cluster.ID, s *corev1.Secret) error
@@ -141,7 +145,7 @@ func (r *exportReconciler) identity(ctx context.Context, id cluster.ID, e *apisv
 // group and plural.
 func (r *exportReconciler) checkSchemas(id cluster.ID, e *apisv1alpha1.APIExport) metav1.Condition {
 	c := metav1.Condition{Type: apisv1alpha1.ExportConditionSchemasValid, Status: metav1.ConditionFalse}
-	var missing, mismatched []string
+	var missing, mismatched, incompatible []string
 	for _, res := range e.Spec.Resources {
 		s, ok := r.schema(id, res.Schema)
 		switch {
@@ -149,6 +153,8 @@ func (r *exportReconciler) checkSchemas(id cluster.ID, e *apisv1alpha1.APIExport
 			missing = append(missing, fmt.Sprintf("%q", res.Schema))
 		case s.Spec.Group != res.Group || s.Spec.Names.Plural != res.Name:
 			mismatched = append(mismatched, fmt.Sprintf("schema %q defines %s.%s, not %s.%s", res.Schema, s.Spec.Names.Plural, s.Spec.Group, res.Name, res.Group))
+		default:
+			incompatible = append(incompatible, r.incompatible(id, e.Name, s)...)
 		}
 	}
 	switch {
@@ -156,8 +162,31 @@ func (r *exportReconciler) checkSchemas(id cluster.ID, e *apisv1alpha1.APIExport
 		c.Reason, c.Message = apisv1alpha1.ExportReasonSchemaNotFound, "APIResourceSchema "+strings.Join(missing, ", ")+" not found in this account"
 	case len(mismatched) > 0:
 		c.Reason, c.Message = apisv1alpha1.ExportReasonSchemaMismatch, strings.Join(mismatched, "; ")
+	case len(incompatible) > 0:
+		c.Reason, c.Message = apisv1alpha1.ExportReasonIncompatibleSchemaChange,
+			strings.Join(incompatible, "; ")+"; bindings keep the schema they serve: export the change under a new group or resource"
 	default:
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, apisv1alpha1.ExportReasonValid, "all schemas found"
 	}
 	return c
 }
+
+// incompatible compares a schema with those the export's bindings serve its resource with and
+// describes the changes existing objects cannot follow: another kind or scope.
+func (r *exportReconciler) incompatible(id cluster.ID, export string, s *apisv1alpha1.APIResourceSchema) []string {
+	var out []string
+	for _, name := range r.boundSchemas(id, export, schema.GroupResource{Group: s.Spec.Group, Resource: s.Spec.Names.Plural}) {
+		old, ok := r.schema(id, name)
+		if !ok || name == s.Name {
+			continue
+		}
+		if old.Spec.Names.Kind != s.Spec.Names.Kind {
+			out = append(out, fmt.Sprintf("schema %q changes the kind from %s to %s", s.Name, old.Spec.Names.Kind, s.Spec.Names.Kind))
+		}
+		if old.Spec.Scope != s.Spec.Scope {
+			out = append(out, fmt.Sprintf("schema %q changes the scope from %s to %s", s.Name, old.Spec.Scope, s.Spec.Scope))
+		}
+	}
+	return out
+}
+

@@ -79,6 +79,27 @@ func New(f *client.Factory, index *dynamic.Index, accounts *cluster.Index, inf I
 		updateStatus: func(ctx context.Context, id cluster.ID, e *apisv1alpha1.APIExport) error {
 			return write(ctx, f, id, "apiexports", e, true)
 		},
+		boundSchemas: func(id cluster.ID, export string, gr schema.GroupResource) []string {
+			objs, err := inf.Bindings.Store().ByIndex(byExportName, export)
+			if err != nil {
+				return nil
+			}
+			seen := map[string]bool{}
+			var out []string
+			for _, obj := range objs {
+				b, ok := obj.(*apisv1alpha1.APIBinding)
+				if !ok || b.Status.ExportClusterID != string(id) {
+					continue
+				}
+				for _, br := range b.Status.BoundResources {
+					if br.Group == gr.Group && br.Resource == gr.Resource && !seen[br.Schema] {
+						seen[br.Schema] = true
+						out = append(out, br.Schema)
+					}
+				}
+			}
+			return out
+		},
 		newKey: randomKey,
 	}
 	c.exports = newQueue("apiexport", func(ctx context.Context, key string) error {
