@@ -189,4 +189,3 @@ func (r *exportReconciler) incompatible(id cluster.ID, export string, s *apisv1a
 	}
 	return out
 }
-
