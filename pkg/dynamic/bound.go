@@ -324,3 +324,19 @@ func (x *Index) BoundAccounts(identityHash string) []cluster.ID {
 	slices.Sort(out)
 	return out
 }
+
+// Siblings returns the served custom resources of a group in account id, as CRDs, from CRDs
+// and bindings, except those skip reports: what name conflicts are checked against.
+func (x *Index) Siblings(id cluster.ID, group string, skip func(*Entry) bool) []*apiextensionsv1.CustomResourceDefinition {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []*apiextensionsv1.CustomResourceDefinition
+	for _, m := range []map[string]*Entry{x.accounts[id], x.bound[id]} {
+		for _, e := range m {
+			if e.CRD.Spec.Group == group && e.Served() && !skip(e) {
+				out = append(out, e.CRD)
+			}
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -58,6 +59,10 @@ func (s *Server) newCustomResources() (*customResources, error) {
 		MaxRequestBodyBytes: s.Generic.MaxRequestBodyBytes,
 		OnChange: func(id cluster.ID, name string) {
 			cr.controller.Enqueue(id, name)
+			// A bound resource's names may free or take those of the group's CRDs.
+			if _, group, ok := strings.Cut(name, "."); ok {
+				cr.controller.EnqueueGroup(id, group)
+			}
 			// A freed name may resolve a binding's naming conflict.
 			cr.bindings.AccountChanged(id)
 		},
@@ -95,6 +100,8 @@ func (s *Server) newCustomResources() (*customResources, error) {
 	}, func(id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) (string, bool) {
 		owner, ok := cr.index.Claim(id, schema.GroupResource{Group: c.Spec.Group, Resource: c.Spec.Names.Plural}, dynamic.Owner{Kind: dynamic.OwnerCRD, Name: c.Name})
 		return fmt.Sprintf("%s %q", owner.Kind, owner.Name), ok
+	}, func(id cluster.ID, group string) []*apiextensionsv1.CustomResourceDefinition {
+		return cr.index.Siblings(id, group, func(e *dynamic.Entry) bool { return e.Binding == nil })
 	}); err != nil {
 		return nil, err
 	}

@@ -288,6 +288,22 @@ func TestAPIsBindConflicts(t *testing.T) {
 	msg = waitBinding(t, c3, "db", "NamingConflicts", "False")
 	require.Contains(t, msg, fmt.Sprintf(`databases.%s is already served in this account by CustomResourceDefinition "databases.%s"`, group, group))
 
+	// Kinds are unique in a group too, across CRDs and bound resources, whichever came first.
+	dbsCRD := strings.NewReplacer("name: databases.", "name: dbs.", "plural: databases, singular: database", "plural: dbs, singular: dbx").Replace(dbCRDYAML(group))
+	kubectlApply(t, c2.Kubeconfig, dbsCRD)
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		cond, _, _ = framework.KubectlResult(t, c2.Kubeconfig, "", "get", "crd", "dbs."+group, "-o",
+			`jsonpath={.status.conditions[?(@.type=="NamesAccepted")].reason}: {.status.conditions[?(@.type=="NamesAccepted")].message}`)
+		return strings.HasPrefix(cond, "KindConflict"), nil
+	}, "the CRD's kind was accepted: %s", func() string { return cond }())
+	require.Equal(t, fmt.Sprintf(`KindConflict: "Database" is already in use by the bound resource databases.%s`, group), cond)
+	c4 := server.NewAccount(t, "root")
+	kubectlApply(t, c4.Kubeconfig, dbsCRD)
+	waitEstablished(t, c4.Kubeconfig, "dbs."+group)
+	framework.KubectlStdin(t, c4.Kubeconfig, bindingYAML("db", p1.Path, "db"), "create", "-f", "-")
+	require.Equal(t, fmt.Sprintf(`NamingConflict: databases.%s cannot be served in this account: "Database" is already in use by another CustomResourceDefinition of the group (dbs.%s) (KindConflict)`, group, group),
+		waitBinding(t, c4, "db", "NamingConflicts", "False"))
+
 	// Deleting the accounts removes their bound objects under both identities.
 	for _, c := range []*framework.Account{c1, c2} {
 		framework.Kubectl(t, server.Root(t).Kubeconfig, "delete", "account", strings.TrimPrefix(c.Path, "root:"))

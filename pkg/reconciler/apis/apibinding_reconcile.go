@@ -17,6 +17,7 @@ import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
 )
 
 // bindingReconciler computes the status of one APIBinding. Its function fields are the only way
@@ -32,6 +33,9 @@ type bindingReconciler struct {
 	// claim and release arbitrate who serves a group/resource in an account.
 	claim   func(id cluster.ID, gr schema.GroupResource, o dynamic.Owner) (dynamic.Owner, bool)
 	release func(id cluster.ID, gr schema.GroupResource, o dynamic.Owner)
+	// siblings returns what else serves names in a group of an account, as CRDs: CRDs with
+	// accepted names, and resources bound from exports other than identityHash.
+	siblings func(id cluster.ID, group, identityHash string) []*apiextensionsv1.CustomResourceDefinition
 	// lookup returns what an account serves under a CRD name.
 	lookup func(id cluster.ID, name string) (*dynamic.Entry, bool)
 	// deleteInstances deletes the objects of a resource in an account and returns how many
@@ -157,15 +161,18 @@ func (r *bindingReconciler) claimResources(id cluster.ID, b *apisv1alpha1.APIBin
 	}
 	var bound []apisv1alpha1.BoundResource
 	var claimed []schema.GroupResource
+	// Claims won in this pass are not kept for a binding that does not bind.
+	abandon := func() {
+		for _, c := range claimed {
+			if !wasBound.Has(c) {
+				r.release(id, c, owner)
+			}
+		}
+	}
 	for _, res := range export.Spec.Resources {
 		gr := schema.GroupResource{Group: res.Group, Resource: res.Name}
 		if current, ok := r.claim(id, gr, owner); !ok {
-			// Claims won in this pass are not kept for a binding that does not bind.
-			for _, c := range claimed {
-				if !wasBound.Has(c) {
-					r.release(id, c, owner)
-				}
-			}
+			abandon()
 			msg := fmt.Sprintf("%s is already served in this account by %s %q", gr, current.Kind, current.Name)
 			if current.Kind == dynamic.OwnerBinding {
 				msg += " (a different export)"
@@ -182,6 +189,10 @@ func (r *bindingReconciler) claimResources(id cluster.ID, b *apisv1alpha1.APIBin
 				bound = append(bound, br)
 			}
 			continue
+		}
+		if reason, msg := crd.CheckNames(s.Spec.Names, r.siblings(id, res.Group, b.Status.IdentityHash)); reason != "" {
+			abandon()
+			return nil, fmt.Sprintf("%s cannot be served in this account: %s (%s)", gr, msg, reason)
 		}
 		br = apisv1alpha1.BoundResource{Group: res.Group, Resource: res.Name, Schema: s.Name, SchemaUID: string(s.UID), StorageVersions: br.StorageVersions}
 		for _, v := range s.Spec.Versions {

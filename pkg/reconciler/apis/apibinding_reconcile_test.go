@@ -30,7 +30,11 @@ func TestBind(t *testing.T) {
 	}
 	schemaV1 := &apisv1alpha1.APIResourceSchema{
 		ObjectMeta: metav1.ObjectMeta{Name: "v1.databases", UID: "s1"},
-		Spec:       apisv1alpha1.APIResourceSchemaSpec{Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true}}},
+		Spec: apisv1alpha1.APIResourceSchemaSpec{
+			Group:    "db.example.com",
+			Names:    apiextensionsv1.CustomResourceDefinitionNames{Plural: "databases", Singular: "database", Kind: "Database", ListKind: "DatabaseList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true}},
+		},
 	}
 	for _, tc := range []struct {
 		name       string
@@ -38,6 +42,7 @@ func TestBind(t *testing.T) {
 		status     apisv1alpha1.APIBindingStatus
 		answers    []apisv1alpha1.AcceptablePermissionClaim
 		owner      *dynamic.Owner
+		siblings   []*apiextensionsv1.CustomResourceDefinition
 		wantReady  string
 		wantReason string
 		wantPhase  apisv1alpha1.BindingPhase
@@ -54,6 +59,10 @@ func TestBind(t *testing.T) {
 			wantReady: "False", wantReason: apisv1alpha1.BindingReasonIdentityChanged, wantPhase: apisv1alpha1.BindingPhaseBound},
 		{name: "naming conflict", export: readyExport(), owner: &dynamic.Owner{Kind: dynamic.OwnerCRD, Name: "databases.db.example.com"},
 			wantReady: "False", wantReason: apisv1alpha1.BindingReasonNamingConflict, wantPhase: apisv1alpha1.BindingPhaseBinding},
+		{name: "kind taken by a CRD of the group", export: readyExport(), siblings: []*apiextensionsv1.CustomResourceDefinition{{
+			ObjectMeta: metav1.ObjectMeta{Name: "dbs.db.example.com", Annotations: map[string]string{"accountmesh.io/cluster": "consumer"}},
+			Status:     apiextensionsv1.CustomResourceDefinitionStatus{AcceptedNames: apiextensionsv1.CustomResourceDefinitionNames{Plural: "dbs", Kind: "Database"}},
+		}}, wantReady: "False", wantReason: apisv1alpha1.BindingReasonNamingConflict, wantPhase: apisv1alpha1.BindingPhaseBinding},
 		{name: "bound without claims", export: readyExport(), wantReady: "True", wantReason: apisv1alpha1.BindingReasonBound,
 			wantPhase: apisv1alpha1.BindingPhaseBound, wantClaims: "Answered", wantBound: 1},
 		{name: "claim unanswered", export: readyExport(secrets), wantReady: "True", wantReason: apisv1alpha1.BindingReasonBound,
@@ -82,6 +91,9 @@ func TestBind(t *testing.T) {
 					return o, true
 				},
 				release: func(cluster.ID, schema.GroupResource, dynamic.Owner) {},
+				siblings: func(cluster.ID, string, string) []*apiextensionsv1.CustomResourceDefinition {
+					return tc.siblings
+				},
 			}
 			var written *apisv1alpha1.APIBinding
 			r.updateStatus = func(_ context.Context, _ cluster.ID, b *apisv1alpha1.APIBinding) error {

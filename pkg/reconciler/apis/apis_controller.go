@@ -134,6 +134,9 @@ func New(f *client.Factory, index *dynamic.Index, accounts *cluster.Index, inf I
 		claim:   index.Claim,
 		release: index.Release,
 		lookup:  index.Lookup,
+		siblings: func(id cluster.ID, group, identityHash string) []*apiextensionsv1.CustomResourceDefinition {
+			return index.Siblings(id, group, func(e *dynamic.Entry) bool { return e.Binding != nil && e.Binding.IdentityHash == identityHash })
+		},
 		deleteInstances: func(ctx context.Context, id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) (int, error) {
 			return crd.DeleteInstances(ctx, f, string(id), c)
 		},

@@ -41,6 +41,9 @@ const (
 // names.
 type Served func(id cluster.ID, crd *apiextensionsv1.CustomResourceDefinition) bool
 
+// Bound returns the resources bindings serve in a group of an account, as CRDs.
+type Bound func(id cluster.ID, group string) []*apiextensionsv1.CustomResourceDefinition
+
 // Claim makes an account's CRD the owner of its group/resource; if another owner (an
 // APIBinding) holds it, it returns a description of that owner and false.
 type Claim func(id cluster.ID, crd *apiextensionsv1.CustomResourceDefinition) (owner string, ok bool)
@@ -92,7 +95,7 @@ func (k *keyedMutex) lock(key string) func() {
 
 // New returns the controller. crds is the shared informer over CRDs in all accounts; the
 // controller adds an index to it, so New must be called before it runs.
-func New(f *client.Factory, crds *client.SharedInformer, served Served, claim Claim) (*Controller, error) {
+func New(f *client.Factory, crds *client.SharedInformer, served Served, claim Claim, bound Bound) (*Controller, error) {
 	if err := crds.Store().AddIndexers(cache.Indexers{byGroup: func(obj interface{}) ([]string, error) {
 		crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition)
 		if !ok {
@@ -116,6 +119,15 @@ func New(f *client.Factory, crds *client.SharedInformer, served Served, claim Cl
 		},
 		claim: func(id string, crd *apiextensionsv1.CustomResourceDefinition) (string, bool) {
 			return claim(cluster.ID(id), crd)
+		},
+		bound: func(id string, crd *apiextensionsv1.CustomResourceDefinition) []*apiextensionsv1.CustomResourceDefinition {
+			var out []*apiextensionsv1.CustomResourceDefinition
+			for _, b := range bound(cluster.ID(id), crd.Spec.Group) {
+				if b.Spec.Names.Plural != crd.Spec.Names.Plural {
+					out = append(out, b)
+				}
+			}
+			return out
 		},
 		remaining: func(ctx context.Context, id string, crd *apiextensionsv1.CustomResourceDefinition) (int, error) {
 			return DeleteInstances(ctx, f, id, crd)
@@ -150,6 +162,18 @@ func New(f *client.Factory, crds *client.SharedInformer, served Served, claim Cl
 // Enqueue queues the CRD name of account id, e.g. when the dynamic handler starts serving it.
 func (c *Controller) Enqueue(id cluster.ID, name string) {
 	c.queue.Add(client.ToClusterKey(id, "", name))
+}
+
+// EnqueueGroup queues the CRDs of a group in account id, e.g. when a bound resource of the group
+// came or went.
+func (c *Controller) EnqueueGroup(id cluster.ID, group string) {
+	objs, err := c.crds.Store().ByIndex(byGroup, groupOf(string(id), group))
+	if err != nil {
+		return
+	}
+	for _, obj := range objs {
+		c.enqueueObject(obj)
+	}
 }
 
 func (c *Controller) enqueueObject(obj interface{}) {

@@ -10,7 +10,8 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/sets"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 )
 
 // Reasons of the conditions this controller sets, besides upstream's.
@@ -35,6 +36,9 @@ const (
 type reconciler struct {
 	// siblings returns the other CRDs of the same group in the same account.
 	siblings func(cluster string, crd *apiextensionsv1.CustomResourceDefinition) []*apiextensionsv1.CustomResourceDefinition
+	// bound returns the resources of the same group that bindings serve in the account, as
+	// CRDs, except one of the CRD's own resource: that conflict is the claim's.
+	bound func(cluster string, crd *apiextensionsv1.CustomResourceDefinition) []*apiextensionsv1.CustomResourceDefinition
 	// served reports whether the dynamic handler serves this CRD with these accepted names.
 	served func(cluster string, crd *apiextensionsv1.CustomResourceDefinition) bool
 	// claim makes the CRD the owner of its resource in the account; if something else owns it,
@@ -74,7 +78,7 @@ func (r *reconciler) reconcile(ctx context.Context, cluster string, crd *apiexte
 
 // names accepts the requested names unless another CRD of the group in the account uses them.
 func (r *reconciler) names(cluster string, crd *apiextensionsv1.CustomResourceDefinition) {
-	reason, msg := checkNames(crd.Spec.Names, r.siblings(cluster, crd))
+	reason, msg := CheckNames(crd.Spec.Names, append(r.siblings(cluster, crd), r.bound(cluster, crd)...))
 	if reason == "" {
 		if owner, ok := r.claim(cluster, crd); !ok {
 			reason, msg = ReasonBoundResourceConflict, fmt.Sprintf("%s is already served in this account by %s", crd.Name, owner)
@@ -89,19 +93,26 @@ func (r *reconciler) names(cluster string, crd *apiextensionsv1.CustomResourceDe
 	apiextensionshelpers.SetCRDCondition(crd, cond)
 }
 
-// checkNames returns the reason and message of the first conflict between the requested names
-// and those accepted by the siblings, or "" without conflict.
-func checkNames(requested apiextensionsv1.CustomResourceDefinitionNames, siblings []*apiextensionsv1.CustomResourceDefinition) (string, string) {
-	plurals, singulars, shortNames, kinds := sets.New[string](), sets.New[string](), sets.New[string](), sets.New[string]()
+// CheckNames returns the reason and message of the first conflict between the requested names
+// and those accepted by the siblings, or "" without conflict. Siblings are CRDs of the account
+// (with the cluster annotation) or CRDs synthesized for bound resources (without).
+func CheckNames(requested apiextensionsv1.CustomResourceDefinitionNames, siblings []*apiextensionsv1.CustomResourceDefinition) (string, string) {
+	plurals, singulars, shortNames, kinds := map[string]string{}, map[string]string{}, map[string]string{}, map[string]string{}
 	for _, s := range siblings {
 		n := s.Status.AcceptedNames
-		plurals.Insert(n.Plural)
-		singulars.Insert(n.Singular)
-		shortNames.Insert(n.ShortNames...)
-		kinds.Insert(n.Kind, n.ListKind)
+		owner := fmt.Sprintf("another CustomResourceDefinition of the group (%s)", s.Name)
+		if s.Annotations[corev1alpha1.ClusterAnnotation] == "" {
+			owner = fmt.Sprintf("the bound resource %s", s.Name)
+		}
+		plurals[n.Plural] = owner
+		singulars[n.Singular] = owner
+		for _, sn := range n.ShortNames {
+			shortNames[sn] = owner
+		}
+		kinds[n.Kind], kinds[n.ListKind] = owner, owner
 	}
 	for _, c := range []struct {
-		taken  sets.Set[string]
+		taken  map[string]string
 		names  []string
 		reason string
 	}{
@@ -112,8 +123,8 @@ func checkNames(requested apiextensionsv1.CustomResourceDefinitionNames, sibling
 		{kinds, []string{requested.ListKind}, "ListKindConflict"},
 	} {
 		for _, n := range c.names {
-			if n != "" && c.taken.Has(n) {
-				return c.reason, fmt.Sprintf("%q is already in use by another CustomResourceDefinition of the group", n)
+			if owner, taken := c.taken[n]; n != "" && taken {
+				return c.reason, fmt.Sprintf("%q is already in use by %s", n, owner)
 			}
 		}
 	}

@@ -41,7 +41,7 @@ func TestCheckNames(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			reason, msg := checkNames(tc.requested, tc.siblings)
+			reason, msg := CheckNames(tc.requested, tc.siblings)
 			require.Equal(t, tc.want, reason)
 			if tc.want != "" {
 				require.Contains(t, msg, "already in use")
@@ -113,6 +113,9 @@ func TestReconcile(t *testing.T) {
 				},
 				served: func(string, *apiextensionsv1.CustomResourceDefinition) bool { return tc.served },
 				claim:  func(string, *apiextensionsv1.CustomResourceDefinition) (string, bool) { return "", true },
+				bound: func(string, *apiextensionsv1.CustomResourceDefinition) []*apiextensionsv1.CustomResourceDefinition {
+					return nil
+				},
 				remaining: func(context.Context, string, *apiextensionsv1.CustomResourceDefinition) (int, error) {
 					return tc.remaining, nil
 				},
