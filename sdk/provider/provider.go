@@ -35,7 +35,7 @@ type Options struct {
 	// Export is the APIExport's name in the provider account.
 	Export string
 	// Scheme knows the Go types the controllers use; apis.accountmesh.io/v1alpha1 is added to
-	// it. Defaults to client-go's scheme.
+	// it if missing. Defaults to a new scheme with client-go's types.
 	Scheme *runtime.Scheme
 	// Objects are watched from Start on, before any account is engaged; other kinds get their
 	// shared informer when a controller first asks for them.
@@ -83,10 +83,17 @@ func New(o Options) (*Provider, error) {
 		return nil, fmt.Errorf("invalid provider path %q or export name %q", o.Path, o.Export)
 	}
 	if o.Scheme == nil {
-		o.Scheme = clientgoscheme.Scheme
+		// A scheme of its own: client-go's global one is shared, and adding to it races.
+		o.Scheme = runtime.NewScheme()
+		if err := clientgoscheme.AddToScheme(o.Scheme); err != nil {
+			return nil, err
+		}
 	}
-	if err := apisv1alpha1.AddToScheme(o.Scheme); err != nil {
-		return nil, fmt.Errorf("failed to add %s to the scheme: %w", apisv1alpha1.SchemeGroupVersion, err)
+	// The provider reads the view's APIBindings; add their types unless the scheme has them.
+	if !o.Scheme.Recognizes(apisv1alpha1.SchemeGroupVersion.WithKind("APIBinding")) {
+		if err := apisv1alpha1.AddToScheme(o.Scheme); err != nil {
+			return nil, fmt.Errorf("failed to add %s to the scheme: %w", apisv1alpha1.SchemeGroupVersion, err)
+		}
 	}
 	base := rest.CopyConfig(o.Config)
 	if i := strings.Index(base.Host, "/clusters/"); i >= 0 {
