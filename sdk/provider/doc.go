@@ -4,7 +4,8 @@
 //
 // A Provider implements multicluster.Provider and multicluster.ProviderRunnable. It watches
 // the view's apibindings and engages a consumer account (a multicluster.ClusterName equal to
-// the account's cluster ID) while one of its bindings is Bound, and disengages it when the
+// the account's cluster ID) while one of its bindings is Bound or unbinding (so that finalizers
+// on the account's instances can run while the binding deletes them), and disengages it when the
 // binding goes. Each resource is watched once, across all consumers, by a shared informer
 // on the view's wildcard; the per-account clusters read that informer through an index on the
 // accountmesh.io/cluster annotation, and a dispatcher hands every event to the handlers of its

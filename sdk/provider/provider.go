@@ -217,7 +217,9 @@ func (p *Provider) Start(ctx context.Context, aware multicluster.Aware) error {
 func (p *Provider) sync(ctx context.Context, aware multicluster.Aware, bindings *sharedInformer, c multicluster.ClusterName) error {
 	want := false
 	for _, item := range bindings.byCluster(c) {
-		if b, ok := item.(*apisv1alpha1.APIBinding); ok && b.DeletionTimestamp == nil && b.Status.Phase == apisv1alpha1.BindingPhaseBound {
+		// An unbinding account stays engaged until its binding is gone: the binding deletes
+		// the account's instances first, and the provider's finalizers must be able to run.
+		if b, ok := item.(*apisv1alpha1.APIBinding); ok && (b.Status.Phase == apisv1alpha1.BindingPhaseBound || b.Status.Phase == apisv1alpha1.BindingPhaseUnbinding) {
 			want = true
 			break
 		}

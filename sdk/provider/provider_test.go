@@ -72,8 +72,8 @@ func apiBinding(c, name string, phase apisv1alpha1.BindingPhase, deleting bool) 
 }
 
 // TestEngageFollowsBindings feeds bindings to the provider's engagement step and checks that
-// an account is engaged while one of its bindings is Bound and not deleting, and disengaged
-// (its context ended, its handlers dropped) otherwise.
+// an account is engaged while one of its bindings is Bound or unbinding, and disengaged (its
+// context ended, its handlers dropped) once none is.
 func TestEngageFollowsBindings(t *testing.T) {
 	t.Parallel()
 	p := newTestProvider(t)
@@ -81,9 +81,8 @@ func TestEngageFollowsBindings(t *testing.T) {
 	list := &apisv1alpha1.APIBindingList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []apisv1alpha1.APIBinding{
 		*apiBinding("a", "db", apisv1alpha1.BindingPhaseBound, false),
 		*apiBinding("b", "db", apisv1alpha1.BindingPhaseBinding, false),
-		*apiBinding("c", "db", apisv1alpha1.BindingPhaseBound, true),
-		*apiBinding("d", "db", apisv1alpha1.BindingPhaseBound, true),
-		*apiBinding("d", "db2", apisv1alpha1.BindingPhaseBound, false),
+		*apiBinding("c", "db", apisv1alpha1.BindingPhaseBinding, true),
+		*apiBinding("d", "db", apisv1alpha1.BindingPhaseUnbinding, true),
 	}}
 	key := informerKey{gvk: apisv1alpha1.SchemeGroupVersion.WithKind("APIBinding"), form: formTyped}
 	bindings := newSharedInformer(key, false, &fakeLW{list: list, w: w}, &apisv1alpha1.APIBinding{})
@@ -111,12 +110,18 @@ func TestEngageFollowsBindings(t *testing.T) {
 	require.NoError(t, p.sync(t.Context(), aware, bindings, "a"))
 	require.Equal(t, ctxA, aware.engaged["a"])
 
-	// a starts unbinding: disengaged.
+	// a starts unbinding: still engaged, so that its instances' finalizers can run.
 	w.Modify(apiBinding("a", "db", apisv1alpha1.BindingPhaseUnbinding, true))
 	require.Eventually(t, func() bool {
 		objs := bindings.byCluster("a")
 		return len(objs) == 1 && objs[0].(*apisv1alpha1.APIBinding).DeletionTimestamp != nil
 	}, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, p.sync(t.Context(), aware, bindings, "a"))
+	require.NoError(t, ctxA.Err())
+
+	// a's binding is gone: disengaged.
+	w.Delete(apiBinding("a", "db", apisv1alpha1.BindingPhaseUnbinding, true))
+	require.Eventually(t, func() bool { return len(bindings.byCluster("a")) == 0 }, 10*time.Second, 10*time.Millisecond)
 	require.NoError(t, p.sync(t.Context(), aware, bindings, "a"))
 	require.Error(t, ctxA.Err(), "a's engagement context must end")
 	_, err = p.Get(t.Context(), "a")

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -79,7 +81,17 @@ func TestProviderExample(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, framework.Kubectl(t, rejected.Kubeconfig, "get", "database/orders", "-o", "jsonpath={.metadata.uid}"), string(secret.OwnerReferences[0].UID))
 
+	// Deleting a Database deletes its connection Secret.
+	framework.Kubectl(t, rejected.Kubeconfig, "delete", "database/orders", "--timeout=60s")
+	framework.Eventually(t, time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := rejected.Kube.CoreV1().Secrets("default").Get(ctx, "orders-connection", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	}, "the connection secret outlived its database")
+
 	// Unbinding removes the account's Databases and disengages the account.
+	// The provider's finalizer runs first: the account's Secret goes with its Database.
 	framework.Kubectl(t, accepted.Kubeconfig, "delete", "apibinding/db", "--timeout=60s")
 	waitForLog(t, logFile, `"Disengaged account" .*cluster="`+accepted.ClusterID+`"`)
+	_, err = accepted.Kube.CoreV1().Secrets("default").Get(ctx, "orders-connection", metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err), "the connection secret outlived the binding: %v", err)
 }

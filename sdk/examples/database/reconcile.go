@@ -56,15 +56,22 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if err := c.Get(ctx, req.NamespacedName, db); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	if db.DeletionTimestamp != nil {
-		return reconcile.Result{}, nil // the Secret goes with its owner
-	}
-
-	status := db.Status.DeepCopy()
 	claimed, err := secretsClaimed(ctx, c)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
+	if db.DeletionTimestamp != nil {
+		return reconcile.Result{}, r.cleanup(ctx, c, db, claimed)
+	}
+	// The finalizer lets the Secret go with the Database, also when the consumer unbinds.
+	if controllerutil.AddFinalizer(db, dbv1.CleanupFinalizer) {
+		if err := c.Update(ctx, db); err != nil {
+			return reconcile.Result{}, fmt.Errorf("failed to add the finalizer of database %s/%s: %w", db.Namespace, db.Name, err)
+		}
+		return reconcile.Result{}, nil // the update queues the Database again
+	}
+
+	status := db.Status.DeepCopy()
 	if claimed {
 		endpoint, err := ensureSecret(ctx, c, db)
 		if err != nil {
@@ -86,6 +93,26 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	}
 	logger.Info("Reconciled database", "ready", claimed, "endpoint", status.Endpoint)
 	return reconcile.Result{}, nil
+}
+
+// cleanup deletes a deleted Database's connection Secret, where the claim lets the provider, and
+// then releases the Database.
+func (r *reconciler) cleanup(ctx context.Context, c client.Client, db *dbv1.Database, claimed bool) error {
+	if !controllerutil.ContainsFinalizer(db, dbv1.CleanupFinalizer) {
+		return nil
+	}
+	if claimed {
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: db.Namespace, Name: secretName(db)}}
+		if err := c.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to delete the connection secret: %w", err)
+		}
+	}
+	controllerutil.RemoveFinalizer(db, dbv1.CleanupFinalizer)
+	if err := c.Update(ctx, db); err != nil {
+		return fmt.Errorf("failed to remove the finalizer of database %s/%s: %w", db.Namespace, db.Name, err)
+	}
+	klog.FromContext(ctx).Info("Cleaned up database", "namespace", db.Namespace, "name", db.Name)
+	return nil
 }
 
 // secretsClaimed reports whether a binding of the export in the account applies the claim on

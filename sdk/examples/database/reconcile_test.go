@@ -64,8 +64,8 @@ func TestReconcile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db := &dbv1.Database{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orders", UID: "u1", Generation: 1},
-				Spec: dbv1.DatabaseSpec{Engine: tt.engine}}
+			db := &dbv1.Database{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orders", UID: "u1", Generation: 1,
+				Finalizers: []string{dbv1.CleanupFinalizer}}, Spec: dbv1.DatabaseSpec{Engine: tt.engine}}
 			objs := []client.Object{db}
 			if tt.binding != nil {
 				objs = append(objs, tt.binding)
@@ -123,6 +123,37 @@ func TestReconcile(t *testing.T) {
 			require.Equal(t, rv, got.ResourceVersion)
 		})
 	}
+}
+
+// TestReconcileFinalizer checks that a new Database gets the cleanup finalizer first, and that a
+// deleted one loses its connection Secret (where the claim allows) and then the finalizer.
+func TestReconcileFinalizer(t *testing.T) {
+	t.Parallel()
+	secretsClaim := apisv1alpha1.PermissionClaim{Resource: "secrets", Verbs: []string{"*"}}
+	binding := &apisv1alpha1.APIBinding{ObjectMeta: metav1.ObjectMeta{Name: "db"},
+		Status: apisv1alpha1.APIBindingStatus{AppliedPermissionClaims: []apisv1alpha1.PermissionClaim{secretsClaim}}}
+	req := mcreconcile.Request{ClusterName: "consumer", Request: reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "default", Name: "orders"}}}
+	db := &dbv1.Database{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orders", UID: "u1"}}
+	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(db, binding).WithStatusSubresource(&dbv1.Database{}).Build()
+	r := &reconciler{client: func(context.Context, multicluster.ClusterName) (client.Client, error) { return c, nil }}
+
+	_, err := r.Reconcile(t.Context(), req)
+	require.NoError(t, err)
+	got := &dbv1.Database{}
+	require.NoError(t, c.Get(t.Context(), req.NamespacedName, got))
+	require.Equal(t, []string{dbv1.CleanupFinalizer}, got.Finalizers)
+	require.Empty(t, got.Status.Conditions, "the finalizer is added before anything else")
+
+	_, err = r.Reconcile(t.Context(), req)
+	require.NoError(t, err)
+	require.NoError(t, c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "orders-connection"}, &corev1.Secret{}))
+
+	require.NoError(t, c.Delete(t.Context(), got))
+	_, err = r.Reconcile(t.Context(), req)
+	require.NoError(t, err)
+	require.True(t, apierrors.IsNotFound(c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "orders-connection"}, &corev1.Secret{})),
+		"the connection secret is deleted")
+	require.True(t, apierrors.IsNotFound(c.Get(t.Context(), req.NamespacedName, got)), "the database is released")
 }
 
 // TestReconcileGone checks that a disengaged account and a deleted Database end the request.

@@ -26,6 +26,10 @@ const (
 // selects them, so the provider can touch no other Secret of the consumer.
 const ConnectionLabel = "db.example.com/connection"
 
+// CleanupFinalizer holds a deleted Database until the provider has deleted its connection
+// Secret.
+const CleanupFinalizer = "db.example.com/cleanup"
+
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // Database is a database a consumer orders from the example provider.
