@@ -212,8 +212,14 @@ func TestAPIsBindConsumerGroups(t *testing.T) {
 		}
 	}
 
-	kubectlEventuallyStdin(t, userKubeconfig(t, inside.Path, "erin"), bindingYAML("db", provider.Path, "db"), "create", "-f", "-")
-	out := framework.KubectlFails(t, userKubeconfig(t, outside.Path, "erin"), bindingYAML("db", provider.Path, "db"), "create", "-f", "-")
+	erin := userKubeconfig(t, inside.Path, "erin")
+	kubectlEventuallyStdin(t, erin, bindingYAML("db", provider.Path, "db"), "create", "-f", "-")
+	// Only the binding controller writes status: a consumer cannot claim another export's
+	// identity or bound resources.
+	out := requireForbidden(t, erin, "patch", "apibinding", "db", "--subresource=status", "--type=merge",
+		"-p", `{"status":{"identityHash":"0123456789abcdef0123456789abcdef","boundResources":[{"group":"x.example.com","resource":"xs","schema":"s","schemaUID":"u","storageVersions":["v1"]}]}}`)
+	require.Contains(t, out, `cannot patch resource "apibindings/status"`)
+	out = framework.KubectlFails(t, userKubeconfig(t, outside.Path, "erin"), bindingYAML("db", provider.Path, "db"), "create", "-f", "-")
 	require.Contains(t, out, `user "erin" may not bind APIExport "db" of account "`+provider.Path+`"`)
 
 	// A certificate naming the reserved group does not put mallory in it.
