@@ -216,6 +216,13 @@ func (x *Index) removeBinding(b *apisv1alpha1.APIBinding) {
 		delete(x.bindings, id)
 	}
 	changed := x.rebuildLocked(id, previous, nil)
+	bkey := client.ToClusterKey(id, "", b.Name)
+	for key, waiting := range x.waiting {
+		delete(waiting, bkey)
+		if len(waiting) == 0 {
+			delete(x.waiting, key)
+		}
+	}
 	for _, br := range b.Status.BoundResources {
 		x.releaseLocked(id, schema.GroupResource{Group: br.Group, Resource: br.Resource}, Owner{Kind: OwnerBinding, Name: b.Name, IdentityHash: b.Status.IdentityHash})
 	}
