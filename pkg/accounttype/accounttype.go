@@ -46,8 +46,20 @@ type Type struct {
 	Initializers, Terminators []string
 	// Labels are the labels for Accounts of the type.
 	Labels map[string]string
-	// DefaultResources are the objects created in new accounts of the type.
-	DefaultResources []runtime.RawExtension
+	// DefaultResources are the objects created in new accounts of the type, inherited first.
+	DefaultResources []DefaultResource
+}
+
+// DefaultResource is an object created in every new account of a type, as the user who
+// declared it.
+type DefaultResource struct {
+	// Object is the object.
+	Object runtime.RawExtension
+	// DefinedBy is the corev1alpha1.DefinedByAnnotation of the AccountType declaring it, empty
+	// when the server did not record one.
+	DefinedBy string
+	// Type is the name of the AccountType declaring it.
+	Type string
 }
 
 // NotFoundError is returned when no account from the start up to root defines a type.
@@ -112,7 +124,11 @@ func Resolve(ctx context.Context, src Source, from cluster.ID, name string) (*Ty
 		out.Initializers = appendNew(out.Initializers, s.Initializers...)
 		out.Terminators = appendNew(out.Terminators, s.Terminators...)
 		maps.Copy(out.Labels, s.Labels)
-		out.DefaultResources = append(out.DefaultResources, s.DefaultResources...)
+		for _, r := range s.DefaultResources {
+			out.DefaultResources = append(out.DefaultResources, DefaultResource{
+				Object: r, DefinedBy: chain[i].Annotations[corev1alpha1.DefinedByAnnotation], Type: chain[i].Name,
+			})
+		}
 	}
 	for _, t := range chain {
 		out.Lineage = append(out.Lineage, t.Name)
@@ -123,6 +139,17 @@ func Resolve(ctx context.Context, src Source, from cluster.ID, name string) (*Ty
 // Is reports whether the type counts as type name: it is name or extends it.
 func (t *Type) Is(name string) bool {
 	return slices.Contains(t.Lineage, name)
+}
+
+// Reserved returns the reserved type (corev1alpha1.ReservedTypes) the type counts as, and false
+// if it counts as none.
+func (t *Type) Reserved() (string, bool) {
+	for _, r := range corev1alpha1.ReservedTypes {
+		if t.Is(r) {
+			return r, true
+		}
+	}
+	return "", false
 }
 
 // isAny reports whether the type counts as one of names; an empty list matches any type.

@@ -15,6 +15,45 @@ import (
 // decision (which consumer account a binding comes from). No authenticator may hand them out.
 const ReservedGroupPrefix = "accountmesh:"
 
+// AccountExtraKey is the user extra that confines an identity to one account, by cluster ID:
+// ServiceAccounts to their own account, impersonated identities to the account in which the
+// impersonation was authorised. Such an identity holds nothing anywhere else (pkg/authorization
+// enforces it). Only the server sets it: WithoutReservedGroups drops it from authenticated users
+// and impersonating it is never allowed.
+const AccountExtraKey = "accountmesh.io/account"
+
+// ConfinedTo returns the account u is confined to, and false if u is not confined.
+func ConfinedTo(u user.Info) (cluster.ID, bool) {
+	if u == nil {
+		return "", false
+	}
+	v := u.GetExtra()[AccountExtraKey]
+	if len(v) == 0 {
+		return "", false
+	}
+	// More than one value confines to no account at all.
+	if len(v) > 1 {
+		return cluster.Unknown, true
+	}
+	return cluster.ID(v[0]), true
+}
+
+// Confine returns u confined to account id: a copy with AccountExtraKey set to id.
+func Confine(u user.Info, id cluster.ID) user.Info {
+	extra := make(map[string][]string, len(u.GetExtra())+1)
+	for k, v := range u.GetExtra() {
+		extra[k] = v
+	}
+	extra[AccountExtraKey] = []string{string(id)}
+	return &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: extra}
+}
+
+// IsReservedGroup reports whether only the server may add group to a user.
+func IsReservedGroup(group string) bool { return strings.HasPrefix(group, ReservedGroupPrefix) }
+
+// IsReservedExtra reports whether only the server may set the user extra key.
+func IsReservedExtra(key string) bool { return strings.EqualFold(key, AccountExtraKey) }
+
 // AccountGroup is the group of the users acting in the account path, in the bind check.
 func AccountGroup(path string) string { return ReservedGroupPrefix + "account:" + path }
 
@@ -29,29 +68,40 @@ func SubtreeGroups(path string) []string {
 	return groups
 }
 
-// WithoutReservedGroups returns an authenticator that drops the reserved groups from the users
-// that a authenticates, whichever authenticator vouched for them: static tokens, certificates
-// and platform OIDC without a groups prefix could otherwise claim them.
+// WithoutReservedGroups returns an authenticator that drops the reserved groups and user extras
+// from the users that a authenticates, whichever authenticator vouched for them: static
+// tokens, certificates and platform OIDC without a groups prefix (or with claim mappings to
+// extras) could otherwise claim them.
 func WithoutReservedGroups(a authenticator.Request) authenticator.Request {
 	return authenticator.RequestFunc(func(req *http.Request) (*authenticator.Response, bool, error) {
 		resp, ok, err := a.AuthenticateRequest(req)
 		if !ok || err != nil || resp == nil || resp.User == nil {
 			return resp, ok, err
 		}
-		groups := resp.User.GetGroups()
-		if !slices.ContainsFunc(groups, isReserved) {
+		u := resp.User
+		groups, extra := u.GetGroups(), u.GetExtra()
+		reservedExtra := false
+		for k := range extra {
+			reservedExtra = reservedExtra || IsReservedExtra(k)
+		}
+		if !slices.ContainsFunc(groups, IsReservedGroup) && !reservedExtra {
 			return resp, ok, err
 		}
-		u := resp.User
+		if reservedExtra {
+			extra = make(map[string][]string, len(u.GetExtra()))
+			for k, v := range u.GetExtra() {
+				if !IsReservedExtra(k) {
+					extra[k] = v
+				}
+			}
+		}
 		out := *resp
 		out.User = &user.DefaultInfo{
 			Name:   u.GetName(),
 			UID:    u.GetUID(),
-			Groups: slices.DeleteFunc(slices.Clone(groups), isReserved),
-			Extra:  u.GetExtra(),
+			Groups: slices.DeleteFunc(slices.Clone(groups), IsReservedGroup),
+			Extra:  extra,
 		}
 		return &out, ok, err
 	})
 }
-
-func isReserved(group string) bool { return strings.HasPrefix(group, ReservedGroupPrefix) }

@@ -47,3 +47,36 @@ func TestSubtreeGroups(t *testing.T) {
 	require.Equal(t, []string{"accountmesh:subtree:root", "accountmesh:subtree:root:acme", "accountmesh:subtree:root:acme:x"}, SubtreeGroups("root:acme:x"))
 	require.Equal(t, "accountmesh:account:root:acme", AccountGroup("root:acme"))
 }
+
+func TestWithoutReservedGroupsDropsReservedExtras(t *testing.T) {
+	t.Parallel()
+	in := &user.DefaultInfo{Name: "u", Extra: map[string][]string{"k": {"v"}, "Accountmesh.io/Account": {"x"}, AccountExtraKey: {"y"}}}
+	a := WithoutReservedGroups(authenticator.RequestFunc(func(*http.Request) (*authenticator.Response, bool, error) {
+		return &authenticator.Response{User: in}, true, nil
+	}))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "/", nil)
+	require.NoError(t, err)
+	resp, ok, err := a.AuthenticateRequest(req)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, map[string][]string{"k": {"v"}}, resp.User.GetExtra())
+	_, confined := ConfinedTo(resp.User)
+	require.False(t, confined)
+}
+
+func TestConfine(t *testing.T) {
+	t.Parallel()
+	u := &user.DefaultInfo{Name: "u", UID: "1", Groups: []string{"g"}, Extra: map[string][]string{"k": {"v"}}}
+	_, confined := ConfinedTo(u)
+	require.False(t, confined)
+	c := Confine(u, "abc")
+	id, confined := ConfinedTo(c)
+	require.True(t, confined)
+	require.Equal(t, "abc", string(id))
+	require.Equal(t, []string{"v"}, c.GetExtra()["k"])
+	require.NotContains(t, u.Extra, AccountExtraKey, "the original user is not changed")
+	twice := &user.DefaultInfo{Extra: map[string][]string{AccountExtraKey: {"a", "b"}}}
+	id, confined = ConfinedTo(twice)
+	require.True(t, confined)
+	require.NotEqual(t, "a", string(id), "two accounts confine to none")
+}

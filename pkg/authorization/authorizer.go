@@ -3,12 +3,15 @@ package authorization
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync/atomic"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/view"
 )
@@ -46,13 +49,25 @@ func (z *Authorizer) Authorize(ctx context.Context, a authorizer.Attributes) (au
 	if u == nil {
 		return authorizer.DecisionDeny, "unauthenticated", nil
 	}
+	v, isView := view.FromContext(ctx)
+	id, ok := cluster.FromContext(ctx)
 	if IsPrivileged(u) {
-		return authorizer.DecisionAllow, "", nil
+		// A confined identity is privileged in its account only; at a view, that is the
+		// provider's account, where the view is authorised.
+		at := id
+		if isView {
+			at = v.ProviderID
+		}
+		if confined, isConfined := authentication.ConfinedTo(u); !isConfined || ok && confined == at {
+			return authorizer.DecisionAllow, "", nil
+		}
 	}
-	if v, ok := view.FromContext(ctx); ok {
+	if reservedImpersonation(a) {
+		return authorizer.DecisionDeny, "", nil
+	}
+	if isView {
 		return z.authorizeView(ctx, v, a)
 	}
-	id, ok := cluster.FromContext(ctx)
 	switch {
 	case !ok:
 		if rulesAllow(a, publicRules) {
@@ -66,6 +81,21 @@ func (z *Authorizer) Authorize(ctx context.Context, a authorizer.Attributes) (au
 		return authorizer.DecisionAllow, reason, nil
 	}
 	return authorizer.DecisionDeny, "", nil
+}
+
+// reservedImpersonation reports whether a asks to impersonate what only a privileged user may:
+// the group system:masters, a group or user extra reserved to the server.
+func reservedImpersonation(a authorizer.Attributes) bool {
+	if !strings.HasPrefix(a.GetVerb(), "impersonate") || a.GetAPIGroup() != authenticationv1.GroupName && a.GetAPIGroup() != "" {
+		return false
+	}
+	switch a.GetResource() {
+	case "groups":
+		return a.GetName() == user.SystemPrivilegedGroup || authentication.IsReservedGroup(a.GetName())
+	case "userextras":
+		return authentication.IsReservedExtra(a.GetSubresource())
+	}
+	return false
 }
 
 // ConditionsAwareAuthorize implements authorizer.Authorizer; decisions are never conditional.

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
@@ -225,4 +226,57 @@ func TestGrants(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s/%s/%v", g.Account, g.Name, g.Inherited))
 	}
 	require.Equal(t, []string{string(team) + "/here/false", string(org) + "/inh/true"}, got)
+}
+
+// TestConfinedIdentities checks identities confined to one account (ServiceAccounts, impersonated
+// users): their name and groups hold grants in that account only; elsewhere they have what
+// every authenticated user has, and system:masters is privileged in its account only.
+func TestConfinedIdentities(t *testing.T) {
+	t.Parallel()
+	p := NewPolicy(testTree())
+	p.SetBinding(org, bindingKey{"", "bob"}, crb("bob", RoleAdmin, true, userSubj("bob")))
+	p.SetBinding(other, bindingKey{"", "bob"}, crb("bob", RoleAdmin, false, userSubj("bob"), groupSubj("ops")))
+	p.SetBinding(other, bindingKey{"", "everyone"}, crb("everyone", RoleView, false, groupSubj(user.AllAuthenticated)))
+	p.SetClusterRole(team, "impersonator", &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "impersonator"},
+		Rules: []rbacv1.PolicyRule{{Verbs: []string{"impersonate"}, APIGroups: []string{"", "authentication.k8s.io"}, Resources: []string{"users", "groups", "userextras/*"}}}})
+	p.SetBinding(team, bindingKey{"", "imp"}, crb("imp", "impersonator", false, userSubj("bob")))
+	z := NewAuthorizer(p)
+	bob := &user.DefaultInfo{Name: "bob", Groups: []string{"ops", user.AllAuthenticated}}
+	confinedBob := authentication.Confine(bob, team)
+	masters := authentication.Confine(&user.DefaultInfo{Name: "m", Groups: []string{user.SystemPrivilegedGroup}}, team)
+	write := func(u user.Info) authorizer.AttributesRecord {
+		return authorizer.AttributesRecord{User: u, Verb: "create", Resource: "configmaps", Namespace: "default", APIVersion: "v1", ResourceRequest: true}
+	}
+	read := func(u user.Info) authorizer.AttributesRecord {
+		a := write(u)
+		a.Verb = "list"
+		return a
+	}
+	for _, tc := range []struct {
+		name string
+		id   cluster.ID
+		attr authorizer.AttributesRecord
+		want authorizer.Decision
+	}{
+		{"unconfined holds its grants everywhere", other, write(bob), authorizer.DecisionAllow},
+		{"confined holds inherited grants in its account", team, write(confinedBob), authorizer.DecisionAllow},
+		{"confined holds no grant by name elsewhere", other, write(confinedBob), authorizer.DecisionDeny},
+		{"confined holds no grant by group elsewhere", org, write(confinedBob), authorizer.DecisionDeny},
+		{"confined holds everyone's grants elsewhere", other, read(confinedBob), authorizer.DecisionAllow},
+		{"confined system:masters in its account", team, write(masters), authorizer.DecisionAllow},
+		{"confined system:masters elsewhere", other, write(masters), authorizer.DecisionDeny},
+		{"impersonating system:masters", team, authorizer.AttributesRecord{User: bob, Verb: "impersonate", Resource: "groups", Name: user.SystemPrivilegedGroup, ResourceRequest: true}, authorizer.DecisionDeny},
+		{"impersonating a reserved group", team, authorizer.AttributesRecord{User: bob, Verb: "impersonate", Resource: "groups", Name: "accountmesh:subtree:root", ResourceRequest: true}, authorizer.DecisionDeny},
+		{"impersonating the confining extra", team, authorizer.AttributesRecord{User: bob, Verb: "impersonate", APIGroup: "authentication.k8s.io", Resource: "userextras", Subresource: authentication.AccountExtraKey, Name: string(other), ResourceRequest: true}, authorizer.DecisionDeny},
+		{"impersonating another group", team, authorizer.AttributesRecord{User: bob, Verb: "impersonate", Resource: "groups", Name: "devs", ResourceRequest: true}, authorizer.DecisionAllow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, reason, err := z.Authorize(cluster.WithCluster(context.Background(), tc.id), tc.attr)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got, "reason %q", reason)
+		})
+	}
+	require.Equal(t, []cluster.ID{org, other, team}, p.AccessibleAccounts(bob, root))
+	require.Equal(t, []cluster.ID{other, team}, p.AccessibleAccounts(confinedBob, root), "its own account, and where everyone has access")
 }

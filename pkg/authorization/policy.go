@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
@@ -351,6 +352,10 @@ func newBinding(namespace string, meta metav1.ObjectMeta, ref rbacv1.RoleRef, su
 // ClusterRoleBindings are visited; ns "*" visits every namespace. fn returns false to stop.
 // The caller holds the read lock.
 func (p *Policy) visitLocked(u user.Info, id cluster.ID, ns string, fn func(acc cluster.ID, a *accountPolicy, b *binding) bool) {
+	name, groups := u.GetName(), u.GetGroups()
+	if confined, ok := authentication.ConfinedTo(u); ok && confined != id {
+		name, groups = "", slices.DeleteFunc(slices.Clone(groups), func(g string) bool { return !everyonesGroup(g) })
+	}
 	local := true
 	for depth := 0; depth < maxDepth; depth++ {
 		if a := p.accounts[id]; a != nil {
@@ -358,10 +363,10 @@ func (p *Policy) visitLocked(u user.Info, id cluster.ID, ns string, fn func(acc 
 			if local {
 				idx = a.local
 			}
-			if !visitSubject(idx, subjectKey{userSubject, u.GetName()}, ns, id, a, fn) {
+			if name != "" && !visitSubject(idx, subjectKey{userSubject, name}, ns, id, a, fn) {
 				return
 			}
-			for _, g := range u.GetGroups() {
+			for _, g := range groups {
 				if !visitSubject(idx, subjectKey{groupSubject, g}, ns, id, a, fn) {
 					return
 				}
@@ -375,6 +380,14 @@ func (p *Policy) visitLocked(u user.Info, id cluster.ID, ns string, fn func(acc 
 	}
 }
 
+// everyonesGroup reports whether a group says nothing of who the user is: every authenticated
+// user has it, or the server added it for one decision (the bind check's consumer account).
+// Outside its account, a confined identity (authentication.ConfinedTo) holds what bindings to
+// these groups grant, and nothing else.
+func everyonesGroup(g string) bool {
+	return g == user.AllAuthenticated || authentication.IsReservedGroup(g)
+}
+
 func visitSubject(idx map[subjectKey][]*binding, k subjectKey, ns string, id cluster.ID, a *accountPolicy,
 	fn func(cluster.ID, *accountPolicy, *binding) bool) bool {
 	for _, b := range idx[k] {
@@ -386,4 +399,49 @@ func visitSubject(idx map[subjectKey][]*binding, k subjectKey, ns string, id clu
 		}
 	}
 	return true
+}
+
+// FlowsDown reports whether the rules of ClusterRole r, in account id, reach the accounts
+// below: an inherited ClusterRoleBinding of the account refers to it, or to a role it
+// aggregates into (a built-in role by its aggregation labels, or a ClusterRole whose
+// aggregationRule selects it). Changing such a role changes what inherited bindings grant.
+func (p *Policy) FlowsDown(id cluster.ID, r *rbacv1.ClusterRole) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	a := p.accounts[id]
+	if a == nil {
+		return false
+	}
+	for _, b := range a.bindings {
+		if !b.inherit || b.roleRef.Kind != "ClusterRole" {
+			continue
+		}
+		if b.roleRef.Name == r.Name || r.AggregationRule == nil && aggregatesInto(a, r, b.roleRef.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// aggregatesInto reports whether r's rules join those of the ClusterRole target in account a.
+func aggregatesInto(a *accountPolicy, r *rbacv1.ClusterRole, target string) bool {
+	if b, ok := builtinRoles[target]; ok {
+		for _, k := range b.labels {
+			if r.Labels[k] == "true" {
+				return true
+			}
+		}
+		return false
+	}
+	t := a.clusterRoles[target]
+	if t == nil || t.AggregationRule == nil {
+		return false
+	}
+	for _, sel := range t.AggregationRule.ClusterRoleSelectors {
+		s, err := metav1.LabelSelectorAsSelector(&sel)
+		if err == nil && s.Matches(labels.Set(r.Labels)) {
+			return true
+		}
+	}
+	return false
 }

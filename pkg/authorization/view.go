@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
@@ -20,6 +21,12 @@ type Views interface {
 	// ClaimApplied reports whether a binding of the export with identityHash in account id
 	// applies the claim.
 	ClaimApplied(id cluster.ID, identityHash string, c *apisv1alpha1.PermissionClaim) bool
+	// ServesBound reports whether the view of export e serves resource gr in account id,
+	// bound there with the export's identity; at the wildcard, from the export's schema.
+	ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr schema.GroupResource) bool
+	// Bound reports whether account id serves any resource bound from the export with
+	// identityHash.
+	Bound(id cluster.ID, identityHash string) bool
 }
 
 // SetViews sets the lookups of provider view requests; until it is called, they are denied.
@@ -46,6 +53,10 @@ func (z *Authorizer) authorizeView(ctx context.Context, v view.Export, a authori
 		return authorizer.DecisionDeny, "", nil
 	}
 	verb := a.GetVerb()
+	if strings.HasPrefix(verb, "impersonate") {
+		// Nobody is impersonated through a view: the view is not an account.
+		return authorizer.DecisionDeny, "", nil
+	}
 	if !a.IsResourceRequest() {
 		if verb != "get" || !viewDiscoveryPath(a.GetPath()) {
 			return authorizer.DecisionDeny, "", nil
@@ -68,8 +79,16 @@ func (z *Authorizer) authorizeView(ctx context.Context, v view.Export, a authori
 // viewResourceAllowed reports whether the view of export e serves a's resource and verb.
 func viewResourceAllowed(ctx context.Context, views Views, e *apisv1alpha1.APIExport, a authorizer.Attributes) bool {
 	group, resource, sub := a.GetAPIGroup(), a.GetResource(), a.GetSubresource()
+	id, _ := cluster.FromContext(ctx)
 	if view.ExportedResource(e, group, resource) {
-		return sub == "" || sub == "status" || sub == "scale"
+		// Served only where a binding bound it with the export's identity: never on the
+		// export's word, which could name any group. An account not bound to the export at
+		// all gets the view's 404 (pkg/view), the same as an unknown one.
+		if sub != "" && sub != "status" && sub != "scale" {
+			return false
+		}
+		return views.ServesBound(id, e, schema.GroupResource{Group: group, Resource: resource}) ||
+			id != cluster.Wildcard && !views.Bound(id, e.Status.IdentityHash)
 	}
 	if group == apisv1alpha1.GroupName && resource == "apibindings" {
 		return sub == "" && slices.Contains(viewReadVerbs, a.GetVerb())
@@ -78,7 +97,6 @@ func viewResourceAllowed(ctx context.Context, views Views, e *apisv1alpha1.APIEx
 	if c == nil || sub != "" || !view.ClaimAllows(c, a.GetVerb()) {
 		return false
 	}
-	id, _ := cluster.FromContext(ctx)
 	return id == cluster.Wildcard || views.ClaimApplied(id, e.Status.IdentityHash, c)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -29,7 +30,9 @@ func newFakeViews(applied ...cluster.ID) *fakeViews {
 	f := &fakeViews{applied: map[cluster.ID]bool{}, export: &apisv1alpha1.APIExport{
 		ObjectMeta: metav1.ObjectMeta{Name: "db"},
 		Spec: apisv1alpha1.APIExportSpec{
-			Resources: []apisv1alpha1.ExportedResource{{Group: "db.io", Name: "databases", Schema: "v1.databases.db.io"}},
+			Resources: []apisv1alpha1.ExportedResource{{Group: "db.io", Name: "databases", Schema: "v1.databases.db.io"},
+				// Named by the export, but no binding can bind it: no schema is in a built-in group.
+				{Group: "rbac.authorization.k8s.io", Name: "clusterrolebindings", Schema: "v1.clusterrolebindings.rbac.authorization.k8s.io"}},
 			PermissionClaims: []apisv1alpha1.PermissionClaim{{Resource: "secrets", Verbs: []string{"get", "list", "watch", "create"},
 				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"db.io/connection": "true"}}}},
 		},
@@ -47,6 +50,16 @@ func (f *fakeViews) Get(provider cluster.ID, name string) (*apisv1alpha1.APIExpo
 
 func (f *fakeViews) ClaimApplied(id cluster.ID, identityHash string, c *apisv1alpha1.PermissionClaim) bool {
 	return identityHash == "h" && c == &f.export.Spec.PermissionClaims[0] && f.applied[id]
+}
+
+// Bound reports the accounts where the claim is applied as bound.
+func (f *fakeViews) Bound(id cluster.ID, identityHash string) bool {
+	return identityHash == "h" && f.applied[id]
+}
+
+// ServesBound reports databases.db.io as bound in the accounts where the claim is applied.
+func (f *fakeViews) ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr schema.GroupResource) bool {
+	return e.Status.IdentityHash == "h" && gr == schema.GroupResource{Group: "db.io", Resource: "databases"} && (id == cluster.Wildcard || f.applied[id])
 }
 
 func TestAuthorizeView(t *testing.T) {
@@ -76,6 +89,10 @@ func TestAuthorizeView(t *testing.T) {
 	}{
 		{"exported resource at *", inView(org, "db", cluster.Wildcard), res(provider, "list", "db.io", "databases", ""), authorizer.DecisionAllow},
 		{"exported resource in an account", inView(org, "db", team), res(provider, "update", "db.io", "databases", "status"), authorizer.DecisionAllow},
+		{"account not bound to the export, answered 404 by the view", inView(org, "db", other), res(provider, "get", "db.io", "databases", ""), authorizer.DecisionAllow},
+		{"built-in resource the export names", inView(org, "db", team), res(provider, "delete", "rbac.authorization.k8s.io", "clusterrolebindings", ""), authorizer.DecisionDeny},
+		{"built-in resource the export names at *", inView(org, "db", cluster.Wildcard), res(provider, "list", "rbac.authorization.k8s.io", "clusterrolebindings", ""), authorizer.DecisionDeny},
+		{"impersonation through a view", inView(org, "db", team), authorizer.AttributesRecord{User: provider, Verb: "impersonate", Resource: "users", Name: "consumer", ResourceRequest: true}, authorizer.DecisionDeny},
 		{"exported resource's unknown subresource", inView(org, "db", team), res(provider, "get", "db.io", "databases", "proxy"), authorizer.DecisionDeny},
 		{"discovery", inView(org, "db", team), path(provider, "/apis"), authorizer.DecisionAllow},
 		{"openapi is not served", inView(org, "db", team), path(provider, "/openapi/v3"), authorizer.DecisionDeny},

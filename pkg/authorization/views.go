@@ -7,6 +7,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
 
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
@@ -14,6 +15,22 @@ import (
 // included: those where a binding names u, and every descendant of those where an inherited
 // one does. Privileged users can access every account.
 func (p *Policy) AccessibleAccounts(u user.Info, under cluster.ID) []cluster.ID {
+	confined, ok := authentication.ConfinedTo(u)
+	if !ok {
+		return p.accessibleAccounts(u, under)
+	}
+	// Outside its account, a confined identity has only what everyone's groups have.
+	everyone := &user.DefaultInfo{Groups: slices.DeleteFunc(slices.Clone(u.GetGroups()), func(g string) bool { return !everyonesGroup(g) })}
+	out := p.accessibleAccounts(everyone, under)
+	unconfined := &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups()}
+	if !slices.Contains(out, confined) && slices.Contains(p.accessibleAccounts(unconfined, under), confined) {
+		out = append(out, confined)
+		slices.Sort(out)
+	}
+	return out
+}
+
+func (p *Policy) accessibleAccounts(u user.Info, under cluster.ID) []cluster.ID {
 	set := map[cluster.ID]bool{}
 	var descend func(id cluster.ID, depth int)
 	descend = func(id cluster.ID, depth int) {

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	rbacv1client "k8s.io/client-go/kubernetes/typed/rbac/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
@@ -100,6 +102,24 @@ func (f *Factory) Dynamic(c string) dynamic.Interface {
 		panic(fmt.Sprintf("failed to create dynamic client: %v", err))
 	}
 	return d
+}
+
+// DynamicAs returns a dynamic client for an account that impersonates u, over the shared
+// connections: the server decides its requests with u's rights.
+func (f *Factory) DynamicAs(c string, u *authenticationv1.UserInfo) (dynamic.Interface, error) {
+	impersonate := transport.ImpersonationConfig{UserName: u.Username, UID: u.UID, Groups: u.Groups}
+	if len(u.Extra) > 0 {
+		impersonate.Extra = map[string][]string{}
+		for k, v := range u.Extra {
+			impersonate.Extra[k] = v
+		}
+	}
+	hc := &http.Client{Transport: transport.NewImpersonatingRoundTripper(impersonate, f.httpClient.Transport), Timeout: f.httpClient.Timeout}
+	d, err := dynamic.NewForConfigAndClient(f.Config(c), hc)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create an impersonating client: %w", err)
+	}
+	return d, nil
 }
 
 // Metadata returns a metadata-only client for an account.

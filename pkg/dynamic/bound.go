@@ -315,6 +315,21 @@ func (x *Index) BoundTo(id cluster.ID, identityHash string) bool {
 	return false
 }
 
+// ServesBound reports whether the provider view of export e serves resource gr in account id:
+// whether a binding there bound gr with the export's identity. At the wildcard, whether the
+// export's current schema of gr exists (objects of every bound account are served from it): a
+// schema is never in a built-in group, so neither is what the view serves.
+func (x *Index) ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr schema.GroupResource) bool {
+	if id == cluster.Wildcard {
+		_, ok := x.exportSchema(e, gr)
+		return ok
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	entry, ok := x.bound[id][gr.Resource+"."+gr.Group]
+	return ok && entry.Binding.IdentityHash == e.Status.IdentityHash && entry.Served()
+}
+
 // BoundAccounts returns the accounts serving resources bound from the export with identityHash.
 func (x *Index) BoundAccounts(identityHash string) []cluster.ID {
 	x.mu.RLock()

@@ -153,7 +153,10 @@ type authn struct {
 	// serviceAccounts reads ServiceAccounts; set once the core storage exists.
 	serviceAccounts atomic.Pointer[serviceaccount.Getter]
 	orgs            *oidc.Orgs
-	bearer          authenticator.Token
+	// bearer authenticates every token but ServiceAccount tokens, which serviceAccountTokens
+	// does: only those users may carry the reserved extra that confines them to an account.
+	bearer               authenticator.Token
+	serviceAccountTokens authenticator.Token
 }
 
 // newAuthentication builds the token authenticators. The platform-wide issuers fetch their
@@ -183,7 +186,7 @@ func (c *Config) newAuthentication(ctx context.Context) (*authn, error) {
 		}
 		tokenAuths = append(tokenAuths, f)
 	}
-	tokenAuths = append(tokenAuths, serviceaccount.NewAuthenticator(a.tokens, a.getServiceAccount))
+	a.serviceAccountTokens = serviceaccount.NewAuthenticator(a.tokens, a.getServiceAccount)
 	jwts, err := o.jwtAuthenticators()
 	if err != nil {
 		return nil, err
@@ -200,10 +203,14 @@ func (c *Config) newAuthentication(ctx context.Context) (*authn, error) {
 	return a, nil
 }
 
-// withCertificates returns the request authenticator: client certificates, then bearer tokens,
-// every user in system:authenticated and none in the groups reserved to the server.
+// withCertificates returns the request authenticator: ServiceAccount tokens, client
+// certificates, then other bearer tokens; every user in system:authenticated, and none but
+// ServiceAccounts with the groups and user extras reserved to the server.
 func (a *authn) withCertificates(certs authenticator.Request) authenticator.Request {
-	return group.NewAuthenticatedGroupAdder(authentication.WithoutReservedGroups(union.New(certs, bearertoken.New(a.bearer))))
+	return group.NewAuthenticatedGroupAdder(union.New(
+		bearertoken.New(a.serviceAccountTokens),
+		authentication.WithoutReservedGroups(union.New(certs, bearertoken.New(a.bearer))),
+	))
 }
 
 // getServiceAccount reads a ServiceAccount from the serviceaccounts storage once it exists.

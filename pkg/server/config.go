@@ -26,9 +26,11 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/accounttypedefaults"
 	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/discovery"
@@ -82,6 +84,7 @@ type Config struct {
 // given, loads or creates the PKI, binds the listener and reads the root account's cluster ID.
 func NewConfig(ctx context.Context, o CompletedOptions) (_ *Config, err error) {
 	c := &Config{Options: o}
+	boundMetricLabels(scheme.Scheme)
 	defer func() {
 		if err != nil && c.etcd != nil {
 			c.etcd.Close()
@@ -170,8 +173,9 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 
 	c.admission = namespacelifecycle.New()
 	c.crdGroups = crdgroup.New()
+	escalation := rbacescalation.New(g.Authorization.Authorizer, c.authz.Policy())
 	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index), c.crdGroups,
-		rbacescalation.New(g.Authorization.Authorizer, c.authz.Policy()))
+		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation))
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.Definitions, namer)
@@ -187,7 +191,8 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 		// learn that an account does not exist.
 		inner := cluster.WithUnknownAccountNotFound(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), scheme.Codecs)
 		inner = view.WithUnboundNotFound(inner, c.views, c.viewWatches, scheme.Codecs)
-		chain := genericapiserver.DefaultBuildHandlerChain(inner, gc)
+		inner = authentication.WithImpersonationConfined(inner)
+		chain := authentication.WithImpersonationRequested(genericapiserver.DefaultBuildHandlerChain(inner, gc), scheme.Codecs)
 		return withUnauthenticatedProbes(view.WithExportView(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), c.Index, scheme.Codecs), apiHandler)
 	}
 	return g, nil
@@ -234,5 +239,9 @@ type CompletedConfig struct {
 
 // Complete fills in the derived parts of the generic configuration.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{&completedConfig{Config: c, generic: c.Generic.Complete(nil)}}
+	generic := c.Generic.Complete(nil)
+	// Outermost, after completion has put the loopback token in front, so that it sees the
+	// loopback client too: the in-process controllers impersonate users.
+	c.Generic.Authentication.Authenticator = authentication.WithImpersonator(c.Generic.Authentication.Authenticator)
+	return CompletedConfig{&completedConfig{Config: c, generic: generic}}
 }

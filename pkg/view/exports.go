@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
@@ -21,6 +22,9 @@ type Bound interface {
 	// BoundTo reports whether account id serves a resource bound from the export with
 	// identityHash.
 	BoundTo(id cluster.ID, identityHash string) bool
+	// ServesBound reports whether the view of export e serves resource gr in account id,
+	// bound there with the export's identity; at the wildcard, from the export's schema.
+	ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr schema.GroupResource) bool
 }
 
 // Stores are the caches of the shared informers over APIExports and APIBindings in all
@@ -69,6 +73,14 @@ func (x *Exports) Get(provider cluster.ID, name string) (*apisv1alpha1.APIExport
 // Bound reports whether account id serves resources of the export with identityHash.
 func (x *Exports) Bound(id cluster.ID, identityHash string) bool {
 	return x.bound.BoundTo(id, identityHash)
+}
+
+// ServesBound reports whether the view of export e serves resource gr in account id. This, not
+// the export's list of resources, says what its view may serve: bindings bind, and views
+// serve, only schemas, which never name a built-in group, so a view never reaches a built-in
+// resource as an exported one.
+func (x *Exports) ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr schema.GroupResource) bool {
+	return x.bound.ServesBound(id, e, gr)
 }
 
 // ClaimApplied reports whether a binding of the export with identityHash in account id has

@@ -78,6 +78,10 @@ type boundSet map[cluster.ID]bool
 
 func (b boundSet) BoundTo(id cluster.ID, hash string) bool { return hash == "h" && b[id] }
 
+func (b boundSet) ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, _ schema.GroupResource) bool {
+	return b.BoundTo(id, e.Status.IdentityHash)
+}
+
 // store is an informer stand-in: an indexer keyed like the shared informers.
 type store struct{ cache.Indexer }
 

@@ -192,14 +192,21 @@ func TestAuthzAccountCreation(t *testing.T) {
 	require.Contains(t, errOut, "spec.type")
 
 	// sam owns a squad account but holds nothing in the org: in his account he may create
-	// accounts of root's types, but not use the org's type.
+	// accounts of root's types, but not use the org's type, which he cannot read either, so it
+	// reads like an absent one.
 	kubectlApply(t, org.Kubeconfig, accountYAML("sams", "squad", "sam"))
 	server.WaitForAccountReady(ctx, t, org.Path, "sams")
 	sam := userKubeconfig(t, org.Path+":sams", "sam")
 	kubectlEventually(t, sam, "get", "accounts")
 	kubectlApply(t, sam, accountYAML("leaf", "account", ""))
 	errOut = framework.KubectlFails(t, sam, accountYAML("leaf-squad", "squad", ""), "apply", "-f", "-")
-	require.Contains(t, errOut, `may not use account type "squad"`)
+	require.Contains(t, errOut, `spec.type: Not found: "squad"`)
+	// Given view in the org, he may read the type, and is told he may not use it.
+	framework.Kubectl(t, org.Kubeconfig, "create", "clusterrolebinding", "sam-views", "--clusterrole=view", "--user=sam")
+	framework.Eventually(t, 10*time.Second, func(context.Context) (bool, error) {
+		_, errOut, _ := framework.KubectlResult(t, sam, accountYAML("leaf-squad", "squad", ""), "apply", "-f", "-")
+		return strings.Contains(errOut, `may not use account type "squad"`), nil
+	}, "a readable type sam may not use")
 	// octavia's admin grant is inherited, so she can.
 	kubectlApply(t, userKubeconfig(t, org.Path+":sams", "octavia"), accountYAML("leaf-squad", "squad", ""))
 }

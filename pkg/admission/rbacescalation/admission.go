@@ -29,6 +29,9 @@ type Policy interface {
 	RulesFor(u user.Info, id cluster.ID, namespace string, inheritedOnly bool) []rbacv1.PolicyRule
 	ClusterRoleRules(id cluster.ID, name string) ([]rbacv1.PolicyRule, bool)
 	RoleRules(id cluster.ID, namespace, name string) ([]rbacv1.PolicyRule, bool)
+	// FlowsDown reports whether ClusterRole r's rules reach the accounts below id through
+	// inherited bindings.
+	FlowsDown(id cluster.ID, r *rbacv1.ClusterRole) bool
 }
 
 // Plugin is the admission plugin.
@@ -58,9 +61,9 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 	ns := a.GetNamespace()
 	switch obj := a.GetObject().(type) {
 	case *rbacv1.Role:
-		return p.checkRole(ctx, a, u, id, ns, obj.Rules, false)
+		return p.checkRole(ctx, a, u, id, ns, obj.Rules, false, false)
 	case *rbacv1.ClusterRole:
-		return p.checkRole(ctx, a, u, id, "", obj.Rules, obj.AggregationRule != nil)
+		return p.checkRole(ctx, a, u, id, "", obj.Rules, obj.AggregationRule != nil, p.policy.FlowsDown(id, obj))
 	case *rbacv1.RoleBinding:
 		return p.checkBinding(ctx, a, u, id, ns, obj.RoleRef, false)
 	case *rbacv1.ClusterRoleBinding:
@@ -77,14 +80,28 @@ func (p *Plugin) allowed(ctx context.Context, u user.Info, verb, resource, ns, n
 	return err == nil && d == authorizer.DecisionAllow
 }
 
-func (p *Plugin) checkRole(ctx context.Context, a admission.Attributes, u user.Info, id cluster.ID, ns string, rules []rbacv1.PolicyRule, aggregates bool) error {
-	if p.allowed(ctx, u, "escalate", a.GetResource().Resource, ns, a.GetName()) {
+// heldInherited reports whether u holds verb on an RBAC resource through inherited bindings
+// of account id: a permission that holds in every account below too.
+func (p *Plugin) heldInherited(u user.Info, id cluster.ID, verb, resource, ns, name string) bool {
+	ok, _ := validation.Covers(p.policy.RulesFor(u, id, ns, true), []rbacv1.PolicyRule{{
+		Verbs: []string{verb}, APIGroups: []string{rbacv1.GroupName}, Resources: []string{resource}, ResourceNames: []string{name},
+	}})
+	return ok
+}
+
+// checkRole refuses a role granting more than u holds, unless u may escalate. A ClusterRole
+// whose rules flow down through inherited bindings must be covered by, and the escalate
+// permission held through, u's inherited bindings: a local grant must not widen what others
+// hold below the account.
+func (p *Plugin) checkRole(ctx context.Context, a admission.Attributes, u user.Info, id cluster.ID, ns string, rules []rbacv1.PolicyRule, aggregates, flowsDown bool) error {
+	resource := a.GetResource().Resource
+	if p.allowed(ctx, u, "escalate", resource, ns, a.GetName()) && (!flowsDown || p.heldInherited(u, id, "escalate", resource, ns, a.GetName())) {
 		return nil
 	}
 	if aggregates {
 		return admission.NewForbidden(a, fmt.Errorf("user %q (groups=%q) must have escalate permission to set an aggregationRule", u.GetName(), u.GetGroups()))
 	}
-	return p.covered(a, u, p.policy.RulesFor(u, id, ns, false), rules, false)
+	return p.covered(a, u, p.policy.RulesFor(u, id, ns, flowsDown), rules, flowsDown)
 }
 
 func (p *Plugin) checkBinding(ctx context.Context, a admission.Attributes, u user.Info, id cluster.ID, ns string, ref rbacv1.RoleRef, inherit bool) error {
@@ -92,7 +109,9 @@ func (p *Plugin) checkBinding(ctx context.Context, a admission.Attributes, u use
 	if ref.Kind == "Role" {
 		resource, roleNS = "roles", ns
 	}
-	if p.allowed(ctx, u, "bind", resource, roleNS, ref.Name) {
+	// An inherited binding needs bind through inherited bindings: a grant that stops at
+	// this account must not make one that applies below it.
+	if p.allowed(ctx, u, "bind", resource, roleNS, ref.Name) && (!inherit || p.heldInherited(u, id, "bind", resource, roleNS, ref.Name)) {
 		return nil
 	}
 	var rules []rbacv1.PolicyRule

@@ -14,7 +14,9 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
 // Getter returns the ServiceAccount namespace/name of account id, or a NotFound error.
@@ -52,8 +54,11 @@ func NewAuthenticator(tokens *Tokens, get Getter) *Authenticator {
 }
 
 // AuthenticateToken implements authenticator.Token. Tokens of other issuers are passed over;
-// ours are accepted only in the account the request addresses (cluster.FromContext) and only
-// while the ServiceAccount exists with the UID the token was issued for.
+// ours are accepted only in the account the request addresses (cluster.FromContext), or at a
+// provider view of that account's exports, and only while the ServiceAccount exists with the
+// UID the token was issued for. The user is confined to the account
+// (authentication.AccountExtraKey): grants elsewhere to a ServiceAccount of the same name are
+// not its own.
 func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*authenticator.Response, bool, error) {
 	c, err := a.tokens.Verify(token)
 	if errors.Is(err, ErrNotOurs) {
@@ -63,6 +68,10 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*a
 		return nil, false, err
 	}
 	id, ok := cluster.FromContext(ctx)
+	if v, isView := view.FromContext(ctx); isView {
+		// A view addresses consumer accounts, but acts for the provider.
+		id, ok = v.ProviderID, true
+	}
 	if !ok || id == cluster.Wildcard || string(id) != c.Cluster {
 		return nil, false, ErrWrongAccount
 	}
@@ -84,7 +93,8 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*a
 			UID:    string(sa.UID),
 			Groups: apiserverserviceaccount.MakeGroupNames(sa.Namespace),
 			Extra: map[string][]string{
-				user.CredentialIDKey: {"JTI=" + c.ID},
+				user.CredentialIDKey:           {"JTI=" + c.ID},
+				authentication.AccountExtraKey: {string(id)},
 			},
 		},
 	}, true, nil

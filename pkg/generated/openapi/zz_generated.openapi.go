@@ -2429,7 +2429,7 @@ func schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref common.ReferenceCallback)
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "defaultResources are objects created in every new account of this type, e.g. ConfigMaps. Namespaced objects without a namespace go to the default namespace.",
+							Description: "defaultResources are objects created in every new account of this type, e.g. ConfigMaps. Namespaced objects without a namespace go to the default namespace. They are created with the rights of the user who last set them (recorded by the server in the accountmesh.io/defined-by annotation), never with the platform's: setting them needs the rights to create them, and creating them needs those rights in the new account.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{

@@ -123,7 +123,10 @@ func (r *reconciler) initialize(ctx context.Context, acc *corev1alpha1.Account, 
 			continue
 		}
 		if err := i.Work(ctx, acc); err != nil {
-			return result{stop: true}, fmt.Errorf("initializer %s failed: %w", i.Name, err)
+			err = fmt.Errorf("initializer %s failed: %w", i.Name, err)
+			setCondition(status, acc.Generation, corev1alpha1.AccountConditionInitialized, metav1.ConditionFalse,
+				corev1alpha1.AccountReasonInitializerFailed, err.Error())
+			return result{stop: true}, err
 		}
 		status.Initializers = slices.DeleteFunc(status.Initializers, func(n string) bool { return n == i.Name })
 	}

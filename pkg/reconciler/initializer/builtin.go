@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
@@ -68,7 +70,9 @@ func ownerBinding(ctx context.Context, clients *client.Factory, acc *corev1alpha
 	return nil
 }
 
-// defaultResources creates the objects the account's type declares.
+// defaultResources creates the objects the account's type declares, each as the user who
+// declared it (impersonated), so that it needs that user's rights in the new account and passes
+// the same admission checks (RBAC escalation, bind) as if they created it themselves.
 func defaultResources(ctx context.Context, clients *client.Factory, types *Types, acc *corev1alpha1.Account) error {
 	parent, ok := acc.Annotations[corev1alpha1.ClusterAnnotation]
 	if !ok {
@@ -90,32 +94,68 @@ func defaultResources(ctx context.Context, clients *client.Factory, types *Types
 		return fmt.Errorf("failed to discover resources: %w", err)
 	}
 	mapper := restmapper.NewDiscoveryRESTMapper(groups)
-	d := clients.Dynamic(acc.Status.ClusterID)
-	for i, raw := range t.DefaultResources {
-		obj := &unstructured.Unstructured{}
-		if err := json.Unmarshal(raw.Raw, &obj.Object); err != nil {
-			return fmt.Errorf("default resource %d of type %q is not a valid object: %w", i, t.Name, err)
-		}
-		gvk := obj.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			return fmt.Errorf("default resource %d of type %q: %w", i, t.Name, err)
-		}
-		ri := d.Resource(m.Resource)
-		var create func(context.Context, *unstructured.Unstructured, metav1.CreateOptions, ...string) (*unstructured.Unstructured, error)
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			if obj.GetNamespace() == "" {
-				obj.SetNamespace(metav1.NamespaceDefault)
-			}
-			create = ri.Namespace(obj.GetNamespace()).Create
-		} else {
-			create = ri.Create
-		}
-		if _, err := create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("failed to create %s %s: %w", gvk.Kind, obj.GetName(), err)
+	for i, r := range t.DefaultResources {
+		if err := createDefaultResource(ctx, clients, mapper, acc, r); err != nil {
+			return fmt.Errorf("default resource %d of account type %q: %w", i, r.Type, err)
 		}
 	}
 	return nil
+}
+
+// createDefaultResource creates one default resource in the account, as its author.
+func createDefaultResource(ctx context.Context, clients *client.Factory, mapper meta.RESTMapper, acc *corev1alpha1.Account, r accounttype.DefaultResource) error {
+	author, err := definedBy(r)
+	if err != nil {
+		return err
+	}
+	obj := &unstructured.Unstructured{}
+	if err := json.Unmarshal(r.Object.Raw, &obj.Object); err != nil {
+		return fmt.Errorf("not a valid object: %w", err)
+	}
+	gvk := obj.GroupVersionKind()
+	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return err
+	}
+	d, err := clients.DynamicAs(acc.Status.ClusterID, author)
+	if err != nil {
+		return err
+	}
+	ri := d.Resource(m.Resource)
+	var create func(context.Context, *unstructured.Unstructured, metav1.CreateOptions, ...string) (*unstructured.Unstructured, error)
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		if obj.GetNamespace() == "" {
+			obj.SetNamespace(metav1.NamespaceDefault)
+		}
+		create = ri.Namespace(obj.GetNamespace()).Create
+	} else {
+		create = ri.Create
+	}
+	if _, err := create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create %s %s as %q: %w", gvk.Kind, obj.GetName(), author.Username, err)
+	}
+	return nil
+}
+
+// definedBy returns the user a default resource is created as: the author the server recorded
+// on its AccountType. A resource without a recorded author, or whose author was confined to one
+// account (a ServiceAccount, an impersonated user), is not created: neither holds anything in a
+// new account.
+func definedBy(r accounttype.DefaultResource) (*authenticationv1.UserInfo, error) {
+	if r.DefinedBy == "" {
+		return nil, fmt.Errorf("account type %q records no author of its default resources (annotation %s); apply its defaultResources again to record one",
+			r.Type, corev1alpha1.DefinedByAnnotation)
+	}
+	u := &authenticationv1.UserInfo{}
+	if err := json.Unmarshal([]byte(r.DefinedBy), u); err != nil || u.Username == "" {
+		return nil, fmt.Errorf("account type %q has an unreadable %s annotation", r.Type, corev1alpha1.DefinedByAnnotation)
+	}
+	for k := range u.Extra {
+		if authentication.IsReservedExtra(k) {
+			return nil, fmt.Errorf("the default resources of account type %q were set by %q, whose rights are confined to one account", r.Type, u.Username)
+		}
+	}
+	return u, nil
 }
 
 // apiTypes reads AccountTypes and parents through the API.

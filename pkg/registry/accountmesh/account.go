@@ -11,6 +11,7 @@ import (
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
@@ -39,7 +41,7 @@ type Index interface {
 // content of deleted accounts.
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index Index, baseURL string,
 	authz authorizer.Authorizer, purge PurgeFunc) (map[string]rest.Storage, error) {
-	typeStorage, err := store.New(scheme, getter, accountTypeOptions())
+	typeStorage, err := store.New(scheme, getter, accountTypeOptions(index))
 	if err != nil {
 		return nil, err
 	}
@@ -212,16 +214,34 @@ func (a *accounts) validateType(ctx context.Context, acc *corev1alpha1.Account) 
 	if err := accounttype.CheckChild(parentType, t); err != nil {
 		return field.ErrorList{field.Forbidden(typePath, err.Error())}
 	}
-	if u, ok := genericapirequest.UserFrom(ctx); ok && a.authz != nil {
+	u, hasUser := genericapirequest.UserFrom(ctx)
+	if reserved, ok := t.Reserved(); ok && (reserved == corev1alpha1.TypeRoot || !hasUser || !authorization.IsPrivileged(u)) {
+		return field.ErrorList{field.Forbidden(typePath, fmt.Sprintf("account type %q is reserved to the platform", reserved))}
+	}
+	if hasUser && a.authz != nil {
 		decision, reason, err := a.authz.Authorize(cluster.WithCluster(ctx, t.DefinedIn), authorizer.AttributesRecord{
 			User: u, Verb: "use", APIGroup: corev1alpha1.GroupName, APIVersion: corev1alpha1.SchemeGroupVersion.Version,
 			Resource: "accounttypes", Name: t.Name, ResourceRequest: true,
 		})
 		if err != nil || decision != authorizer.DecisionAllow {
+			// A type the user may neither use nor read reads like an absent one: its name
+			// says nothing of an ancestor's definitions.
+			if !a.mayRead(ctx, u, t) {
+				return field.ErrorList{field.NotFound(typePath, acc.Spec.Type)}
+			}
 			return field.ErrorList{field.Forbidden(typePath, fmt.Sprintf("user %q may not use account type %q: %s", u.GetName(), t.Name, reason))}
 		}
 	}
 	return nil
+}
+
+// mayRead reports whether u may read account type t where it is defined.
+func (a *accounts) mayRead(ctx context.Context, u user.Info, t *accounttype.Type) bool {
+	decision, _, err := a.authz.Authorize(cluster.WithCluster(ctx, t.DefinedIn), authorizer.AttributesRecord{
+		User: u, Verb: "get", APIGroup: corev1alpha1.GroupName, APIVersion: corev1alpha1.SchemeGroupVersion.Version,
+		Resource: "accounttypes", Name: t.Name, ResourceRequest: true,
+	})
+	return err == nil && decision == authorizer.DecisionAllow
 }
 
 func validateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {

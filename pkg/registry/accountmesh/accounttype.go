@@ -2,15 +2,20 @@ package accountmesh
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
@@ -19,15 +24,22 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
-func accountTypeOptions() store.Options {
+func accountTypeOptions(index Lookup) store.Options {
 	return store.Options{
 		Resource:       corev1alpha1.Resource("accounttypes"),
 		Singular:       "accounttype",
 		New:            func() runtime.Object { return &corev1alpha1.AccountType{} },
 		NewList:        func() runtime.Object { return &corev1alpha1.AccountTypeList{} },
 		NameValidation: apimachineryvalidation.NameIsDNSLabel,
-		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
-			return validateAccountType(obj.(*corev1alpha1.AccountType))
+		Validate: func(ctx context.Context, obj runtime.Object) field.ErrorList {
+			t := obj.(*corev1alpha1.AccountType)
+			return append(validateAccountType(t), validateReserved(ctx, index, t)...)
+		},
+		PrepareForCreate: func(ctx context.Context, obj runtime.Object) {
+			recordDefinedBy(ctx, obj.(*corev1alpha1.AccountType), nil)
+		},
+		PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) {
+			recordDefinedBy(ctx, obj.(*corev1alpha1.AccountType), old.(*corev1alpha1.AccountType))
 		},
 		Columns: []store.Column{
 			{Name: "Extends", Type: "string", Description: "The type this type builds on.", Value: func(obj runtime.Object) interface{} {
@@ -73,6 +85,56 @@ func validateAccountType(t *corev1alpha1.AccountType) field.ErrorList {
 		if len(r.Raw) == 0 && r.Object == nil {
 			errs = append(errs, field.Required(spec.Child("defaultResources").Index(i), "an object is required"))
 		}
+	}
+	return errs
+}
+
+// recordDefinedBy sets the DefinedByAnnotation of t: the requesting user when t's default
+// resources are new or changed, the old value when they are unchanged, none without them.
+// Whatever the request says of the annotation is ignored.
+func recordDefinedBy(ctx context.Context, t, old *corev1alpha1.AccountType) {
+	delete(t.Annotations, corev1alpha1.DefinedByAnnotation)
+	switch {
+	case len(t.Spec.DefaultResources) == 0:
+		return
+	case old != nil && apiequality.Semantic.DeepEqual(t.Spec.DefaultResources, old.Spec.DefaultResources):
+		if v, ok := old.Annotations[corev1alpha1.DefinedByAnnotation]; ok {
+			metav1.SetMetaDataAnnotation(&t.ObjectMeta, corev1alpha1.DefinedByAnnotation, v)
+		}
+		return
+	}
+	u, ok := genericapirequest.UserFrom(ctx)
+	if !ok {
+		return
+	}
+	info := authenticationv1.UserInfo{Username: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups()}
+	if len(u.GetExtra()) > 0 {
+		info.Extra = map[string]authenticationv1.ExtraValue{}
+		for k, v := range u.GetExtra() {
+			info.Extra[k] = v
+		}
+	}
+	b, err := json.Marshal(info)
+	if err != nil {
+		return
+	}
+	metav1.SetMetaDataAnnotation(&t.ObjectMeta, corev1alpha1.DefinedByAnnotation, string(b))
+}
+
+// validateReserved refuses, outside root, a type named like a reserved type or extending one:
+// nearer than root's, it would take the reserved name's place for the subtree, or make the
+// reserved type usable under another name.
+func validateReserved(ctx context.Context, index Lookup, t *corev1alpha1.AccountType) field.ErrorList {
+	id, _ := cluster.FromContext(ctx)
+	if e, ok := index.Lookup(id); ok && e.Parent == "" {
+		return nil
+	}
+	var errs field.ErrorList
+	if slices.Contains(corev1alpha1.ReservedTypes, t.Name) {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), t.Name, "the name of a type reserved to the platform"))
+	}
+	if slices.Contains(corev1alpha1.ReservedTypes, t.Spec.Extends) {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "extends"), fmt.Sprintf("account type %q is reserved to the platform", t.Spec.Extends)))
 	}
 	return errs
 }

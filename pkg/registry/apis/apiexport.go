@@ -57,10 +57,10 @@ func apiExportOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error) 
 		NewList:   func() runtime.Object { return &apisv1alpha1.APIExportList{} },
 		HasStatus: true,
 		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
-			return validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"))
+			return validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"), deps.BuiltinGroups())
 		},
 		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-			return append(cel.Validate(ctx, obj, old), validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"))...)
+			return append(cel.Validate(ctx, obj, old), validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"), deps.BuiltinGroups())...)
 		},
 		ValidateStatusUpdate: cel.Validate,
 		ShortNames:           []string{"export"},
@@ -90,8 +90,9 @@ func conditionStatus(conditions []metav1.Condition, conditionType string) string
 	return string(metav1.ConditionUnknown)
 }
 
-func validateAPIExportSpec(spec *apisv1alpha1.APIExportSpec, path *field.Path) field.ErrorList {
+func validateAPIExportSpec(spec *apisv1alpha1.APIExportSpec, path *field.Path, builtinGroups []string) field.ErrorList {
 	var errs field.ErrorList
+	builtin := sets.New(builtinGroups...)
 	resources := path.Child("resources")
 	switch n := len(spec.Resources); {
 	case n == 0:
@@ -103,6 +104,10 @@ func validateAPIExportSpec(spec *apisv1alpha1.APIExportSpec, path *field.Path) f
 	for i, r := range spec.Resources {
 		p := resources.Index(i)
 		errs = append(errs, validateGroupWithDot(r.Group, p.Child("group"))...)
+		if builtin.Has(r.Group) || isPlatformGroup(r.Group) {
+			errs = append(errs, field.Invalid(p.Child("group"), r.Group,
+				"the group is served by Account Mesh itself; an export publishes custom resources only"))
+		}
 		for _, msg := range validation.IsDNS1123Label(r.Name) {
 			errs = append(errs, field.Invalid(p.Child("name"), r.Name, msg))
 		}
@@ -142,6 +147,14 @@ func validateAPIExportSpec(spec *apisv1alpha1.APIExportSpec, path *field.Path) f
 		errs = append(errs, validateCatalog(spec.Catalog, path.Child("catalog"))...)
 	}
 	return errs
+}
+
+// platformGroupSuffix ends the groups reserved to the platform, served or not yet.
+const platformGroupSuffix = "accountmesh.io"
+
+// isPlatformGroup reports whether group is in the platform's own domain.
+func isPlatformGroup(group string) bool {
+	return group == platformGroupSuffix || strings.HasSuffix(group, "."+platformGroupSuffix)
 }
 
 // claimKey is the list-map key of a claim.

@@ -147,6 +147,11 @@ func TestValidateAPIExportSpec(t *testing.T) {
 		{name: "no resources", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Resources = nil }, want: "spec.resources: Required value"},
 		{name: "core group", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Resources[0].Group = "" }, want: "spec.resources[0].group: Invalid value"},
 		{name: "group without a dot", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Resources[0].Group = "db" }, want: "must contain a dot"},
+		{name: "built-in group", mutate: func(s *apisv1alpha1.APIExportSpec) {
+			s.Resources[0].Group, s.Resources[0].Name = "rbac.authorization.k8s.io", "clusterrolebindings"
+		}, want: "spec.resources[0].group: Invalid value: \"rbac.authorization.k8s.io\": the group is served by Account Mesh itself"},
+		{name: "platform group not served yet", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Resources[0].Group = "marketplace.accountmesh.io" },
+			want: "the group is served by Account Mesh itself"},
 		{name: "duplicate resource", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Resources = append(s.Resources, s.Resources[0]) },
 			want: "spec.resources[1]: Duplicate value"},
 		{name: "bad schema name", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Resources[0].Schema = "Bad_Name" }, want: "spec.resources[0].schema: Invalid value"},
@@ -181,7 +186,7 @@ func TestValidateAPIExportSpec(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&spec)
 			}
-			errs := validateAPIExportSpec(&spec, specPath)
+			errs := validateAPIExportSpec(&spec, specPath, []string{"rbac.authorization.k8s.io", "core.accountmesh.io"})
 			if tc.want == "" {
 				require.Empty(t, errs)
 				return

@@ -46,6 +46,9 @@ const (
 	AccountReasonInitializersPending = "InitializersPending"
 	// AccountReasonInitialized means every initializer has finished.
 	AccountReasonInitialized = "Initialized"
+	// AccountReasonInitializerFailed means a built-in initializer failed; the message says why, and
+	// it is retried with backoff.
+	AccountReasonInitializerFailed = "InitializerFailed"
 	// AccountReasonTerminatorsPending means terminators have not finished yet.
 	AccountReasonTerminatorsPending = "TerminatorsPending"
 	// AccountReasonReady means every initialization step has finished.

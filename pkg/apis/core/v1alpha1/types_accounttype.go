@@ -15,7 +15,15 @@ const (
 	TypeAccount = "account"
 	// TypeProvider is the type of service providers' accounts.
 	TypeProvider = "provider"
+	// TypeShadow is the type of the accounts the platform creates inside a provider's account
+	// for each consumer organisation of a managed service.
+	TypeShadow = "shadow"
 )
+
+// ReservedTypes are the account types only the platform uses: no user creates an account of
+// such a type (or of a type extending one), and no account but root defines a type of that
+// name.
+var ReservedTypes = []string{TypeRoot, TypeShadow}
 
 // Built-in initializers every account passes, in this order.
 const (
@@ -29,6 +37,11 @@ const (
 
 // BuiltinInitializers are the initializers of every account, before those of its type.
 var BuiltinInitializers = []string{InitializerNamespace, InitializerOwner, InitializerResources}
+
+// DefinedByAnnotation records, on an AccountType with default resources, the user who last set
+// them: a JSON authentication.k8s.io/v1 UserInfo. The server sets it; default resources are
+// created as that user.
+const DefinedByAnnotation = "accountmesh.io/defined-by"
 
 // InheritLabel marks a ClusterRoleBinding that applies in its account and every descendant.
 const InheritLabel = "accountmesh.io/inherit"
@@ -98,7 +111,10 @@ type AccountTypeSpec struct {
 	Labels map[string]string `json:"labels,omitempty"`
 
 	// defaultResources are objects created in every new account of this type, e.g.
-	// ConfigMaps. Namespaced objects without a namespace go to the default namespace.
+	// ConfigMaps. Namespaced objects without a namespace go to the default namespace. They are
+	// created with the rights of the user who last set them (recorded by the server in the
+	// accountmesh.io/defined-by annotation), never with the platform's: setting them needs the
+	// rights to create them, and creating them needs those rights in the new account.
 	// +optional
 	// +listType=atomic
 	DefaultResources []runtime.RawExtension `json:"defaultResources,omitempty"`
