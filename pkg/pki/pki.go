@@ -2,6 +2,10 @@
 // the admin client certificate under the root directory. The CA and admin credentials survive
 // restarts; the serving certificate is reissued when the listen address changes.
 //
+// Every file is written with WriteFileAtomic (a temporary file in the same directory, synced,
+// then renamed into place), so after a crash each file holds either its old or its new contents;
+// keys are mode 0600.
+//
 // It must not know about the API server; it only reads and writes PEM files.
 package pki
 
@@ -180,13 +184,10 @@ func write(certFile, keyFile string, der []byte, key *ecdsa.PrivateKey) error {
 	if err != nil {
 		return fmt.Errorf("failed to marshal key: %w", err)
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return fmt.Errorf("failed to write %s: %w", keyFile, err)
+	if err := WriteFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
 	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return fmt.Errorf("failed to write %s: %w", certFile, err)
-	}
-	return nil
+	return WriteFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 // ReadPEM returns the contents of a PEM file, trimmed.
