@@ -2,12 +2,27 @@
 // the admin client certificate under the root directory. The CA and admin credentials survive
 // restarts; the serving certificate is reissued when the listen address changes.
 //
+// Every file is written with WriteFileAtomic (a temporary file in the same directory, synced,
+// then renamed into place), so after a crash each file holds either its old or its new contents;
+// keys are mode 0600. A key and its certificate are two files, though, so a crash between the two
+// renames can leave a pair with one half missing or with halves that do not belong together.
+// Ensure checks every pair it loads and handles a broken one by what depends on it:
+//
+//   - The CA and the admin credentials are identities others hold on to: clients trust the CA,
+//     and the admin kubeconfig carries the admin certificate. Ensure creates them only when both
+//     files of the pair are absent. Only one file present, a file that does not parse, or a key
+//     that does not match its certificate is an error naming the files; replacing the CA
+//     silently would invalidate every credential it issued. The operator restores the pair or
+//     removes both files.
+//   - The serving certificate is derived from the CA and the hosts, so Ensure reissues it (key
+//     and certificate) whenever it is incomplete, unreadable, mismatched, does not cover the
+//     hosts or expires within a day.
+//
 // It must not know about the API server; it only reads and writes PEM files.
 package pki
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -49,7 +64,8 @@ func FilesIn(dir string) Files {
 }
 
 // Ensure loads or creates the CA and admin certificate in dir and makes sure the serving
-// certificate covers hosts (IP addresses or DNS names).
+// certificate covers hosts (IP addresses or DNS names). See the package comment for what it
+// does with a pair that is incomplete or whose key does not match its certificate.
 func Ensure(dir string, hosts []string) (Files, error) {
 	f := FilesIn(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -59,13 +75,68 @@ func Ensure(dir string, hosts []string) (Files, error) {
 	if err != nil {
 		return f, err
 	}
-	if err := ensureLeaf(f.AdminCert, f.AdminKey, caCert, caKey, func(t *x509.Certificate) {
+	if err := ensureAdmin(f, caCert, caKey); err != nil {
+		return f, err
+	}
+	if err := ensureServing(f, hosts, caCert, caKey); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func loadOrCreateCA(f Files) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	cert, key, err := loadPair(f.CACert, f.CAKey)
+	if err == nil {
+		return cert, key, nil
+	}
+	if !errors.Is(err, errAbsent) {
+		return nil, nil, fmt.Errorf("failed to load the CA: %w; restore the pair, or remove both files to create a new CA, which invalidates every credential the old one issued", err)
+	}
+	key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to generate CA key: %w", err)
+	}
+	tmpl := template()
+	tmpl.Subject = pkix.Name{CommonName: "accountmesh-ca"}
+	tmpl.IsCA = true
+	tmpl.BasicConstraintsValid = true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to create CA certificate: %w", err)
+	}
+	if err := writePair(f.CACert, f.CAKey, der, key); err != nil {
+		return nil, nil, err
+	}
+	cert, err = x509.ParseCertificate(der)
+	return cert, key, err
+}
+
+// ensureAdmin keeps a complete, matching admin pair and creates one only when both files are
+// absent.
+func ensureAdmin(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
+	_, _, err := loadPair(f.AdminCert, f.AdminKey)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, errAbsent) {
+		return fmt.Errorf("failed to load the admin credentials: %w; restore the pair, or remove both files to issue new ones", err)
+	}
+	if err := issue(f.AdminCert, f.AdminKey, ca, caKey, func(t *x509.Certificate) {
 		t.Subject = pkix.Name{CommonName: AdminUser, Organization: []string{AdminGroup}}
 		t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}, nil); err != nil {
-		return f, fmt.Errorf("failed to ensure admin certificate: %w", err)
+	}); err != nil {
+		return fmt.Errorf("failed to issue the admin certificate: %w", err)
 	}
-	if err := ensureLeaf(f.ServingCert, f.ServingKey, caCert, caKey, func(t *x509.Certificate) {
+	return nil
+}
+
+// ensureServing keeps a loadable serving pair that covers hosts and reissues it otherwise.
+func ensureServing(f Files, hosts []string, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
+	if cert, _, err := loadPair(f.ServingCert, f.ServingKey); err == nil && covers(cert, hosts) {
+		return nil
+	}
+	if err := issue(f.ServingCert, f.ServingKey, ca, caKey, func(t *x509.Certificate) {
 		t.Subject = pkix.Name{CommonName: "accountmesh"}
 		t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 		for _, h := range hosts {
@@ -75,10 +146,10 @@ func Ensure(dir string, hosts []string) (Files, error) {
 				t.DNSNames = append(t.DNSNames, h)
 			}
 		}
-	}, func(c *x509.Certificate) bool { return covers(c, hosts) }); err != nil {
-		return f, fmt.Errorf("failed to ensure serving certificate: %w", err)
+	}); err != nil {
+		return fmt.Errorf("failed to issue the serving certificate: %w", err)
 	}
-	return f, nil
+	return nil
 }
 
 func covers(c *x509.Certificate, hosts []string) bool {
@@ -94,42 +165,8 @@ func covers(c *x509.Certificate, hosts []string) bool {
 	return time.Now().Add(24 * time.Hour).Before(c.NotAfter)
 }
 
-func loadOrCreateCA(f Files) (*x509.Certificate, crypto.Signer, error) {
-	if cert, key, err := load(f.CACert, f.CAKey); err == nil {
-		return cert, key, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("failed to load CA: %w", err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to generate CA key: %w", err)
-	}
-	tmpl := template()
-	tmpl.Subject = pkix.Name{CommonName: "accountmesh-ca"}
-	tmpl.IsCA = true
-	tmpl.BasicConstraintsValid = true
-	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to create CA certificate: %w", err)
-	}
-	if err := write(f.CACert, f.CAKey, der, key); err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, err
-}
-
-// ensureLeaf keeps a valid existing certificate (per valid, when given) or issues a new one.
-func ensureLeaf(certFile, keyFile string, ca *x509.Certificate, caKey crypto.Signer,
-	shape func(*x509.Certificate), valid func(*x509.Certificate) bool) error {
-	if cert, _, err := load(certFile, keyFile); err == nil {
-		if valid == nil || valid(cert) {
-			return nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
+// issue writes a new key and a certificate for it signed by the CA, shaped by shape.
+func issue(certFile, keyFile string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, shape func(*x509.Certificate)) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return fmt.Errorf("failed to generate key: %w", err)
@@ -141,7 +178,7 @@ func ensureLeaf(certFile, keyFile string, ca *x509.Certificate, caKey crypto.Sig
 	if err != nil {
 		return fmt.Errorf("failed to sign certificate: %w", err)
 	}
-	return write(certFile, keyFile, der, key)
+	return writePair(certFile, keyFile, der, key)
 }
 
 func template() *x509.Certificate {
@@ -150,43 +187,60 @@ func template() *x509.Certificate {
 	return &x509.Certificate{SerialNumber: serial, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(validity)}
 }
 
-func load(certFile, keyFile string) (*x509.Certificate, crypto.Signer, error) {
-	certPEM, err := os.ReadFile(certFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, nil, err
+// errAbsent reports that neither file of a pair exists.
+var errAbsent = errors.New("neither file exists")
+
+// loadPair reads a certificate and its key and checks that they belong together. It returns an
+// error wrapping errAbsent when neither file exists, and an error naming the file(s) when only
+// one exists, a file cannot be read or parsed, or the key does not match the certificate.
+func loadPair(certFile, keyFile string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	certPEM, certErr := os.ReadFile(certFile)
+	keyPEM, keyErr := os.ReadFile(keyFile)
+	certMissing, keyMissing := errors.Is(certErr, os.ErrNotExist), errors.Is(keyErr, os.ErrNotExist)
+	switch {
+	case certMissing && keyMissing:
+		return nil, nil, fmt.Errorf("%s and %s: %w", certFile, keyFile, errAbsent)
+	case certMissing && keyErr == nil:
+		return nil, nil, fmt.Errorf("key %s has no certificate %s", keyFile, certFile)
+	case keyMissing && certErr == nil:
+		return nil, nil, fmt.Errorf("certificate %s has no key %s", certFile, keyFile)
+	case certErr != nil:
+		return nil, nil, fmt.Errorf("failed to read %s: %w", certFile, certErr)
+	case keyErr != nil:
+		return nil, nil, fmt.Errorf("failed to read %s: %w", keyFile, keyErr)
 	}
 	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, nil, fmt.Errorf("%s or %s holds no PEM block", certFile, keyFile)
+	if cb == nil {
+		return nil, nil, fmt.Errorf("%s holds no PEM block", certFile)
 	}
 	cert, err := x509.ParseCertificate(cb.Bytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to parse %s: %w", certFile, err)
 	}
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil {
+		return nil, nil, fmt.Errorf("%s holds no PEM block", keyFile)
+	}
 	key, err := x509.ParseECPrivateKey(kb.Bytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to parse %s: %w", keyFile, err)
 	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return nil, nil, fmt.Errorf("key %s does not match certificate %s", keyFile, certFile)
+	}
 	return cert, key, nil
 }
 
-func write(certFile, keyFile string, der []byte, key *ecdsa.PrivateKey) error {
+// writePair writes the key, then the certificate, each atomically.
+func writePair(certFile, keyFile string, der []byte, key *ecdsa.PrivateKey) error {
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		return fmt.Errorf("failed to marshal key: %w", err)
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return fmt.Errorf("failed to write %s: %w", keyFile, err)
+	if err := WriteFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
 	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return fmt.Errorf("failed to write %s: %w", certFile, err)
-	}
-	return nil
+	return WriteFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 // ReadPEM returns the contents of a PEM file, trimmed.

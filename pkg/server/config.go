@@ -220,11 +220,11 @@ func (c *Config) writeKubeconfig() error {
 	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}
 	cfg.Contexts[cluster.RootPath] = &clientcmdapi.Context{Cluster: cluster.RootPath, AuthInfo: "admin"}
 	cfg.CurrentContext = cluster.RootPath
-	path := filepath.Join(c.Options.RootDir, KubeconfigFile)
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		return fmt.Errorf("failed to write %s: %w", path, err)
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		return fmt.Errorf("failed to encode the admin kubeconfig: %w", err)
 	}
-	return nil
+	return pki.WriteFileAtomic(filepath.Join(c.Options.RootDir, KubeconfigFile), data, 0o600)
 }
 
 type completedConfig struct {

@@ -147,7 +147,7 @@ func TestCRDScale(t *testing.T) {
 	t.Parallel()
 	a := server.NewAccount(t, "root")
 	// Client-side apply would exceed the annotation size limit with this CRD.
-	applyCRD(t, a, framework.ModuleFile(t, prometheusModule, prometheusVersion, alertmanagerCRDFile), alertmanagerCRD, "--server-side")
+	applyCRD(t, a, alertmanagerCRDFile, alertmanagerCRD, "--server-side")
 	framework.KubectlStdin(t, a.Kubeconfig, "apiVersion: monitoring.coreos.com/v1\nkind: Alertmanager\nmetadata: {name: main, namespace: default}\nspec: {replicas: 1}\n", "apply", "-f", "-")
 	framework.Kubectl(t, a.Kubeconfig, "scale", "alertmanager/main", "--replicas=3")
 	require.Equal(t, "3", framework.Kubectl(t, a.Kubeconfig, "get", "am", "main", "-o", "jsonpath={.spec.replicas}"))

@@ -16,16 +16,13 @@ import (
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
 
-// Real-world CRDs, loaded from the projects that publish them.
+// Real-world CRDs, copied from the projects that publish them (versions and licenses in
+// testdata/README.md).
 const (
-	gatewayModule        = "sigs.k8s.io/gateway-api"
-	gatewayVersion       = "v1.6.3"
-	gatewayStandard      = "config/crd/standard/gateway.networking.k8s.io_gateways.yaml"
-	gatewayExperimental  = "config/crd/experimental/gateway.networking.k8s.io_gateways.yaml"
+	gatewayStandard      = "testdata/gateway-api/standard/gateway.networking.k8s.io_gateways.yaml"
+	gatewayExperimental  = "testdata/gateway-api/experimental/gateway.networking.k8s.io_gateways.yaml"
 	gatewayCRD           = "gateways.gateway.networking.k8s.io"
-	prometheusModule     = "github.com/prometheus-operator/prometheus-operator"
-	prometheusVersion    = "v0.85.0"
-	alertmanagerCRDFile  = "example/prometheus-operator-crd/monitoring.coreos.com_alertmanagers.yaml"
+	alertmanagerCRDFile  = "testdata/prometheus-operator/monitoring.coreos.com_alertmanagers.yaml"
 	alertmanagerCRD      = "alertmanagers.monitoring.coreos.com"
 	gatewayGroupVersion  = "gateway.networking.k8s.io/v1"
 	establishedTimeout   = 30 * time.Second
@@ -65,8 +62,8 @@ func TestCRDRealWorld(t *testing.T) {
 	std := server.NewAccount(t, "root")
 	exp := server.NewAccount(t, "root")
 	none := server.NewAccount(t, "root")
-	applyCRD(t, std, framework.ModuleFile(t, gatewayModule, gatewayVersion, gatewayStandard), gatewayCRD)
-	applyCRD(t, exp, framework.ModuleFile(t, gatewayModule, gatewayVersion, gatewayExperimental), gatewayCRD)
+	applyCRD(t, std, gatewayStandard, gatewayCRD)
+	applyCRD(t, exp, gatewayExperimental, gatewayCRD)
 
 	channel := `jsonpath={.metadata.annotations.gateway\.networking\.k8s\.io/channel}`
 	require.Equal(t, "standard", framework.Kubectl(t, std.Kubeconfig, "get", "crd", gatewayCRD, "-o", channel))
