@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/utils/lru"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/pki"
 )
 
 // ClusterClaim is the private claim carrying the cluster ID of the ServiceAccount's account.
@@ -75,7 +77,13 @@ func LoadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create directory for the service account key: %w", err)
 	}
-	data, _, err := keyutil.LoadOrGenerateKeyFile(path)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Written whole or not at all: a crash cannot leave half a key behind.
+		if data, err = keyutil.MakeEllipticPrivateKeyPEM(); err == nil {
+			err = pki.WriteFileAtomic(path, data, 0o600)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to load or generate the service account key %s: %w", path, err)
 	}

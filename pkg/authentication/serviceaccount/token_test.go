@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,4 +188,24 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+func TestLoadOrCreateKeyAtomically(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pki", "service-account.key")
+	first, err := LoadOrCreateKey(path)
+	require.NoError(t, err)
+	again, err := LoadOrCreateKey(path)
+	require.NoError(t, err)
+	require.True(t, first.Equal(again), "the key survives restarts")
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	entries, err := os.ReadDir(filepath.Dir(path))
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file is left behind")
+	require.NoError(t, os.WriteFile(path, []byte("garbage"), 0o600))
+	_, err = LoadOrCreateKey(path)
+	require.ErrorContains(t, err, path, "a corrupt key is refused, naming the file")
 }
