@@ -7,23 +7,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-)
 
-var (
-	// accountsGVR is the resource of Account objects, which create child accounts.
-	accountsGVR = schema.GroupVersionResource{Group: "core.accountmesh.io", Version: "v1alpha1", Resource: "accounts"}
-	// accountInfosGVR is the resource of the read-only AccountInfo singleton in every account.
-	accountInfosGVR = schema.GroupVersionResource{Group: "core.accountmesh.io", Version: "v1alpha1", Resource: "accountinfos"}
-	// accessibleAccountsGVR lists the accounts the caller can access.
-	accessibleAccountsGVR = schema.GroupVersionResource{Group: "authorization.accountmesh.io", Version: "v1alpha1", Resource: "accessibleaccounts"}
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client/clientset/versioned"
 )
-
-// accountInfoName is the name of the AccountInfo singleton in every account.
-const accountInfoName = "account"
 
 // AccountInfo is what the plugin reads from an account's AccountInfo singleton.
 type AccountInfo struct {
@@ -61,38 +49,36 @@ func (c *accountClients) current() string {
 	return c.url.Account
 }
 
-// dynamicFor returns a dynamic client for an account path or cluster ID.
-func (c *accountClients) dynamicFor(account string) (dynamic.Interface, error) {
+// clientFor returns a typed client of the accountmesh.io API groups for an account path or
+// cluster ID.
+func (c *accountClients) clientFor(account string) (versioned.Interface, error) {
 	cfg := rest.CopyConfig(c.config)
 	cfg.Host = c.url.For(account)
-	d, err := dynamic.NewForConfigAndClient(cfg, c.httpClient)
+	cs, err := versioned.NewForConfigAndClient(cfg, c.httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a client for account %q: %w", account, err)
 	}
-	return d, nil
+	return cs, nil
 }
 
 // accountInfo reads the AccountInfo of an account path or cluster ID. It returns an
 // *AccountNotFoundError if the account does not exist.
 func (c *accountClients) accountInfo(ctx context.Context, account string) (AccountInfo, error) {
-	d, err := c.dynamicFor(account)
+	cs, err := c.clientFor(account)
 	if err != nil {
 		return AccountInfo{}, err
 	}
-	obj, err := d.Resource(accountInfosGVR).Get(ctx, accountInfoName, metav1.GetOptions{})
+	info, err := cs.CoreV1alpha1().AccountInfos().Get(ctx, corev1alpha1.AccountInfoName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return AccountInfo{}, &AccountNotFoundError{Account: account, Err: err}
 	}
 	if err != nil {
 		return AccountInfo{}, fmt.Errorf("failed to read the AccountInfo of account %q: %w", account, err)
 	}
-	info := AccountInfo{}
-	info.Path, _, _ = unstructured.NestedString(obj.Object, "spec", "path")
-	info.ClusterID, _, _ = unstructured.NestedString(obj.Object, "spec", "clusterID")
-	if info.Path == "" {
+	if info.Spec.Path == "" {
 		return AccountInfo{}, fmt.Errorf("the AccountInfo of account %q has no spec.path", account)
 	}
-	return info, nil
+	return AccountInfo{Path: info.Spec.Path, ClusterID: info.Spec.ClusterID}, nil
 }
 
 // currentPath returns the path of the account the configuration points at. A URL that names

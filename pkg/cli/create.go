@@ -8,13 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	corev1alpha1client "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/core/v1alpha1"
 )
 
 // Account phases, as the server writes them into status.phase.
@@ -87,11 +88,11 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := o.clients.dynamicFor(o.clients.current())
+	cs, err := o.clients.clientFor(o.clients.current())
 	if err != nil {
 		return err
 	}
-	accounts := d.Resource(accountsGVR)
+	accounts := cs.CoreV1alpha1().Accounts()
 	created, err := accounts.Create(ctx, o.account(), metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("failed to create account %q in %q: %w", o.Name, parent, err)
@@ -101,11 +102,11 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if p, _, _ := unstructured.NestedString(ready.Object, "status", "path"); p != "" {
+	if p := ready.Status.Path; p != "" {
 		path = p
 	}
 	msg := fmt.Sprintf("Account %q is ready.", path)
-	if typ, _, _ := unstructured.NestedString(ready.Object, "spec", "type"); typ != "" {
+	if typ := ready.Spec.Type; typ != "" {
 		msg = fmt.Sprintf("Account %q (type %s) is ready.", path, typ)
 	}
 	if _, err := fmt.Fprintln(o.Out, msg); err != nil {
@@ -119,22 +120,16 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 
 // account is the Account object to create. Only the fields that were given are set, so that
 // the server's defaults apply to the rest.
-func (o *CreateOptions) account() *unstructured.Unstructured {
-	obj := &unstructured.Unstructured{Object: map[string]interface{}{}}
-	obj.SetAPIVersion(accountsGVR.GroupVersion().String())
-	obj.SetKind("Account")
-	obj.SetName(o.Name)
-	for field, value := range map[string]string{"type": o.Type, "displayName": o.DisplayName, "description": o.Description} {
-		if value != "" {
-			_ = unstructured.SetNestedField(obj.Object, value, "spec", field)
-		}
+func (o *CreateOptions) account() *corev1alpha1.Account {
+	return &corev1alpha1.Account{
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
+		Spec:       corev1alpha1.AccountSpec{Type: o.Type, DisplayName: o.DisplayName, Description: o.Description},
 	}
-	return obj
 }
 
 // waitForReady watches the Account until its phase is Ready. When the timeout expires it
 // returns a *NotReadyError naming the pending initializers.
-func (o *CreateOptions) waitForReady(ctx context.Context, accounts dynamic.ResourceInterface, created *unstructured.Unstructured, path string) (*unstructured.Unstructured, error) {
+func (o *CreateOptions) waitForReady(ctx context.Context, accounts corev1alpha1client.AccountInterface, created *corev1alpha1.Account, path string) (*corev1alpha1.Account, error) {
 	if phase(created) == phaseReady {
 		return created, nil
 	}
@@ -153,8 +148,8 @@ func (o *CreateOptions) waitForReady(ctx context.Context, accounts dynamic.Resou
 		},
 	}
 	last := created
-	_, err := watchtools.UntilWithSync(waitCtx, lw, &unstructured.Unstructured{}, nil, func(event watch.Event) (bool, error) {
-		obj, ok := event.Object.(*unstructured.Unstructured)
+	_, err := watchtools.UntilWithSync(waitCtx, lw, &corev1alpha1.Account{}, nil, func(event watch.Event) (bool, error) {
+		obj, ok := event.Object.(*corev1alpha1.Account)
 		if !ok {
 			return false, nil
 		}
@@ -168,15 +163,13 @@ func (o *CreateOptions) waitForReady(ctx context.Context, accounts dynamic.Resou
 	case err == nil:
 		return last, nil
 	case waitCtx.Err() != nil && ctx.Err() == nil:
-		initializers, _, _ := unstructured.NestedStringSlice(last.Object, "status", "initializers")
-		return nil, &NotReadyError{Path: path, Timeout: o.Timeout, Phase: phase(last), Initializers: initializers}
+		return nil, &NotReadyError{Path: path, Timeout: o.Timeout, Phase: phase(last), Initializers: last.Status.Initializers}
 	default:
 		return nil, fmt.Errorf("failed to wait for account %q to become ready: %w", path, err)
 	}
 }
 
 // phase returns status.phase of an Account.
-func phase(account *unstructured.Unstructured) string {
-	p, _, _ := unstructured.NestedString(account.Object, "status", "phase")
-	return p
+func phase(account *corev1alpha1.Account) string {
+	return string(account.Status.Phase)
 }

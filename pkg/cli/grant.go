@@ -11,10 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	rbacv1client "k8s.io/client-go/kubernetes/typed/rbac/v1"
-
-	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 )
 
 // inheritLabel marks a ClusterRoleBinding that applies in its account and every descendant.
@@ -221,21 +218,18 @@ func (o *AccessOptions) Validate() error { return nil }
 
 // Run lists the AccessGrants of the current account, one line per subject and binding.
 func (o *AccessOptions) Run(ctx context.Context) error {
-	d, err := o.clients.dynamicFor(o.clients.current())
+	cs, err := o.clients.clientFor(o.clients.current())
 	if err != nil {
 		return err
 	}
-	list, err := d.Resource(authorizationv1alpha1.SchemeGroupVersion.WithResource("accessgrants")).List(ctx, metav1.ListOptions{})
+	list, err := cs.AuthorizationV1alpha1().AccessGrants().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("failed to list the grants of the account: %w", err)
 	}
 	w := tabwriter.NewWriter(o.Out, 0, 4, 3, ' ', 0)
 	_, _ = fmt.Fprintln(w, "SUBJECT\tKIND\tROLE\tNAMESPACE\tFROM\tBINDING")
 	for i := range list.Items {
-		g := &authorizationv1alpha1.AccessGrant{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, g); err != nil {
-			return fmt.Errorf("failed to decode a grant: %w", err)
-		}
+		g := &list.Items[i]
 		from := g.Spec.Account
 		switch {
 		case g.Spec.Inherited:

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // treeConcurrency bounds how many accounts the tree command lists at the same time.
@@ -110,20 +109,18 @@ type listChildrenFunc func(ctx context.Context, path string) ([]child, error)
 
 // listChildren lists the Account objects in an account.
 func (c *accountClients) listChildren(ctx context.Context, path string) ([]child, error) {
-	d, err := c.dynamicFor(path)
+	cs, err := c.clientFor(path)
 	if err != nil {
 		return nil, err
 	}
-	list, err := d.Resource(accountsGVR).List(ctx, metav1.ListOptions{})
+	list, err := cs.CoreV1alpha1().Accounts().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("failed to list the accounts in %q: %w", path, err)
 	}
 	children := make([]child, 0, len(list.Items))
 	for i := range list.Items {
 		obj := &list.Items[i]
-		ch := child{name: obj.GetName(), phase: phase(obj)}
-		ch.typ, _, _ = unstructured.NestedString(obj.Object, "spec", "type")
-		ch.path, _, _ = unstructured.NestedString(obj.Object, "status", "path")
+		ch := child{name: obj.Name, phase: phase(obj), typ: obj.Spec.Type, path: obj.Status.Path}
 		if ch.path == "" {
 			ch.path = path + PathSeparator + ch.name
 		}
@@ -185,21 +182,18 @@ func buildTree(ctx context.Context, list listChildrenFunc, path string, depth in
 
 // accessibleAccounts lists the accounts the caller can access below (and at) an account.
 func (c *accountClients) accessibleAccounts(ctx context.Context, account string) ([]child, error) {
-	d, err := c.dynamicFor(account)
+	cs, err := c.clientFor(account)
 	if err != nil {
 		return nil, err
 	}
-	list, err := d.Resource(accessibleAccountsGVR).List(ctx, metav1.ListOptions{})
+	list, err := cs.AuthorizationV1alpha1().AccessibleAccounts().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("failed to list the accounts you can access below %q: %w", account, err)
 	}
 	out := make([]child, 0, len(list.Items))
 	for i := range list.Items {
 		obj := &list.Items[i]
-		ch := child{}
-		ch.path, _, _ = unstructured.NestedString(obj.Object, "spec", "path")
-		ch.typ, _, _ = unstructured.NestedString(obj.Object, "spec", "type")
-		out = append(out, ch)
+		out = append(out, child{path: obj.Spec.Path, typ: obj.Spec.Type})
 	}
 	return out, nil
 }

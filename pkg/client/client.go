@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/transport"
 
+	"github.com/accountmesh/accountmesh/pkg/client/clientset/versioned"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
@@ -102,6 +103,17 @@ func (f *Factory) Dynamic(c string) dynamic.Interface {
 		panic(fmt.Sprintf("failed to create dynamic client: %v", err))
 	}
 	return d
+}
+
+// AccountMesh returns a typed client of the accountmesh.io API groups for an account, or for all
+// of them with the wildcard (lists and watches only). They speak JSON: the groups have no
+// protobuf encoding.
+func (f *Factory) AccountMesh(c string) versioned.Interface {
+	cs, err := versioned.NewForConfigAndClient(f.Config(c), f.httpClient)
+	if err != nil {
+		panic(fmt.Sprintf("failed to create accountmesh client: %v", err))
+	}
+	return cs
 }
 
 // DynamicAs returns a dynamic client for an account that impersonates u, over the shared

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
@@ -164,27 +163,26 @@ type apiTypes struct {
 }
 
 func (a apiTypes) Get(ctx context.Context, id cluster.ID, name string) (*corev1alpha1.AccountType, error) {
-	u, err := a.clients.Dynamic(string(id)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounttypes")).Get(ctx, name, metav1.GetOptions{})
+	t, err := a.clients.AccountMesh(string(id)).CoreV1alpha1().AccountTypes().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
-	}
-	t := &corev1alpha1.AccountType{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, t); err != nil {
-		return nil, fmt.Errorf("failed to decode account type %q: %w", name, err)
+		return nil, fmt.Errorf("failed to read account type %q: %w", name, err)
 	}
 	return t, nil
 }
 
 func (a apiTypes) Parent(ctx context.Context, id cluster.ID) (cluster.ID, bool, error) {
-	u, err := a.clients.Dynamic(string(id)).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accountinfos")).Get(ctx, corev1alpha1.AccountInfoName, metav1.GetOptions{})
+	info, err := a.clients.AccountMesh(string(id)).CoreV1alpha1().AccountInfos().Get(ctx, corev1alpha1.AccountInfoName, metav1.GetOptions{})
 	if err != nil {
 		return "", false, fmt.Errorf("failed to read the account info of %s: %w", id, err)
 	}
-	parent, _, _ := unstructured.NestedString(u.Object, "spec", "parent", "clusterID")
-	return cluster.ID(parent), parent != "", nil
+	parent := info.Spec.Parent
+	if parent == nil || parent.ClusterID == "" {
+		return "", false, nil
+	}
+	return cluster.ID(parent.ClusterID), true, nil
 }
 
 // Types resolves account types from a cache of every AccountType, with the tree from the

@@ -11,6 +11,9 @@ import (
 // <account path>.rolebinding.<namespace>.<name>. It is computed on every
 // request and never stored; listing it needs `list accessgrants` (admin has it).
 //
+// +genclient
+// +genclient:nonNamespaced
+// +genclient:onlyVerbs=get,list
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 type AccessGrant struct {
 	metav1.TypeMeta `json:",inline"`

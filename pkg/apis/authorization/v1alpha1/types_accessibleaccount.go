@@ -10,6 +10,9 @@ import (
 // whole tree, and every authenticated user may read it there. The name is the account's path.
 // It is computed on every request and never stored.
 //
+// +genclient
+// +genclient:nonNamespaced
+// +genclient:onlyVerbs=get,list
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 type AccessibleAccount struct {
 	metav1.TypeMeta `json:",inline"`
