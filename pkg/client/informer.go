@@ -141,35 +141,23 @@ func apply(store cache.Indexer, h cache.ResourceEventHandler, d cache.Delta, isI
 }
 
 // SharedInformer is an informer keyed by ClusterKey whose events go to every registered
-// handler, so several controllers share one cache.
+// handler, so several controllers share one cache. Each handler has its own queue and
+// goroutine, as upstream's shared informers do: a slow handler delays only itself.
 type SharedInformer struct {
 	store     cache.Indexer
 	ctrl      cache.Controller
 	mu        sync.RWMutex
-	handlers  []cache.ResourceEventHandler
+	inline    []cache.ResourceEventHandler
+	listeners []*listener
 	transform func(interface{}) interface{}
+	// ctx is set by Run; listeners added later start with it.
+	ctx context.Context
 }
 
 // NewSharedInformer returns a shared informer over the wildcard list-watch lw.
 func NewSharedInformer(lw cache.ListerWatcher, objType runtime.Object) *SharedInformer {
 	s := &SharedInformer{}
-	s.store, s.ctrl = newInformer(lw, objType, cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj interface{}) {
-			for _, h := range s.snapshot() {
-				h.OnAdd(obj, false)
-			}
-		},
-		UpdateFunc: func(old, obj interface{}) {
-			for _, h := range s.snapshot() {
-				h.OnUpdate(old, obj)
-			}
-		},
-		DeleteFunc: func(obj interface{}) {
-			for _, h := range s.snapshot() {
-				h.OnDelete(obj)
-			}
-		},
-	}, nil, func(obj interface{}) interface{} {
+	s.store, s.ctrl = newInformer(lw, objType, distributor{s}, nil, func(obj interface{}) interface{} {
 		s.mu.RLock()
 		t := s.transform
 		s.mu.RUnlock()
@@ -181,6 +169,32 @@ func NewSharedInformer(lw cache.ListerWatcher, objType runtime.Object) *SharedIn
 	return s
 }
 
+// distributor hands every event of the informer to the listeners.
+type distributor struct{ s *SharedInformer }
+
+func (d distributor) OnAdd(obj interface{}, isInInitialList bool) {
+	d.s.distribute(notification{obj: obj, initial: isInInitialList})
+}
+
+func (d distributor) OnUpdate(old, obj interface{}) {
+	d.s.distribute(notification{old: old, obj: obj, update: true})
+}
+
+func (d distributor) OnDelete(obj interface{}) {
+	d.s.distribute(notification{obj: obj, deleted: true})
+}
+
+func (s *SharedInformer) distribute(n notification) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.inline {
+		n.deliver(h)
+	}
+	for _, l := range s.listeners {
+		l.add(n)
+	}
+}
+
 // SetTransform makes the informer store t(obj) instead of each added or updated object, e.g. to
 // share memory between equal parts of objects. Call it before Run.
 func (s *SharedInformer) SetTransform(t func(interface{}) interface{}) {
@@ -189,27 +203,148 @@ func (s *SharedInformer) SetTransform(t func(interface{}) interface{}) {
 	s.transform = t
 }
 
-func (s *SharedInformer) snapshot() []cache.ResourceEventHandler {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.handlers
+// AddInlineEventHandler registers h to run in the informer's goroutine, before any handler of
+// AddEventHandler gets the event: for cheap in-memory indexes that the work of other handlers
+// reads (a controller then never sees an event its index has not). h must not block. A handler
+// added after Run first gets an add for every object already in the cache.
+func (s *SharedInformer) AddInlineEventHandler(h cache.ResourceEventHandler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, obj := range s.store.List() {
+		h.OnAdd(obj, true)
+	}
+	s.inline = append(s.inline, h)
 }
 
-// AddEventHandler registers h. Handlers added after Run miss the objects already listed.
+// AddEventHandler registers h, with a queue and a goroutine of its own. A handler added after
+// Run first gets an add for every object already in the cache, as part of the initial list.
 func (s *SharedInformer) AddEventHandler(h cache.ResourceEventHandler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handlers = append(s.handlers, h)
+	l := newListener(h)
+	// Under the write lock no event is distributed: the handler sees each object either here
+	// or in a later event, and possibly in both (an add, then an update).
+	for _, obj := range s.store.List() {
+		l.add(notification{obj: obj, initial: true})
+	}
+	s.listeners = append(s.listeners, l)
+	if s.ctx != nil {
+		go l.run(s.ctx)
+	}
 }
 
 // Store returns the cache, keyed by ClusterKey.
 func (s *SharedInformer) Store() cache.Indexer { return s.store }
 
-// HasSynced reports whether the first list has been delivered.
-func (s *SharedInformer) HasSynced() bool { return s.ctrl.HasSynced() }
+// HasSynced reports whether the first list is in the cache and every handler registered so far
+// has handled it.
+func (s *SharedInformer) HasSynced() bool {
+	if !s.ctrl.HasSynced() {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, l := range s.listeners {
+		if !l.synced() {
+			return false
+		}
+	}
+	return true
+}
 
 // Run fills the cache and delivers events until ctx is done.
-func (s *SharedInformer) Run(ctx context.Context) { s.ctrl.RunWithContext(ctx) }
+func (s *SharedInformer) Run(ctx context.Context) {
+	s.mu.Lock()
+	s.ctx = ctx
+	for _, l := range s.listeners {
+		go l.run(ctx)
+	}
+	s.mu.Unlock()
+	s.ctrl.RunWithContext(ctx)
+}
+
+// notification is one event for a handler.
+type notification struct {
+	old, obj        interface{}
+	update, deleted bool
+	// initial is set for the adds of the initial list.
+	initial bool
+}
+
+// deliver calls h for the event.
+func (n notification) deliver(h cache.ResourceEventHandler) {
+	switch {
+	case n.deleted:
+		h.OnDelete(n.obj)
+	case n.update:
+		h.OnUpdate(n.old, n.obj)
+	default:
+		h.OnAdd(n.obj, n.initial)
+	}
+}
+
+// listener queues the events of one handler and calls it from its own goroutine, in order. Its
+// queue is unbounded, as upstream's: the informer never waits for a handler.
+type listener struct {
+	h       cache.ResourceEventHandler
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending []notification
+	// initial counts the initial-list adds not handled yet.
+	initial int
+}
+
+func newListener(h cache.ResourceEventHandler) *listener {
+	l := &listener{h: h}
+	l.cond = sync.NewCond(&l.mu)
+	return l
+}
+
+func (l *listener) add(n notification) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = append(l.pending, n)
+	if n.initial {
+		l.initial++
+	}
+	l.cond.Signal()
+}
+
+func (l *listener) synced() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.initial == 0
+}
+
+// run handles the queued events until ctx is done.
+func (l *listener) run(ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.cond.Broadcast()
+	})
+	defer stop()
+	for {
+		l.mu.Lock()
+		for len(l.pending) == 0 && ctx.Err() == nil {
+			l.cond.Wait()
+		}
+		if ctx.Err() != nil {
+			l.mu.Unlock()
+			return
+		}
+		n := l.pending[0]
+		l.pending[0] = notification{}
+		l.pending = l.pending[1:]
+		l.mu.Unlock()
+		n.deliver(l.h)
+		if n.initial {
+			l.mu.Lock()
+			l.initial--
+			l.mu.Unlock()
+		}
+	}
+}
 
 // TypedListWatch returns the list-watch of a resource of group version gv in account c, decoded
 // into the Go types of the server's scheme, which are far smaller in a cache than unstructured

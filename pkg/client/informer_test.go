@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,4 +103,79 @@ func next(t *testing.T, events <-chan string) string {
 		t.Fatal("no event")
 		return ""
 	}
+}
+
+// startedInformer runs a shared informer over two namespaces and a fake watch until the test
+// ends.
+func startedInformer(t *testing.T) (*SharedInformer, *watch.FakeWatcher) {
+	t.Helper()
+	w := watch.NewFake()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			return &corev1.NamespaceList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: []corev1.Namespace{
+				*namespace("a", "default"), *namespace("b", "default"),
+			}}, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) { return w, nil },
+	}
+	return NewSharedInformer(plainListWatch{lw}, &corev1.Namespace{}), w
+}
+
+// TestInformerLateHandlerGetsExistingObjects registers handlers after the cache is full: they
+// get the objects already there, and the informer counts as synced only once they have.
+func TestInformerLateHandlerGetsExistingObjects(t *testing.T) {
+	t.Parallel()
+	inf, w := startedInformer(t)
+	go inf.Run(t.Context())
+	require.True(t, cache.WaitForCacheSync(t.Context().Done(), inf.HasSynced))
+
+	release := make(chan struct{})
+	events := make(chan string, 10)
+	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: func(obj interface{}) {
+		<-release
+		events <- "add " + mustKey(t, obj)
+	}})
+	require.False(t, inf.HasSynced(), "not synced while a handler has not handled the objects it was given")
+	close(release)
+	require.ElementsMatch(t, []string{"add a|default", "add b|default"}, []string{next(t, events), next(t, events)})
+	require.Eventually(t, inf.HasSynced, 10*time.Second, 10*time.Millisecond)
+
+	inline := make(chan string, 10)
+	inf.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: func(obj interface{}) { inline <- "add " + mustKey(t, obj) }})
+	require.ElementsMatch(t, []string{"add a|default", "add b|default"}, []string{next(t, inline), next(t, inline)})
+	w.Add(namespace("c", "default"))
+	require.Equal(t, "add c|default", next(t, inline))
+}
+
+// TestInformerSlowHandlerStallsOnlyItself blocks one handler: another still gets every event,
+// and inline handlers see each event before queued handlers do.
+func TestInformerSlowHandlerStallsOnlyItself(t *testing.T) {
+	t.Parallel()
+	inf, w := startedInformer(t)
+	release := make(chan struct{})
+	defer close(release)
+	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: func(interface{}) { <-release }})
+	var seenInline []string
+	var mu sync.Mutex
+	inf.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: func(obj interface{}) {
+		mu.Lock()
+		defer mu.Unlock()
+		seenInline = append(seenInline, mustKey(t, obj))
+	}})
+	events := make(chan string, 10)
+	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: func(obj interface{}) {
+		mu.Lock()
+		inlineFirst := slices.Contains(seenInline, mustKey(t, obj))
+		mu.Unlock()
+		if !inlineFirst {
+			events <- "not inline first " + mustKey(t, obj)
+			return
+		}
+		events <- "add " + mustKey(t, obj)
+	}})
+	go inf.Run(t.Context())
+	require.ElementsMatch(t, []string{"add a|default", "add b|default"}, []string{next(t, events), next(t, events)})
+	w.Add(namespace("c", "default"))
+	require.Equal(t, "add c|default", next(t, events))
+	require.False(t, inf.HasSynced(), "the blocked handler has not handled the initial list")
 }

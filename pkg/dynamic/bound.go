@@ -97,13 +97,13 @@ type binding struct {
 // lists them and its initial binding completed: the index serves what the binding controller
 // decided.
 func (x *Index) RegisterBindings(bindings, schemas interface {
-	AddEventHandler(cache.ResourceEventHandler)
+	AddInlineEventHandler(cache.ResourceEventHandler)
 	Store() cache.Indexer
 }) {
 	x.mu.Lock()
 	x.bindingStore, x.schemaStore = bindings.Store(), schemas.Store()
 	x.mu.Unlock()
-	bindings.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	bindings.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    x.setBinding,
 		UpdateFunc: func(_, obj interface{}) { x.setBinding(obj) },
 		DeleteFunc: func(obj interface{}) {
@@ -116,7 +116,7 @@ func (x *Index) RegisterBindings(bindings, schemas interface {
 		},
 	})
 	// A binding may be seen before the schemas it binds.
-	schemas.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	schemas.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) {
 			key, err := client.ClusterKey(obj)
 			if err != nil {

@@ -263,9 +263,9 @@ func (x *Index) Intern(obj interface{}) interface{} {
 
 // Register feeds the index from an informer over CRDs in all accounts.
 func (x *Index) Register(informer interface {
-	AddEventHandler(cache.ResourceEventHandler)
+	AddInlineEventHandler(cache.ResourceEventHandler)
 }) {
-	informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	informer.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    x.set,
 		UpdateFunc: func(_, obj interface{}) { x.set(obj) },
 		DeleteFunc: func(obj interface{}) {

@@ -47,7 +47,7 @@ func (s *Server) installAuthorization() error {
 			return err
 		}
 		inf := client.NewSharedInformer(lw, rbacResources[resource])
-		inf.AddEventHandler(h)
+		inf.AddInlineEventHandler(h)
 		informers = append(informers, inf)
 		synced = append(synced, inf.HasSynced)
 	}

@@ -143,9 +143,9 @@ func BuiltinResources(e *apisv1alpha1.APIExport) func(group, resource string) bo
 
 // OnExportDeleted calls f with the identity hash of every deleted APIExport.
 func OnExportDeleted(exports interface {
-	AddEventHandler(cache.ResourceEventHandler)
+	AddInlineEventHandler(cache.ResourceEventHandler)
 }, f func(identityHash string)) {
-	exports.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(obj interface{}) {
+	exports.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(obj interface{}) {
 		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = tombstone.Obj
 		}

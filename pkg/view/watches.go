@@ -85,9 +85,9 @@ func (w *Watches) Len() int {
 // an applied claim or a bound resource, or changes identity. A binding being deleted keeps its
 // watches until it is gone: the provider sees its instances deleted.
 func (w *Watches) Register(bindings interface {
-	AddEventHandler(cache.ResourceEventHandler)
+	AddInlineEventHandler(cache.ResourceEventHandler)
 }) {
-	bindings.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	bindings.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(oldObj, newObj interface{}) {
 			o, ok1 := oldObj.(*apisv1alpha1.APIBinding)
 			n, ok2 := newObj.(*apisv1alpha1.APIBinding)

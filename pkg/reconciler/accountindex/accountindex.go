@@ -26,7 +26,7 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 			})
 		}
 	}
-	accounts.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	accounts.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    set,
 		UpdateFunc: func(_, obj interface{}) { set(obj) },
 		DeleteFunc: func(obj interface{}) {
