@@ -29,9 +29,9 @@ API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1 ./pkg/apis/auth
 all: build
 
 .PHONY: build
-build: ## Build bin/accountmesh.
-	$(GO) build -o $(BIN)/accountmesh ./cmd/accountmesh
-	$(GO) build -o $(BIN)/kubectl-mesh ./cmd/kubectl-mesh
+build: ## Build bin/accountmesh and bin/kubectl-mesh, stamped with the version (hack/ldflags.sh).
+	$(GO) build -ldflags "$$(hack/ldflags.sh)" -o $(BIN)/accountmesh ./cmd/accountmesh
+	$(GO) build -ldflags "$$(hack/ldflags.sh)" -o $(BIN)/kubectl-mesh ./cmd/kubectl-mesh
 
 .PHONY: run
 run: build ## Start Account Mesh with embedded etcd under .accountmesh/.

@@ -11,10 +11,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 
 	"github.com/accountmesh/accountmesh/pkg/server"
+	"github.com/accountmesh/accountmesh/pkg/version"
 )
 
 func main() {
@@ -79,7 +79,8 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			_, _ = fmt.Fprintln(cmd.OutOrStdout(), version.Get().String())
+			v := version.Get()
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "%s (commit %s, built %s, %s)\n", v.GitVersion, v.GitCommit, v.BuildDate, v.GoVersion)
 		},
 	}
 }

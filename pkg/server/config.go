@@ -148,7 +148,7 @@ func NewConfig(ctx context.Context, o CompletedOptions) (_ *Config, err error) {
 
 func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*genericapiserver.Config, error) {
 	g := genericapiserver.NewConfig(scheme.Codecs)
-	g.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	g.EffectiveVersion = effectiveVersion{compatibility.DefaultBuildEffectiveVersion()}
 	g.ExternalAddress = externalAddress
 
 	serving := genericoptions.NewSecureServingOptions().WithLoopback()

@@ -51,15 +51,20 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
-// Binary builds the accountmesh binary once per test process and returns its path.
+// Binary builds the accountmesh binary once per test process, stamped as make build stamps it,
+// and returns its path.
 var Binary = sync.OnceValues(func() (string, error) {
 	repo := RepoRoot()
 	dir, err := TempDir("accountmesh-e2e-bin-")
 	if err != nil {
 		return "", err
 	}
+	ldflags, err := exec.Command(filepath.Join(repo, "hack", "ldflags.sh")).Output()
+	if err != nil {
+		return "", fmt.Errorf("failed to compute the version ldflags: %w", err)
+	}
 	bin := filepath.Join(dir, "accountmesh")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/accountmesh")
+	cmd := exec.Command("go", "build", "-ldflags", strings.TrimSpace(string(ldflags)), "-o", bin, "./cmd/accountmesh")
 	cmd.Dir = repo
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("failed to build accountmesh: %w\n%s", err, out)
