@@ -2,6 +2,7 @@ package apis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -17,6 +18,7 @@ import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
 )
 
@@ -306,7 +308,7 @@ func (r *bindingReconciler) unbind(ctx context.Context, id cluster.ID, b *apisv1
 	if deleteErr != nil {
 		return deleteErr
 	}
-	return errWaiting{reason: c.Message}
+	return controller.Expected(errors.New(c.Message))
 }
 
 // coOwned reports whether another live binding of the account serves the entry.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,7 +21,15 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
+)
+
+// Retries back off between these bounds; a binding whose instances have finalizers is rechecked
+// at most every maxRetryDelay.
+const (
+	minRetryDelay = 50 * time.Millisecond
+	maxRetryDelay = 10 * time.Second
 )
 
 // Indexes the controllers add to the shared informers.
@@ -39,8 +49,8 @@ type Informers struct {
 // Controllers are the export and binding controllers.
 type Controllers struct {
 	informers Informers
-	exports   *queue
-	bindings  *queue
+	exports   *controller.Queue[string]
+	bindings  *controller.Queue[string]
 }
 
 // New returns the controllers. It adds indexes to the informers, so it must be called before
@@ -193,13 +203,28 @@ func (c *Controllers) AccountChanged(id cluster.ID) {
 	c.enqueueIndexed(c.bindings, c.informers.Bindings, byCluster, string(id))
 }
 
-// Start runs the workers until ctx is done. The informers must be running.
+// Start starts the workers, which run until ctx is done. The informers must be running.
 func (c *Controllers) Start(ctx context.Context, workers int) {
-	c.exports.start(ctx, workers)
-	c.bindings.start(ctx, workers)
+	go c.exports.Run(ctx, workers)
+	go c.bindings.Run(ctx, workers)
 }
 
-func (c *Controllers) enqueueIndexed(q *queue, inf *client.SharedInformer, index, value string) {
+// newQueue returns the queue of a controller whose reconcile reads the object of a key from a
+// cache. A conflict means the cache is behind: the next event queues the object again.
+func newQueue(name string, reconcile func(ctx context.Context, key string) error) *controller.Queue[string] {
+	return controller.NewQueue(controller.Options[string]{
+		Name: name,
+		Reconcile: func(ctx context.Context, key string) (time.Duration, error) {
+			if err := reconcile(ctx, key); err != nil && !apierrors.IsConflict(err) {
+				return 0, err
+			}
+			return 0, nil
+		},
+		RateLimiter: controller.ExponentialBackoff[string](minRetryDelay, maxRetryDelay),
+	})
+}
+
+func (c *Controllers) enqueueIndexed(q *controller.Queue[string], inf *client.SharedInformer, index, value string) {
 	objs, err := inf.Store().ByIndex(index, value)
 	if err != nil {
 		return
@@ -209,9 +234,9 @@ func (c *Controllers) enqueueIndexed(q *queue, inf *client.SharedInformer, index
 	}
 }
 
-func enqueue(q *queue, obj interface{}) {
+func enqueue(q *controller.Queue[string], obj interface{}) {
 	if key, err := client.ClusterKey(obj); err == nil {
-		q.add(key)
+		q.Add(key)
 	}
 }
 
