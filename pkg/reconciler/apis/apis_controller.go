@@ -20,7 +20,7 @@ import (
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
-	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/names"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
 )
@@ -46,6 +46,40 @@ type Informers struct {
 	Schemas, Exports, Bindings *client.SharedInformer
 }
 
+// Claims arbitrate who serves a group/resource in an account; *names.Claims is one.
+type Claims interface {
+	Claim(id cluster.ID, gr schema.GroupResource, o names.Owner) (names.Owner, bool)
+	Release(id cluster.ID, gr schema.GroupResource, o names.Owner)
+}
+
+// Served is what the binding controller reads of what accounts serve; pkg/server wires it to
+// the serving index.
+type Served interface {
+	// Bound returns the resource account id serves from bindings under a CRD name
+	// (<plural>.<group>), false if no binding serves it.
+	Bound(id cluster.ID, name string) (BoundResource, bool)
+	// Siblings returns the served resources of a group in account id as CRDs, from CRDs and
+	// from bindings of exports other than identityHash: what name conflicts are checked
+	// against.
+	Siblings(id cluster.ID, group, identityHash string) []*apiextensionsv1.CustomResourceDefinition
+}
+
+// BoundResource is a resource an account serves from bindings.
+type BoundResource struct {
+	// CRD is the resource as served; it must not be mutated.
+	CRD *apiextensionsv1.CustomResourceDefinition
+	// IdentityHash is the identity of the export it is bound from.
+	IdentityHash string
+	// Bindings are the names of the account's bindings serving it.
+	Bindings []string
+}
+
+// Accounts resolves account paths; *cluster.Index is one.
+type Accounts interface {
+	Resolve(pathOrID string) (cluster.ID, bool)
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
 // Controllers are the export and binding controllers.
 type Controllers struct {
 	informers Informers
@@ -55,7 +89,7 @@ type Controllers struct {
 
 // New returns the controllers. It adds indexes to the informers, so it must be called before
 // they run.
-func New(f *client.Factory, index *dynamic.Index, accounts *cluster.Index, inf Informers) (*Controllers, error) {
+func New(f *client.Factory, claims Claims, served Served, accounts Accounts, inf Informers) (*Controllers, error) {
 	c := &Controllers{informers: inf}
 	if err := inf.Exports.Store().AddIndexers(cache.Indexers{byCluster: clusterOf}); err != nil {
 		return nil, fmt.Errorf("failed to index APIExports: %w", err)
@@ -141,12 +175,10 @@ func New(f *client.Factory, index *dynamic.Index, accounts *cluster.Index, inf I
 		binding: func(id cluster.ID, name string) (*apisv1alpha1.APIBinding, bool) {
 			return get[apisv1alpha1.APIBinding](inf.Bindings, id, name)
 		},
-		claim:   index.Claim,
-		release: index.Release,
-		lookup:  index.Lookup,
-		siblings: func(id cluster.ID, group, identityHash string) []*apiextensionsv1.CustomResourceDefinition {
-			return index.Siblings(id, group, func(e *dynamic.Entry) bool { return e.Binding != nil && e.Binding.IdentityHash == identityHash })
-		},
+		claim:    claims.Claim,
+		release:  claims.Release,
+		bound:    served.Bound,
+		siblings: served.Siblings,
 		deleteInstances: func(ctx context.Context, id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) (int, error) {
 			return crd.DeleteInstances(ctx, f, string(id), c)
 		},
