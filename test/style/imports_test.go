@@ -3,8 +3,6 @@ package style
 import (
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -123,52 +121,27 @@ func (r importRule) violations(graph map[string][]string) []string {
 // files, by import path.
 func moduleImports(t *testing.T) map[string][]string {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
+	root, files := moduleGoFiles(t)
 	graph := map[string][]string{}
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			name := d.Name()
-			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin") {
-				return filepath.SkipDir
-			}
-			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != root {
-				return filepath.SkipDir // another module
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
+	for _, path := range files {
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
+		require.NoError(t, err)
 		rel, err := filepath.Rel(root, filepath.Dir(path))
-		if err != nil {
-			return err
-		}
+		require.NoError(t, err)
 		pkg := module
 		if rel != "." {
 			pkg += "/" + filepath.ToSlash(rel)
 		}
+		if _, ok := graph[pkg]; !ok {
+			graph[pkg] = nil
+		}
 		for _, imp := range f.Imports {
 			p, err := strconv.Unquote(imp.Path.Value)
-			if err != nil {
-				return err
-			}
+			require.NoError(t, err)
 			if !slices.Contains(graph[pkg], p) {
 				graph[pkg] = append(graph[pkg], p)
 			}
 		}
-		if _, ok := graph[pkg]; !ok {
-			graph[pkg] = nil
-		}
-		return nil
-	})
-	require.NoError(t, err)
+	}
 	return graph
 }
