@@ -16,6 +16,7 @@ import (
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/names"
 	amstorage "github.com/accountmesh/accountmesh/pkg/storage"
 )
 
@@ -200,8 +201,8 @@ func (x *Index) setBinding(obj interface{}) {
 	changed := x.rebuildLocked(id, previous, resources)
 	for _, e := range resources {
 		// Bound resources hold their claim: after a restart, the index learns them again here.
-		x.claimLocked(id, schema.GroupResource{Group: e.CRD.Spec.Group, Resource: e.CRD.Spec.Names.Plural},
-			Owner{Kind: OwnerBinding, Name: b.Name, IdentityHash: e.Binding.IdentityHash})
+		x.claims.Claim(id, schema.GroupResource{Group: e.CRD.Spec.Group, Resource: e.CRD.Spec.Names.Plural},
+			names.Owner{Kind: names.OwnerBinding, Name: b.Name, IdentityHash: e.Binding.IdentityHash})
 	}
 	x.mu.Unlock()
 	x.notify(id, changed)
@@ -224,7 +225,7 @@ func (x *Index) removeBinding(b *apisv1alpha1.APIBinding) {
 		}
 	}
 	for _, br := range b.Status.BoundResources {
-		x.releaseLocked(id, schema.GroupResource{Group: br.Group, Resource: br.Resource}, Owner{Kind: OwnerBinding, Name: b.Name, IdentityHash: b.Status.IdentityHash})
+		x.claims.Release(id, schema.GroupResource{Group: br.Group, Resource: br.Resource}, names.Owner{Kind: names.OwnerBinding, Name: b.Name, IdentityHash: b.Status.IdentityHash})
 	}
 	x.mu.Unlock()
 	x.notify(id, changed)

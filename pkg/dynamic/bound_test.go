@@ -6,46 +6,9 @@ import (
 	"github.com/stretchr/testify/require"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 )
-
-func TestClaim(t *testing.T) {
-	t.Parallel()
-	gr := schema.GroupResource{Group: "db.example.com", Resource: "databases"}
-	crd := Owner{Kind: OwnerCRD, Name: "databases.db.example.com"}
-	b1 := Owner{Kind: OwnerBinding, Name: "b1", IdentityHash: "h1"}
-	b2 := Owner{Kind: OwnerBinding, Name: "b2", IdentityHash: "h1"}
-	other := Owner{Kind: OwnerBinding, Name: "other", IdentityHash: "h2"}
-
-	x := NewIndex(Config{})
-	owner, ok := x.Claim("a", gr, b1)
-	require.True(t, ok)
-	require.Equal(t, b1, owner)
-	_, ok = x.Claim("a", gr, b2)
-	require.True(t, ok, "bindings of one identity co-own a resource")
-	owner, ok = x.Claim("a", gr, other)
-	require.False(t, ok, "another export's binding conflicts")
-	require.Equal(t, b1, owner, "the conflict names the first owner")
-	_, ok = x.Claim("a", gr, crd)
-	require.False(t, ok, "a CRD conflicts with bound resources")
-	_, ok = x.Claim("b", gr, crd)
-	require.True(t, ok, "claims are per account")
-	_, ok = x.Claim("a", gr, Owner{Kind: OwnerBinding, Name: "empty"})
-	require.False(t, ok, "a binding without identity co-owns nothing")
-
-	x.Release("a", gr, b1)
-	owner, ok = x.Claim("a", gr, other)
-	require.False(t, ok, "b2 still owns it")
-	require.Equal(t, b2, owner)
-	x.Release("a", gr, other) // not an owner: no effect
-	x.Release("a", gr, b2)
-	_, ok = x.Claim("a", gr, crd)
-	require.True(t, ok, "released by every binding, the name is free")
-	_, ok = x.Claim("a", gr, crd)
-	require.True(t, ok, "claiming again is idempotent")
-}
 
 func TestSynthesizeCRD(t *testing.T) {
 	t.Parallel()

@@ -19,6 +19,7 @@ import (
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/names"
 	amstorage "github.com/accountmesh/accountmesh/pkg/storage"
 )
 
@@ -95,8 +96,9 @@ type Index struct {
 	accounts   map[cluster.ID]map[string]*Entry
 	bound      map[cluster.ID]map[string]*Entry
 	identities map[string]*identity
-	// claims are the owners of each account's group/resources.
-	claims map[cluster.ID]map[schema.GroupResource]*claim
+	// claims are the owners of each account's group/resources; the index claims again what
+	// accepted CRDs and bound resources hold, e.g. after a restart.
+	claims *names.Claims
 	// bindings are the resources of each account's bindings, by binding name; see bound.go.
 	bindings map[cluster.ID]map[string]*binding
 	// waiting are the bindings waiting for a schema to be seen, by schema key.
@@ -119,10 +121,16 @@ type Config struct {
 	// OnChange is called after an account's CRD changed in the index, with the account and the
 	// CRD name, e.g. to establish it.
 	OnChange func(id cluster.ID, name string)
+	// Claims are the owners of each account's group/resources, shared with the controllers
+	// that accept names; nil means claims of the index's own.
+	Claims *names.Claims
 }
 
 // NewIndex returns an empty index. Register feeds it.
 func NewIndex(c Config) *Index {
+	if c.Claims == nil {
+		c.Claims = names.NewClaims()
+	}
 	return &Index{
 		deps: servingDeps{
 			raws:                &rawStorages{base: c.Storage, record: c.RecordPrefix},
@@ -134,7 +142,7 @@ func NewIndex(c Config) *Index {
 		accounts:        map[cluster.ID]map[string]*Entry{},
 		bound:           map[cluster.ID]map[string]*Entry{},
 		identities:      map[string]*identity{},
-		claims:          map[cluster.ID]map[schema.GroupResource]*claim{},
+		claims:          c.Claims,
 		bindings:        map[cluster.ID]map[string]*binding{},
 		waiting:         map[string]map[string]struct{}{},
 	}
@@ -307,7 +315,7 @@ func (x *Index) set(obj interface{}) {
 	m[crd.Name] = &Entry{CRD: x.join(hash, crd, prefix, id), Identity: hash, Prefix: prefix}
 	// Accepted names hold their claim: after a restart, the index learns them again here.
 	if apiextensionshelpers.IsCRDConditionTrue(crd, apiextensionsv1.NamesAccepted) && crd.Status.AcceptedNames.Plural == gr.Resource {
-		x.claimLocked(id, gr, Owner{Kind: OwnerCRD, Name: crd.Name})
+		x.claims.Claim(id, gr, names.Owner{Kind: names.OwnerCRD, Name: crd.Name})
 	}
 	x.mu.Unlock()
 	if x.onChange != nil {
@@ -340,7 +348,7 @@ func (x *Index) remove(crd *apiextensionsv1.CustomResourceDefinition) {
 			delete(x.accounts, id)
 		}
 		x.leave(old.Identity, id)
-		x.releaseLocked(id, schema.GroupResource{Group: crd.Spec.Group, Resource: crd.Spec.Names.Plural}, Owner{Kind: OwnerCRD, Name: crd.Name})
+		x.claims.Release(id, schema.GroupResource{Group: crd.Spec.Group, Resource: crd.Spec.Names.Plural}, names.Owner{Kind: names.OwnerCRD, Name: crd.Name})
 	}
 	x.mu.Unlock()
 	if x.onChange != nil {

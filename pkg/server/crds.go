@@ -20,6 +20,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/discovery"
 	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/names"
 	apisreconciler "github.com/accountmesh/accountmesh/pkg/reconciler/apis"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
@@ -32,6 +33,7 @@ import (
 type customResources struct {
 	informer   *client.SharedInformer
 	index      *dynamic.Index
+	claims     *names.Claims
 	controller *crd.Controller
 	apis       apisreconciler.Informers
 	bindings   *apisreconciler.Controllers
@@ -47,8 +49,10 @@ func (s *Server) newCustomResources() (*customResources, error) {
 	cr := &customResources{
 		informer: client.NewSharedInformer(lw, &apiextensionsv1.CustomResourceDefinition{}),
 		synced:   make(chan struct{}),
+		claims:   names.NewClaims(),
 	}
 	cr.index = dynamic.NewIndex(dynamic.Config{
+		Claims:  cr.claims,
 		Storage: s.storage.Config,
 		RecordPrefix: func(prefix string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -90,7 +94,7 @@ func (s *Server) newCustomResources() (*customResources, error) {
 	}
 	s.viewWatches.Register(cr.apis.Bindings)
 	view.OnExportDeleted(cr.apis.Exports, cr.index.ForgetExport)
-	if cr.bindings, err = apisreconciler.New(s.clients, cr.index, s.Index, cr.apis); err != nil {
+	if cr.bindings, err = apisreconciler.New(s.clients, cr.claims, servedResources{cr.index}, s.Index, cr.apis); err != nil {
 		return nil, err
 	}
 	cr.informer.SetTransform(cr.index.Intern)
@@ -98,7 +102,7 @@ func (s *Server) newCustomResources() (*customResources, error) {
 		e, ok := cr.index.LookupCRD(id, c.Name)
 		return ok && e.Served() && equality.Semantic.DeepEqual(e.CRD.Status.AcceptedNames, c.Status.AcceptedNames)
 	}, func(id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) (string, bool) {
-		owner, ok := cr.index.Claim(id, schema.GroupResource{Group: c.Spec.Group, Resource: c.Spec.Names.Plural}, dynamic.Owner{Kind: dynamic.OwnerCRD, Name: c.Name})
+		owner, ok := cr.claims.Claim(id, schema.GroupResource{Group: c.Spec.Group, Resource: c.Spec.Names.Plural}, names.Owner{Kind: names.OwnerCRD, Name: c.Name})
 		return fmt.Sprintf("%s %q", owner.Kind, owner.Name), ok
 	}, func(id cluster.ID, group string) []*apiextensionsv1.CustomResourceDefinition {
 		return cr.index.Siblings(id, group, func(e *dynamic.Entry) bool { return e.Binding == nil })
@@ -144,4 +148,21 @@ func (cr *customResources) start(ctx context.Context) error {
 func (cr *customResources) startControllers(ctx context.Context) {
 	cr.controller.Start(ctx, 4)
 	cr.bindings.Start(ctx, 8)
+}
+
+// servedResources is what the binding controller sees of the serving index.
+type servedResources struct{ index *dynamic.Index }
+
+// Bound implements apisreconciler.Served.
+func (s servedResources) Bound(id cluster.ID, name string) (apisreconciler.BoundResource, bool) {
+	e, ok := s.index.Lookup(id, name)
+	if !ok || e.Binding == nil {
+		return apisreconciler.BoundResource{}, false
+	}
+	return apisreconciler.BoundResource{CRD: e.CRD, IdentityHash: e.Binding.IdentityHash, Bindings: e.Binding.Names}, true
+}
+
+// Siblings implements apisreconciler.Served.
+func (s servedResources) Siblings(id cluster.ID, group, identityHash string) []*apiextensionsv1.CustomResourceDefinition {
+	return s.index.Siblings(id, group, func(e *dynamic.Entry) bool { return e.Binding != nil && e.Binding.IdentityHash == identityHash })
 }

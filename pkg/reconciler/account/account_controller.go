@@ -7,14 +7,12 @@ import (
 	"time"
 
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 // ControllerName names the controller in logs.
@@ -34,7 +32,7 @@ type Controller struct {
 	baseURL      string
 	store        cache.Indexer
 	synced       cache.InformerSynced
-	queue        workqueue.TypedRateLimitingInterface[string]
+	queue        *controller.Queue[string]
 	// childCheckDelay is how long to wait before looking again at an account whose children
 	// are being deleted; normally the deletion of its last child wakes it up before.
 	childCheckDelay time.Duration
@@ -44,15 +42,17 @@ type Controller struct {
 // accounts. baseURL is the server's external URL; initializers are those it runs itself.
 func New(clients *client.Factory, index Index, baseURL string, accounts *client.SharedInformer, initializers ...Initializer) *Controller {
 	c := &Controller{
-		initializers: initializers,
-		clients:      clients,
-		index:        index,
-		baseURL:      baseURL,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 5*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),
+		initializers:    initializers,
+		clients:         clients,
+		index:           index,
+		baseURL:         baseURL,
 		childCheckDelay: 10 * time.Second,
 	}
+	c.queue = controller.NewQueue(controller.Options[string]{
+		Name:        ControllerName,
+		Reconcile:   c.process,
+		RateLimiter: controller.ExponentialBackoff[string](10*time.Millisecond, 5*time.Second),
+	})
 	c.store, c.synced = accounts.Store(), accounts.HasSynced
 	accounts.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -91,48 +91,17 @@ func (c *Controller) enqueueParentAccount(obj interface{}) {
 }
 
 // Start starts the workers once the shared informer has synced; the caller runs the informer.
+// The workers run until ctx is done.
 func (c *Controller) Start(ctx context.Context, workers int) error {
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
 		return fmt.Errorf("%s controller: caches did not sync", ControllerName)
 	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.runWorker, time.Second)
-	}
+	go c.queue.Run(ctx, workers)
 	return nil
 }
 
-func (c *Controller) runWorker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	logger := klog.FromContext(ctx).WithValues("controller", ControllerName, "key", key)
-	ctx = klog.NewContext(ctx, logger)
-
-	requeueAfter, err := c.process(ctx, key)
-	switch {
-	case err != nil:
-		logger.V(2).Info("Reconcile failed, requeuing", "err", err)
-		c.queue.AddRateLimited(key)
-	case requeueAfter > 0:
-		c.queue.Forget(key)
-		c.queue.AddAfter(key, requeueAfter)
-	default:
-		c.queue.Forget(key)
-	}
-	return true
-}
-
+// process reconciles the Account of key. Its errors are expected while accounts converge
+// (writes race with initializers patching the status): they are retried quietly.
 func (c *Controller) process(ctx context.Context, key string) (time.Duration, error) {
 	obj, exists, err := c.store.GetByKey(key)
 	if err != nil || !exists {
@@ -156,5 +125,6 @@ func (c *Controller) process(ctx context.Context, key string) (time.Duration, er
 		childCheckDelay: c.childCheckDelay,
 		baseURL:         c.baseURL,
 	}
-	return r.reconcile(ctx, acc)
+	requeueAfter, err := r.reconcile(ctx, acc)
+	return requeueAfter, controller.Expected(err)
 }

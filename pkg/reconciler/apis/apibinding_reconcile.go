@@ -2,6 +2,7 @@ package apis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -16,12 +17,14 @@ import (
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
-	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/names"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
 )
 
 // bindingReconciler computes the status of one APIBinding. Its function fields are the only way
-// it reaches the server and the dynamic index; each works in the account it is given.
+// it reaches the server, the name claims and what accounts serve; each works in the account it
+// is given.
 type bindingReconciler struct {
 	// resolve returns the account of a path or cluster ID; pathOf the path of an account.
 	resolve func(pathOrID string) (cluster.ID, bool)
@@ -31,13 +34,13 @@ type bindingReconciler struct {
 	schema  func(id cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool)
 	binding func(id cluster.ID, name string) (*apisv1alpha1.APIBinding, bool)
 	// claim and release arbitrate who serves a group/resource in an account.
-	claim   func(id cluster.ID, gr schema.GroupResource, o dynamic.Owner) (dynamic.Owner, bool)
-	release func(id cluster.ID, gr schema.GroupResource, o dynamic.Owner)
+	claim   func(id cluster.ID, gr schema.GroupResource, o names.Owner) (names.Owner, bool)
+	release func(id cluster.ID, gr schema.GroupResource, o names.Owner)
 	// siblings returns what else serves names in a group of an account, as CRDs: CRDs with
 	// accepted names, and resources bound from exports other than identityHash.
 	siblings func(id cluster.ID, group, identityHash string) []*apiextensionsv1.CustomResourceDefinition
-	// lookup returns what an account serves under a CRD name.
-	lookup func(id cluster.ID, name string) (*dynamic.Entry, bool)
+	// bound returns what an account serves from bindings under a CRD name.
+	bound func(id cluster.ID, name string) (BoundResource, bool)
 	// deleteInstances deletes the objects of a resource in an account and returns how many
 	// there were when it looked.
 	deleteInstances func(ctx context.Context, id cluster.ID, crd *apiextensionsv1.CustomResourceDefinition) (int, error)
@@ -151,7 +154,7 @@ func (r *bindingReconciler) resolveExport(id cluster.ID, b *apisv1alpha1.APIBind
 // resources, or a message naming what already serves one of them. Resources the export no
 // longer has are released.
 func (r *bindingReconciler) claimResources(id cluster.ID, b *apisv1alpha1.APIBinding, export *apisv1alpha1.APIExport) ([]apisv1alpha1.BoundResource, string) {
-	owner := dynamic.Owner{Kind: dynamic.OwnerBinding, Name: b.Name, IdentityHash: b.Status.IdentityHash}
+	owner := names.Owner{Kind: names.OwnerBinding, Name: b.Name, IdentityHash: b.Status.IdentityHash}
 	previous := map[schema.GroupResource]apisv1alpha1.BoundResource{}
 	wasBound := sets.New[schema.GroupResource]()
 	for _, br := range b.Status.BoundResources {
@@ -174,7 +177,7 @@ func (r *bindingReconciler) claimResources(id cluster.ID, b *apisv1alpha1.APIBin
 		if current, ok := r.claim(id, gr, owner); !ok {
 			abandon()
 			msg := fmt.Sprintf("%s is already served in this account by %s %q", gr, current.Kind, current.Name)
-			if current.Kind == dynamic.OwnerBinding {
+			if current.Kind == names.OwnerBinding {
 				msg += " (a different export)"
 			}
 			return nil, msg + "; delete it or bind another export"
@@ -267,8 +270,8 @@ func (r *bindingReconciler) unbind(ctx context.Context, id cluster.ID, b *apisv1
 	var deleteErr error
 	for _, br := range b.Status.BoundResources {
 		name := br.Resource + "." + br.Group
-		e, ok := r.lookup(id, name)
-		if !ok || e.Binding == nil || e.Binding.IdentityHash != b.Status.IdentityHash || r.coOwned(id, b.Name, e) {
+		e, ok := r.bound(id, name)
+		if !ok || e.IdentityHash != b.Status.IdentityHash || r.coOwned(id, b.Name, e) {
 			continue
 		}
 		n, err := r.deleteInstances(ctx, id, e.CRD)
@@ -293,7 +296,7 @@ func (r *bindingReconciler) unbind(ctx context.Context, id cluster.ID, b *apisv1
 		c.Reason, c.Message = apisv1alpha1.BindingReasonInstancesRemaining, strings.Join(parts, ", ")+" remain; waiting for their finalizers"
 	default:
 		for _, br := range b.Status.BoundResources {
-			r.release(id, schema.GroupResource{Group: br.Group, Resource: br.Resource}, dynamic.Owner{Kind: dynamic.OwnerBinding, Name: b.Name, IdentityHash: b.Status.IdentityHash})
+			r.release(id, schema.GroupResource{Group: br.Group, Resource: br.Resource}, names.Owner{Kind: names.OwnerBinding, Name: b.Name, IdentityHash: b.Status.IdentityHash})
 		}
 		return r.removeFinalizer(ctx, id, b)
 	}
@@ -306,12 +309,12 @@ func (r *bindingReconciler) unbind(ctx context.Context, id cluster.ID, b *apisv1
 	if deleteErr != nil {
 		return deleteErr
 	}
-	return errWaiting{reason: c.Message}
+	return controller.Expected(errors.New(c.Message))
 }
 
-// coOwned reports whether another live binding of the account serves the entry.
-func (r *bindingReconciler) coOwned(id cluster.ID, self string, e *dynamic.Entry) bool {
-	for _, name := range e.Binding.Names {
+// coOwned reports whether another live binding of the account serves the resource.
+func (r *bindingReconciler) coOwned(id cluster.ID, self string, e BoundResource) bool {
+	for _, name := range e.Bindings {
 		if name == self {
 			continue
 		}

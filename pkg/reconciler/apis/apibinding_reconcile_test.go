@@ -12,7 +12,7 @@ import (
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
-	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/names"
 )
 
 func TestBind(t *testing.T) {
@@ -41,7 +41,7 @@ func TestBind(t *testing.T) {
 		export     *apisv1alpha1.APIExport
 		status     apisv1alpha1.APIBindingStatus
 		answers    []apisv1alpha1.AcceptablePermissionClaim
-		owner      *dynamic.Owner
+		owner      *names.Owner
 		siblings   []*apiextensionsv1.CustomResourceDefinition
 		wantReady  string
 		wantReason string
@@ -57,7 +57,7 @@ func TestBind(t *testing.T) {
 		}(), wantReady: "False", wantReason: apisv1alpha1.BindingReasonExportNotReady, wantPhase: apisv1alpha1.BindingPhaseBinding},
 		{name: "identity changed", export: readyExport(), status: apisv1alpha1.APIBindingStatus{Phase: apisv1alpha1.BindingPhaseBound, IdentityHash: "h0"},
 			wantReady: "False", wantReason: apisv1alpha1.BindingReasonIdentityChanged, wantPhase: apisv1alpha1.BindingPhaseBound},
-		{name: "naming conflict", export: readyExport(), owner: &dynamic.Owner{Kind: dynamic.OwnerCRD, Name: "databases.db.example.com"},
+		{name: "naming conflict", export: readyExport(), owner: &names.Owner{Kind: names.OwnerCRD, Name: "databases.db.example.com"},
 			wantReady: "False", wantReason: apisv1alpha1.BindingReasonNamingConflict, wantPhase: apisv1alpha1.BindingPhaseBinding},
 		{name: "kind taken by a CRD of the group", export: readyExport(), siblings: []*apiextensionsv1.CustomResourceDefinition{{
 			ObjectMeta: metav1.ObjectMeta{Name: "dbs.db.example.com", Annotations: map[string]string{"accountmesh.io/cluster": "consumer"}},
@@ -84,13 +84,13 @@ func TestBind(t *testing.T) {
 				schema: func(_ cluster.ID, name string) (*apisv1alpha1.APIResourceSchema, bool) {
 					return schemaV1, name == schemaV1.Name
 				},
-				claim: func(_ cluster.ID, _ schema.GroupResource, o dynamic.Owner) (dynamic.Owner, bool) {
+				claim: func(_ cluster.ID, _ schema.GroupResource, o names.Owner) (names.Owner, bool) {
 					if tc.owner != nil {
 						return *tc.owner, false
 					}
 					return o, true
 				},
-				release: func(cluster.ID, schema.GroupResource, dynamic.Owner) {},
+				release: func(cluster.ID, schema.GroupResource, names.Owner) {},
 				siblings: func(cluster.ID, string, string) []*apiextensionsv1.CustomResourceDefinition {
 					return tc.siblings
 				},

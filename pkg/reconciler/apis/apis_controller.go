@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,8 +20,16 @@ import (
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
-	"github.com/accountmesh/accountmesh/pkg/dynamic"
+	"github.com/accountmesh/accountmesh/pkg/names"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/crd"
+)
+
+// Retries back off between these bounds; a binding whose instances have finalizers is rechecked
+// at most every maxRetryDelay.
+const (
+	minRetryDelay = 50 * time.Millisecond
+	maxRetryDelay = 10 * time.Second
 )
 
 // Indexes the controllers add to the shared informers.
@@ -36,16 +46,50 @@ type Informers struct {
 	Schemas, Exports, Bindings *client.SharedInformer
 }
 
+// Claims arbitrate who serves a group/resource in an account; *names.Claims is one.
+type Claims interface {
+	Claim(id cluster.ID, gr schema.GroupResource, o names.Owner) (names.Owner, bool)
+	Release(id cluster.ID, gr schema.GroupResource, o names.Owner)
+}
+
+// Served is what the binding controller reads of what accounts serve; pkg/server wires it to
+// the serving index.
+type Served interface {
+	// Bound returns the resource account id serves from bindings under a CRD name
+	// (<plural>.<group>), false if no binding serves it.
+	Bound(id cluster.ID, name string) (BoundResource, bool)
+	// Siblings returns the served resources of a group in account id as CRDs, from CRDs and
+	// from bindings of exports other than identityHash: what name conflicts are checked
+	// against.
+	Siblings(id cluster.ID, group, identityHash string) []*apiextensionsv1.CustomResourceDefinition
+}
+
+// BoundResource is a resource an account serves from bindings.
+type BoundResource struct {
+	// CRD is the resource as served; it must not be mutated.
+	CRD *apiextensionsv1.CustomResourceDefinition
+	// IdentityHash is the identity of the export it is bound from.
+	IdentityHash string
+	// Bindings are the names of the account's bindings serving it.
+	Bindings []string
+}
+
+// Accounts resolves account paths; *cluster.Index is one.
+type Accounts interface {
+	Resolve(pathOrID string) (cluster.ID, bool)
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
 // Controllers are the export and binding controllers.
 type Controllers struct {
 	informers Informers
-	exports   *queue
-	bindings  *queue
+	exports   *controller.Queue[string]
+	bindings  *controller.Queue[string]
 }
 
 // New returns the controllers. It adds indexes to the informers, so it must be called before
 // they run.
-func New(f *client.Factory, index *dynamic.Index, accounts *cluster.Index, inf Informers) (*Controllers, error) {
+func New(f *client.Factory, claims Claims, served Served, accounts Accounts, inf Informers) (*Controllers, error) {
 	c := &Controllers{informers: inf}
 	if err := inf.Exports.Store().AddIndexers(cache.Indexers{byCluster: clusterOf}); err != nil {
 		return nil, fmt.Errorf("failed to index APIExports: %w", err)
@@ -131,12 +175,10 @@ func New(f *client.Factory, index *dynamic.Index, accounts *cluster.Index, inf I
 		binding: func(id cluster.ID, name string) (*apisv1alpha1.APIBinding, bool) {
 			return get[apisv1alpha1.APIBinding](inf.Bindings, id, name)
 		},
-		claim:   index.Claim,
-		release: index.Release,
-		lookup:  index.Lookup,
-		siblings: func(id cluster.ID, group, identityHash string) []*apiextensionsv1.CustomResourceDefinition {
-			return index.Siblings(id, group, func(e *dynamic.Entry) bool { return e.Binding != nil && e.Binding.IdentityHash == identityHash })
-		},
+		claim:    claims.Claim,
+		release:  claims.Release,
+		bound:    served.Bound,
+		siblings: served.Siblings,
 		deleteInstances: func(ctx context.Context, id cluster.ID, c *apiextensionsv1.CustomResourceDefinition) (int, error) {
 			return crd.DeleteInstances(ctx, f, string(id), c)
 		},
@@ -193,13 +235,28 @@ func (c *Controllers) AccountChanged(id cluster.ID) {
 	c.enqueueIndexed(c.bindings, c.informers.Bindings, byCluster, string(id))
 }
 
-// Start runs the workers until ctx is done. The informers must be running.
+// Start starts the workers, which run until ctx is done. The informers must be running.
 func (c *Controllers) Start(ctx context.Context, workers int) {
-	c.exports.start(ctx, workers)
-	c.bindings.start(ctx, workers)
+	go c.exports.Run(ctx, workers)
+	go c.bindings.Run(ctx, workers)
 }
 
-func (c *Controllers) enqueueIndexed(q *queue, inf *client.SharedInformer, index, value string) {
+// newQueue returns the queue of a controller whose reconcile reads the object of a key from a
+// cache. A conflict means the cache is behind: the next event queues the object again.
+func newQueue(name string, reconcile func(ctx context.Context, key string) error) *controller.Queue[string] {
+	return controller.NewQueue(controller.Options[string]{
+		Name: name,
+		Reconcile: func(ctx context.Context, key string) (time.Duration, error) {
+			if err := reconcile(ctx, key); err != nil && !apierrors.IsConflict(err) {
+				return 0, err
+			}
+			return 0, nil
+		},
+		RateLimiter: controller.ExponentialBackoff[string](minRetryDelay, maxRetryDelay),
+	})
+}
+
+func (c *Controllers) enqueueIndexed(q *controller.Queue[string], inf *client.SharedInformer, index, value string) {
 	objs, err := inf.Store().ByIndex(index, value)
 	if err != nil {
 		return
@@ -209,9 +266,9 @@ func (c *Controllers) enqueueIndexed(q *queue, inf *client.SharedInformer, index
 	}
 }
 
-func enqueue(q *queue, obj interface{}) {
+func enqueue(q *controller.Queue[string], obj interface{}) {
 	if key, err := client.ClusterKey(obj); err == nil {
-		q.add(key)
+		q.Add(key)
 	}
 }
 

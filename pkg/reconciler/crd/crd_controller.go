@@ -2,7 +2,6 @@ package crd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -14,14 +13,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 const (
@@ -51,7 +49,7 @@ type Claim func(id cluster.ID, crd *apiextensionsv1.CustomResourceDefinition) (o
 // Controller maintains the status of the CRDs of every account.
 type Controller struct {
 	crds       *client.SharedInformer
-	queue      workqueue.TypedRateLimitingInterface[string]
+	queue      *controller.Queue[string]
 	reconciler *reconciler
 	// groups serializes the CRDs of one group in one account, so that two of them never both
 	// win the same name; different groups and accounts proceed in parallel.
@@ -105,13 +103,12 @@ func New(f *client.Factory, crds *client.SharedInformer, served Served, claim Cl
 	}}); err != nil {
 		return nil, fmt.Errorf("failed to index CRDs: %w", err)
 	}
-	c := &Controller{
-		crds: crds,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](minRetryDelay, maxRetryDelay),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: controllerName},
-		),
-	}
+	c := &Controller{crds: crds}
+	c.queue = controller.NewQueue(controller.Options[string]{
+		Name:        controllerName,
+		Reconcile:   c.process,
+		RateLimiter: controller.ExponentialBackoff[string](minRetryDelay, maxRetryDelay),
+	})
 	c.reconciler = &reconciler{
 		siblings: c.siblings,
 		served: func(id string, crd *apiextensionsv1.CustomResourceDefinition) bool {
@@ -200,32 +197,16 @@ func (c *Controller) siblings(id string, crd *apiextensionsv1.CustomResourceDefi
 	return out
 }
 
-// Start runs workers until ctx is done. The shared informer must be running.
+// Start starts workers, which run until ctx is done. The shared informer must be running.
 func (c *Controller) Start(ctx context.Context, workers int) {
-	logger := klog.FromContext(ctx).WithValues("controller", controllerName)
-	ctx = klog.NewContext(ctx, logger)
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
-	for range workers {
-		go wait.UntilWithContext(ctx, func(ctx context.Context) {
-			for c.processNext(ctx) {
-			}
-		}, time.Second)
-	}
+	go c.queue.Run(ctx, workers)
 }
 
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
+// process reconciles the CRD of key, holding the lock of its group in its account.
+func (c *Controller) process(ctx context.Context, key string) (time.Duration, error) {
 	obj, exists, err := c.crds.Store().GetByKey(key)
 	if err != nil || !exists {
-		c.queue.Forget(key)
-		return true
+		return 0, nil
 	}
 	crd := obj.(*apiextensionsv1.CustomResourceDefinition)
 	id, _, _, _ := client.SplitClusterKey(key)
@@ -233,27 +214,15 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	// Decide on the latest state: the cache may have moved on while waiting for the lock.
 	obj, exists, err = c.crds.Store().GetByKey(key)
 	if err != nil || !exists {
-		c.queue.Forget(key)
-		return true
+		return 0, nil
 	}
 	crd = obj.(*apiextensionsv1.CustomResourceDefinition)
-	logger := klog.FromContext(ctx).WithValues("cluster", id, "crd", crd.Name)
-	err = c.reconciler.reconcile(klog.NewContext(ctx, logger), string(id), crd)
-	var waiting errWaiting
-	switch {
-	case err == nil:
-		c.queue.Forget(key)
-	case errors.As(err, &waiting):
-		logger.V(2).Info("Waiting for custom resources to be deleted", "remaining", waiting.remaining)
-		c.queue.AddRateLimited(key)
-	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+	err = c.reconciler.reconcile(klog.NewContext(ctx, klog.FromContext(ctx).WithValues("cluster", id, "crd", crd.Name)), string(id), crd)
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		// The cache is behind; the next event queues the CRD again.
-		c.queue.Forget(key)
-	default:
-		utilruntime.HandleErrorWithContext(ctx, err, "Failed to reconcile CRD")
-		c.queue.AddRateLimited(key)
+		return 0, nil
 	}
-	return true
+	return 0, err
 }
 
 // DeleteInstances deletes the custom resources of crd in account id and returns how many were

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 // Reasons of the conditions this controller sets, besides upstream's.
@@ -50,7 +51,8 @@ type reconciler struct {
 	updateStatus func(ctx context.Context, cluster string, crd *apiextensionsv1.CustomResourceDefinition) error
 }
 
-// errWaiting reports that the CRD waits for its custom resources to go; it is retried.
+// errWaiting reports that the CRD waits for its custom resources to go; it is retried
+// (controller.Expected).
 type errWaiting struct{ remaining int }
 
 func (e errWaiting) Error() string {
@@ -173,7 +175,7 @@ func (r *reconciler) cleanup(ctx context.Context, cluster string, crd *apiextens
 	case n > 0:
 		cond.Reason, cond.Message = reasonInstanceDeletionInProgress, fmt.Sprintf("%d %s remain; waiting for their finalizers", n, schema.GroupResource{Group: crd.Spec.Group, Resource: crd.Status.AcceptedNames.Plural})
 		apiextensionshelpers.SetCRDCondition(crd, cond)
-		return errWaiting{remaining: n}
+		return controller.Expected(errWaiting{remaining: n})
 	}
 	cond.Status, cond.Reason, cond.Message = apiextensionsv1.ConditionFalse, reasonInstanceDeletionCompleted, "removed all instances"
 	apiextensionshelpers.SetCRDCondition(crd, cond)

@@ -11,18 +11,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 const controllerName = "garbagecollector"
@@ -36,7 +35,7 @@ type Controller struct {
 	discoveryCluster string
 	graph            *graph
 	kinds            *kinds
-	queue            workqueue.TypedRateLimitingInterface[objectKey]
+	queue            *controller.Queue[objectKey]
 	reconciler       *reconciler
 
 	mu sync.Mutex
@@ -68,12 +67,14 @@ func New(f *client.Factory, discoveryCluster string) (*Controller, error) {
 				return f.Kube(cluster).Discovery().ServerResourcesForGroupVersionWithContext(ctx, groupVersion)
 			},
 		},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[objectKey](),
-			workqueue.TypedRateLimitingQueueConfig[objectKey]{Name: controllerName},
-		),
 		informers: map[schema.GroupVersionResource]cache.Controller{},
 	}
+	c.queue = controller.NewQueue(controller.Options[objectKey]{
+		Name: controllerName,
+		Reconcile: func(ctx context.Context, key objectKey) (time.Duration, error) {
+			return 0, c.reconciler.reconcile(ctx, key)
+		},
+	})
 	c.reconciler = &reconciler{
 		graph: c.graph,
 		getObject: func(ctx context.Context, id identity) (*metav1.PartialObjectMetadata, error) {
@@ -100,26 +101,19 @@ func New(f *client.Factory, discoveryCluster string) (*Controller, error) {
 // returns once the workers are started or ctx is done, and must be called once.
 func (c *Controller) Start(ctx context.Context, workers int) {
 	logger := klog.FromContext(ctx).WithValues("controller", controllerName)
-	ctx = klog.NewContext(ctx, logger)
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
-
-	resources, err := c.discoverResources(ctx)
+	informersCtx := klog.NewContext(ctx, logger)
+	resources, err := c.discoverResources(informersCtx)
 	if err != nil {
 		return
 	}
 	for _, r := range resources {
 		c.AddResource(r)
 	}
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.startInformers(ctx)...) {
+	if !cache.WaitForNamedCacheSyncWithContext(informersCtx, c.startInformers(informersCtx)...) {
 		return
 	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.runWorker, time.Second)
-	}
-	logger.Info("Started workers", "workers", workers, "resources", len(resources))
+	logger.Info("Watching resources", "resources", len(resources))
+	go c.queue.Run(ctx, workers)
 }
 
 // AddResource watches one more resource in all accounts. Watching a resource twice is a no-op.
@@ -188,29 +182,6 @@ func (c *Controller) getOwner(ctx context.Context, cluster, namespace string, re
 		ownerNamespace = namespace
 	}
 	return c.factory.Metadata(cluster).Resource(r.GVR).Namespace(ownerNamespace).Get(ctx, ref.Name, metav1.GetOptions{})
-}
-
-func (c *Controller) runWorker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-// processNext reconciles one queued object; it returns false once the queue is shut down.
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
-
-	logger := klog.FromContext(ctx).WithValues("cluster", key.cluster, "uid", key.uid)
-	if err := c.reconciler.reconcile(klog.NewContext(ctx, logger), key); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "Failed to collect garbage", "cluster", key.cluster, "uid", key.uid)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
 }
 
 // observe feeds an added or updated object into the graph and queues the objects it affects.

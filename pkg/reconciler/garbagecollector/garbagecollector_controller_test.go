@@ -1,23 +1,26 @@
 package garbagecollector
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 func TestEventsKeepAccountsApart(t *testing.T) {
 	t.Parallel()
-	c := &Controller{
-		graph: newGraph(),
-		queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[objectKey]()),
-	}
-	t.Cleanup(c.queue.ShutDown)
+	reconciled := make(chan objectKey, 1)
+	c := &Controller{graph: newGraph()}
+	c.queue = controller.NewQueue(controller.Options[objectKey]{Name: "test", Reconcile: func(_ context.Context, key objectKey) (time.Duration, error) {
+		reconciled <- key
+		return 0, nil
+	}})
 	meta := func(cluster, name string, refs ...metav1.OwnerReference) *metav1.PartialObjectMetadata {
 		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: "ns", UID: "same-uid",
@@ -41,6 +44,6 @@ func TestEventsKeepAccountsApart(t *testing.T) {
 
 	c.forget(ownerB)
 	require.Equal(t, 1, c.queue.Len())
-	key, _ := c.queue.Get()
-	require.Equal(t, objectKey{cluster: "b", uid: "dep-uid"}, key)
+	go c.queue.Run(t.Context(), 1)
+	require.Equal(t, objectKey{cluster: "b", uid: "dep-uid"}, <-reconciled)
 }

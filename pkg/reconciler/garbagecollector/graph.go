@@ -18,6 +18,9 @@ type objectKey struct {
 	uid     types.UID
 }
 
+// String names the object in logs.
+func (k objectKey) String() string { return k.cluster + "|" + string(k.uid) }
+
 // identity says where an object lives and how to address it.
 type identity struct {
 	cluster   string

@@ -13,16 +13,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication/oidc"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 const controllerName = "identityprovider"
@@ -38,7 +35,7 @@ const (
 type Controller struct {
 	store      cache.Indexer
 	informer   cache.Controller
-	queue      workqueue.TypedRateLimitingInterface[string]
+	queue      *controller.Queue[string]
 	reconciler *reconciler
 }
 
@@ -51,12 +48,12 @@ func New(f *client.Factory, orgs *oidc.Orgs) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: controllerName},
-		),
-	}
+	c := &Controller{}
+	// The reconciler asks for its own rechecks; failures back off with the default limiter.
+	c.queue = controller.NewQueue(controller.Options[string]{
+		Name:      controllerName,
+		Reconcile: func(ctx context.Context, key string) (time.Duration, error) { return c.reconciler.reconcile(ctx, key) },
+	})
 	enqueue := func(obj any) {
 		if key, err := client.ClusterKey(obj); err == nil {
 			c.queue.Add(key)
@@ -95,46 +92,12 @@ func New(f *client.Factory, orgs *oidc.Orgs) (*Controller, error) {
 
 // Start runs the informer, waits for its cache and starts workers, which run until ctx is done.
 func (c *Controller) Start(ctx context.Context, workers int) {
-	logger := klog.FromContext(ctx).WithValues("controller", controllerName)
-	ctx = klog.NewContext(ctx, logger)
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
 	go c.informer.RunWithContext(ctx)
 	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.informer.HasSynced) {
 		return
 	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.runWorker, time.Second)
-	}
-	logger.Info("Started workers", "workers", workers)
+	go c.queue.Run(ctx, workers)
 }
 
 // HasSynced reports whether the informer has listed every IdentityProvider once.
 func (c *Controller) HasSynced() bool { return c.informer.HasSynced() }
-
-func (c *Controller) runWorker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
-	logger := klog.FromContext(ctx).WithValues("key", key)
-	recheck, err := c.reconciler.reconcile(klog.NewContext(ctx, logger), key)
-	if err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "Failed to reconcile identity provider", "key", key)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	if recheck > 0 {
-		c.queue.AddAfter(key, recheck)
-	}
-	return true
-}

@@ -10,16 +10,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 const controllerName = "namespace"
@@ -34,7 +31,7 @@ const (
 // Controller finalizes deleted namespaces in every account.
 type Controller struct {
 	informer   cache.Controller
-	queue      workqueue.TypedRateLimitingInterface[namespaceKey]
+	queue      *controller.Queue[namespaceKey]
 	reconciler *reconciler
 }
 
@@ -43,13 +40,14 @@ func New(f *client.Factory) (*Controller, error) {
 	if f == nil {
 		return nil, errors.New("failed to create namespace controller: no client factory")
 	}
-	c := &Controller{
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[namespaceKey](minRetryDelay, maxRetryDelay),
-			workqueue.TypedRateLimitingQueueConfig[namespaceKey]{Name: controllerName},
-		),
-		reconciler: newReconciler(f),
-	}
+	c := &Controller{reconciler: newReconciler(f)}
+	c.queue = controller.NewQueue(controller.Options[namespaceKey]{
+		Name: controllerName,
+		Reconcile: func(ctx context.Context, key namespaceKey) (time.Duration, error) {
+			return 0, c.reconciler.reconcile(ctx, key)
+		},
+		RateLimiter: controller.ExponentialBackoff[namespaceKey](minRetryDelay, maxRetryDelay),
+	})
 	c.informer = newNamespaceInformer(f, c.enqueue)
 	return c, nil
 }
@@ -87,20 +85,11 @@ func newReconciler(f *client.Factory) *reconciler {
 // Start runs the informer, waits for its cache to sync and starts workers, which run until ctx
 // is done. It returns once the workers are started or ctx is done, and must be called once.
 func (c *Controller) Start(ctx context.Context, workers int) {
-	logger := klog.FromContext(ctx).WithValues("controller", controllerName)
-	ctx = klog.NewContext(ctx, logger)
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
 	go c.informer.RunWithContext(ctx)
 	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.informer.HasSynced) {
 		return
 	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.runWorker, time.Second)
-	}
-	logger.Info("Started workers", "workers", workers)
+	go c.queue.Run(ctx, workers)
 }
 
 // enqueue queues a namespace when it waits for this controller.
@@ -108,34 +97,6 @@ func (c *Controller) enqueue(m *metav1.PartialObjectMetadata) {
 	if terminating(m) {
 		c.queue.Add(namespaceKey{cluster: m.Annotations[corev1alpha1.ClusterAnnotation], name: m.Name})
 	}
-}
-
-func (c *Controller) runWorker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-// processNext reconciles one queued namespace; it returns false once the queue is shut down.
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
-
-	logger := klog.FromContext(ctx).WithValues("cluster", key.cluster, "namespace", key.name)
-	err := c.reconciler.reconcile(klog.NewContext(ctx, logger), key)
-	switch {
-	case err == nil:
-		c.queue.Forget(key)
-	case errors.Is(err, errContentRemaining):
-		logger.V(2).Info("Waiting for namespace content to be removed", "reason", err.Error())
-		c.queue.AddRateLimited(key)
-	default:
-		utilruntime.HandleErrorWithContext(ctx, err, "Failed to finalize namespace", "cluster", key.cluster, "namespace", key.name)
-		c.queue.AddRateLimited(key)
-	}
-	return true
 }
 
 // newNamespaceInformer watches the metadata of the namespaces of all accounts and calls

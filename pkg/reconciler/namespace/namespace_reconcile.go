@@ -16,6 +16,8 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
+
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 // finalizer is the metadata finalizer the server puts on every namespace (core.NamespaceFinalizer
@@ -36,7 +38,7 @@ const (
 )
 
 // errContentRemaining reports that a deleted namespace still holds objects. It is not a
-// failure: the namespace is retried with backoff until they are gone.
+// failure (controller.Expected): the namespace is retried with backoff until they are gone.
 var errContentRemaining = errors.New("namespace content remains")
 
 // namespaceKey identifies a namespace across accounts.
@@ -44,6 +46,9 @@ type namespaceKey struct {
 	cluster string
 	name    string
 }
+
+// String names the namespace in logs.
+func (k namespaceKey) String() string { return k.cluster + "|" + k.name }
 
 // reconciler finalizes deleted namespaces. Its function fields are the only way it reaches the
 // server; each works in the account it is given.
@@ -111,7 +116,7 @@ func (c content) err() error {
 		return fmt.Errorf("failed to delete namespace content: %w", utilerrors.NewAggregate(errs))
 	}
 	if len(c.remaining) > 0 {
-		return fmt.Errorf("%w: %s", errContentRemaining, remainingMessage(c.remaining))
+		return controller.Expected(fmt.Errorf("%w: %s", errContentRemaining, remainingMessage(c.remaining)))
 	}
 	return nil
 }

@@ -1,7 +1,16 @@
-package dynamic
+// Package names arbitrates who serves each group/resource of an account: one
+// CustomResourceDefinition of the account, or the APIBindings of one export identity, which
+// co-own it. The first claim wins; the owner keeps the name until it releases it. The CRD and
+// binding controllers claim names before they accept them; the serving index claims again what
+// it learns from accepted CRDs and bound resources after a restart.
+//
+// Claims live in memory, in the server process. This package must not import serving packages
+// (pkg/dynamic, pkg/storage, pkg/registry, pkg/server) or controllers: both sides import it.
+package names
 
 import (
 	"slices"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -23,6 +32,18 @@ type Owner struct {
 	Name string
 	// IdentityHash is the export identity of a binding.
 	IdentityHash string
+}
+
+// Claims holds the owners of the group/resources of every account. It is safe for concurrent
+// use; the zero value is not: use NewClaims.
+type Claims struct {
+	mu     sync.RWMutex
+	claims map[cluster.ID]map[schema.GroupResource]*claim
+}
+
+// NewClaims returns claims without owners.
+func NewClaims() *Claims {
+	return &Claims{claims: map[cluster.ID]map[schema.GroupResource]*claim{}}
 }
 
 // claim is the owner of a group/resource in an account: one CRD, or the bindings of one
@@ -51,24 +72,9 @@ func (c *claim) admits(o Owner) bool {
 // Claim makes o an owner of gr in account id, unless another owner holds it: a CRD, or bindings
 // of another export identity. Bindings of one identity co-own a resource. It returns the current
 // owner and whether o owns gr now. The first claim wins; owners release with Release.
-func (x *Index) Claim(id cluster.ID, gr schema.GroupResource, o Owner) (Owner, bool) {
+func (x *Claims) Claim(id cluster.ID, gr schema.GroupResource, o Owner) (Owner, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.claimLocked(id, gr, o)
-}
-
-// Owner returns the owner of gr in account id, if any.
-func (x *Index) Owner(id cluster.ID, gr schema.GroupResource) (Owner, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	c, ok := x.claims[id][gr]
-	if !ok {
-		return Owner{}, false
-	}
-	return c.owner(), true
-}
-
-func (x *Index) claimLocked(id cluster.ID, gr schema.GroupResource, o Owner) (Owner, bool) {
 	m := x.claims[id]
 	if m == nil {
 		m = map[schema.GroupResource]*claim{}
@@ -88,14 +94,21 @@ func (x *Index) claimLocked(id cluster.ID, gr schema.GroupResource, o Owner) (Ow
 	return c.owner(), true
 }
 
-// Release ends o's ownership of gr in account id.
-func (x *Index) Release(id cluster.ID, gr schema.GroupResource, o Owner) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.releaseLocked(id, gr, o)
+// Owner returns the owner of gr in account id, if any.
+func (x *Claims) Owner(id cluster.ID, gr schema.GroupResource) (Owner, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	c, ok := x.claims[id][gr]
+	if !ok {
+		return Owner{}, false
+	}
+	return c.owner(), true
 }
 
-func (x *Index) releaseLocked(id cluster.ID, gr schema.GroupResource, o Owner) {
+// Release ends o's ownership of gr in account id. Releasing what o does not own does nothing.
+func (x *Claims) Release(id cluster.ID, gr schema.GroupResource, o Owner) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	c, ok := x.claims[id][gr]
 	if !ok || c.kind != o.Kind {
 		return
