@@ -10,8 +10,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -118,10 +116,12 @@ func New(f *client.Factory, claims Claims, served Served, accounts Accounts, inf
 			return err
 		},
 		update: func(ctx context.Context, id cluster.ID, e *apisv1alpha1.APIExport) error {
-			return write(ctx, f, id, "apiexports", e, false)
+			_, err := f.AccountMesh(string(id)).ApisV1alpha1().APIExports().Update(ctx, e, metav1.UpdateOptions{})
+			return err
 		},
 		updateStatus: func(ctx context.Context, id cluster.ID, e *apisv1alpha1.APIExport) error {
-			return write(ctx, f, id, "apiexports", e, true)
+			_, err := f.AccountMesh(string(id)).ApisV1alpha1().APIExports().UpdateStatus(ctx, e, metav1.UpdateOptions{})
+			return err
 		},
 		boundSchemas: func(id cluster.ID, export string, gr schema.GroupResource) []string {
 			objs, err := inf.Bindings.Store().ByIndex(byExportName, export)
@@ -183,7 +183,8 @@ func New(f *client.Factory, claims Claims, served Served, accounts Accounts, inf
 			return crd.DeleteInstances(ctx, f, string(id), c)
 		},
 		updateStatus: func(ctx context.Context, id cluster.ID, b *apisv1alpha1.APIBinding) error {
-			return write(ctx, f, id, "apibindings", b, true)
+			_, err := f.AccountMesh(string(id)).ApisV1alpha1().APIBindings().UpdateStatus(ctx, b, metav1.UpdateOptions{})
+			return err
 		},
 		removeFinalizer: func(ctx context.Context, id cluster.ID, b *apisv1alpha1.APIBinding) error {
 			var kept []string
@@ -305,19 +306,3 @@ func get[T any](inf *client.SharedInformer, id cluster.ID, name string) (*T, boo
 	return t, ok
 }
 
-// write updates an apis.accountmesh.io object of an account, or its status.
-func write(ctx context.Context, f *client.Factory, id cluster.ID, resource string, obj runtime.Object, status bool) error {
-	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return err
-	}
-	kinds := map[string]string{"apiexports": "APIExport", "apibindings": "APIBinding"}
-	u["apiVersion"], u["kind"] = apisv1alpha1.SchemeGroupVersion.String(), kinds[resource]
-	r := f.Dynamic(string(id)).Resource(schema.GroupVersionResource{Group: apisv1alpha1.GroupName, Version: apisv1alpha1.SchemeGroupVersion.Version, Resource: resource})
-	if status {
-		_, err = r.UpdateStatus(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
-	} else {
-		_, err = r.Update(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
-	}
-	return err
-}

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
@@ -75,12 +73,7 @@ func New(f *client.Factory, orgs *oidc.Orgs) (*Controller, error) {
 			return obj.(*iamv1alpha1.IdentityProvider), true, nil
 		},
 		updateStatus: func(ctx context.Context, id cluster.ID, idp *iamv1alpha1.IdentityProvider) error {
-			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(idp)
-			if err != nil {
-				return err
-			}
-			_, err = f.Dynamic(string(id)).Resource(iamv1alpha1.SchemeGroupVersion.WithResource("identityproviders")).
-				UpdateStatus(ctx, &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
+			_, err := f.AccountMesh(string(id)).IamV1alpha1().IdentityProviders().UpdateStatus(ctx, idp, metav1.UpdateOptions{})
 			return err
 		},
 		probe: probeIssuer,
