@@ -305,4 +305,3 @@ func get[T any](inf *client.SharedInformer, id cluster.ID, name string) (*T, boo
 	t, ok := obj.(*T)
 	return t, ok
 }
-
