@@ -75,6 +75,17 @@ rules:
 		at.echoes = []string{b.ClusterID}
 		return at
 	}
+	// untilReady lets an accepted child Account finish initializing before the next row takes
+	// its snapshot: the initializers write its status.
+	untilReady := func(at attack, name string) attack {
+		after := at.after
+		at.after = func(t *testing.T) {
+			t.Helper()
+			after(t)
+			server.WaitForAccountReady(ctx, t, a.Path, name)
+		}
+		return at
+	}
 	widgets := in + "/apis/" + group + "/v1/namespaces/default/widgets"
 	w2 := n("w-")
 	k1 := n("k-")
@@ -117,8 +128,8 @@ rules:
 		row(attack{name: "apply a custom resource", method: http.MethodPatch, path: widgets + "/" + w2 + "?fieldManager=mia", header: applyPatch,
 			body: `{"apiVersion":"` + group + `/v1","kind":"Widget","metadata":{"name":"` + w2 + `","namespace":"default",` + ann + `},"spec":{"size":3}}`, want: 201}, "widgets", "/default/"+w2),
 		// R3: a child Account (whose own cluster ID the server assigns).
-		row(attack{name: "create a child Account", method: http.MethodPost, path: in + "/apis/core.accountmesh.io/v1alpha1/accounts",
-			body: `{"apiVersion":"core.accountmesh.io/v1alpha1","kind":"Account","metadata":{"name":"` + k1 + `",` + ann + `}}`, want: 201}, "accounts", "/"+k1),
+		untilReady(row(attack{name: "create a child Account", method: http.MethodPost, path: in + "/apis/core.accountmesh.io/v1alpha1/accounts",
+			body: `{"apiVersion":"core.accountmesh.io/v1alpha1","kind":"Account","metadata":{"name":"` + k1 + `",` + ann + `}}`, want: 201}, "accounts", "/"+k1), k1),
 		// R3: namespace status is the server's.
 		{name: "namespace status", as: m, method: http.MethodPatch, path: in + "/api/v1/namespaces/" + ns + "/status", header: mergePatch,
 			body: `{"status":{"phase":"Terminating"}}`, want: 403},
