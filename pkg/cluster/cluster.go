@@ -13,6 +13,13 @@ type ID string
 // Wildcard is the pseudo cluster of cross-account list and watch requests.
 const Wildcard ID = "*"
 
+// Unknown is the cluster of requests to an account that does not exist. It never resolves and
+// no policy exists in it.
+const Unknown ID = "-"
+
+// URLPrefix is the path prefix under which every account is served: URLPrefix + path or ID.
+const URLPrefix = "/clusters/"
+
 // RootPath is the path of the root account.
 const RootPath = "root"
 
@@ -56,6 +63,11 @@ func IsValidID(s string) bool {
 		}
 	}
 	return true
+}
+
+// Resolver resolves an account path or cluster ID to a cluster ID.
+type Resolver interface {
+	Resolve(pathOrID string) (ID, bool)
 }
 
 // Join returns the path of the child account name under parent.

@@ -1,6 +1,9 @@
-// Package cluster owns the identity of accounts at request time: cluster IDs and paths, the
-// request-context helpers that carry the cluster of a request, the path → ID index, and the
-// outer HTTP handler that resolves /clusters/<path|id> before the upstream handler chain runs.
+// Package cluster owns the identity of accounts: cluster IDs and paths, the URL prefix that
+// addresses them, the request-context helpers that carry the cluster of a request, and the
+// path → ID index.
 //
-// It must not know about storage or registries; they read the cluster from the context.
+// Clients (kubectl-mesh, the provider SDK) import it, so it must not import the server side
+// (k8s.io/apiserver, storage, registries, HTTP filters): the outer /clusters/ handler lives in
+// pkg/server/filters. It must not know about storage or registries; they read the cluster from
+// the context.
 package cluster

@@ -39,6 +39,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/openapi"
 	"github.com/accountmesh/accountmesh/pkg/pki"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
+	"github.com/accountmesh/accountmesh/pkg/server/filters"
 	"github.com/accountmesh/accountmesh/pkg/storage"
 	"github.com/accountmesh/accountmesh/pkg/view"
 )
@@ -189,11 +190,11 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 		// Unknown accounts pass through authentication and authorization like existing ones, so
 		// that a caller without access gets the same answer for both; only authorized callers
 		// learn that an account does not exist.
-		inner := cluster.WithUnknownAccountNotFound(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), scheme.Codecs)
+		inner := filters.WithUnknownAccountNotFound(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), scheme.Codecs)
 		inner = view.WithUnboundNotFound(inner, c.views, c.viewWatches, scheme.Codecs)
 		inner = authentication.WithImpersonationConfined(inner)
 		chain := authentication.WithImpersonationRequested(genericapiserver.DefaultBuildHandlerChain(inner, gc), scheme.Codecs)
-		return withUnauthenticatedProbes(view.WithExportView(cluster.WithClusterHandler(chain, c.Index, scheme.Codecs), c.Index, scheme.Codecs), apiHandler)
+		return withUnauthenticatedProbes(view.WithExportView(filters.WithClusterHandler(chain, c.Index, scheme.Codecs), c.Index, scheme.Codecs), apiHandler)
 	}
 	return g, nil
 }

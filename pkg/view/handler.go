@@ -14,6 +14,7 @@ import (
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/server/filters"
 	"github.com/accountmesh/accountmesh/pkg/storage"
 )
 
@@ -23,7 +24,7 @@ const (
 	ExportPrefix = URLPrefix + "export/"
 )
 
-// WithExportView returns the view handler, to run in front of cluster.WithClusterHandler: it
+// WithExportView returns the view handler, to run in front of filters.WithClusterHandler: it
 // rewrites /services/export/<provider>/<export>/clusters/<account>/<rest> to
 // /clusters/<account>/<rest> with an Export in the context. The provider is resolved by path or
 // cluster ID (an unknown one becomes cluster.Unknown, and authorization denies it); the account
@@ -38,7 +39,7 @@ func WithExportView(next http.Handler, resolver cluster.Resolver, s runtime.Nego
 		}
 		parts := strings.SplitN(strings.TrimPrefix(path, ExportPrefix), "/", 4)
 		if !strings.HasPrefix(path, ExportPrefix) || len(parts) < 4 || parts[0] == "" || parts[1] == "" || parts[2] != "clusters" || parts[3] == "" {
-			responsewriters.ErrorNegotiated(cluster.NotFound("the provider view is served at "+ExportPrefix+"<provider-path>/<export>/clusters/<cluster-id|*>/..."),
+			responsewriters.ErrorNegotiated(filters.NotFound("the provider view is served at "+ExportPrefix+"<provider-path>/<export>/clusters/<cluster-id|*>/..."),
 				s, schema.GroupVersion{Version: "v1"}, w, req)
 			return
 		}
@@ -62,7 +63,7 @@ func WithExportView(next http.Handler, resolver cluster.Resolver, s runtime.Nego
 	})
 }
 
-// WithUnboundNotFound belongs after authorization, in front of cluster.WithUnknownAccountNotFound.
+// WithUnboundNotFound belongs after authorization, in front of filters.WithUnknownAccountNotFound.
 // For view requests it resolves the export into the context, answers 404 for an account that
 // is unknown, addressed by path, or not bound to the export (one answer for all three), puts
 // the storage restriction of the requested resource into the context, and tracks watches so
@@ -80,13 +81,13 @@ func WithUnboundNotFound(next http.Handler, exports *Exports, watches *Watches, 
 		}
 		e, ok := exports.Get(v.ProviderID, v.Name)
 		if !ok {
-			fail(cluster.NotFound(fmt.Sprintf("apiexport %q not found", v.Name)))
+			fail(filters.NotFound(fmt.Sprintf("apiexport %q not found", v.Name)))
 			return
 		}
 		hash := e.Status.IdentityHash
 		id, _ := cluster.FromContext(ctx)
 		if id != cluster.Wildcard && (id == cluster.Unknown || !exports.Bound(id, hash)) {
-			fail(cluster.AccountNotFound(v.Account))
+			fail(filters.AccountNotFound(v.Account))
 			return
 		}
 		v.Object = e

@@ -1,4 +1,4 @@
-package cluster
+package filters
 
 import (
 	"context"
@@ -11,57 +11,51 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
-// URLPrefix is the path prefix under which every account is served.
-const URLPrefix = "/clusters/"
-
-// Resolver resolves an account path or cluster ID to a cluster ID.
-type Resolver interface {
-	Resolve(pathOrID string) (ID, bool)
-}
-
-// WithClusterHandler returns the outer handler: it resolves /clusters/<path|id>/... to a cluster ID in
-// the request context and strips the prefix, so the upstream chain sees an ordinary request.
-// Writes to the wildcard get 405, and resource requests without an account a 404 that says how
-// to address one. Other top-level paths (health, metrics, version, OpenAPI) pass through
-// unchanged. An unknown account is not refused here: the request carries the Unknown cluster
-// through authentication and authorization, so callers who may not see it get the very 403 that
+// WithClusterHandler returns the outer handler: it resolves /clusters/<path|id>/... to a cluster
+// ID in the request context and strips the prefix, so the upstream chain sees an ordinary
+// request. Writes to the wildcard get 405, and resource requests without an account a 404 that
+// says how to address one. Other top-level paths (health, metrics, version, OpenAPI) pass
+// through unchanged. An unknown account is not refused here: the request carries the
+// cluster.Unknown cluster through authentication and authorization, so callers who may not see it get the very 403 that
 // an existing account they cannot reach gives; WithUnknownAccountNotFound answers 404 to the
 // others once they are authorized.
-func WithClusterHandler(next http.Handler, resolver Resolver, s runtime.NegotiatedSerializer) http.Handler {
+func WithClusterHandler(next http.Handler, resolver cluster.Resolver, s runtime.NegotiatedSerializer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		fail := func(err error) {
 			responsewriters.ErrorNegotiated(err, s, schema.GroupVersion{Version: "v1"}, w, req)
 		}
 		path := req.URL.Path
-		if !strings.HasPrefix(path, URLPrefix) {
+		if !strings.HasPrefix(path, cluster.URLPrefix) {
 			if isResourcePath(path) {
-				fail(NotFound("resource requests must name an account: use " + URLPrefix + "<account-path>" + path + ", e.g. " + URLPrefix + RootPath + path))
+				fail(NotFound("resource requests must name an account: use " + cluster.URLPrefix + "<account-path>" + path + ", e.g. " + cluster.URLPrefix + cluster.RootPath + path))
 				return
 			}
 			next.ServeHTTP(w, req)
 			return
 		}
-		rest := strings.TrimPrefix(path, URLPrefix)
+		rest := strings.TrimPrefix(path, cluster.URLPrefix)
 		name, remainder, _ := strings.Cut(rest, "/")
-		var id ID
+		var id cluster.ID
 		switch {
-		case name == string(Wildcard):
+		case name == string(cluster.Wildcard):
 			if req.Method != http.MethodGet {
 				fail(apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "clusters/*"}, strings.ToLower(req.Method)))
 				return
 			}
-			id = Wildcard
+			id = cluster.Wildcard
 		default:
 			resolved, ok := resolver.Resolve(name)
 			if !ok {
-				resolved = Unknown
+				resolved = cluster.Unknown
 			}
 			id = resolved
 		}
-		ctx := WithCluster(req.Context(), id)
-		if id == Unknown {
+		ctx := cluster.WithCluster(req.Context(), id)
+		if id == cluster.Unknown {
 			ctx = context.WithValue(ctx, unknownNameKey{}, name)
 		}
 		r := req.Clone(ctx)
@@ -72,17 +66,13 @@ func WithClusterHandler(next http.Handler, resolver Resolver, s runtime.Negotiat
 	})
 }
 
-// Unknown is the cluster of requests to an account that does not exist. It never resolves and
-// no policy exists in it.
-const Unknown ID = "-"
-
 type unknownNameKey struct{}
 
 // WithUnknownAccountNotFound answers 404 to authorized requests for an unknown account. It
 // belongs after authorization in the handler chain, in front of the API handlers.
 func WithUnknownAccountNotFound(next http.Handler, s runtime.NegotiatedSerializer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if id, ok := FromContext(req.Context()); !ok || id != Unknown {
+		if id, ok := cluster.FromContext(req.Context()); !ok || id != cluster.Unknown {
 			next.ServeHTTP(w, req)
 			return
 		}

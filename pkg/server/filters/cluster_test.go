@@ -1,4 +1,4 @@
-package cluster
+package filters
 
 import (
 	"net/http"
@@ -10,19 +10,21 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
 func TestClusterHandler(t *testing.T) {
 	t.Parallel()
-	idx := NewIndex("rootid0000000000")
-	idx.Set("rootid0000000000", "acme", "acmeid0000000000", Attributes{})
+	idx := cluster.NewIndex("rootid0000000000")
+	idx.Set("rootid0000000000", "acme", "acmeid0000000000", cluster.Attributes{})
 	s := runtime.NewScheme()
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
 	codecs := serializer.NewCodecFactory(s)
 
 	type seen struct {
 		path    string
-		cluster ID
+		cluster cluster.ID
 	}
 	for _, tc := range []struct {
 		method, path string
@@ -33,10 +35,10 @@ func TestClusterHandler(t *testing.T) {
 		{"GET", "/clusters/root:acme/apis", http.StatusOK, &seen{"/apis", "acmeid0000000000"}},
 		{"POST", "/clusters/acmeid0000000000/api/v1/namespaces", http.StatusOK, &seen{"/api/v1/namespaces", "acmeid0000000000"}},
 		{"GET", "/clusters/root:acme", http.StatusOK, &seen{"/", "acmeid0000000000"}},
-		{"GET", "/clusters/*/api/v1/configmaps", http.StatusOK, &seen{"/api/v1/configmaps", Wildcard}},
+		{"GET", "/clusters/*/api/v1/configmaps", http.StatusOK, &seen{"/api/v1/configmaps", cluster.Wildcard}},
 		{"POST", "/clusters/*/api/v1/namespaces/default/configmaps", http.StatusMethodNotAllowed, nil},
 		{"DELETE", "/clusters/*/api/v1/namespaces/default/configmaps/x", http.StatusMethodNotAllowed, nil},
-		{"GET", "/clusters/root:nope/api/v1/namespaces", http.StatusOK, &seen{"/api/v1/namespaces", Unknown}},
+		{"GET", "/clusters/root:nope/api/v1/namespaces", http.StatusOK, &seen{"/api/v1/namespaces", cluster.Unknown}},
 		{"GET", "/api/v1/namespaces", http.StatusNotFound, nil},
 		{"GET", "/apis", http.StatusNotFound, nil},
 		{"GET", "/readyz", http.StatusOK, &seen{"/readyz", ""}},
@@ -44,7 +46,7 @@ func TestClusterHandler(t *testing.T) {
 	} {
 		var got *seen
 		h := WithClusterHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id, _ := FromContext(r.Context())
+			id, _ := cluster.FromContext(r.Context())
 			got = &seen{r.URL.Path, id}
 		}), idx, codecs)
 		rec := httptest.NewRecorder()
@@ -59,7 +61,7 @@ func TestClusterHandler(t *testing.T) {
 
 func TestUnknownAccountNotFound(t *testing.T) {
 	t.Parallel()
-	idx := NewIndex("rootid0000000000")
+	idx := cluster.NewIndex("rootid0000000000")
 	s := runtime.NewScheme()
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
 	codecs := serializer.NewCodecFactory(s)
