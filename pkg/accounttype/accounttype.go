@@ -1,7 +1,9 @@
 // Package accounttype resolves account types: it finds the nearest definition of a type name
 // from an account up to root, follows the extends chain, merges what is inherited, and decides
 // whether a child type may be created under a parent type. Where types are read from is up to
-// the caller (storage inside the server, the API outside), so the rules live in one place.
+// the caller (storage inside the server, the API outside), so the rules live in one place. It
+// also defines the built-in types that root holds from the start (Builtin); the server creates
+// them.
 //
 // It must not read or write anything itself.
 package accounttype

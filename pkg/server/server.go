@@ -12,8 +12,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -21,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
+	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -180,19 +179,15 @@ func (s *Server) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext) er
 	f := s.clients
 	root := string(s.Index.Root())
 	kube := f.Kube(root)
-	types := f.Dynamic(root).Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounttypes"))
+	types := f.AccountMesh(root).CoreV1alpha1().AccountTypes()
 	return wait.PollUntilContextTimeout(hookCtx.Context, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: metav1.NamespaceDefault}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			klog.FromContext(ctx).V(2).Info("Waiting to create the root default namespace", "err", err)
 			return false, nil
 		}
-		for _, t := range builtinTypes() {
-			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(t)
-			if err != nil {
-				return false, err
-			}
-			_, err = types.Create(ctx, &unstructured.Unstructured{Object: u}, metav1.CreateOptions{})
+		for _, t := range accounttype.Builtin() {
+			_, err = types.Create(ctx, t, metav1.CreateOptions{})
 			if err != nil && !apierrors.IsAlreadyExists(err) {
 				klog.FromContext(ctx).V(2).Info("Waiting to create the built-in account types", "err", err)
 				return false, nil
@@ -200,35 +195,6 @@ func (s *Server) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext) er
 		}
 		return true, nil
 	})
-}
-
-// builtinTypes are the account types that exist in root from the start.
-func builtinTypes() []*corev1alpha1.AccountType {
-	newType := func(name string, spec corev1alpha1.AccountTypeSpec) *corev1alpha1.AccountType {
-		return &corev1alpha1.AccountType{
-			TypeMeta:   metav1.TypeMeta{APIVersion: corev1alpha1.SchemeGroupVersion.String(), Kind: "AccountType"},
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec:       spec,
-		}
-	}
-	return []*corev1alpha1.AccountType{
-		newType(corev1alpha1.TypeRoot, corev1alpha1.AccountTypeSpec{
-			AllowedChildren:  []string{corev1alpha1.TypeOrg, corev1alpha1.TypeProvider},
-			DefaultChildType: corev1alpha1.TypeOrg,
-		}),
-		newType(corev1alpha1.TypeOrg, corev1alpha1.AccountTypeSpec{
-			AllowedParents:   []string{corev1alpha1.TypeRoot},
-			DefaultChildType: corev1alpha1.TypeAccount,
-		}),
-		newType(corev1alpha1.TypeAccount, corev1alpha1.AccountTypeSpec{
-			AllowedParents:   []string{corev1alpha1.TypeOrg, corev1alpha1.TypeAccount},
-			DefaultChildType: corev1alpha1.TypeAccount,
-		}),
-		newType(corev1alpha1.TypeProvider, corev1alpha1.AccountTypeSpec{
-			AllowedParents:   []string{corev1alpha1.TypeRoot, corev1alpha1.TypeOrg, corev1alpha1.TypeAccount},
-			DefaultChildType: corev1alpha1.TypeAccount,
-		}),
-	}
 }
 
 // startControllers starts the in-process controllers.
