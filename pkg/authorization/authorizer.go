@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -23,15 +22,16 @@ const wildcardReason = "requests across all accounts (/clusters/*) are reserved 
 // ancestors.
 type Authorizer struct {
 	policy *Policy
-	// views decides requests through provider views; see SetViews.
-	views atomic.Pointer[Views]
+	// views decides requests through provider views; nil denies them all.
+	views Views
 }
 
 var _ authorizer.Authorizer = &Authorizer{}
 
-// NewAuthorizer returns the authorizer over policy.
-func NewAuthorizer(policy *Policy) *Authorizer {
-	return &Authorizer{policy: policy}
+// NewAuthorizer returns the authorizer over policy, deciding requests through provider views
+// with views (nil: provider views are denied).
+func NewAuthorizer(policy *Policy, views Views) *Authorizer {
+	return &Authorizer{policy: policy, views: views}
 }
 
 // Policy returns the policy the authorizer reads.

@@ -114,7 +114,7 @@ func TestAuthorize(t *testing.T) {
 		AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"team": "x"}}}}})
 	p.SetBinding(other, bindingKey{"", "v"}, crb("v", RoleView, false, userSubj("vic")))
 	p.SetBinding(other, bindingKey{"", "a"}, crb("a", "agg", false, userSubj("ann")))
-	z := NewAuthorizer(p)
+	z := NewAuthorizer(p, nil)
 
 	olive := &user.DefaultInfo{Name: "olive", Groups: []string{user.AllAuthenticated}}
 	vic := &user.DefaultInfo{Name: "vic", Groups: []string{user.AllAuthenticated}}
@@ -240,7 +240,7 @@ func TestConfinedIdentities(t *testing.T) {
 	p.SetClusterRole(team, "impersonator", &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "impersonator"},
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"impersonate"}, APIGroups: []string{"", "authentication.k8s.io"}, Resources: []string{"users", "groups", "userextras/*"}}}})
 	p.SetBinding(team, bindingKey{"", "imp"}, crb("imp", "impersonator", false, userSubj("bob")))
-	z := NewAuthorizer(p)
+	z := NewAuthorizer(p, nil)
 	bob := &user.DefaultInfo{Name: "bob", Groups: []string{"ops", user.AllAuthenticated}}
 	confinedBob := authentication.Confine(bob, team)
 	masters := authentication.Confine(&user.DefaultInfo{Name: "m", Groups: []string{user.SystemPrivilegedGroup}}, team)

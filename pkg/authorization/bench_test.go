@@ -16,7 +16,7 @@ import (
 // levels up.
 func BenchmarkAuthorize(b *testing.B) {
 	ids, p := benchPolicy(RoleEdit)
-	z := NewAuthorizer(p)
+	z := NewAuthorizer(p, nil)
 	leaf := cluster.WithCluster(context.Background(), ids[len(ids)-1])
 	alice := &user.DefaultInfo{Name: "alice", Groups: []string{"developers", user.AllAuthenticated}}
 	bob := &user.DefaultInfo{Name: "bob", Groups: []string{"developers", user.AllAuthenticated}}

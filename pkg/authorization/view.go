@@ -29,11 +29,6 @@ type Views interface {
 	Bound(id cluster.ID, identityHash string) bool
 }
 
-// SetViews sets the lookups of provider view requests; until it is called, they are denied.
-func (z *Authorizer) SetViews(v Views) {
-	z.views.Store(&v)
-}
-
 // viewReadVerbs are the verbs the view allows on apibindings.
 var viewReadVerbs = []string{"get", "list", "watch"}
 
@@ -44,11 +39,10 @@ var viewReadVerbs = []string{"get", "list", "watch"}
 // concrete account, is applied there. The consumer account's own RBAC is not consulted: the
 // consumer granted access by binding and accepting claims. Denials carry no reason.
 func (z *Authorizer) authorizeView(ctx context.Context, v view.Export, a authorizer.Attributes) (authorizer.Decision, string, error) {
-	views := z.views.Load()
-	if views == nil {
+	if z.views == nil {
 		return authorizer.DecisionDeny, "", nil
 	}
-	e, ok := (*views).Get(v.ProviderID, v.Name)
+	e, ok := z.views.Get(v.ProviderID, v.Name)
 	if !ok {
 		return authorizer.DecisionDeny, "", nil
 	}
@@ -70,7 +64,7 @@ func (z *Authorizer) authorizeView(ctx context.Context, v view.Export, a authori
 	if !ok {
 		return authorizer.DecisionDeny, "", nil
 	}
-	if !a.IsResourceRequest() || viewResourceAllowed(ctx, *views, e, a) {
+	if !a.IsResourceRequest() || viewResourceAllowed(ctx, z.views, e, a) {
 		return authorizer.DecisionAllow, reason, nil
 	}
 	return authorizer.DecisionDeny, "", nil

@@ -67,8 +67,7 @@ func TestAuthorizeView(t *testing.T) {
 	p := NewPolicy(testTree())
 	p.SetBinding(org, bindingKey{"", "provider-admin"}, crb("provider-admin", RoleAdmin, false, userSubj("provider")))
 	p.SetBinding(team, bindingKey{"", "team-admin"}, crb("team-admin", RoleAdmin, false, userSubj("consumer")))
-	z := NewAuthorizer(p)
-	z.SetViews(newFakeViews(team))
+	z := NewAuthorizer(p, newFakeViews(team))
 	provider := &user.DefaultInfo{Name: "provider", Groups: []string{user.AllAuthenticated}}
 	consumer := &user.DefaultInfo{Name: "consumer", Groups: []string{user.AllAuthenticated}}
 	masters := &user.DefaultInfo{Name: "admin", Groups: []string{user.SystemPrivilegedGroup}}
@@ -139,8 +138,7 @@ func BenchmarkViewAuthorize(b *testing.B) {
 			Status:     apisv1alpha1.APIBindingStatus{IdentityHash: "h", AppliedPermissionClaims: e.Spec.PermissionClaims},
 		}))
 	}
-	z := NewAuthorizer(p)
-	z.SetViews(x)
+	z := NewAuthorizer(p, x)
 	alice := &user.DefaultInfo{Name: "alice", Groups: []string{user.AllAuthenticated}}
 	bob := &user.DefaultInfo{Name: "bob", Groups: []string{user.AllAuthenticated}}
 	consumer := cluster.ID("c000000000000500")

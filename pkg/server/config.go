@@ -166,9 +166,8 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	g.SecureServing.ClientCA = clientCA
 	g.Authentication.Authenticator = c.authn.withCertificates(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
 	g.Authentication.APIAudiences = c.Options.Authentication.APIAudiences
-	c.authz = authorization.NewAuthorizer(authorization.NewPolicy(c.Index))
 	c.views, c.viewWatches = &view.Exports{}, &view.Watches{}
-	c.authz.SetViews(c.views)
+	c.authz = authorization.NewAuthorizer(authorization.NewPolicy(c.Index), c.views)
 	g.Authorization.Authorizer = c.authz
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 

@@ -45,7 +45,7 @@ func TestValidate(t *testing.T) {
 	add("clusterroles", &rbacv1.ClusterRole{ObjectMeta: annotated(metav1.ObjectMeta{Name: "powerful"}),
 		Rules: []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}})
 	add("clusterrolebindings", bind("bob-binds", "binder", "bob", false))
-	p := New(authorization.NewAuthorizer(policy), policy)
+	p := New(authorization.NewAuthorizer(policy, nil), policy)
 
 	secrets := []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}
 	all := []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}

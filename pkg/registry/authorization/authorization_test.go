@@ -45,7 +45,7 @@ func request(id cluster.ID, name string) context.Context {
 func TestReviews(t *testing.T) {
 	t.Parallel()
 	p, _ := setup(t)
-	ssar := &AccessReviewREST{Authorizer: authz.NewAuthorizer(p)}
+	ssar := &AccessReviewREST{Authorizer: authz.NewAuthorizer(p, nil)}
 	for _, tc := range []struct {
 		name string
 		in   cluster.ID
