@@ -62,15 +62,7 @@ func run(ctx context.Context, o *server.Options) error {
 	if err := completed.Validate(); err != nil {
 		return err
 	}
-	cfg, err := server.NewConfig(ctx, completed)
-	if err != nil {
-		return err
-	}
-	s, err := cfg.Complete().New()
-	if err != nil {
-		return err
-	}
-	return s.Run(ctx)
+	return server.NewConfig(completed).Complete().New().Run(ctx)
 }
 
 func newVersionCommand() *cobra.Command {

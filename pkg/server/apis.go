@@ -9,7 +9,7 @@ import (
 
 // installProviderAPIs installs apis.accountmesh.io: APIResourceSchemas, APIExports and
 // APIBindings. Their controllers and the serving of bound resources are wired in crds.go.
-func (s *Server) installProviderAPIs() error {
+func (s *apiServer) installProviderAPIs() error {
 	storage, err := apis.NewStorage(scheme.Scheme, s.storage, apis.Deps{
 		Definitions:   generatedopenapi.Definitions,
 		BuiltinGroups: s.crdGroups.BuiltinGroups,

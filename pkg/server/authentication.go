@@ -2,10 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 
 	"github.com/spf13/pflag"
@@ -159,10 +159,10 @@ type authn struct {
 	serviceAccountTokens authenticator.Token
 }
 
-// newAuthentication builds the token authenticators. The platform-wide issuers fetch their
-// keys until ctx is done.
-func (c *Config) newAuthentication(ctx context.Context) (*authn, error) {
-	o := c.Options.Authentication
+// newAuthentication builds the token authenticators: ServiceAccount tokens signed with key,
+// the options' static tokens and platform-wide issuers, and the organisations' issuers of the
+// accounts in index. The platform-wide issuers fetch their keys until ctx is done.
+func newAuthentication(ctx context.Context, o AuthenticationOptions, key *ecdsa.PrivateKey, index *cluster.Index) (*authn, error) {
 	// The upstream JWKS metrics carry one series per issuer, and every organisation may bring
 	// its own: metrics series must not grow with the tenants.
 	if err := utilfeature.DefaultMutableFeatureGate.SetFromMap(map[string]bool{
@@ -170,11 +170,8 @@ func (c *Config) newAuthentication(ctx context.Context) (*authn, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("failed to turn off the per-issuer JWKS metrics: %w", err)
 	}
-	key, err := serviceaccount.LoadOrCreateKey(filepath.Join(c.Options.RootDir, "pki", serviceAccountKeyFile))
-	if err != nil {
-		return nil, err
-	}
-	a := &authn{orgs: oidc.NewOrgs(c.Index)}
+	a := &authn{orgs: oidc.NewOrgs(index)}
+	var err error
 	if a.tokens, err = serviceaccount.NewTokens(key, o.ServiceAccountIssuer, o.APIAudiences); err != nil {
 		return nil, err
 	}
@@ -224,7 +221,7 @@ func (a *authn) getServiceAccount(ctx context.Context, id cluster.ID, namespace,
 
 // addServiceAccountTokens adds the TokenRequest subresource to the core storage and lets the
 // ServiceAccount authenticator read ServiceAccounts from it.
-func (s *Server) addServiceAccountTokens(coreStorage map[string]rest.Storage) error {
+func (s *apiServer) addServiceAccountTokens(coreStorage map[string]rest.Storage) error {
 	sa := coreStorage["serviceaccounts"]
 	token, err := core.NewTokenREST(sa, s.authn.tokens)
 	if err != nil {
@@ -238,7 +235,7 @@ func (s *Server) addServiceAccountTokens(coreStorage map[string]rest.Storage) er
 
 // installAuthenticationAPIs installs authentication.k8s.io (SelfSubjectReview) and
 // iam.accountmesh.io (IdentityProvider).
-func (s *Server) installAuthenticationAPIs() error {
+func (s *apiServer) installAuthenticationAPIs() error {
 	iamStorage, err := iam.NewStorage(scheme.Scheme, s.storage, s.Index)
 	if err != nil {
 		return err
@@ -255,7 +252,7 @@ func (s *Server) installAuthenticationAPIs() error {
 
 // startIdentityProviders runs the controller that feeds the organisations' identity providers
 // to the authenticator, and holds readiness until it has seen every IdentityProvider.
-func (s *Server) startIdentityProviders(hookCtx genericapiserver.PostStartHookContext) error {
+func (s *apiServer) startIdentityProviders(hookCtx genericapiserver.PostStartHookContext) error {
 	c, err := identityprovider.New(s.clients, s.authn.orgs)
 	if err != nil {
 		return err

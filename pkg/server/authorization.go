@@ -27,7 +27,7 @@ var rbacResources = map[string]runtime.Object{
 // installAuthorization installs authorization.k8s.io (access and rules reviews) and
 // authorization.accountmesh.io (accessible accounts, grants), and starts the wildcard RBAC
 // informers that feed the policy; the server is not ready before they have synced.
-func (s *Server) installAuthorization() error {
+func (s *apiServer) installAuthorization() error {
 	policy := s.authz.Policy()
 	if err := s.installGroups(
 		apiGroup{authorizationv1.SchemeGroupVersion, map[string]rest.Storage{

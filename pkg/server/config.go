@@ -1,46 +1,31 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
-	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/accounttypedefaults"
-	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
-	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
-	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
-	"github.com/accountmesh/accountmesh/pkg/discovery"
-	"github.com/accountmesh/accountmesh/pkg/etcd"
 	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
-	"github.com/accountmesh/accountmesh/pkg/openapi"
 	"github.com/accountmesh/accountmesh/pkg/pki"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 	"github.com/accountmesh/accountmesh/pkg/server/filters"
-	"github.com/accountmesh/accountmesh/pkg/storage"
 	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
@@ -53,128 +38,87 @@ const rootClusterKey = "/registry/accountmesh.io/root-cluster-id"
 // KubeconfigFile is the name of the admin kubeconfig in the root directory.
 const KubeconfigFile = "admin.kubeconfig"
 
-// Config is the server configuration.
+// Config is the server configuration: what Run starts and serves, derived from the options.
+// Building and completing it has no effect outside the process: it starts no etcd, binds no
+// listener and writes no file (Server.Run does).
 type Config struct {
 	Options CompletedOptions
-	Generic *genericapiserver.Config
-	// Index maps account paths to cluster IDs.
-	Index *cluster.Index
-	// ExternalURL is the base URL clients use, e.g. https://127.0.0.1:6443.
-	ExternalURL string
-	// EtcdEndpoints are the client URLs of the etcd in use.
-	EtcdEndpoints []string
-
-	storage   storage.RESTOptionsGetter
-	authz     *authorization.Authorizer
-	admission *namespacelifecycle.Plugin
-	crdGroups *crdgroup.Plugin
-	// discovery serves per-account /apis; its sources are set once the server exists.
-	discovery *discovery.Discovery
-	// openapi serves per-account OpenAPI v3; its source is set once the server exists.
-	openapi *openapi.OpenAPI
-	purger  *storage.Purger
-	// views and viewWatches serve provider views; views reads the informers of crds.go.
-	views       *view.Exports
-	viewWatches *view.Watches
-	authn       *authn
-	etcd        *etcd.Embedded
-	pki         pki.Files
+	// PKIDir holds the CA, the serving and admin certificates and the ServiceAccount signing key.
+	PKIDir string
+	// EtcdDir is the data directory of the embedded etcd; unused with --etcd-servers.
+	EtcdDir string
 }
 
-// NewConfig builds the configuration: it starts the embedded etcd when no external one is
-// given, loads or creates the PKI, binds the listener and reads the root account's cluster ID.
-func NewConfig(ctx context.Context, o CompletedOptions) (_ *Config, err error) {
-	c := &Config{Options: o}
+// NewConfig returns the configuration of the options.
+func NewConfig(o CompletedOptions) *Config {
+	// Before any storage exists: each metric reads its label allow list once.
 	boundMetricLabels(scheme.Scheme)
-	defer func() {
-		if err != nil && c.etcd != nil {
-			c.etcd.Close()
-		}
-	}()
-	if err := os.MkdirAll(o.RootDir, 0o700); err != nil {
-		return nil, fmt.Errorf("failed to create root directory: %w", err)
+	return &Config{
+		Options: o,
+		PKIDir:  filepath.Join(o.RootDir, "pki"),
+		EtcdDir: filepath.Join(o.RootDir, "etcd"),
 	}
+}
 
-	c.EtcdEndpoints = o.EtcdServers
-	if len(c.EtcdEndpoints) == 0 {
-		if c.etcd, err = etcd.StartEmbedded(ctx, filepath.Join(o.RootDir, "etcd")); err != nil {
-			return nil, err
-		}
-		c.EtcdEndpoints = []string{c.etcd.Endpoint}
-	}
-	root, err := etcd.EnsureKey(ctx, c.EtcdEndpoints, rootClusterKey, func() string { return string(cluster.NewID()) })
-	if err != nil {
-		return nil, err
-	}
-	c.Index = cluster.NewIndex(cluster.ID(root))
+type completedConfig struct {
+	*Config
+	// host is the host of the server's external URL.
+	host string
+	// certHosts are the names the serving certificate covers.
+	certHosts []string
+}
 
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("failed to listen on %s: %w", o.Listen, err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	host := o.host
+// CompletedConfig is a configuration ready to build a server from.
+type CompletedConfig struct {
+	*completedConfig
+}
+
+// Complete derives the external host (the listen host; 127.0.0.1 when that is empty or
+// unspecified) and the names the serving certificate covers.
+func (c *Config) Complete() CompletedConfig {
+	host := c.Options.host
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	c.ExternalURL = "https://" + net.JoinHostPort(host, strconv.Itoa(port))
-
-	hosts := []string{host, "127.0.0.1", "::1", "localhost"}
-	hosts = slices.Compact(hosts)
-	if c.pki, err = pki.Ensure(filepath.Join(o.RootDir, "pki"), hosts); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-
-	if c.authn, err = c.newAuthentication(ctx); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	if c.Generic, err = c.genericConfig(ln, net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	sc := storagebackend.NewDefaultConfig(etcdPrefix, nil)
-	sc.Transport.ServerList = c.EtcdEndpoints
-	prefixes := &storage.Prefixes{}
-	c.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes,
-		Uncached: []schema.GroupResource{apiextensionsv1.Resource("customresourcedefinitions")}}
-	etcdClient, err := clientv3.New(clientv3.Config{Endpoints: c.EtcdEndpoints, DialTimeout: 10 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("failed to connect to etcd: %w", err)
-	}
-	c.purger = &storage.Purger{Client: etcdClient, EtcdPrefix: etcdPrefix, Prefixes: prefixes}
-	return c, nil
+	return CompletedConfig{&completedConfig{
+		Config:    c,
+		host:      host,
+		certHosts: slices.Compact([]string{host, "127.0.0.1", "::1", "localhost"}),
+	}}
 }
 
-func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*genericapiserver.Config, error) {
+// New returns the server of the configuration. It starts nothing and writes nothing: Run does.
+func (c CompletedConfig) New() *Server {
+	return &Server{config: *c.completedConfig}
+}
+
+// genericConfig returns the generic API server configuration: serving on ln with the
+// certificates of files, authentication by a, the server's authorizer and admission plugins,
+// OpenAPI, and the handler chain with the account and provider-view filters around it.
+func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files pki.Files, a *authn) (*genericapiserver.Config, error) {
 	g := genericapiserver.NewConfig(scheme.Codecs)
 	g.EffectiveVersion = effectiveVersion{compatibility.DefaultBuildEffectiveVersion()}
 	g.ExternalAddress = externalAddress
 
 	serving := genericoptions.NewSecureServingOptions().WithLoopback()
 	serving.Listener = ln
-	serving.ServerCert.CertKey = genericoptions.CertKey{CertFile: c.pki.ServingCert, KeyFile: c.pki.ServingKey}
+	serving.ServerCert.CertKey = genericoptions.CertKey{CertFile: files.ServingCert, KeyFile: files.ServingKey}
 	if err := serving.ApplyTo(&g.SecureServing, &g.LoopbackClientConfig); err != nil {
 		return nil, fmt.Errorf("failed to configure serving: %w", err)
 	}
 
-	clientCA, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca", c.pki.CACert)
+	clientCA, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca", files.CACert)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load client CA: %w", err)
 	}
 	g.SecureServing.ClientCA = clientCA
-	g.Authentication.Authenticator = c.authn.withCertificates(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
-	g.Authentication.APIAudiences = c.Options.Authentication.APIAudiences
-	c.views, c.viewWatches = &view.Exports{}, &view.Watches{}
-	c.authz = authorization.NewAuthorizer(authorization.NewPolicy(c.Index), c.views)
-	g.Authorization.Authorizer = c.authz
+	g.Authentication.Authenticator = a.withCertificates(x509request.NewDynamic(clientCA.VerifyOptions, x509request.CommonNameUserConversion))
+	g.Authentication.APIAudiences = s.Options.Authentication.APIAudiences
+	g.Authorization.Authorizer = s.authz
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
 
-	c.admission = namespacelifecycle.New()
-	c.crdGroups = crdgroup.New()
-	escalation := rbacescalation.New(g.Authorization.Authorizer, c.authz.Policy())
-	g.AdmissionControl = admission.NewChainHandler(c.admission, accountlifecycle.New(c.Index), c.crdGroups,
+	escalation := rbacescalation.New(g.Authorization.Authorizer, s.authz.Policy())
+	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), s.crdGroups,
 		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation))
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
@@ -183,38 +127,36 @@ func (c *Config) genericConfig(ln net.Listener, externalAddress string) (*generi
 	g.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.Definitions, namer)
 	g.OpenAPIV3Config.Info.Title = "Account Mesh"
 
-	c.discovery = &discovery.Discovery{}
-	c.openapi = &openapi.OpenAPI{}
 	g.BuildHandlerChainFunc = func(apiHandler http.Handler, gc *genericapiserver.Config) http.Handler {
 		// Unknown accounts pass through authentication and authorization like existing ones, so
 		// that a caller without access gets the same answer for both; only authorized callers
 		// learn that an account does not exist.
-		inner := filters.WithUnknownAccountNotFound(c.discovery.WrapRoot(c.openapi.Wrap(apiHandler)), scheme.Codecs)
-		inner = view.WithUnboundNotFound(inner, c.views, c.viewWatches, scheme.Codecs)
+		inner := filters.WithUnknownAccountNotFound(s.discovery.WrapRoot(s.openapi.Wrap(apiHandler)), scheme.Codecs)
+		inner = view.WithUnboundNotFound(inner, s.views, s.viewWatches, scheme.Codecs)
 		inner = authentication.WithImpersonationConfined(inner)
 		chain := authentication.WithImpersonationRequested(genericapiserver.DefaultBuildHandlerChain(inner, gc), scheme.Codecs)
-		return withUnauthenticatedProbes(view.WithExportView(filters.WithClusterHandler(chain, c.Index, scheme.Codecs), c.Index, scheme.Codecs), apiHandler)
+		return withUnauthenticatedProbes(view.WithExportView(filters.WithClusterHandler(chain, s.Index, scheme.Codecs), s.Index, scheme.Codecs), apiHandler)
 	}
 	return g, nil
 }
 
-// writeKubeconfig writes the admin kubeconfig pointing at the root account.
-func (c *Config) writeKubeconfig() error {
-	ca, err := pki.ReadPEM(c.pki.CACert)
+// writeKubeconfig writes the admin kubeconfig, for the root account at externalURL, to file.
+func writeKubeconfig(file, externalURL string, files pki.Files) error {
+	ca, err := pki.ReadPEM(files.CACert)
 	if err != nil {
 		return err
 	}
-	cert, err := pki.ReadPEM(c.pki.AdminCert)
+	cert, err := pki.ReadPEM(files.AdminCert)
 	if err != nil {
 		return err
 	}
-	key, err := pki.ReadPEM(c.pki.AdminKey)
+	key, err := pki.ReadPEM(files.AdminKey)
 	if err != nil {
 		return err
 	}
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters[cluster.RootPath] = &clientcmdapi.Cluster{
-		Server:                   c.ExternalURL + cluster.URLPrefix + cluster.RootPath,
+		Server:                   externalURL + cluster.URLPrefix + cluster.RootPath,
 		CertificateAuthorityData: ca,
 	}
 	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}
@@ -224,24 +166,5 @@ func (c *Config) writeKubeconfig() error {
 	if err != nil {
 		return fmt.Errorf("failed to encode the admin kubeconfig: %w", err)
 	}
-	return pki.WriteFileAtomic(filepath.Join(c.Options.RootDir, KubeconfigFile), data, 0o600)
-}
-
-type completedConfig struct {
-	*Config
-	generic genericapiserver.CompletedConfig
-}
-
-// CompletedConfig is a configuration ready to build a server from.
-type CompletedConfig struct {
-	*completedConfig
-}
-
-// Complete fills in the derived parts of the generic configuration.
-func (c *Config) Complete() CompletedConfig {
-	generic := c.Generic.Complete(nil)
-	// Outermost, after completion has put the loopback token in front, so that it sees the
-	// loopback client too: the in-process controllers impersonate users.
-	c.Generic.Authentication.Authenticator = authentication.WithImpersonator(c.Generic.Authentication.Authenticator)
-	return CompletedConfig{&completedConfig{Config: c, generic: generic}}
+	return pki.WriteFileAtomic(file, data, 0o600)
 }

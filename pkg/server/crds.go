@@ -41,7 +41,7 @@ type customResources struct {
 }
 
 // newCustomResources wires the serving of custom resources into s.
-func (s *Server) newCustomResources() (*customResources, error) {
+func (s *apiServer) newCustomResources() (*customResources, error) {
 	lw, err := s.clients.TypedListWatch(string(cluster.Wildcard), apiextensionsv1.SchemeGroupVersion, "customresourcedefinitions")
 	if err != nil {
 		return nil, err

@@ -16,13 +16,20 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
+	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
+	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
+	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/discovery"
+	"github.com/accountmesh/accountmesh/pkg/openapi"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/accountindex"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
@@ -34,11 +41,36 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
 	"github.com/accountmesh/accountmesh/pkg/registry/rbac"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
+	"github.com/accountmesh/accountmesh/pkg/storage"
+	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
-// Server is a running Account Mesh.
-type Server struct {
-	completedConfig
+// apiServer is the assembled Account Mesh: the generic API server with every API group, the
+// account index, the shared informers and the in-process controllers. Run builds it from the
+// started dependencies and serves it.
+type apiServer struct {
+	Options CompletedOptions
+	// Generic is the generic API server configuration.
+	Generic *genericapiserver.Config
+	// Index maps account paths to cluster IDs.
+	Index *cluster.Index
+	// ExternalURL is the base URL clients use, e.g. https://127.0.0.1:6443.
+	ExternalURL string
+
+	storage   storage.RESTOptionsGetter
+	purger    *storage.Purger
+	authn     *authn
+	authz     *authorization.Authorizer
+	admission *namespacelifecycle.Plugin
+	crdGroups *crdgroup.Plugin
+	// discovery serves per-account /apis; its sources are set once the server exists.
+	discovery *discovery.Discovery
+	// openapi serves per-account OpenAPI v3; its source is set once the server exists.
+	openapi *openapi.OpenAPI
+	// views and viewWatches serve provider views; views reads the informers of crds.go.
+	views       *view.Exports
+	viewWatches *view.Watches
+
 	generic *genericapiserver.GenericAPIServer
 	clients *client.Factory
 	// accounts is the one cache of Account objects that the index and the controllers share.
@@ -51,13 +83,37 @@ type Server struct {
 	builtinGroups []string
 }
 
-// New builds the server: API groups, the account index and the controllers.
-func (c CompletedConfig) New() (*Server, error) {
-	g, err := c.generic.New("accountmesh", genericapiserver.NewEmptyDelegate())
-	if err != nil {
+// newAPIServer assembles the API server over the started dependencies d: authentication, the
+// generic configuration and its completion, storage, the API groups, the account index and the
+// controllers (started by post-start hooks). Building storage starts the watch caches.
+func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*apiServer, error) {
+	s := &apiServer{Options: c.Options, Index: cluster.NewIndex(d.root), ExternalURL: d.externalURL}
+	var err error
+	if s.authn, err = newAuthentication(ctx, c.Options.Authentication, d.serviceAccountKey, s.Index); err != nil {
+		return nil, err
+	}
+	s.views, s.viewWatches = &view.Exports{}, &view.Watches{}
+	s.authz = authorization.NewAuthorizer(authorization.NewPolicy(s.Index), s.views)
+	s.admission = namespacelifecycle.New()
+	s.crdGroups = crdgroup.New()
+	s.discovery, s.openapi = &discovery.Discovery{}, &openapi.OpenAPI{}
+	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
+		return nil, err
+	}
+	sc := storagebackend.NewDefaultConfig(etcdPrefix, nil)
+	sc.Transport.ServerList = d.etcdEndpoints
+	prefixes := &storage.Prefixes{}
+	s.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes,
+		Uncached: []schema.GroupResource{apiextensionsv1.Resource("customresourcedefinitions")}}
+	s.purger = &storage.Purger{Client: d.etcdClient, EtcdPrefix: etcdPrefix, Prefixes: prefixes}
+
+	completed := s.Generic.Complete(nil)
+	// Outermost, after completion has put the loopback token in front, so that it sees the
+	// loopback client too: the in-process controllers impersonate users.
+	s.Generic.Authentication.Authenticator = authentication.WithImpersonator(s.Generic.Authentication.Authenticator)
+	if s.generic, err = completed.New("accountmesh", genericapiserver.NewEmptyDelegate()); err != nil {
 		return nil, fmt.Errorf("failed to create generic API server: %w", err)
 	}
-	s := &Server{completedConfig: *c.completedConfig, generic: g}
 	if err := s.installAPIs(); err != nil {
 		return nil, err
 	}
@@ -89,13 +145,13 @@ func (c CompletedConfig) New() (*Server, error) {
 	if s.crds, err = s.newCustomResources(); err != nil {
 		return nil, err
 	}
-	g.AddPostStartHookOrDie("accountmesh-account-index", s.startIndex)
-	g.AddPostStartHookOrDie("accountmesh-bootstrap-root", s.bootstrapRoot)
-	g.AddPostStartHookOrDie("accountmesh-controllers", s.startControllers)
+	s.generic.AddPostStartHookOrDie("accountmesh-account-index", s.startIndex)
+	s.generic.AddPostStartHookOrDie("accountmesh-bootstrap-root", s.bootstrapRoot)
+	s.generic.AddPostStartHookOrDie("accountmesh-controllers", s.startControllers)
 	return s, nil
 }
 
-func (s *Server) installAPIs() error {
+func (s *apiServer) installAPIs() error {
 	getter := s.storage
 	coreStorage, err := core.NewStorage(scheme.Scheme, getter)
 	if err != nil {
@@ -146,7 +202,7 @@ type apiGroup struct {
 
 // installGroups installs built-in API groups and records them as built-in, so that CRDs cannot
 // claim them.
-func (s *Server) installGroups(groups ...apiGroup) error {
+func (s *apiServer) installGroups(groups ...apiGroup) error {
 	infos := make([]*genericapiserver.APIGroupInfo, 0, len(groups))
 	for _, g := range groups {
 		info := genericapiserver.NewDefaultAPIGroupInfo(g.gv.Group, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
@@ -164,7 +220,7 @@ func (s *Server) installGroups(groups ...apiGroup) error {
 
 // startIndex runs the shared Account informer, which feeds the account index, and holds
 // readiness until it has synced.
-func (s *Server) startIndex(hookCtx genericapiserver.PostStartHookContext) error {
+func (s *apiServer) startIndex(hookCtx genericapiserver.PostStartHookContext) error {
 	go s.accounts.Run(hookCtx.Context)
 	go s.accountTypes.Run(hookCtx.Context)
 	if !cache.WaitForCacheSync(hookCtx.Done(), s.accounts.HasSynced, s.accountTypes.HasSynced) {
@@ -175,7 +231,7 @@ func (s *Server) startIndex(hookCtx genericapiserver.PostStartHookContext) error
 
 // bootstrapRoot makes sure the root account has its default namespace and the built-in
 // account types. Existing objects are left as they are: operators may have changed them.
-func (s *Server) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext) error {
+func (s *apiServer) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext) error {
 	f := s.clients
 	root := string(s.Index.Root())
 	kube := f.Kube(root)
@@ -198,7 +254,7 @@ func (s *Server) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext) er
 }
 
 // startControllers starts the in-process controllers.
-func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext) error {
+func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookContext) error {
 	f := s.clients
 	s.admission.Start(hookCtx.Context, f)
 	namespaces, err := namespace.New(f)
@@ -213,20 +269,4 @@ func (s *Server) startControllers(hookCtx genericapiserver.PostStartHookContext)
 	gc.Start(hookCtx.Context, 2)
 	s.crds.startControllers(hookCtx.Context)
 	return s.lifecycle.Start(hookCtx.Context, 16)
-}
-
-// Run writes the admin kubeconfig and serves until ctx is done.
-func (s *Server) Run(ctx context.Context) error {
-	defer func() {
-		_ = s.purger.Client.Close()
-		if s.etcd != nil {
-			s.etcd.Close()
-		}
-	}()
-	if err := s.writeKubeconfig(); err != nil {
-		return err
-	}
-	klog.FromContext(ctx).Info("Serving Account Mesh", "url", s.ExternalURL+cluster.URLPrefix+cluster.RootPath,
-		"kubeconfig", s.Options.RootDir+"/"+KubeconfigFile)
-	return s.generic.PrepareRun().RunWithContext(ctx)
 }
