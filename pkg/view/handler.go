@@ -14,7 +14,6 @@ import (
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
-	"github.com/accountmesh/accountmesh/pkg/server/filters"
 	"github.com/accountmesh/accountmesh/pkg/storage"
 )
 
@@ -39,7 +38,7 @@ func WithExportView(next http.Handler, resolver cluster.Resolver, s runtime.Nego
 		}
 		parts := strings.SplitN(strings.TrimPrefix(path, ExportPrefix), "/", 4)
 		if !strings.HasPrefix(path, ExportPrefix) || len(parts) < 4 || parts[0] == "" || parts[1] == "" || parts[2] != "clusters" || parts[3] == "" {
-			responsewriters.ErrorNegotiated(filters.NotFound("the provider view is served at "+ExportPrefix+"<provider-path>/<export>/clusters/<cluster-id|*>/..."),
+			responsewriters.ErrorNegotiated(cluster.NotFound("the provider view is served at "+ExportPrefix+"<provider-path>/<export>/clusters/<cluster-id|*>/..."),
 				s, schema.GroupVersion{Version: "v1"}, w, req)
 			return
 		}
@@ -81,13 +80,13 @@ func WithUnboundNotFound(next http.Handler, exports *Exports, watches *Watches, 
 		}
 		e, ok := exports.Get(v.ProviderID, v.Name)
 		if !ok {
-			fail(filters.NotFound(fmt.Sprintf("apiexport %q not found", v.Name)))
+			fail(cluster.NotFound(fmt.Sprintf("apiexport %q not found", v.Name)))
 			return
 		}
 		hash := e.Status.IdentityHash
 		id, _ := cluster.FromContext(ctx)
 		if id != cluster.Wildcard && (id == cluster.Unknown || !exports.Bound(id, hash)) {
-			fail(filters.AccountNotFound(v.Account))
+			fail(cluster.AccountNotFound(v.Account))
 			return
 		}
 		v.Object = e

@@ -2,12 +2,10 @@ package filters
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
@@ -31,7 +29,7 @@ func WithClusterHandler(next http.Handler, resolver cluster.Resolver, s runtime.
 		path := req.URL.Path
 		if !strings.HasPrefix(path, cluster.URLPrefix) {
 			if isResourcePath(path) {
-				fail(NotFound("resource requests must name an account: use " + cluster.URLPrefix + "<account-path>" + path + ", e.g. " + cluster.URLPrefix + cluster.RootPath + path))
+				fail(cluster.NotFound("resource requests must name an account: use " + cluster.URLPrefix + "<account-path>" + path + ", e.g. " + cluster.URLPrefix + cluster.RootPath + path))
 				return
 			}
 			next.ServeHTTP(w, req)
@@ -77,7 +75,7 @@ func WithUnknownAccountNotFound(next http.Handler, s runtime.NegotiatedSerialize
 			return
 		}
 		name, _ := req.Context().Value(unknownNameKey{}).(string)
-		responsewriters.ErrorNegotiated(AccountNotFound(name), s, schema.GroupVersion{Version: "v1"}, w, req)
+		responsewriters.ErrorNegotiated(cluster.AccountNotFound(name), s, schema.GroupVersion{Version: "v1"}, w, req)
 	})
 }
 
@@ -90,20 +88,4 @@ func isResourcePath(path string) bool {
 		}
 	}
 	return false
-}
-
-// AccountNotFound is the error of a request for an account that does not exist, as named in
-// the request: the one answer for every account a caller may not learn about.
-func AccountNotFound(name string) error {
-	return NotFound(fmt.Sprintf("account %q not found", name))
-}
-
-// NotFound returns a 404 status error with msg.
-func NotFound(msg string) error {
-	return &apierrors.StatusError{ErrStatus: metav1.Status{
-		Status:  metav1.StatusFailure,
-		Code:    http.StatusNotFound,
-		Reason:  metav1.StatusReasonNotFound,
-		Message: msg,
-	}}
 }
