@@ -128,6 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	defer s.requests.Done()
+	s.awaitFilled(ctx)
 	if v.warning != "" {
 		warning.AddWarning(ctx, "", v.warning)
 	}

@@ -1,11 +1,13 @@
 package dynamic
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -23,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilwaitgroup "k8s.io/apimachinery/pkg/util/waitgroup"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/endpoints/handlers"
@@ -61,6 +64,30 @@ type serving struct {
 	// watches are the open watches, ended when their account leaves the identity.
 	watches *watches
 	release func()
+	// raw is the shared storage; filled reports that its watch cache has filled once.
+	raw    storage.Interface
+	filled atomic.Bool
+}
+
+// firstFillWait bounds how long a request waits for the watch cache of a newly served identity
+// to fill.
+const firstFillWait = 5 * time.Second
+
+// awaitFilled waits, until the watch cache has filled once, for it to fill, for ctx to end or
+// for firstFillWait. A filling cache answers lists with 429 and Retry-After: 1, which clients
+// honour by sleeping a full second: without the wait, the first requests after a CRD is
+// established or an export is bound would take more than a second. Later refills (etcd lost
+// the watch) answer as upstream does.
+func (s *serving) awaitFilled(ctx context.Context) {
+	if s.filled.Load() {
+		return
+	}
+	err := wait.PollUntilContextTimeout(ctx, 2*time.Millisecond, firstFillWait, true, func(context.Context) (bool, error) {
+		return s.raw.ReadinessCheck() == nil, nil
+	})
+	if err == nil {
+		s.filled.Store(true)
+	}
 }
 
 // servedVersion holds the storages and request scopes of one served version.
@@ -100,7 +127,7 @@ func (d servingDeps) newServing(crd *apiextensionsv1.CustomResourceDefinition, p
 	if err != nil {
 		return nil, err
 	}
-	s := &serving{schemas: schemas, versions: map[string]*servedVersion{}, release: release, watches: &watches{}}
+	s := &serving{schemas: schemas, versions: map[string]*servedVersion{}, release: release, watches: &watches{}, raw: raw}
 	namespaced := crd.Spec.Scope == apiextensionsv1.NamespaceScoped
 	replicasPaths := replicasPathMapping(crd)
 	for _, v := range crd.Spec.Versions {

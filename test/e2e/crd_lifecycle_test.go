@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,6 +157,50 @@ func TestCRDScale(t *testing.T) {
 	require.Equal(t, "Scale 3", scale)
 	header, _ := kubectlTable(t, framework.Kubectl(t, a.Kubeconfig, "get", "am"))
 	require.Contains(t, header, "REPLICAS")
+}
+
+// TestCRDFirstRequestsServed sends a burst of lists, from the watch cache and consistent, as
+// the first requests to a newly established CRD: each is answered at once. A watch cache that
+// is still filling answers 429 with Retry-After: 1, and clients would wait a second.
+func TestCRDFirstRequestsServed(t *testing.T) {
+	t.Parallel()
+	a := server.NewAccount(t, "root")
+	group := randomGroup()
+	applyWidgetCRD(t, a, group, "")
+
+	var mu sync.Mutex
+	codes := map[int]int{}
+	cfg := rest.CopyConfig(a.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(req)
+			if err == nil {
+				mu.Lock()
+				codes[resp.StatusCode]++
+				mu.Unlock()
+			}
+			return resp, err
+		})
+	})
+	widgets := dynamic.NewForConfigOrDie(cfg).Resource(widgetsGVR(group)).Namespace("default")
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			opts := metav1.ListOptions{}
+			if i%2 == 0 {
+				opts.ResourceVersion = "0"
+			}
+			_, err := widgets.List(t.Context(), opts)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, map[int]int{http.StatusOK: 16}, codes, "status codes of the first lists")
 }
 
 // TestCRDWildcard lists a custom resource across all accounts that define it identically, and

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -82,3 +83,9 @@ func requireUnresolvable(t *testing.T, cfg *rest.Config, what string) {
 		return apierrors.IsNotFound(err), nil
 	}, "%s still resolves", what)
 }
+
+// roundTripperFunc is an http.RoundTripper of a function, to observe a client's responses.
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip implements http.RoundTripper.
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
