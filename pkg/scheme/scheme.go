@@ -14,6 +14,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -53,6 +54,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		authenticationv1.AddToScheme,
 		rbacv1.AddToScheme,
 		coordinationv1.AddToScheme,
+		flowcontrolv1.AddToScheme,
 		eventsv1.AddToScheme,
 		corev1alpha1.AddToScheme,
 		apiextensions.AddToScheme,
@@ -98,6 +100,10 @@ func addInternalTypes(s *runtime.Scheme) error {
 	)
 	s.AddKnownTypes(internal(coordinationv1.GroupName),
 		&coordinationv1.Lease{}, &coordinationv1.LeaseList{},
+	)
+	s.AddKnownTypes(internal(flowcontrolv1.GroupName),
+		&flowcontrolv1.FlowSchema{}, &flowcontrolv1.FlowSchemaList{},
+		&flowcontrolv1.PriorityLevelConfiguration{}, &flowcontrolv1.PriorityLevelConfigurationList{},
 	)
 	s.AddKnownTypes(internal(corev1alpha1.GroupName),
 		&corev1alpha1.Account{}, &corev1alpha1.AccountList{},

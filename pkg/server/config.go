@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -116,6 +117,9 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	g.Authentication.APIAudiences = s.Options.Authentication.APIAudiences
 	g.Authorization.Authorizer = s.authz
 	genericapiserver.AuthorizeClientBearerToken(g.LoopbackClientConfig, &g.Authentication, &g.Authorization)
+	if s.flowControlHooks, err = withFlowControl(g, s.Index.Root()); err != nil {
+		return nil, err
+	}
 
 	escalation := rbacescalation.New(g.Authorization.Authorizer, s.authz.Policy())
 	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), s.crdGroups,
@@ -135,6 +139,7 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 		inner = view.WithUnboundNotFound(inner, s.views, s.viewWatches, scheme.Codecs)
 		inner = authentication.WithImpersonationConfined(inner)
 		chain := authentication.WithImpersonationRequested(genericapiserver.DefaultBuildHandlerChain(inner, gc), scheme.Codecs)
+		chain = filters.WithPlatformGroups(chain, s.Index.Root(), flowcontrolv1.GroupName)
 		return withUnauthenticatedProbes(view.WithExportView(filters.WithClusterHandler(chain, s.Index, scheme.Codecs), s.Index, scheme.Codecs), apiHandler)
 	}
 	return g, nil

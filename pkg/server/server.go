@@ -8,6 +8,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,6 +40,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/registry/apiextensions"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
+	registryflowcontrol "github.com/accountmesh/accountmesh/pkg/registry/flowcontrol"
 	"github.com/accountmesh/accountmesh/pkg/registry/rbac"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 	"github.com/accountmesh/accountmesh/pkg/storage"
@@ -70,6 +72,8 @@ type apiServer struct {
 	// views and viewWatches serve provider views; views reads the informers of crds.go.
 	views       *view.Exports
 	viewWatches *view.Watches
+	// flowControlHooks start API priority and fairness (withFlowControl).
+	flowControlHooks map[string]genericapiserver.PostStartHookFunc
 
 	generic *genericapiserver.GenericAPIServer
 	clients *client.Factory
@@ -145,6 +149,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	if s.crds, err = s.newCustomResources(); err != nil {
 		return nil, err
 	}
+	for name, hook := range s.flowControlHooks {
+		s.generic.AddPostStartHookOrDie(name, hook)
+	}
 	s.generic.AddPostStartHookOrDie("accountmesh-account-index", s.startIndex)
 	s.generic.AddPostStartHookOrDie("accountmesh-bootstrap-root", s.bootstrapRoot)
 	s.generic.AddPostStartHookOrDie("accountmesh-controllers", s.startControllers)
@@ -166,6 +173,10 @@ func (s *apiServer) installAPIs() error {
 	}
 	rbac.WithBuiltinClusterRoles(rbacStorage, s.authz.Policy(), s.Index)
 	coordinationStorage, err := coordination.NewStorage(scheme.Scheme, getter)
+	if err != nil {
+		return err
+	}
+	flowcontrolStorage, err := registryflowcontrol.NewStorage(scheme.Scheme, getter)
 	if err != nil {
 		return err
 	}
@@ -191,6 +202,7 @@ func (s *apiServer) installAPIs() error {
 		apiGroup{eventsv1.SchemeGroupVersion, map[string]rest.Storage{"events": coreStorage["events"]}},
 		apiGroup{corev1alpha1.SchemeGroupVersion, accountStorage},
 		apiGroup{apiextensionsv1.SchemeGroupVersion, crdStorage},
+		apiGroup{flowcontrolv1.SchemeGroupVersion, flowcontrolStorage},
 	)
 }
 

@@ -62,7 +62,7 @@ func whoami(t *testing.T, kubeconfig string) authenticationv1.UserInfo {
 // grantRole binds a ClusterRole in account a to a subject (--user=x, --group=x or
 // --serviceaccount=ns:name), inherited by the accounts below when inherit is set. Grants reach
 // the authorizer through a watch, so callers poll (whoamiEventually) before relying on them.
-func grantRole(t *testing.T, a *framework.Account, role, subject string, inherit bool) {
+func grantRole(t testing.TB, a *framework.Account, role, subject string, inherit bool) {
 	t.Helper()
 	name := framework.RandomName("grant-")
 	framework.Kubectl(t, a.Kubeconfig, "create", "clusterrolebinding", name, "--clusterrole="+role, subject)
