@@ -52,6 +52,10 @@ test-short: ## Run unit tests only.
 bench: ## Run Go benchmarks.
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
+.PHONY: conformance
+conformance: ## Run upstream's sig-api-machinery and sig-auth e2e tests against an account (not part of make test).
+	bash hack/conformance/run.sh
+
 .PHONY: load
 load: ## Run the account load benchmark.
 	$(GO) run ./test/load --accounts 2000 --objects 10
