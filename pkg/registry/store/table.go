@@ -68,12 +68,16 @@ func objectMeta(obj runtime.Object) metav1.Object {
 	return m
 }
 
-func (c *tableConvertor) ConvertToTable(_ context.Context, object runtime.Object, _ runtime.Object) (*metav1.Table, error) {
+// ConvertToTable implements rest.TableConvertor. With tableOptions' NoHeaders, which a watch
+// sets after its first event, the table has rows only.
+func (c *tableConvertor) ConvertToTable(_ context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
 	table := &metav1.Table{}
-	for _, col := range c.columns {
-		table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{
-			Name: col.Name, Type: col.Type, Format: col.Format, Description: col.Description, Priority: col.Priority,
-		})
+	if opts, ok := tableOptions.(*metav1.TableOptions); !ok || !opts.NoHeaders {
+		for _, col := range c.columns {
+			table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{
+				Name: col.Name, Type: col.Type, Format: col.Format, Description: col.Description, Priority: col.Priority,
+			})
+		}
 	}
 
 	addRow := func(obj runtime.Object) error {
