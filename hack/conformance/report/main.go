@@ -1,7 +1,8 @@
 // Command report reads the not-applicable list and ginkgo's JSON report of a conformance run:
 // with -skip-regexp it prints the list as one regular expression for --ginkgo.skip; otherwise
 // it prints a table of every test that ran or was ruled out, and the totals, and exits 1 if a
-// test failed.
+// test failed. With -compatibility it also writes the compatibility page (docs/compatibility.md)
+// from the account's discovery.
 //
 // The list has one regular expression per line, matched against the full test name; a line
 // starting with # gives the reason for the expressions below it.
@@ -73,6 +74,8 @@ func main() {
 	skipRegexp := flag.String("skip-regexp", "", "print the list in this file as one regular expression and exit")
 	notApplicable := flag.String("not-applicable", "", "the not-applicable list")
 	focus := flag.String("focus", `\[sig-api-machinery\]|\[sig-auth\]`, "the tests that were meant to run")
+	compat := flag.String("compatibility", "", "also write the compatibility page to this file")
+	kubeconfig := flag.String("kubeconfig", "", "with -compatibility: the account whose discovery it reports")
 	flag.Parse()
 	if *skipRegexp != "" {
 		rules, err := readRules(*skipRegexp)
@@ -130,6 +133,12 @@ func main() {
 	}
 	fmt.Printf("\npassed %d, failed %d, not applicable %d, not run %d\n",
 		counts["passed"], counts["failed"], counts["not applicable"], counts["not run"])
+	if *compat != "" {
+		f, err := os.Create(*compat)
+		exitOn(err)
+		exitOn(writeCompatibility(f, *kubeconfig, counts))
+		exitOn(f.Close())
+	}
 	if len(failed) > 0 {
 		fmt.Println("\nfailed:")
 		for _, f := range failed {
