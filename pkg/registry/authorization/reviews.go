@@ -106,15 +106,11 @@ func (r *SubjectAccessReviewREST) Create(ctx context.Context, obj runtime.Object
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a SubjectAccessReview: %T", obj))
 	}
-	_, id, err := requester(ctx, "subjectaccessreviews")
+	status, err := answer(ctx, r.Authorizer, obj, review.ObjectMeta, review.Spec, createValidation, false)
 	if err != nil {
 		return nil, err
 	}
-	errs := append(validateMetadata(review.ObjectMeta, false), validateSpec(review.Spec)...)
-	if err := invalid(ctx, "SubjectAccessReview", obj, createValidation, errs); err != nil {
-		return nil, err
-	}
-	review.Status = decide(ctx, r.Authorizer, subject(review.Spec, id), review.Spec.ResourceAttributes, review.Spec.NonResourceAttributes)
+	review.Status = status
 	return review, nil
 }
 
@@ -148,26 +144,40 @@ func (r *LocalSubjectAccessReviewREST) Create(ctx context.Context, obj runtime.O
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a LocalSubjectAccessReview: %T", obj))
 	}
-	_, id, err := requester(ctx, "localsubjectaccessreviews")
+	status, err := answer(ctx, r.Authorizer, obj, review.ObjectMeta, review.Spec, createValidation, true)
 	if err != nil {
 		return nil, err
 	}
-	spec := review.Spec
-	errs := append(validateMetadata(review.ObjectMeta, true), validateSpec(spec)...)
-	if ra := spec.ResourceAttributes; ra != nil && ra.Namespace != review.Namespace {
+	review.Status = status
+	return review, nil
+}
+
+// answer validates a review about someone and answers it in the request's account with z; a
+// local review is about its namespace only, which must be the request's.
+func answer(ctx context.Context, z authorizer.Authorizer, obj runtime.Object, meta metav1.ObjectMeta, spec authorizationv1.SubjectAccessReviewSpec,
+	createValidation rest.ValidateObjectFunc, local bool) (authorizationv1.SubjectAccessReviewStatus, error) {
+	resource, kind := "subjectaccessreviews", "SubjectAccessReview"
+	if local {
+		resource, kind = "localsubjectaccessreviews", "LocalSubjectAccessReview"
+	}
+	_, id, err := requester(ctx, resource)
+	if err != nil {
+		return authorizationv1.SubjectAccessReviewStatus{}, err
+	}
+	errs := append(validateMetadata(meta, local), validateSpec(spec)...)
+	if ra := spec.ResourceAttributes; local && ra != nil && ra.Namespace != meta.Namespace {
 		errs = append(errs, field.Invalid(field.NewPath("spec", "resourceAttributes", "namespace"), ra.Namespace, "must match metadata.namespace"))
 	}
-	if spec.NonResourceAttributes != nil {
+	if local && spec.NonResourceAttributes != nil {
 		errs = append(errs, field.Invalid(field.NewPath("spec", "nonResourceAttributes"), spec.NonResourceAttributes, "disallowed on this kind of request"))
 	}
-	if err := invalid(ctx, "LocalSubjectAccessReview", obj, createValidation, errs); err != nil {
-		return nil, err
+	if err := invalid(ctx, kind, obj, createValidation, errs); err != nil {
+		return authorizationv1.SubjectAccessReviewStatus{}, err
 	}
-	if ns := genericapirequest.NamespaceValue(ctx); ns == "" || ns != review.Namespace {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("spec.resourceAttributes.namespace must match namespace: %v", ns))
+	if ns := genericapirequest.NamespaceValue(ctx); local && (ns == "" || ns != meta.Namespace) {
+		return authorizationv1.SubjectAccessReviewStatus{}, apierrors.NewBadRequest(fmt.Sprintf("spec.resourceAttributes.namespace must match namespace: %v", ns))
 	}
-	review.Status = decide(ctx, r.Authorizer, subject(spec, id), spec.ResourceAttributes, nil)
-	return review, nil
+	return decide(ctx, z, subject(spec, id), spec.ResourceAttributes, spec.NonResourceAttributes), nil
 }
 
 // validateMetadata requires the metadata of a review to be empty (but for its namespace, when
