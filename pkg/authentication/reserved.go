@@ -1,6 +1,7 @@
 package authentication
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,6 +22,24 @@ const ReservedGroupPrefix = "accountmesh:"
 // enforces it). Only the server sets it: WithoutReservedGroups drops it from authenticated users
 // and impersonating it is never allowed.
 const AccountExtraKey = "accountmesh.io/account"
+
+// OutsideAccountError is the error of a credential that is valid, but not in the account of the
+// request: a ServiceAccount token of another account, an organisation's token outside the
+// organisation. It goes to the server log only: to a caller, such a credential must read like an
+// unknown one, so that it reveals nothing of the account it belongs to (TokenReview leaves these
+// errors out of its answer).
+type OutsideAccountError struct {
+	// Reason says, for the log, which kind of credential it was.
+	Reason string
+}
+
+func (e *OutsideAccountError) Error() string { return e.Reason }
+
+// IsOutsideAccount reports whether err is, or wraps, an OutsideAccountError.
+func IsOutsideAccount(err error) bool {
+	var outside *OutsideAccountError
+	return errors.As(err, &outside)
+}
 
 // ConfinedTo returns the account u is confined to, and false if u is not confined.
 func ConfinedTo(u user.Info) (cluster.ID, bool) {

@@ -114,6 +114,7 @@ func TestAuthorize(t *testing.T) {
 		AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"team": "x"}}}}})
 	p.SetBinding(other, bindingKey{"", "v"}, crb("v", RoleView, false, userSubj("vic")))
 	p.SetBinding(other, bindingKey{"", "a"}, crb("a", "agg", false, userSubj("ann")))
+	p.SetBinding(other, bindingKey{"", "d"}, crb("d", RoleAuthDelegator, false, userSubj("dee")))
 	z := NewAuthorizer(p, nil)
 
 	olive := &user.DefaultInfo{Name: "olive", Groups: []string{user.AllAuthenticated}}
@@ -123,6 +124,10 @@ func TestAuthorize(t *testing.T) {
 	ann := &user.DefaultInfo{Name: "ann", Groups: []string{user.AllAuthenticated}}
 	nobody := &user.DefaultInfo{Name: "nobody", Groups: []string{user.AllAuthenticated}}
 	master := &user.DefaultInfo{Name: "ops", Groups: []string{user.SystemPrivilegedGroup}}
+	dee := &user.DefaultInfo{Name: "dee", Groups: []string{user.AllAuthenticated}}
+	review := func(group, resource string) authorizer.AttributesRecord {
+		return authorizer.AttributesRecord{Verb: "create", APIGroup: group, Resource: resource, ResourceRequest: true}
+	}
 
 	createAccount := authorizer.AttributesRecord{Verb: "create", APIGroup: corev1alpha1.GroupName, Resource: "accounts", ResourceRequest: true}
 	useRootType := authorizer.AttributesRecord{Verb: "use", APIGroup: corev1alpha1.GroupName, Resource: "accounttypes", Name: "account", ResourceRequest: true}
@@ -163,6 +168,14 @@ func TestAuthorize(t *testing.T) {
 		{"masters anywhere", master, team, get("secrets", "x", "y"), true},
 		{"masters in wildcard", master, cluster.Wildcard, get("secrets", "x", "y"), true},
 		{"wildcard for others", olive, cluster.Wildcard, get("configmaps", "", ""), false},
+		{"auth-delegator reviews tokens", dee, other, review("authentication.k8s.io", "tokenreviews"), true},
+		{"auth-delegator reviews access", dee, other, review("authorization.k8s.io", "subjectaccessreviews"), true},
+		{"auth-delegator does nothing else", dee, other, get("configmaps", "default", "c"), false},
+		{"auth-delegator only in its account", dee, org, review("authentication.k8s.io", "tokenreviews"), false},
+		{"admin reviews tokens", olive, team, review("authentication.k8s.io", "tokenreviews"), true},
+		{"admin reviews access in a namespace", olive, team, authorizer.AttributesRecord{Verb: "create", APIGroup: "authorization.k8s.io", Resource: "localsubjectaccessreviews", Namespace: "x", ResourceRequest: true}, true},
+		{"view reviews no tokens", vic, org, review("authentication.k8s.io", "tokenreviews"), false},
+		{"view reviews no access of others", vic, org, review("authorization.k8s.io", "subjectaccessreviews"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -17,6 +17,9 @@ const (
 	RoleAdmin = "admin"
 	RoleEdit  = "edit"
 	RoleView  = "view"
+	// RoleAuthDelegator is upstream's role for delegated authentication and authorization:
+	// TokenReviews and SubjectAccessReviews, what add-ons that serve their own API ask.
+	RoleAuthDelegator = "system:auth-delegator"
 )
 
 // aggregateLabelPrefix, followed by a built-in role's name, labels the ClusterRoles that add
@@ -25,7 +28,20 @@ const aggregateLabelPrefix = "rbac.authorization.k8s.io/aggregate-to-"
 
 // IsBuiltinRole reports whether name is a built-in ClusterRole.
 func IsBuiltinRole(name string) bool {
-	return name == RoleAdmin || name == RoleEdit || name == RoleView
+	_, ok := builtinRoles[name]
+	return ok
+}
+
+// BuiltinRoles returns the names of the built-in ClusterRoles, sorted.
+func BuiltinRoles() []string { return sortedKeys(builtinRoles) }
+
+// AggregationLabel returns the label that adds a ClusterRole's rules to the built-in role name,
+// and false when nothing aggregates into it.
+func AggregationLabel(name string) (string, bool) {
+	if len(builtinRoles[name].labels) == 0 {
+		return "", false
+	}
+	return aggregateLabelPrefix + name, true
 }
 
 var (
@@ -66,9 +82,20 @@ var adminRules = []rbacv1.PolicyRule{
 	rule(writeVerbs, corev1alpha1.GroupName, "accounts"),
 	rule(append([]string{"use"}, writeVerbs...), corev1alpha1.GroupName, "accounttypes"),
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessgrants"),
+	// Questions about others in the account, as upstream's cluster-admin may ask them (and its
+	// admin, in a namespace): so that the account's admin may grant system:auth-delegator.
+	rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),
+	rule([]string{"create"}, authorizationv1.GroupName, "subjectaccessreviews", "localsubjectaccessreviews"),
 	// Publishing APIs, and who may bind them: bind lets an admin grant bind to others.
 	rule(append([]string{"bind"}, allVerbs...), apisv1alpha1.GroupName, "apiexports", "apiresourceschemas"),
 	rule(allVerbs, apisv1alpha1.GroupName, "apiexports/content"),
+}
+
+// authDelegatorRules are upstream's system:auth-delegator: TokenReviews and SubjectAccessReviews
+// in the account.
+var authDelegatorRules = []rbacv1.PolicyRule{
+	rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),
+	rule([]string{"create"}, authorizationv1.GroupName, "subjectaccessreviews"),
 }
 
 // builtinRoles are the rules of the built-in ClusterRoles before aggregation, and the
@@ -77,9 +104,10 @@ var builtinRoles = map[string]struct {
 	rules  []rbacv1.PolicyRule
 	labels []string
 }{
-	RoleView:  {viewRules, []string{aggregateLabelPrefix + RoleView}},
-	RoleEdit:  {concat(editRules, viewRules), []string{aggregateLabelPrefix + RoleEdit, aggregateLabelPrefix + RoleView}},
-	RoleAdmin: {concat(adminRules, editRules, viewRules), []string{aggregateLabelPrefix + RoleAdmin, aggregateLabelPrefix + RoleEdit, aggregateLabelPrefix + RoleView}},
+	RoleView:          {viewRules, []string{aggregateLabelPrefix + RoleView}},
+	RoleEdit:          {concat(editRules, viewRules), []string{aggregateLabelPrefix + RoleEdit, aggregateLabelPrefix + RoleView}},
+	RoleAdmin:         {concat(adminRules, editRules, viewRules), []string{aggregateLabelPrefix + RoleAdmin, aggregateLabelPrefix + RoleEdit, aggregateLabelPrefix + RoleView}},
+	RoleAuthDelegator: {authDelegatorRules, nil},
 }
 
 // basicRules are what every caller with access to an account may do there: discovery, version

@@ -19,7 +19,9 @@
 //     rbac.authorization.k8s.io/aggregate-to-{admin,edit,view}=true add their rules (admin
 //     includes edit, edit includes view, as upstream). A stored ClusterRole with an
 //     aggregationRule gets, when evaluated, the rules of the account's ClusterRoles matching its
-//     selectors. Stored ClusterRoles cannot take the built-in names.
+//     selectors. Stored ClusterRoles cannot take the built-in names. system:auth-delegator is
+//     built in too, as upstream defines it (TokenReviews and SubjectAccessReviews in the
+//     account), without aggregation; admin holds its rules, so that it may grant it.
 //   - Access to an account requires a grant in it or inherited into it. Callers with one
 //     (any binding that applies to them there) also get discovery, version and OpenAPI reads,
 //     and may create SelfSubjectAccessReviews, SelfSubjectRulesReviews and SelfSubjectReviews.

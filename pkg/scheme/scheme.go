@@ -114,10 +114,11 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&iamv1alpha1.IdentityProvider{}, &iamv1alpha1.IdentityProviderList{},
 	)
 	s.AddKnownTypes(internal(authenticationv1.GroupName),
-		&authenticationv1.TokenRequest{}, &authenticationv1.SelfSubjectReview{},
+		&authenticationv1.TokenRequest{}, &authenticationv1.SelfSubjectReview{}, &authenticationv1.TokenReview{},
 	)
 	s.AddKnownTypes(internal(authorizationv1.GroupName),
 		&authorizationv1.SelfSubjectAccessReview{}, &authorizationv1.SelfSubjectRulesReview{},
+		&authorizationv1.SubjectAccessReview{}, &authorizationv1.LocalSubjectAccessReview{},
 	)
 	s.AddKnownTypes(internal(authorizationv1alpha1.GroupName),
 		&authorizationv1alpha1.AccessibleAccount{}, &authorizationv1alpha1.AccessibleAccountList{},

@@ -196,7 +196,9 @@ func newAuthentication(ctx context.Context, o AuthenticationOptions, key *ecdsa.
 		tokenAuths = append(tokenAuths, platform)
 	}
 	tokenAuths = append(tokenAuths, a.orgs)
-	a.bearer = tokenunion.New(tokenAuths...)
+	// As upstream, these authenticators know nothing of audiences: they accept only requests for
+	// the API's (a TokenReview may ask for others).
+	a.bearer = authenticator.WrapAudienceAgnosticToken(o.APIAudiences, tokenunion.New(tokenAuths...))
 	return a, nil
 }
 
@@ -204,9 +206,22 @@ func newAuthentication(ctx context.Context, o AuthenticationOptions, key *ecdsa.
 // certificates, then other bearer tokens; every user in system:authenticated, and none but
 // ServiceAccounts with the groups and user extras reserved to the server.
 func (a *authn) withCertificates(certs authenticator.Request) authenticator.Request {
+	return a.request(certs, bearertoken.New(a.bearer))
+}
+
+// bearerTokens returns the authenticator of TokenReviews: the request authenticator without
+// client certificates (and without the loopback token, which completion adds to the server's).
+func (a *authn) bearerTokens() authenticator.Request {
+	return a.request(bearertoken.New(a.bearer))
+}
+
+// request returns a request authenticator: ServiceAccount tokens, then others; every user in
+// system:authenticated, and none but ServiceAccounts with the groups and user extras reserved
+// to the server.
+func (a *authn) request(others ...authenticator.Request) authenticator.Request {
 	return group.NewAuthenticatedGroupAdder(union.New(
 		bearertoken.New(a.serviceAccountTokens),
-		authentication.WithoutReservedGroups(union.New(certs, bearertoken.New(a.bearer))),
+		authentication.WithoutReservedGroups(union.New(others...)),
 	))
 }
 
@@ -233,7 +248,7 @@ func (s *apiServer) addServiceAccountTokens(coreStorage map[string]rest.Storage)
 	return nil
 }
 
-// installAuthenticationAPIs installs authentication.k8s.io (SelfSubjectReview) and
+// installAuthenticationAPIs installs authentication.k8s.io (SelfSubjectReview, TokenReview) and
 // iam.accountmesh.io (IdentityProvider).
 func (s *apiServer) installAuthenticationAPIs() error {
 	iamStorage, err := iam.NewStorage(scheme.Scheme, s.storage, s.Index)
@@ -241,7 +256,7 @@ func (s *apiServer) installAuthenticationAPIs() error {
 		return err
 	}
 	if err := s.installGroups(
-		apiGroup{authenticationv1.SchemeGroupVersion, registryauthentication.NewStorage()},
+		apiGroup{authenticationv1.SchemeGroupVersion, registryauthentication.NewStorage(s.authn.bearerTokens(), s.Options.Authentication.APIAudiences)},
 		apiGroup{iamv1alpha1.SchemeGroupVersion, iamStorage},
 	); err != nil {
 		return err

@@ -24,15 +24,18 @@ var rbacResources = map[string]runtime.Object{
 	"clusterrolebindings": &rbacv1.ClusterRoleBinding{},
 }
 
-// installAuthorization installs authorization.k8s.io (access and rules reviews) and
-// authorization.accountmesh.io (accessible accounts, grants), and starts the wildcard RBAC
-// informers that feed the policy; the server is not ready before they have synced.
+// installAuthorization installs authorization.k8s.io (access reviews about the caller and about
+// others, rules reviews) and authorization.accountmesh.io (accessible accounts, grants), and
+// starts the wildcard RBAC informers that feed the policy; the server is not ready before they
+// have synced.
 func (s *apiServer) installAuthorization() error {
 	policy := s.authz.Policy()
 	if err := s.installGroups(
 		apiGroup{authorizationv1.SchemeGroupVersion, map[string]rest.Storage{
-			"selfsubjectaccessreviews": &authzregistry.AccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
-			"selfsubjectrulesreviews":  &authzregistry.RulesReviewREST{Rules: policy},
+			"selfsubjectaccessreviews":  &authzregistry.AccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
+			"selfsubjectrulesreviews":   &authzregistry.RulesReviewREST{Rules: policy},
+			"subjectaccessreviews":      &authzregistry.SubjectAccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
+			"localsubjectaccessreviews": &authzregistry.LocalSubjectAccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
 		}},
 		apiGroup{authorizationv1alpha1.SchemeGroupVersion, authzregistry.NewStorage(policy, s.Index)},
 	); err != nil {

@@ -289,7 +289,7 @@ func TestAuthzBuiltinClusterRoles(t *testing.T) {
 	for _, name := range []string{"admin", "edit", "view"} {
 		require.Contains(t, out, "clusterrole.rbac.authorization.k8s.io/"+name)
 	}
-	require.Equal(t, "admin edit view", framework.Kubectl(t, a.Kubeconfig, "get", "clusterroles", "-l", "accountmesh.io/built-in=true", "-o", "jsonpath={.items[*].metadata.name}"))
+	require.Equal(t, "admin edit system:auth-delegator view", framework.Kubectl(t, a.Kubeconfig, "get", "clusterroles", "-l", "accountmesh.io/built-in=true", "-o", "jsonpath={.items[*].metadata.name}"))
 	created := framework.Kubectl(t, a.Kubeconfig, "get", "clusterrole", "admin", "-o", "jsonpath={.metadata.creationTimestamp}")
 	require.Equal(t, framework.Kubectl(t, server.Kubeconfig, "get", "account", a.Name, "-o", "jsonpath={.metadata.creationTimestamp}"), created,
 		"the built-in roles exist since their account does")

@@ -158,6 +158,12 @@ func TestPlatformOIDCLogin(t *testing.T) {
 	whoamiEventually(t, inOrg)
 	got = whoami(t, inOrg)
 	require.Equal(t, "platform:"+platformOIDC.Users[0], got.Username)
+	// A TokenReview in any account authenticates a platform user, for the API's audiences only.
+	review := tokenReview(t, authDelegator(t, server.NewAccount(t, "root")), l.idToken(t))
+	require.True(t, review.Authenticated, review.Error)
+	require.Equal(t, got, review.User)
+	require.NotEmpty(t, review.Audiences)
+	require.False(t, tokenReview(t, authDelegator(t, org), l.idToken(t), "addon.example.com").Authenticated)
 }
 
 // TestOrganizationIdentityProviders gives two organisations their own identity provider, each
@@ -236,6 +242,15 @@ func TestOrganizationIdentityProviders(t *testing.T) {
 	}
 	errOut := framework.KubectlFails(t, server.WriteTokenKubeconfig(t, orgB.Path, tokenA), "", "get", "configmaps")
 	require.Contains(t, errOut, "You must be logged in to the server")
+
+	// TokenReviews answer as the accounts' endpoints do (R12): an add-on below organisation A
+	// authenticates A's user; one in organisation B reads A's token like an unknown one.
+	inTeamA, inOrgB := authDelegator(t, teamA), authDelegator(t, orgB)
+	reviewed := tokenReview(t, inTeamA, tokenA)
+	require.True(t, reviewed.Authenticated, reviewed.Error)
+	require.Equal(t, whoami(t, inTeam), reviewed.User)
+	require.Equal(t, tokenReview(t, inOrgB, "not-a-token"), tokenReview(t, inOrgB, tokenA))
+	require.False(t, tokenReview(t, inTeamA, tokenB).Authenticated)
 
 	// The cached token is refreshed with the refresh token once it expires.
 	file, cached := alice.cacheFile(t)

@@ -1,5 +1,6 @@
 // Package namespacelifecycle rejects the creation of namespaced objects in a namespace that does
-// not exist or is being deleted, within the request's account, as a real cluster does. It reads
+// not exist or is being deleted, within the request's account, as a real cluster does
+// (LocalSubjectAccessReviews, which store nothing, excepted). It reads
 // namespaces from a cache fed by a watch across all accounts and confirms misses with a live
 // read, since the cache may lag behind a namespace created a moment ago.
 //
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +59,11 @@ func (p *Plugin) Start(ctx context.Context, clients *client.Factory) {
 func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	s := p.started.Load()
 	if a.GetNamespace() == "" || a.GetKind().GroupKind() == corev1.SchemeGroupVersion.WithKind("Namespace").GroupKind() || s == nil {
+		return nil
+	}
+	// As upstream, access reviews store nothing and are answered whether or not their namespace
+	// exists: an answer about the namespace would tell whether it does.
+	if a.GetResource().GroupResource() == authorizationv1.Resource("localsubjectaccessreviews") {
 		return nil
 	}
 	id, ok := cluster.FromContext(ctx)

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
@@ -23,7 +24,7 @@ const httpTimeout = 10 * time.Second
 
 // errOutsideOrganization is logged, never shown, when an organisation's token is presented
 // outside that organisation.
-var errOutsideOrganization = errors.New("token of an organisation's identity provider presented outside the organisation")
+var errOutsideOrganization error = &authentication.OutsideAccountError{Reason: "token of an organisation's identity provider presented outside the organisation"}
 
 // Lookup returns an account's index entry.
 type Lookup interface {

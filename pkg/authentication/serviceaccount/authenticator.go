@@ -55,12 +55,17 @@ func NewAuthenticator(tokens *Tokens, get Getter) *Authenticator {
 
 // AuthenticateToken implements authenticator.Token. Tokens of other issuers are passed over;
 // ours are accepted only in the account the request addresses (cluster.FromContext), or at a
-// provider view of that account's exports, and only while the ServiceAccount exists with the
-// UID the token was issued for. The user is confined to the account
+// provider view of that account's exports, only for the audiences the request asks for
+// (authenticator.AudiencesFrom, the API audiences by default), and only while the ServiceAccount
+// exists with the UID the token was issued for. The user is confined to the account
 // (authentication.AccountExtraKey): grants elsewhere to a ServiceAccount of the same name are
-// not its own.
+// not its own. The response's audiences are those of the token that the request asked for.
 func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*authenticator.Response, bool, error) {
-	c, err := a.tokens.Verify(token)
+	wanted, ok := authenticator.AudiencesFrom(ctx)
+	if !ok || len(wanted) == 0 {
+		wanted = a.tokens.APIAudiences()
+	}
+	c, err := a.tokens.Verify(token, wanted)
 	if errors.Is(err, ErrNotOurs) {
 		return nil, false, nil
 	}
@@ -87,7 +92,7 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*a
 		return nil, false, errors.New("the token's service account is being deleted")
 	}
 	return &authenticator.Response{
-		Audiences: a.tokens.APIAudiences(),
+		Audiences: authenticator.Audiences(c.Audience).Intersect(wanted),
 		User: &user.DefaultInfo{
 			Name:   apiserverserviceaccount.MakeUsername(sa.Namespace, sa.Name),
 			UID:    string(sa.UID),

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/util/keyutil"
 	"k8s.io/utils/lru"
 
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/pki"
 )
@@ -165,18 +166,22 @@ var (
 	// ErrNotOurs means the token was not issued by this server's ServiceAccount issuer.
 	ErrNotOurs = errors.New("not a service account token of this server")
 	// ErrWrongAccount means the token belongs to another account than the request's.
-	ErrWrongAccount = errors.New("service account token presented outside its account")
+	ErrWrongAccount error = &authentication.OutsideAccountError{Reason: "service account token presented outside its account"}
 )
 
 // Verify checks a token's signature, issuer, audience and validity period and returns its
-// claims. It returns ErrNotOurs for tokens that are not ES256 JWTs of our issuer, so that
-// tokens of other authenticators are passed over without noise.
-func (t *Tokens) Verify(token string) (*Claims, error) {
+// claims. The token must carry one of audiences, or of the API audiences when audiences is
+// empty. It returns ErrNotOurs for tokens that are not ES256 JWTs of our issuer, so that tokens
+// of other authenticators are passed over without noise.
+func (t *Tokens) Verify(token string, audiences []string) (*Claims, error) {
 	c, err := t.verifySignature(token)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: t.issuer, AnyAudience: t.audiences, Time: t.now()}, leeway); err != nil {
+	if len(audiences) == 0 {
+		audiences = t.audiences
+	}
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: t.issuer, AnyAudience: audiences, Time: t.now()}, leeway); err != nil {
 		return nil, fmt.Errorf("invalid service account token: %w", err)
 	}
 	if c.Expiry == nil || c.ID == "" || c.Cluster == "" || c.Kubernetes.Namespace == "" || c.Kubernetes.ServiceAccount.Name == "" || c.Kubernetes.ServiceAccount.UID == "" {

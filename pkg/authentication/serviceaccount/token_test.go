@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
@@ -85,15 +86,20 @@ func TestAuthenticateToken(t *testing.T) {
 		cluster cluster.ID
 		sa      *corev1.ServiceAccount
 		now     time.Time
-		wantOK  bool
-		wantErr string
+		// audiences are the ones the request asks for (a TokenReview's spec.audiences).
+		audiences     []string
+		wantOK        bool
+		wantErr       string
+		wantAudiences []string
 	}{
-		{name: "valid", token: valid, cluster: testCluster, sa: testSA, wantOK: true},
-		{name: "valid within leeway after expiry", token: valid, cluster: testCluster, sa: testSA, now: now.Add(time.Hour + 30*time.Second), wantOK: true},
+		{name: "valid", token: valid, cluster: testCluster, sa: testSA, wantOK: true, wantAudiences: []string{testIssuer, "second"}},
+		{name: "valid within leeway after expiry", token: valid, cluster: testCluster, sa: testSA, now: now.Add(time.Hour + 30*time.Second), wantOK: true, wantAudiences: []string{testIssuer, "second"}},
 		{name: "expired", token: valid, cluster: testCluster, sa: testSA, now: now.Add(2 * time.Hour), wantErr: "expired"},
 		{name: "not yet valid", token: valid, cluster: testCluster, sa: testSA, now: now.Add(-time.Hour), wantErr: "not valid yet"},
-		{name: "second API audience", token: issue([]string{"second"}, time.Hour), cluster: testCluster, sa: testSA, wantOK: true},
+		{name: "second API audience", token: issue([]string{"second"}, time.Hour), cluster: testCluster, sa: testSA, wantOK: true, wantAudiences: []string{"second"}},
 		{name: "wrong audience", token: issue([]string{"vault"}, time.Hour), cluster: testCluster, sa: testSA, wantErr: "audience"},
+		{name: "audience asked for", token: issue([]string{"vault", "db"}, time.Hour), cluster: testCluster, sa: testSA, audiences: []string{"db", "other"}, wantOK: true, wantAudiences: []string{"db"}},
+		{name: "API audience not asked for", token: valid, cluster: testCluster, sa: testSA, audiences: []string{"vault"}, wantErr: "audience"},
 		{name: "wrong account", token: valid, cluster: "bbbbbbbbbbbbbbbb", sa: testSA, wantErr: ErrWrongAccount.Error()},
 		{name: "wildcard", token: valid, cluster: cluster.Wildcard, sa: testSA, wantErr: ErrWrongAccount.Error()},
 		{name: "no account", token: valid, sa: testSA, wantErr: ErrWrongAccount.Error()},
@@ -121,6 +127,9 @@ func TestAuthenticateToken(t *testing.T) {
 			if tc.cluster != "" {
 				ctx = cluster.WithCluster(ctx, tc.cluster)
 			}
+			if tc.audiences != nil {
+				ctx = authenticator.WithAudiences(ctx, tc.audiences)
+			}
 			resp, ok, err := a.AuthenticateToken(ctx, tc.token)
 			if tc.wantErr != "" {
 				require.ErrorContains(t, err, tc.wantErr)
@@ -136,6 +145,7 @@ func TestAuthenticateToken(t *testing.T) {
 			require.Equal(t, "uid-1", resp.User.GetUID())
 			require.Equal(t, []string{"system:serviceaccounts", "system:serviceaccounts:default"}, resp.User.GetGroups())
 			require.Len(t, resp.User.GetExtra()["authentication.kubernetes.io/credential-id"], 1)
+			require.Equal(t, authenticator.Audiences(tc.wantAudiences), resp.Audiences)
 		})
 	}
 }
@@ -147,7 +157,7 @@ func TestIssueClaims(t *testing.T) {
 	tok, exp, err := tokens.Issue(testCluster, testSA, nil, 10*time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, now.Add(10*time.Minute), exp)
-	c, err := tokens.Verify(tok)
+	c, err := tokens.Verify(tok, nil)
 	require.NoError(t, err)
 	require.Equal(t, testIssuer, c.Issuer)
 	require.Equal(t, "system:serviceaccount:default:bot", c.Subject)

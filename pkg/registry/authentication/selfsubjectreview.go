@@ -1,7 +1,10 @@
 // Package authentication serves the authentication.k8s.io/v1 API of every account:
-// SelfSubjectReview, which tells callers who the server thinks they are (`kubectl auth whoami`).
+// SelfSubjectReview, which tells callers who the server thinks they are (`kubectl auth whoami`),
+// and TokenReview, which authenticates a token as a request to the account would be (delegated
+// authentication for add-ons).
 //
-// It must not store anything; reviews are answered from the request alone.
+// It must not store anything and must not authenticate itself: reviews are answered from the
+// request and the authenticator it is given.
 package authentication
 
 import (
@@ -12,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 )
@@ -25,9 +29,13 @@ var (
 	_ rest.Storage              = &SelfSubjectReviewREST{}
 )
 
-// NewStorage returns the storage of the authentication.k8s.io/v1 resources.
-func NewStorage() map[string]rest.Storage {
-	return map[string]rest.Storage{"selfsubjectreviews": &SelfSubjectReviewREST{}}
+// NewStorage returns the storage of the authentication.k8s.io/v1 resources; TokenReviews
+// authenticate with tokens, for apiAudiences unless they ask for others.
+func NewStorage(tokens authenticator.Request, apiAudiences []string) map[string]rest.Storage {
+	return map[string]rest.Storage{
+		"selfsubjectreviews": &SelfSubjectReviewREST{},
+		"tokenreviews":       &TokenReviewREST{Authenticator: tokens, APIAudiences: apiAudiences},
+	}
 }
 
 // New implements rest.Storage.

@@ -100,3 +100,99 @@ func TestViews(t *testing.T) {
 		RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "view"}, Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "vic"}}}, items[0].Spec)
 	require.Equal(t, "user:vic", SubjectsString(items[0].Spec.Subjects))
 }
+
+// TestSubjectAccessReviews asks about others: the answer is the authorizer's in the request's
+// account, and nothing in the spec makes it more generous than the subject's own requests.
+func TestSubjectAccessReviews(t *testing.T) {
+	t.Parallel()
+	p, _ := setup(t)
+	h := p.Handlers()
+	h["clusterrolebindings"].OnAdd(&rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "devs", Annotations: map[string]string{"accountmesh.io/cluster": string(kid)}},
+		RoleRef:    rbacv1.RoleRef{Kind: "ClusterRole", Name: "edit"},
+		Subjects: []rbacv1.Subject{
+			{Kind: rbacv1.GroupKind, Name: "devs"},
+			{Kind: rbacv1.GroupKind, Name: "accountmesh:subtree:root"},
+			{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: "bot"},
+		},
+	}, false)
+	h["rolebindings"].OnAdd(&rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "ops", Namespace: "ops", Annotations: map[string]string{"accountmesh.io/cluster": string(kid)}},
+		RoleRef:    rbacv1.RoleRef{Kind: "ClusterRole", Name: "edit"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "olga"}},
+	}, false)
+	z := authz.NewAuthorizer(p, nil)
+	sar := &SubjectAccessReviewREST{Authorizer: z}
+	createSecrets := &authorizationv1.ResourceAttributes{Verb: "create", Resource: "secrets", Namespace: "default"}
+	confinedTo := func(ids ...cluster.ID) map[string]authorizationv1.ExtraValue {
+		v := authorizationv1.ExtraValue{}
+		for _, id := range ids {
+			v = append(v, string(id))
+		}
+		return map[string]authorizationv1.ExtraValue{"accountmesh.io/account": v}
+	}
+	for _, tc := range []struct {
+		name string
+		in   cluster.ID
+		spec authorizationv1.SubjectAccessReviewSpec
+		want bool
+	}{
+		{"a group's grant", kid, authorizationv1.SubjectAccessReviewSpec{Groups: []string{"devs"}, ResourceAttributes: createSecrets}, true},
+		{"the grant is the account's own", acc, authorizationv1.SubjectAccessReviewSpec{Groups: []string{"devs"}, ResourceAttributes: createSecrets}, false},
+		{"inherited grants count", kid, authorizationv1.SubjectAccessReviewSpec{User: "vic", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "configmaps"}}, true},
+		{"reserved groups confer nothing", kid, authorizationv1.SubjectAccessReviewSpec{User: "mallory", Groups: []string{"accountmesh:subtree:root"}, ResourceAttributes: createSecrets}, false},
+		{"the account's ServiceAccount", kid, authorizationv1.SubjectAccessReviewSpec{User: "system:serviceaccount:default:bot", ResourceAttributes: createSecrets}, true},
+		{"confined to the account", kid, authorizationv1.SubjectAccessReviewSpec{User: "system:serviceaccount:default:bot", Extra: confinedTo(kid), ResourceAttributes: createSecrets}, true},
+		{"confined elsewhere", kid, authorizationv1.SubjectAccessReviewSpec{User: "system:serviceaccount:default:bot", Extra: confinedTo(acc), ResourceAttributes: createSecrets}, false},
+		{"confined elsewhere, key in another case", kid, authorizationv1.SubjectAccessReviewSpec{User: "vic",
+			Extra: map[string]authorizationv1.ExtraValue{"Accountmesh.io/Account": {string(acc)}}, ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "configmaps"}}, false},
+		{"confined to two accounts", kid, authorizationv1.SubjectAccessReviewSpec{User: "system:serviceaccount:default:bot", Extra: confinedTo(kid, acc), ResourceAttributes: createSecrets}, false},
+		{"confined twice to the account", kid, authorizationv1.SubjectAccessReviewSpec{User: "system:serviceaccount:default:bot", Extra: confinedTo(kid, kid), ResourceAttributes: createSecrets}, true},
+		{"system:masters", kid, authorizationv1.SubjectAccessReviewSpec{User: "x", Groups: []string{"system:masters"}, ResourceAttributes: createSecrets}, true},
+		{"system:masters confined elsewhere", kid, authorizationv1.SubjectAccessReviewSpec{User: "x", Groups: []string{"system:masters"}, Extra: confinedTo(acc), ResourceAttributes: createSecrets}, false},
+		{"a RoleBinding in its namespace", kid, authorizationv1.SubjectAccessReviewSpec{User: "olga", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "create", Resource: "secrets", Namespace: "ops"}}, true},
+		{"a RoleBinding elsewhere", kid, authorizationv1.SubjectAccessReviewSpec{User: "olga", ResourceAttributes: createSecrets}, false},
+		{"discovery with access", kid, authorizationv1.SubjectAccessReviewSpec{User: "olga", NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/apis"}}, true},
+		{"discovery without access", acc, authorizationv1.SubjectAccessReviewSpec{User: "olga", NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/apis"}}, false},
+	} {
+		out, err := sar.Create(request(tc.in, "asker"), &authorizationv1.SubjectAccessReview{Spec: tc.spec}, nil, nil)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, out.(*authorizationv1.SubjectAccessReview).Status.Allowed, tc.name)
+	}
+
+	for name, review := range map[string]*authorizationv1.SubjectAccessReview{
+		"no subject":         {Spec: authorizationv1.SubjectAccessReviewSpec{ResourceAttributes: createSecrets}},
+		"no attributes":      {Spec: authorizationv1.SubjectAccessReviewSpec{User: "u"}},
+		"both attributes":    {Spec: authorizationv1.SubjectAccessReviewSpec{User: "u", ResourceAttributes: createSecrets, NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/"}}},
+		"a name in metadata": {ObjectMeta: metav1.ObjectMeta{Name: "x"}, Spec: authorizationv1.SubjectAccessReviewSpec{User: "u", ResourceAttributes: createSecrets}},
+		"labels in metadata": {ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"a": "b"}}, Spec: authorizationv1.SubjectAccessReviewSpec{User: "u", ResourceAttributes: createSecrets}},
+	} {
+		_, err := sar.Create(request(kid, "asker"), review, nil, nil)
+		require.True(t, apierrors.IsInvalid(err), "%s: %v", name, err)
+	}
+	_, err := sar.Create(request(cluster.Wildcard, "asker"), &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: "u", ResourceAttributes: createSecrets}}, nil, nil)
+	require.True(t, apierrors.IsMethodNotSupported(err), "%v", err)
+
+	lsar := &LocalSubjectAccessReviewREST{Authorizer: z}
+	local := func(ns string, spec authorizationv1.SubjectAccessReviewSpec) (*authorizationv1.LocalSubjectAccessReview, error) {
+		ctx := genericapirequest.WithNamespace(request(kid, "asker"), "ops")
+		out, err := lsar.Create(ctx, &authorizationv1.LocalSubjectAccessReview{ObjectMeta: metav1.ObjectMeta{Namespace: ns}, Spec: spec}, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		return out.(*authorizationv1.LocalSubjectAccessReview), nil
+	}
+	out, err := local("ops", authorizationv1.SubjectAccessReviewSpec{User: "olga", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "create", Resource: "secrets", Namespace: "ops"}})
+	require.NoError(t, err)
+	require.True(t, out.Status.Allowed)
+	out, err = local("ops", authorizationv1.SubjectAccessReviewSpec{User: "vic", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "create", Resource: "secrets", Namespace: "ops"}})
+	require.NoError(t, err)
+	require.False(t, out.Status.Allowed)
+	_, err = local("ops", authorizationv1.SubjectAccessReviewSpec{User: "olga", ResourceAttributes: createSecrets})
+	require.True(t, apierrors.IsInvalid(err), "another namespace in the spec: %v", err)
+	require.ErrorContains(t, err, "spec.resourceAttributes.namespace: Invalid value: \"default\": must match metadata.namespace")
+	_, err = local("ops", authorizationv1.SubjectAccessReviewSpec{User: "olga", NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/apis"}})
+	require.True(t, apierrors.IsInvalid(err), "non-resource attributes: %v", err)
+	_, err = local("default", authorizationv1.SubjectAccessReviewSpec{User: "olga", ResourceAttributes: createSecrets})
+	require.True(t, apierrors.IsBadRequest(err), "another namespace than the request's: %v", err)
+}

@@ -34,10 +34,10 @@ type Accounts interface {
 	Lookup(id cluster.ID) (cluster.Entry, bool)
 }
 
-// builtinClusterRoles shows the built-in ClusterRoles (admin, edit, view) in get and list, as a
-// real cluster shows its default roles, with the rules they have in the request's account.
-// They cannot be created, changed or deleted (validation refuses the names; deleting one finds
-// nothing stored).
+// builtinClusterRoles shows the built-in ClusterRoles (admin, edit, view, system:auth-delegator)
+// in get and list, as a real cluster shows its default roles, with the rules they have in the
+// request's account. They cannot be created, changed or deleted (validation refuses the names;
+// deleting one finds nothing stored).
 type builtinClusterRoles struct {
 	*store.REST
 	rules    RoleRules
@@ -67,19 +67,23 @@ func (b *builtinClusterRoles) builtin(ctx context.Context, name string) (*rbacv1
 	if e, ok := b.accounts.Lookup(id); ok && !e.Created.IsZero() {
 		created = e.Created
 	}
-	return &rbacv1.ClusterRole{
+	role := &rbacv1.ClusterRole{
 		TypeMeta: metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRole"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:              name,
 			CreationTimestamp: metav1.NewTime(created),
 			Labels:            map[string]string{BuiltinLabel: "true"},
-			Annotations:       map[string]string{"accountmesh.io/description": "Built-in role of every account; ClusterRoles labelled rbac.authorization.k8s.io/aggregate-to-" + name + "=true add to it."},
+			Annotations:       map[string]string{"accountmesh.io/description": "Built-in role of every account."},
 		},
-		AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
-			{MatchLabels: map[string]string{"rbac.authorization.k8s.io/aggregate-to-" + name: "true"}},
-		}},
 		Rules: rules,
-	}, true
+	}
+	if label, ok := authorization.AggregationLabel(name); ok {
+		role.Annotations["accountmesh.io/description"] = "Built-in role of every account; ClusterRoles labelled " + label + "=true add to it."
+		role.AggregationRule = &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
+			{MatchLabels: map[string]string{label: "true"}},
+		}}
+	}
+	return role, true
 }
 
 // Get implements rest.Getter.
@@ -118,7 +122,7 @@ func (b *builtinClusterRoles) List(ctx context.Context, options *metainternalver
 		field = options.FieldSelector
 	}
 	var builtins []rbacv1.ClusterRole
-	for _, name := range []string{authorization.RoleAdmin, authorization.RoleEdit, authorization.RoleView} {
+	for _, name := range authorization.BuiltinRoles() {
 		r, ok := b.builtin(ctx, name)
 		if ok && label.Matches(labels.Set(r.Labels)) && field.Matches(fields.Set{"metadata.name": r.Name}) {
 			builtins = append(builtins, *r)

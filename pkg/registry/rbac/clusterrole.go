@@ -26,8 +26,11 @@ func clusterRoleOptions() store.Options {
 			r := obj.(*rbacv1.ClusterRole)
 			errs := validateClusterRole(r)
 			if authorization.IsBuiltinRole(r.Name) {
-				errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), r.Name,
-					"is a built-in ClusterRole of every account; add rules to it with a ClusterRole labelled rbac.authorization.k8s.io/aggregate-to-"+r.Name+"=true"))
+				msg := "is a built-in ClusterRole of every account"
+				if label, ok := authorization.AggregationLabel(r.Name); ok {
+					msg += "; add rules to it with a ClusterRole labelled " + label + "=true"
+				}
+				errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), r.Name, msg))
 			}
 			return errs
 		},
