@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the upstream sig-api-machinery and sig-auth e2e tests against one account of a fresh
-# Account Mesh (make conformance). Prints a pass/fail table and the totals, and fails if a test
-# outside not-applicable.txt fails.
+# Account Mesh (make conformance). Prints a pass/fail table and the totals, writes
+# docs/compatibility.md, and fails if a test outside not-applicable.txt fails.
 #
 # The upstream suite's own start-up (test/e2e.RunE2ETests) checks cluster infrastructure that an
 # account does not have (schedulable nodes, running kube-system pods, the cluster IP of the
@@ -57,4 +57,5 @@ set +e
   "$out/conformance.test" -- --kubeconfig "$kubeconfig" --ginkgo.focus "$focus" --ginkgo.skip "$skip" \
   --ginkgo.no-color >"$out/ginkgo.log" 2>&1)
 set -e
-"$out/report" -not-applicable "$here/not-applicable.txt" "$out/report.json"
+"$out/report" -not-applicable "$here/not-applicable.txt" \
+  -compatibility "$repo/docs/compatibility.md" -kubeconfig "$kubeconfig" "$out/report.json"
