@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/controller/openapi/builder"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/endpoints"
 	"k8s.io/apiserver/pkg/endpoints/handlers/negotiation"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/kube-openapi/pkg/handler"
@@ -101,10 +104,37 @@ func crdV2(crd *apiextensionsv1.CustomResourceDefinition) ([]*spec.Swagger, erro
 		if err != nil {
 			return nil, fmt.Errorf("failed to build the OpenAPI v2 schema of %s %s: %w", crd.Name, v.Name, err)
 		}
+		for _, kind := range []string{crd.Spec.Names.Kind, crd.Spec.Names.ListKind} {
+			if kind == "" {
+				continue
+			}
+			if err := setGVK(s.Definitions, schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: kind}); err != nil {
+				return nil, fmt.Errorf("failed to build the OpenAPI v2 schema of %s %s: %w", crd.Name, v.Name, err)
+			}
+		}
 		s.Definitions = handler.PruneDefaults(s.Definitions)
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// setGVK makes the definition of a custom resource's kind name its own group, version and kind.
+// The builder names the definition after the reversed group, the version and the kind, and
+// takes its x-kubernetes-group-version-kind from a built-in type of that name when there is
+// one: a CRD of group core.api.k8s.io and kind ConfigMap would otherwise claim to be the
+// built-in ConfigMap, and kubectl would explain and validate ConfigMaps with its schema in every
+// account that has the CRD or binds an export of it.
+func setGVK(defs spec.Definitions, gvk schema.GroupVersionKind) error {
+	group := strings.Split(gvk.Group, ".")
+	slices.Reverse(group)
+	name := strings.Join(group, ".") + "." + gvk.Version + "." + gvk.Kind
+	d, ok := defs[name]
+	if !ok {
+		return fmt.Errorf("no definition %s", name)
+	}
+	d.AddExtension(endpoints.RouteMetaGVK, []interface{}{map[string]interface{}{"group": gvk.Group, "version": gvk.Version, "kind": gvk.Kind}})
+	defs[name] = d
+	return nil
 }
 
 // v2Document is one API set's rendered OpenAPI v2 document: JSON from the build, protobuf

@@ -228,6 +228,33 @@ func TestV2(t *testing.T) {
 	require.Equal(t, first.Body.String(), string(unzipped))
 }
 
+func TestV2CannotClaimBuiltinKinds(t *testing.T) {
+	t.Parallel()
+	static := staticV2(t)
+	shadow := testCRD("core.api.k8s.io", "ConfigMap", map[string]bool{"v1": true})
+	o := New()
+	o.Source = entrySource{"a": {shadow}}
+	o.StaticV2 = func() *spec.Swagger { return static }
+	defs, _ := decode(t, get(t, o.Wrap(http.NotFoundHandler()), "a", jsonAccept, ""))
+	builtin, err := json.Marshal(static.Definitions["io.k8s.api.core.v1.ConfigMap"])
+	require.NoError(t, err)
+	require.JSONEq(t, string(builtin), string(defs["io.k8s.api.core.v1.ConfigMap"]), "the built-in definition stays")
+	var claims []string
+	for name, d := range defs {
+		var def struct {
+			GVK []map[string]string `json:"x-kubernetes-group-version-kind"`
+		}
+		require.NoError(t, json.Unmarshal(d, &def))
+		for _, gvk := range def.GVK {
+			if gvk["group"] == "" && gvk["kind"] == "ConfigMap" && gvk["version"] == "v1" {
+				claims = append(claims, name)
+			}
+		}
+	}
+	require.Equal(t, []string{"io.k8s.api.core.v1.ConfigMap"}, claims, "only the built-in definition is the built-in kind")
+	require.Contains(t, string(defs["io.k8s.api.core.v1.ConfigMap_v2"]), `{"group":"core.api.k8s.io","kind":"ConfigMap","version":"v1"}`)
+}
+
 func TestV2WithoutStaticDocument(t *testing.T) {
 	t.Parallel()
 	o := New()
