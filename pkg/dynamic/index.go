@@ -172,8 +172,8 @@ func (x *Index) lookupLocked(id cluster.ID, name string) (*Entry, bool) {
 	return e, ok
 }
 
-// Entries returns the served custom resources of account id, sorted by name.
-func (x *Index) Entries(id cluster.ID) []*Entry {
+// entries returns the served custom resources of account id, sorted by name.
+func (x *Index) entries(id cluster.ID) []*Entry {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	out := make([]*Entry, 0, len(x.accounts[id])+len(x.bound[id]))
@@ -189,13 +189,14 @@ func (x *Index) Entries(id cluster.ID) []*Entry {
 	return out
 }
 
-// APISet returns a key that is equal for accounts serving the same custom resources in the
-// same state, and empty for accounts without any: discovery and OpenAPI documents are built
-// once per key.
-func (x *Index) APISet(id cluster.ID) string {
-	entries := x.Entries(id)
+// APISet returns the served custom resources of account id, sorted by name, and a key that is
+// equal for accounts serving the same custom resources in the same state, and empty for
+// accounts without any: discovery and OpenAPI documents are built once per key. The key is
+// derived from the entries returned, so a document built from them belongs to it.
+func (x *Index) APISet(id cluster.ID) (string, []*Entry) {
+	entries := x.entries(id)
 	if len(entries) == 0 {
-		return ""
+		return "", nil
 	}
 	parts := make([]string, 0, len(entries))
 	for _, e := range entries {
@@ -205,7 +206,7 @@ func (x *Index) APISet(id cluster.ID) string {
 		}
 		parts = append(parts, p)
 	}
-	return strings.Join(parts, ",")
+	return strings.Join(parts, ","), entries
 }
 
 // Identities returns the servable identities of the CRDs named name in any account, sorted.

@@ -161,11 +161,13 @@ type viewSource struct {
 	schemas           []*apisv1alpha1.APIResourceSchema
 }
 
-// APISet implements APISetSource.
-func (s viewSource) APISet(cluster.ID) string { return s.key }
+// APISet implements APISetSource: the view's resources are the same in every account.
+func (s viewSource) APISet(cluster.ID) (string, []*Entry) {
+	return s.key, s.entries()
+}
 
-// Entries implements APISetSource.
-func (s viewSource) Entries(cluster.ID) []*Entry {
+// entries returns the view's resources with their current schemas.
+func (s viewSource) entries() []*Entry {
 	out := make([]*Entry, 0, len(s.schemas))
 	for _, sc := range s.schemas {
 		crd := SynthesizeCRD(sc, nil)

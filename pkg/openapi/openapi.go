@@ -1,11 +1,14 @@
-// Package openapi serves per-account OpenAPI v3: /openapi/v3 lists the built-in group versions
+// Package openapi serves per-account OpenAPI: /openapi/v3 lists the built-in group versions
 // plus those of the account's custom resources, and /openapi/v3/apis/<group>/<version> of a
-// custom group serves the schemas of the account's CRDs in it. Everything else, and every
-// account without custom resources, gets the generic server's documents.
+// custom group serves the schemas of the account's CRDs in it; /openapi/v2 is the built-in
+// document merged with the definitions and paths of the served versions of the account's CRDs
+// and bound resources, as kube-apiserver publishes CRDs. Everything else, and every account
+// without custom resources, gets the generic server's documents.
 //
 // Documents are built once per API set (pkg/dynamic's key of what an account serves) and
-// shared by the accounts with the same set. It only reads the dynamic index; it must not decide
-// what is served.
+// shared by the accounts with the same set; documents of other sets are never consulted, so an
+// account learns nothing of another's custom resources. It only reads the dynamic index; it
+// must not decide what is served.
 package openapi
 
 import (
@@ -25,6 +28,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/kube-openapi/pkg/handler3"
 	"k8s.io/kube-openapi/pkg/spec3"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/dynamic"
@@ -35,11 +39,21 @@ const (
 	groupPath = "/openapi/v3/apis/"
 )
 
-// OpenAPI serves per-account OpenAPI v3. Set Source before serving.
+// OpenAPI serves per-account OpenAPI v3 and v2. Make it with New; set Source and StaticV2
+// before serving.
 type OpenAPI struct {
 	Source dynamic.APISetSource
+	// StaticV2 returns the generic server's OpenAPI v2 document of the built-in APIs, nil
+	// before the server is prepared to run; then /openapi/v2 is the generic server's.
+	StaticV2 func() *spec.Swagger
 
-	sets dynamic.APISetCache[*apiSet]
+	sets   dynamic.APISetCache[*apiSet]
+	v2Sets dynamic.APISetCache[http.Handler]
+}
+
+// New returns an OpenAPI without sources.
+func New() *OpenAPI {
+	return &OpenAPI{v2Sets: dynamic.APISetCache[http.Handler]{Max: maxV2Sets}}
 }
 
 // apiSet is the OpenAPI service of one API set and its group versions.
@@ -53,6 +67,10 @@ type apiSet struct {
 func (o *OpenAPI) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		p := req.URL.Path
+		if req.Method == http.MethodGet && p == v2Path {
+			o.serveV2(w, req, h)
+			return
+		}
 		if req.Method != http.MethodGet || (p != rootPath && !strings.HasPrefix(p, groupPath)) {
 			h.ServeHTTP(w, req)
 			return
@@ -111,8 +129,7 @@ func (o *OpenAPI) serveRoot(w http.ResponseWriter, req *http.Request, builtin ht
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	sum := sha256.Sum256(b)
-	etag := strconv.Quote(hex.EncodeToString(sum[:]))
+	etag := etagOf(b)
 	w.Header().Set("Etag", etag)
 	w.Header().Set("Vary", "Accept")
 	if req.Header.Get("If-None-Match") == etag {
@@ -121,6 +138,12 @@ func (o *OpenAPI) serveRoot(w http.ResponseWriter, req *http.Request, builtin ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
+}
+
+// etagOf returns the quoted ETag of a document.
+func etagOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return strconv.Quote(hex.EncodeToString(sum[:]))
 }
 
 // build makes the OpenAPI documents of the CRDs, one per group version.

@@ -14,6 +14,7 @@ import (
 	endpointsfilters "k8s.io/apiserver/pkg/endpoints/filters"
 	"k8s.io/apiserver/pkg/util/notfoundhandler"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
@@ -115,6 +116,9 @@ func (s *apiServer) newCustomResources() (*customResources, error) {
 	s.discovery.Views = cr.index
 	s.discovery.NotFound = notFound
 	s.openapi.Source = cr.index
+	// The built-in v2 document exists once the generic server is prepared to run, before it
+	// serves.
+	s.openapi.StaticV2 = func() *spec.Swagger { return s.generic.StaticOpenAPISpec }
 	s.discovery.Builtin = discovery.Builtin{
 		Groups:     s.generic.DiscoveryGroupManager.(genericdiscovery.GroupLister),
 		Aggregated: s.generic.AggregatedDiscoveryGroupManager,

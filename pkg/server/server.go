@@ -67,7 +67,7 @@ type apiServer struct {
 	crdGroups *crdgroup.Plugin
 	// discovery serves per-account /apis; its sources are set once the server exists.
 	discovery *discovery.Discovery
-	// openapi serves per-account OpenAPI v3; its source is set once the server exists.
+	// openapi serves per-account OpenAPI v3 and v2; its sources are set once the server exists.
 	openapi *openapi.OpenAPI
 	// views and viewWatches serve provider views; views reads the informers of crds.go.
 	views       *view.Exports
@@ -100,7 +100,7 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	s.authz = authorization.NewAuthorizer(authorization.NewPolicy(s.Index), s.views)
 	s.admission = namespacelifecycle.New()
 	s.crdGroups = crdgroup.New()
-	s.discovery, s.openapi = &discovery.Discovery{}, &openapi.OpenAPI{}
+	s.discovery, s.openapi = &discovery.Discovery{}, openapi.New()
 	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
 		return nil, err
 	}

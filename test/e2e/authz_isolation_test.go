@@ -133,6 +133,7 @@ func TestAuthzIsolationBattery(t *testing.T) {
 		{name: "sibling root path", path: in(b) + "/"},
 		{name: "sibling discovery", path: in(b) + "/apis"},
 		{name: "sibling openapi", path: in(b) + "/openapi/v3"},
+		{name: "sibling openapi v2", path: in(b) + "/openapi/v2"},
 		{name: "wildcard list", path: "/clusters/*" + cms},
 		{name: "wildcard list encoded", path: "/clusters/%2A/api/v1/configmaps"},
 		{name: "wildcard watch", path: "/clusters/*/api/v1/configmaps?watch=true&timeoutSeconds=1"},
