@@ -55,7 +55,7 @@ echo "Running the tests matching $focus with $procs processes"
 set +e
 (cd "$out" && "$out/ginkgo" -p --procs "$procs" --timeout 80m --json-report report.json --output-dir "$out" \
   "$out/conformance.test" -- --kubeconfig "$kubeconfig" --ginkgo.focus "$focus" --ginkgo.skip "$skip" \
-  --ginkgo.no-color >"$out/ginkgo.log" 2>&1)
+  --ginkgo.no-color ${CONFORMANCE_EXTRA_ARGS:-} >"$out/ginkgo.log" 2>&1)
 set -e
 "$out/report" -not-applicable "$here/not-applicable.txt" \
   -compatibility "$repo/docs/compatibility.md" -kubeconfig "$kubeconfig" "$out/report.json"
