@@ -53,7 +53,7 @@ kubectl --kubeconfig "$kubeconfig" get namespaces >/dev/null
 skip=$("$out/report" -skip-regexp "$here/not-applicable.txt")
 echo "Running the tests matching $focus with $procs processes"
 set +e
-(cd "$out" && "$out/ginkgo" -p --procs "$procs" --timeout 80m --json-report report.json --output-dir "$out" \
+(cd "$out" && "$out/ginkgo" -p --procs "$procs" --timeout 80m --output-interceptor-mode=none --json-report report.json --output-dir "$out" \
   "$out/conformance.test" -- --kubeconfig "$kubeconfig" --ginkgo.focus "$focus" --ginkgo.skip "$skip" \
   --ginkgo.no-color ${CONFORMANCE_EXTRA_ARGS:-} >"$out/ginkgo.log" 2>&1)
 set -e

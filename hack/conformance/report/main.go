@@ -97,6 +97,9 @@ func main() {
 	var suites []struct{ SpecReports []spec }
 	exitOn(json.Unmarshal(data, &suites))
 	focusRE := regexp.MustCompile(*focus)
+	if len(suites) == 0 || len(suites[0].SpecReports) == 0 {
+		exitOn(fmt.Errorf("%s holds no test results: the run did not finish", flag.Arg(0)))
+	}
 
 	counts := map[string]int{}
 	var failed []string
