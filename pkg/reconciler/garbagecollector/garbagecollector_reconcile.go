@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/klog/v2"
+
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 // errNamespacedOwner reports a cluster-scoped dependent whose owner reference names a
@@ -182,6 +184,10 @@ func (r *reconciler) ownerState(ctx context.Context, dependent identity, ref met
 	}
 	live, err := r.getOwner(ctx, dependent.cluster, dependent.namespace, ref)
 	switch {
+	case errors.Is(err, errUnknownKind):
+		// As upstream, a kind the account does not serve (yet) keeps the dependent: it is
+		// retried, never collected.
+		return 0, controller.Expected(fmt.Errorf("failed to resolve owner %s %s: %w", ref.Kind, ref.Name, err))
 	case apierrors.IsNotFound(err):
 		return ownerAbsent, nil
 	case errors.Is(err, errNamespacedOwner):

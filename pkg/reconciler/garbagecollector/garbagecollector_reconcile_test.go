@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -353,6 +354,20 @@ func TestReconcile(t *testing.T) {
 			check: func(t *testing.T, s *server) {
 				t.Helper()
 				require.Empty(t, s.deletes)
+			},
+		},
+		{
+			// A kind only another account defines must not read as a missing owner.
+			name:     "owner of a kind the account does not serve keeps the dependent",
+			graph:    []object{dependent},
+			live:     []object{dependent},
+			key:      dependent.key(),
+			ownerErr: fmt.Errorf("%w: %w", errUnknownKind, apierrors.NewNotFound(widgets.GVR.GroupResource(), "example.com/v1")),
+			wantErr:  true,
+			check: func(t *testing.T, s *server) {
+				t.Helper()
+				require.Empty(t, s.deletes)
+				require.Empty(t, s.patches)
 			},
 		},
 		{
