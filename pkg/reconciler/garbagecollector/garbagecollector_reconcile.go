@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -46,6 +47,9 @@ type graphReader interface {
 // it reaches the server; each works in the account of the object it is given.
 type reconciler struct {
 	graph graphReader
+	// graphSynced reports whether the graph holds every watched resource; until it does, an
+	// owner waiting for its dependents might not see them all. nil means always.
+	graphSynced func() bool
 	// getObject reads an object live.
 	getObject func(ctx context.Context, id identity) (*metav1.PartialObjectMetadata, error)
 	// getOwner reads the owner that ref, held by a dependent in namespace, names.
@@ -58,21 +62,27 @@ type reconciler struct {
 	enqueue func(key objectKey)
 }
 
-// reconcile processes the object key names, as an owner being deleted or as a dependent.
-func (r *reconciler) reconcile(ctx context.Context, key objectKey) error {
+// reconcile processes the object key names, as an owner being deleted or as a dependent. It
+// asks to look at an owner waiting for its dependents again later while the graph is not
+// synced.
+func (r *reconciler) reconcile(ctx context.Context, key objectKey) (time.Duration, error) {
 	o, ok := r.graph.get(key)
 	if !ok {
-		return nil
+		return 0, nil
+	}
+	if (o.deletingDependents() || o.orphaningDependents()) && r.graphSynced != nil && !r.graphSynced() {
+		klog.FromContext(ctx).V(4).Info("Owner waits for the graph to sync")
+		return unsyncedRetry, nil
 	}
 	switch {
 	case o.deletingDependents():
-		return r.deleteDependents(ctx, o)
+		return 0, r.deleteDependents(ctx, o)
 	case o.orphaningDependents():
-		return r.orphanDependents(ctx, o)
+		return 0, r.orphanDependents(ctx, o)
 	case o.beingDeleted || len(o.owners) == 0:
-		return nil
+		return 0, nil
 	default:
-		return r.collect(ctx, o)
+		return 0, r.collect(ctx, o)
 	}
 }
 

@@ -77,6 +77,13 @@ func (k *kinds) add(r Resource) {
 	k.known[r.GVR.GroupVersion().WithKind(r.Kind)] = r
 }
 
+// builtin reports whether r is a resource every account serves, as the collector watches it.
+func (k *kinds) builtin(r Resource) bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.known[r.GVR.GroupVersion().WithKind(r.Kind)] == r
+}
+
 // resolve returns the resource of a kind in an account.
 func (k *kinds) resolve(ctx context.Context, cluster, apiVersion, kind string) (Resource, error) {
 	gv, err := schema.ParseGroupVersion(apiVersion)
