@@ -340,6 +340,7 @@ func (x *Index) join(hash string, crd *apiextensionsv1.CustomResourceDefinition,
 	}
 	i.members[id] = struct{}{}
 	if !ok {
+		x.endSiblingWildcardWatchesLocked(i)
 		x.refreshMetadataLocked(crd.Name)
 	}
 	if crd.Annotations[corev1alpha1.ClusterAnnotation] != "" {

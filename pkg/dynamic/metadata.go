@@ -25,10 +25,11 @@ import (
 //     account that binds the resource from the export with that identity hash, whichever
 //     schema its binding serves, as long as it binds it (the export may be gone).
 //
-// Any version any of those accounts has or stored objects in will do. That is how the garbage
-// collector watches every custom resource, one watch per storage whatever the number of
-// accounts. Only the wildcard's callers (system:masters) reach it, and they get nothing but
-// metadata they may read in each account anyway.
+// While one identity serves what is asked for, it answers, in any version it serves; several
+// share a schema-less identity that accepts any version any of them has or stored objects in.
+// That is how the garbage collector watches every custom resource, one watch per storage
+// whatever the number of accounts. Only the wildcard's callers (system:masters) reach it, and
+// they get nothing but metadata they may read in each account anyway.
 
 // metadataKey names what a metadata identity serves: the local CRDs' objects of a name, or,
 // with an identity hash, the objects bound from the export with that hash.
@@ -45,31 +46,47 @@ type metadataIdentity struct {
 
 // metadataWildcard returns the CRD and serving of a request at the wildcard that lists or
 // watches the metadata of a custom resource (resource or resource:identityHash in group);
-// ok is false for any other request, which the identities serve as usual.
+// ok is false for any other request, which the identities serve as usual. A key that one
+// identity serves is served by that identity; only one served by several gets a schema-less
+// identity of its own.
 func (x *Index) metadataWildcard(req *http.Request, verb, group, resource, version string) (crd *apiextensionsv1.CustomResourceDefinition, s *serving, err error, ok bool) {
 	if verb != "list" && verb != "watch" {
 		return nil, nil, nil, false
 	}
 	plural, identityHash, _ := strings.Cut(resource, ":")
 	key := metadataKey{name: plural + "." + group, identityHash: identityHash}
-	i := x.metadataIdentity(key)
-	if i == nil {
+	x.mu.RLock()
+	hashes, _ := x.metadataIdentitiesLocked(key)
+	x.mu.RUnlock()
+	var i *identity
+	switch len(hashes) {
+	case 0:
 		return nil, nil, nil, false
-	}
-	i.once.Do(func() {
-		i.serving, i.err = x.deps.newServing(i.crd, i.prefix, x.metadataMember(key))
-		if i.serving != nil {
-			i.built.Store(i.serving)
+	case 1:
+		if crd = x.identityCRD(hashes[0]); crd == nil {
+			return nil, nil, nil, false
 		}
-	})
-	if i.err != nil {
-		return i.crd, nil, i.err, true
+		s, err = x.serving(hashes[0])
+	default:
+		if i = x.metadataIdentity(key); i == nil {
+			return nil, nil, nil, false
+		}
+		i.once.Do(func() {
+			i.serving, i.err = x.deps.newServing(i.crd, i.prefix, x.metadataMember(key))
+			if i.serving != nil {
+				i.built.Store(i.serving)
+			}
+		})
+		crd, s, err = i.crd, i.serving, i.err
 	}
-	v, served := i.serving.versions[version]
+	if err != nil {
+		return crd, nil, err, true
+	}
+	v, served := s.versions[version]
 	if !served || !negotiatesMetadata(req, v) {
 		return nil, nil, nil, false
 	}
-	return i.crd, i.serving, nil, true
+	return crd, s, nil, true
 }
 
 // negotiatesMetadata reports whether the response to req in version v is object metadata
@@ -81,7 +98,8 @@ func negotiatesMetadata(req *http.Request, v *servedVersion) bool {
 }
 
 // metadataIdentity returns the schema-less identity of a metadata key, creating it (unbuilt)
-// when there is none or its accounts' versions changed; nil when no account serves the key.
+// when there is none or its accounts' versions changed; nil when fewer than two identities
+// serve the key.
 func (x *Index) metadataIdentity(key metadataKey) *identity {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -108,7 +126,8 @@ func (x *Index) metadataIdentity(key metadataKey) *identity {
 }
 
 // refreshMetadataLocked tears down the metadata identities of name whose accounts changed
-// versions or are all gone; the next request builds them again. x.mu must be held.
+// versions or that one identity serves again; the next request builds what is needed. x.mu
+// must be held.
 func (x *Index) refreshMetadataLocked(name string) {
 	for identityHash, m := range x.metadata[name] {
 		if crd, _ := x.metadataCRDLocked(metadataKey{name: name, identityHash: identityHash}); crd != nil {
@@ -141,11 +160,9 @@ func (x *Index) metadataMember(key metadataKey) func(cluster.ID) bool {
 	}
 }
 
-// metadataCRDLocked synthesizes the CRD a metadata key is served with, and returns its storage
-// prefix: from the identities of the key's storage that accounts use, every version they
-// have or have stored objects in, all served, with a schema that keeps every field; names of
-// the first identity. nil when no account serves the key. x.mu must be held.
-func (x *Index) metadataCRDLocked(key metadataKey) (*apiextensionsv1.CustomResourceDefinition, string) {
+// metadataIdentitiesLocked returns the identities, sorted, that accounts use to serve what a
+// metadata key names, and the storage prefix they share. x.mu must be held.
+func (x *Index) metadataIdentitiesLocked(key metadataKey) ([]string, string) {
 	var hashes []string
 	prefix := ""
 	for h, i := range x.byName[key.name] {
@@ -159,10 +176,19 @@ func (x *Index) metadataCRDLocked(key metadataKey) (*apiextensionsv1.CustomResou
 			prefix = p
 		}
 	}
-	if len(hashes) == 0 {
+	slices.Sort(hashes)
+	return hashes, prefix
+}
+
+// metadataCRDLocked synthesizes the CRD a metadata key that several identities serve is served
+// with, and returns its storage prefix: every version they have or have stored objects in,
+// all served, with a schema that keeps every field; names of the first identity. nil when
+// fewer than two identities serve the key. x.mu must be held.
+func (x *Index) metadataCRDLocked(key metadataKey) (*apiextensionsv1.CustomResourceDefinition, string) {
+	hashes, prefix := x.metadataIdentitiesLocked(key)
+	if len(hashes) < 2 {
 		return nil, ""
 	}
-	slices.Sort(hashes)
 	var versions []string
 	for _, h := range hashes {
 		c := x.byName[key.name][h].crd
@@ -194,4 +220,19 @@ func (x *Index) metadataCRDLocked(key metadataKey) (*apiextensionsv1.CustomResou
 		})
 	}
 	return crd, prefix
+}
+
+// endSiblingWildcardWatchesLocked ends the wildcard watches of the identities that share a new
+// identity's storage: one of them alone may have served the metadata of all its accounts,
+// which now takes the schema-less identity (and whole objects a 409). Clients list again.
+// x.mu must be held.
+func (x *Index) endSiblingWildcardWatchesLocked(i *identity) {
+	for _, sibling := range x.byName[i.crd.Name] {
+		if sibling == i || sibling.prefix != i.prefix {
+			continue
+		}
+		if s := sibling.built.Load(); s != nil {
+			s.watches.stop(cluster.Wildcard)
+		}
+	}
 }

@@ -8,8 +8,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
 // widgetCRD is account id's CRD of widgets.example.com with the given versions (the first is
@@ -41,9 +43,18 @@ func TestMetadataIdentity(t *testing.T) {
 	x := NewIndex(Config{})
 	const name = "widgets.example.com"
 	local := metadataKey{name: name}
+	identities := func() []string {
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		hashes, _ := x.metadataIdentitiesLocked(local)
+		return hashes
+	}
 	require.Nil(t, x.metadataIdentity(local), "no account defines it")
 
 	x.set(widgetCRD("a", "size", "v1"))
+	require.Len(t, identities(), 1)
+	require.Nil(t, x.metadataIdentity(local), "one identity serves its own metadata")
+
 	old := widgetCRD("b", "color", "v1beta1", "v1")
 	old.Spec.Versions[1].Served = false
 	old.Status.StoredVersions = []string{"v1alpha1", "v1beta1"}
@@ -92,11 +103,14 @@ func TestMetadataIdentity(t *testing.T) {
 	x.set(widgetCRD("d", "size", "v2"))
 	require.Same(t, again, x.metadataIdentity(local))
 
-	for _, id := range []string{"a", "b", "c", "d"} {
+	for _, id := range []string{"a", "b", "c"} {
 		x.remove(widgetCRD(id, "", "v1"))
 	}
-	require.NotContains(t, x.metadata, name, "the last CRD took the metadata identity with it")
+	require.NotContains(t, x.metadata, name, "one identity left: it serves the metadata again")
 	require.Nil(t, x.metadataIdentity(local))
+	require.Len(t, identities(), 1)
+	x.remove(widgetCRD("d", "", "v1"))
+	require.Empty(t, identities())
 	require.Empty(t, x.byName)
 }
 
@@ -128,9 +142,33 @@ func TestMetadataIdentityOfBoundResources(t *testing.T) {
 		{Name: "v2", Served: true},
 	}, withoutSchemas(i.crd.Spec.Versions), "the versions of the accounts bound to the export")
 	require.Nil(t, x.metadataIdentity(metadataKey{name: name, identityHash: "absent"}))
-	localI := x.metadataIdentity(metadataKey{name: name})
-	require.Equal(t, "example.com/widgets", localI.prefix)
-	require.Len(t, localI.crd.Spec.Versions, 1, "local CRDs only")
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	hashes, prefix := x.metadataIdentitiesLocked(metadataKey{name: name})
+	require.Len(t, hashes, 1, "local CRDs only")
+	require.Equal(t, "example.com/widgets", prefix)
+	hashes, _ = x.metadataIdentitiesLocked(metadataKey{name: name, identityHash: "other"})
+	require.Equal(t, []string{"other"}, hashes)
+}
+
+func TestNewIdentityEndsSiblingWildcardWatches(t *testing.T) {
+	t.Parallel()
+	x := NewIndex(Config{})
+	x.set(widgetCRD("a", "size", "v1"))
+	x.mu.Lock()
+	first := x.identities[x.accounts["a"]["widgets.example.com"].Identity]
+	s := &serving{watches: &watches{}}
+	first.built.Store(s)
+	x.mu.Unlock()
+	wildcard, inAccount := watch.NewFake(), watch.NewFake()
+	s.watches.track(cluster.Wildcard, wildcard)
+	s.watches.track("a", inAccount)
+
+	x.set(widgetCRD("other", "size", "v1"))
+	require.False(t, wildcard.IsStopped(), "another account with the same schema changes nothing")
+	x.set(widgetCRD("b", "color", "v1"))
+	require.True(t, wildcard.IsStopped(), "a wildcard watch served by the first identity alone ends")
+	require.False(t, inAccount.IsStopped(), "the account's own watch goes on")
 }
 
 func withoutSchemas(versions []apiextensionsv1.CustomResourceDefinitionVersion) []apiextensionsv1.CustomResourceDefinitionVersion {
