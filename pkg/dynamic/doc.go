@@ -19,6 +19,11 @@
 // account, the account's entry if that export binds it; at /clusters/*, the export's current
 // schema over the export's storage prefix, whose storage restriction selects the bound accounts.
 //
+// At /clusters/*, a list or watch that asks for metadata only is served across schemas: of a
+// resource in every account that defines it with a CRD, or, named <resource>:<identityHash>, of
+// one in every account that binds it from that export (metadata.go). The garbage collector
+// watches custom resources that way.
+//
 // It must not write CRDs (their conditions belong to pkg/reconciler/crd) and must not serve a
 // custom resource to an account whose own CRD does not define it.
 package dynamic

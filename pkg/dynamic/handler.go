@@ -74,6 +74,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			terminating = "the APIBinding serving " + name + " in this account is being deleted"
 		}
 	} else if id == cluster.Wildcard {
+		if crd, s, err, ok := h.index.metadataWildcard(req, info.Verb, info.APIGroup, info.Resource, info.APIVersion); ok {
+			h.serve(w, req, info, name, crd, s, err, "")
+			return
+		}
 		hashes := h.index.Identities(name)
 		switch len(hashes) {
 		case 0:
@@ -106,6 +110,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			terminating = "custom resource definition " + name + " is terminating"
 		}
 	}
+	s, err := h.index.serving(hash)
+	h.serve(w, req, info, name, crd, s, err, terminating)
+}
+
+// serve answers a request for the custom resource name with s, the serving of crd (err when it
+// could not be built); terminating, when set, refuses creations.
+func (h *Handler) serve(w http.ResponseWriter, req *http.Request, info *request.RequestInfo, name string,
+	crd *apiextensionsv1.CustomResourceDefinition, s *serving, err error, terminating string) {
+	ctx := req.Context()
 	// A cluster-scoped resource has no namespaced URLs; a namespaced one is only listed and
 	// watched across namespaces.
 	namespaced := crd.Spec.Scope == apiextensionsv1.NamespaceScoped
@@ -113,7 +126,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		h.notFound.ServeHTTP(w, req)
 		return
 	}
-	s, err := h.index.serving(hash)
 	if err != nil {
 		h.error(w, req, info, apierrors.NewServiceUnavailable(fmt.Sprintf("%s is not ready to be served: %v", name, err)))
 		return

@@ -328,9 +328,9 @@ func (g restOptionsGetter) GetRESTOptions(gr schema.GroupResource, _ runtime.Obj
 			// The raw storage is shared and released with the identity, not with the store.
 			return g.newStorage(), func() {}, nil
 		},
-		// The garbage collector does not watch custom resources yet: with collection enabled,
-		// orphan and foreground deletions would wait for it forever.
-		EnableGarbageCollection: false,
+		// Orphan and foreground deletions leave their finalizer to the garbage collector, which
+		// watches custom resources as it watches built-ins.
+		EnableGarbageCollection: true,
 		DeleteCollectionWorkers: 4,
 		ResourcePrefix:          g.prefix,
 	}, nil

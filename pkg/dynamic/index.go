@@ -96,6 +96,12 @@ type Index struct {
 	accounts   map[cluster.ID]map[string]*Entry
 	bound      map[cluster.ID]map[string]*Entry
 	identities map[string]*identity
+	// byName are the identities by CRD name.
+	byName map[string]map[string]*identity
+	// metadata are the schema-less identities that serve the metadata of custom resources
+	// across accounts, by CRD name and export identity hash ("" for local CRDs); see
+	// metadata.go.
+	metadata map[string]map[string]*metadataIdentity
 	// claims are the owners of each account's group/resources; the index claims again what
 	// accepted CRDs and bound resources hold, e.g. after a restart.
 	claims *names.Claims
@@ -142,6 +148,8 @@ func NewIndex(c Config) *Index {
 		accounts:        map[cluster.ID]map[string]*Entry{},
 		bound:           map[cluster.ID]map[string]*Entry{},
 		identities:      map[string]*identity{},
+		byName:          map[string]map[string]*identity{},
+		metadata:        map[string]map[string]*metadataIdentity{},
 		claims:          c.Claims,
 		bindings:        map[cluster.ID]map[string]*binding{},
 		waiting:         map[string]map[string]struct{}{},
@@ -214,8 +222,8 @@ func (x *Index) Identities(name string) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []string
-	for h, i := range x.identities {
-		if i.crd.Name == name && Servable(i.crd) {
+	for h, i := range x.byName[name] {
+		if Servable(i.crd) {
 			out = append(out, h)
 		}
 	}
@@ -329,10 +337,13 @@ func (x *Index) set(obj interface{}) {
 func (x *Index) join(hash string, crd *apiextensionsv1.CustomResourceDefinition, prefix string, id cluster.ID) *apiextensionsv1.CustomResourceDefinition {
 	i, ok := x.identities[hash]
 	if !ok {
-		i = &identity{hash: hash, crd: crd, prefix: prefix, members: map[cluster.ID]struct{}{}}
-		x.identities[hash] = i
+		i = x.addIdentityLocked(hash, crd, prefix)
 	}
 	i.members[id] = struct{}{}
+	if !ok {
+		x.endSiblingWildcardWatchesLocked(i)
+		x.refreshMetadataLocked(crd.Name)
+	}
 	if crd.Annotations[corev1alpha1.ClusterAnnotation] != "" {
 		// A CRD object keeps its own metadata; only synthesized CRDs are shared.
 		return crd
@@ -373,11 +384,36 @@ func (x *Index) leave(hash string, id cluster.ID) {
 	if len(i.members) > 0 {
 		return
 	}
-	delete(x.identities, hash)
-	// Once removed from the map, no new request can reach the identity; requests in flight
-	// hold its wait group.
+	x.removeIdentityLocked(i)
+}
+
+// addIdentityLocked adds an identity without members. x.mu must be held.
+func (x *Index) addIdentityLocked(hash string, crd *apiextensionsv1.CustomResourceDefinition, prefix string) *identity {
+	i := &identity{hash: hash, crd: crd, prefix: prefix, members: map[cluster.ID]struct{}{}}
+	x.identities[hash] = i
+	if x.byName[crd.Name] == nil {
+		x.byName[crd.Name] = map[string]*identity{}
+	}
+	x.byName[crd.Name][hash] = i
+	return i
+}
+
+// removeIdentityLocked removes an identity and tears its serving down. x.mu must be held.
+func (x *Index) removeIdentityLocked(i *identity) {
+	delete(x.identities, i.hash)
+	delete(x.byName[i.crd.Name], i.hash)
+	if len(x.byName[i.crd.Name]) == 0 {
+		delete(x.byName, i.crd.Name)
+	}
+	x.tearDown(i)
+	x.refreshMetadataLocked(i.crd.Name)
+}
+
+// tearDown destroys the serving of an identity removed from the index, once its requests in
+// flight are done: no new request can reach it.
+func (x *Index) tearDown(i *identity) {
 	go func() {
-		i.once.Do(func() { i.err = fmt.Errorf("identity %s was removed", hash) })
+		i.once.Do(func() { i.err = fmt.Errorf("identity %s was removed", i.hash) })
 		if i.serving != nil {
 			i.serving.destroy(x.teardownTimeout)
 		}

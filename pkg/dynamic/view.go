@@ -1,7 +1,6 @@
 package dynamic
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -84,8 +83,7 @@ func (x *Index) viewIdentity(identityHash string, gr schema.GroupResource, s *ap
 	defer x.mu.Unlock()
 	i, ok := x.identities[hash]
 	if !ok {
-		i = &identity{hash: hash, crd: crd, prefix: prefix, members: map[cluster.ID]struct{}{}}
-		x.identities[hash] = i
+		i = x.addIdentityLocked(hash, crd, prefix)
 	}
 	return i, nil
 }
@@ -118,15 +116,9 @@ func (x *Index) ForgetExport(identityHash string) {
 	suffix := ":" + identityHash
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for hash, i := range x.identities {
+	for _, i := range x.identities {
 		if len(i.members) == 0 && strings.HasSuffix(i.prefix, suffix) {
-			delete(x.identities, hash)
-			go func() {
-				i.once.Do(func() { i.err = fmt.Errorf("identity %s was removed", hash) })
-				if i.serving != nil {
-					i.serving.destroy(x.teardownTimeout)
-				}
-			}()
+			x.removeIdentityLocked(i)
 		}
 	}
 }

@@ -274,7 +274,9 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 		return err
 	}
 	namespaces.Start(hookCtx.Context, 4)
-	gc, err := garbagecollector.New(f, string(cluster.Wildcard))
+	gc, err := garbagecollector.New(f, string(cluster.Wildcard), garbagecollector.Informers{
+		CRDs: s.crds.informer, Bindings: s.crds.apis.Bindings, Schemas: s.crds.apis.Schemas,
+	})
 	if err != nil {
 		return err
 	}

@@ -201,7 +201,7 @@ func TestAPIsBind(t *testing.T) {
 }
 
 // requireWatchEvent waits for an event of the type on the named object.
-func requireWatchEvent(t *testing.T, w watch.Interface, typ watch.EventType, name string) {
+func requireWatchEvent(t testing.TB, w watch.Interface, typ watch.EventType, name string) {
 	t.Helper()
 	timeout := time.After(bindTimeout)
 	for {

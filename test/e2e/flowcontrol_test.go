@@ -217,6 +217,7 @@ func BenchmarkFlowControlNeighbourGet(b *testing.B) {
 		}, "the grant never arrives")
 	}
 	measure := func(b *testing.B) {
+		b.Helper()
 		latencies := make([]time.Duration, 0, b.N)
 		failed := 0
 		for b.Loop() {

@@ -14,6 +14,19 @@
 // in one account never matches an object of another. Before deleting an object because its
 // owner looks absent, it checks the owner with a live request in that account.
 //
+// Built-in resources, which every account serves, are watched from the start. Custom resources
+// are watched while the shared informers of CRDs and APIBindings show an account serving them,
+// one watch per storage whatever the number of accounts: the metadata of a group/resource in
+// every account that defines it with a CRD, whatever its schema
+// (/clusters/*/apis/<group>/<version>/<resource>), and of one bound from an export in every
+// account that binds it (<resource>:<identityHash>); see pkg/dynamic's metadata.go. Each
+// account's objects are addressed as that account serves them (its CRD, or its binding's
+// schema). A kind in an owner reference resolves through the built-ins or the discovery of the
+// dependent's account only: a kind that account does not serve keeps the dependent, as an
+// unknown kind does upstream, whatever other accounts define. Owners deleted in the foreground
+// or with orphan wait until every watch has listed once, so that none of their dependents is
+// missed.
+//
 // It talks to the server only through clients and must not change anything but owner
 // references, its two finalizers, and the objects it collects.
 package garbagecollector

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/klog/v2"
+
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
 // errNamespacedOwner reports a cluster-scoped dependent whose owner reference names a
@@ -44,6 +47,9 @@ type graphReader interface {
 // it reaches the server; each works in the account of the object it is given.
 type reconciler struct {
 	graph graphReader
+	// graphSynced reports whether the graph holds every watched resource; until it does, an
+	// owner waiting for its dependents might not see them all. nil means always.
+	graphSynced func() bool
 	// getObject reads an object live.
 	getObject func(ctx context.Context, id identity) (*metav1.PartialObjectMetadata, error)
 	// getOwner reads the owner that ref, held by a dependent in namespace, names.
@@ -56,21 +62,27 @@ type reconciler struct {
 	enqueue func(key objectKey)
 }
 
-// reconcile processes the object key names, as an owner being deleted or as a dependent.
-func (r *reconciler) reconcile(ctx context.Context, key objectKey) error {
+// reconcile processes the object key names, as an owner being deleted or as a dependent. It
+// asks to look at an owner waiting for its dependents again later while the graph is not
+// synced.
+func (r *reconciler) reconcile(ctx context.Context, key objectKey) (time.Duration, error) {
 	o, ok := r.graph.get(key)
 	if !ok {
-		return nil
+		return 0, nil
+	}
+	if (o.deletingDependents() || o.orphaningDependents()) && r.graphSynced != nil && !r.graphSynced() {
+		klog.FromContext(ctx).V(4).Info("Owner waits for the graph to sync")
+		return unsyncedRetry, nil
 	}
 	switch {
 	case o.deletingDependents():
-		return r.deleteDependents(ctx, o)
+		return 0, r.deleteDependents(ctx, o)
 	case o.orphaningDependents():
-		return r.orphanDependents(ctx, o)
+		return 0, r.orphanDependents(ctx, o)
 	case o.beingDeleted || len(o.owners) == 0:
-		return nil
+		return 0, nil
 	default:
-		return r.collect(ctx, o)
+		return 0, r.collect(ctx, o)
 	}
 }
 
@@ -182,6 +194,10 @@ func (r *reconciler) ownerState(ctx context.Context, dependent identity, ref met
 	}
 	live, err := r.getOwner(ctx, dependent.cluster, dependent.namespace, ref)
 	switch {
+	case errors.Is(err, errUnknownKind):
+		// As upstream, a kind the account does not serve (yet) keeps the dependent: it is
+		// retried, never collected.
+		return 0, controller.Expected(fmt.Errorf("failed to resolve owner %s %s: %w", ref.Kind, ref.Name, err))
 	case apierrors.IsNotFound(err):
 		return ownerAbsent, nil
 	case errors.Is(err, errNamespacedOwner):

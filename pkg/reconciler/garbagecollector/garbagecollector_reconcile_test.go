@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -255,8 +257,11 @@ func TestReconcile(t *testing.T) {
 		key      objectKey
 		ownerErr error
 		patchErr error
-		wantErr  bool
-		check    func(t *testing.T, s *server)
+		// unsynced makes the graph report that a source has not listed yet.
+		unsynced    bool
+		wantErr     bool
+		wantRequeue time.Duration
+		check       func(t *testing.T, s *server)
 	}{
 		{
 			name:  "owner in the graph keeps the dependent without live reads",
@@ -356,6 +361,20 @@ func TestReconcile(t *testing.T) {
 			},
 		},
 		{
+			// A kind only another account defines must not read as a missing owner.
+			name:     "owner of a kind the account does not serve keeps the dependent",
+			graph:    []object{dependent},
+			live:     []object{dependent},
+			key:      dependent.key(),
+			ownerErr: fmt.Errorf("%w: %w", errUnknownKind, apierrors.NewNotFound(widgets.GVR.GroupResource(), "example.com/v1")),
+			wantErr:  true,
+			check: func(t *testing.T, s *server) {
+				t.Helper()
+				require.Empty(t, s.deletes)
+				require.Empty(t, s.patches)
+			},
+		},
+		{
 			name:     "cluster-scoped dependent of a namespaced kind is left alone",
 			graph:    []object{newObject("a", things, "", "thing", "thing-uid", ownedBy(owner, true))},
 			live:     []object{newObject("a", things, "", "thing", "thing-uid", ownedBy(owner, true))},
@@ -422,6 +441,41 @@ func TestReconcile(t *testing.T) {
 			},
 		},
 		{
+			name:        "orphaning owner waits while a source has not listed",
+			graph:       []object{deleting(owner, metav1.FinalizerOrphanDependents), twoOwners},
+			live:        []object{deleting(owner, metav1.FinalizerOrphanDependents), twoOwners},
+			key:         owner.key(),
+			unsynced:    true,
+			wantRequeue: unsyncedRetry,
+			check: func(t *testing.T, s *server) {
+				t.Helper()
+				require.Empty(t, s.patches, "a dependent the graph does not hold yet would lose its owner")
+			},
+		},
+		{
+			name:        "foreground owner waits while a source has not listed",
+			graph:       []object{deleting(owner, metav1.FinalizerDeleteDependents)},
+			live:        []object{deleting(owner, metav1.FinalizerDeleteDependents)},
+			key:         owner.key(),
+			unsynced:    true,
+			wantRequeue: unsyncedRetry,
+			check: func(t *testing.T, s *server) {
+				t.Helper()
+				require.Empty(t, s.patches)
+			},
+		},
+		{
+			name:     "dependent is collected while a source has not listed",
+			graph:    []object{dependent},
+			live:     []object{dependent},
+			key:      dependent.key(),
+			unsynced: true,
+			check: func(t *testing.T, s *server) {
+				t.Helper()
+				require.Equal(t, map[string]metav1.DeletionPropagation{depPath: metav1.DeletePropagationBackground}, s.deletes)
+			},
+		},
+		{
 			name:     "orphaning owner keeps its finalizer while a dependent cannot be orphaned",
 			graph:    []object{deleting(owner, metav1.FinalizerOrphanDependents), dependent},
 			live:     []object{deleting(owner, metav1.FinalizerOrphanDependents), dependent},
@@ -451,7 +505,10 @@ func TestReconcile(t *testing.T) {
 			for _, o := range tt.live {
 				s.objects[path(o.cluster, o.namespace, o.name)] = live(o)
 			}
-			err := s.reconciler(g).reconcile(t.Context(), tt.key)
+			r := s.reconciler(g)
+			r.graphSynced = func() bool { return !tt.unsynced }
+			requeue, err := r.reconcile(t.Context(), tt.key)
+			require.Equal(t, tt.wantRequeue, requeue)
 			if tt.wantErr {
 				require.Error(t, err)
 			} else {

@@ -65,13 +65,14 @@ func ownerRef(owner, dependent object) (metav1.OwnerReference, bool) {
 }
 
 // refers reports whether ref, held by a dependent in dependentNamespace, names owner: same kind,
-// group and name, and a namespace that a dependent there can reference.
+// group and name, and a namespace that a dependent there can reference. An owner observed
+// without a kind (a bound resource whose schema the provider deleted) matches any kind.
 func refers(ref metav1.OwnerReference, owner object, dependentNamespace string) bool {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
 		return false
 	}
-	return ref.Name == owner.name && ref.Kind == owner.resource.Kind && gv.Group == owner.resource.GVR.Group &&
+	return ref.Name == owner.name && (ref.Kind == owner.resource.Kind || owner.resource.Kind == "") && gv.Group == owner.resource.GVR.Group &&
 		(owner.namespace == "" || owner.namespace == dependentNamespace)
 }
 

@@ -181,3 +181,36 @@ func TestGraphIsolatesAccounts(t *testing.T) {
 
 	require.Equal(t, []objectKey{depB.key()}, g.observe(deleting(depB, metav1.FinalizerDeleteDependents)))
 }
+
+func TestRefers(t *testing.T) {
+	t.Parallel()
+	owner := newObject("a", widgets, "ns", "owner", "owner-uid")
+	kindless := owner
+	kindless.resource.Kind = ""
+	ref := ownedBy(owner, true)
+	tests := []struct {
+		name      string
+		ref       func(metav1.OwnerReference) metav1.OwnerReference
+		owner     object
+		namespace string
+		want      bool
+	}{
+		{name: "same kind, group, name and namespace", owner: owner, namespace: "ns", want: true},
+		{name: "another version of the group", ref: func(r metav1.OwnerReference) metav1.OwnerReference { r.APIVersion = "example.com/v2"; return r }, owner: owner, namespace: "ns", want: true},
+		{name: "another kind", ref: func(r metav1.OwnerReference) metav1.OwnerReference { r.Kind = "Gadget"; return r }, owner: owner, namespace: "ns"},
+		{name: "another group", ref: func(r metav1.OwnerReference) metav1.OwnerReference { r.APIVersion = "other.com/v1"; return r }, owner: owner, namespace: "ns"},
+		{name: "another name", ref: func(r metav1.OwnerReference) metav1.OwnerReference { r.Name = "x"; return r }, owner: owner, namespace: "ns"},
+		{name: "a dependent in another namespace", owner: owner, namespace: "other"},
+		{name: "an owner observed without a kind", ref: func(r metav1.OwnerReference) metav1.OwnerReference { r.Kind = "Anything"; return r }, owner: kindless, namespace: "ns", want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := ref
+			if tt.ref != nil {
+				r = tt.ref(r)
+			}
+			require.Equal(t, tt.want, refers(r, tt.owner, tt.namespace))
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -58,9 +59,10 @@ func deletableResources(lists []*metav1.APIResourceList) []Resource {
 	return out
 }
 
-// kinds maps the kinds named by owner references to resources: first through the watched
+// kinds maps the kinds named by owner references to resources: first through the built-in
 // resources, which every account serves, then through the discovery of the owner's account,
-// since resources may differ between accounts.
+// which alone says what the account serves: custom resources differ between accounts, so that
+// a kind another account defines means nothing here.
 type kinds struct {
 	mu    sync.RWMutex
 	known map[schema.GroupVersionKind]Resource
@@ -73,6 +75,13 @@ func (k *kinds) add(r Resource) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.known[r.GVR.GroupVersion().WithKind(r.Kind)] = r
+}
+
+// builtin reports whether r is a resource every account serves, as the collector watches it.
+func (k *kinds) builtin(r Resource) bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.known[r.GVR.GroupVersion().WithKind(r.Kind)] == r
 }
 
 // resolve returns the resource of a kind in an account.
@@ -88,6 +97,10 @@ func (k *kinds) resolve(ctx context.Context, cluster, apiVersion, kind string) (
 		return r, nil
 	}
 	list, err := k.discover(ctx, cluster, apiVersion)
+	if apierrors.IsNotFound(err) {
+		// Not a missing owner: the account does not serve the group version at all.
+		return Resource{}, fmt.Errorf("%w: %s", errUnknownKind, gv.WithKind(kind))
+	}
 	if err != nil {
 		return Resource{}, fmt.Errorf("failed to discover %s: %w", apiVersion, err)
 	}

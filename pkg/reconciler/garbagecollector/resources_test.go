@@ -82,6 +82,10 @@ func TestKindsResolve(t *testing.T) {
 			name: "kind missing from its group version", apiVersion: "example.com/v2", kind: "Gizmo",
 			wantErr: errUnknownKind, wantAsked: []string{"acct/example.com/v2"},
 		},
+		{
+			name: "group version the account does not serve", apiVersion: "other.example.com/v1", kind: "Widget",
+			wantErr: errUnknownKind, wantAsked: []string{"acct/other.example.com/v1"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,6 +105,7 @@ func TestKindsResolve(t *testing.T) {
 			got, err := k.resolve(t.Context(), "acct", tt.apiVersion, tt.kind)
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)
+				require.False(t, apierrors.IsNotFound(err), "a kind the account does not serve must not read as a missing owner")
 			} else {
 				require.NoError(t, err)
 				require.Equal(t, tt.want, got)
