@@ -12,6 +12,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -77,8 +78,13 @@ type apiServer struct {
 	accounts *client.SharedInformer
 	// accountTypes caches every AccountType, for the built-in initializers.
 	accountTypes *client.SharedInformer
-	lifecycle    *account.Controller
-	crds         *customResources
+	// namespaces caches the metadata of every namespace, for the controllers that work per
+	// namespace.
+	namespaces *client.SharedInformer
+	// caBundle is the CA bundle published in every namespace.
+	caBundle  []byte
+	lifecycle *account.Controller
+	crds      *customResources
 	// builtinGroups are the API groups installed so far.
 	builtinGroups []string
 }
@@ -140,6 +146,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 		return nil, err
 	}
 	s.accountTypes = client.NewSharedInformer(typesLW, &corev1alpha1.AccountType{})
+	s.namespaces = client.NewSharedInformer(s.clients.MetadataListWatch(string(cluster.Wildcard),
+		corev1.SchemeGroupVersion.WithResource("namespaces"), fields.Everything()), &metav1.PartialObjectMetadata{})
+	s.namespaces.SetTransform(client.DropManagedFields)
 	types := initializer.NewTypes(s.clients, s.accountTypes, s.Index)
 	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts, initializer.Builtin(s.clients, types)...)
 	if s.crds, err = s.newCustomResources(); err != nil {
@@ -257,10 +266,11 @@ func (s *apiServer) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext)
 func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookContext) error {
 	f := s.clients
 	s.admission.Start(hookCtx.Context, f)
-	namespaces, err := namespace.New(f)
+	namespaces, err := namespace.New(f, s.namespaces)
 	if err != nil {
 		return err
 	}
+	go s.namespaces.Run(hookCtx.Context)
 	namespaces.Start(hookCtx.Context, 4)
 	gc, err := garbagecollector.New(f, string(cluster.Wildcard))
 	if err != nil {
