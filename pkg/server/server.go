@@ -36,6 +36,8 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
 	"github.com/accountmesh/accountmesh/pkg/registry/apiextensions"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
@@ -93,7 +95,7 @@ type apiServer struct {
 // generic configuration and its completion, storage, the API groups, the account index and the
 // controllers (started by post-start hooks). Building storage starts the watch caches.
 func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*apiServer, error) {
-	s := &apiServer{Options: c.Options, Index: cluster.NewIndex(d.root), ExternalURL: d.externalURL}
+	s := &apiServer{Options: c.Options, Index: cluster.NewIndex(d.root), ExternalURL: d.externalURL, caBundle: d.caBundle}
 	var err error
 	if s.authn, err = newAuthentication(ctx, c.Options.Authentication, d.serviceAccountKey, s.Index); err != nil {
 		return nil, err
@@ -270,8 +272,19 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 	if err != nil {
 		return err
 	}
+	serviceAccounts, err := serviceaccount.New(f, s.namespaces)
+	if err != nil {
+		return err
+	}
+	rootCA, err := rootcacert.New(f, s.namespaces, s.caBundle)
+	if err != nil {
+		return err
+	}
 	go s.namespaces.Run(hookCtx.Context)
 	namespaces.Start(hookCtx.Context, 4)
+	// Readiness does not wait for these: what they create is not needed to serve.
+	go serviceAccounts.Start(hookCtx.Context, 2)
+	go rootCA.Start(hookCtx.Context, 2)
 	gc, err := garbagecollector.New(f, string(cluster.Wildcard))
 	if err != nil {
 		return err

@@ -100,41 +100,6 @@ func (r *REST) ShortNames() []string { return r.shortNames }
 // Categories implements rest.CategoriesProvider.
 func (r *REST) Categories() []string { return r.categories }
 
-// StatusREST is the storage of a status subresource.
-type StatusREST struct {
-	store *genericregistry.Store
-}
-
-var _ rest.Patcher = &StatusREST{}
-
-// New implements rest.Storage.
-func (r *StatusREST) New() runtime.Object { return r.store.New() }
-
-// Destroy implements rest.Storage; the main resource owns the store.
-func (r *StatusREST) Destroy() {}
-
-// Get implements rest.Getter.
-func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
-	return r.store.Get(ctx, name, options)
-}
-
-// Update implements rest.Updater; it never creates.
-func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
-	createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc,
-	_ bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	return r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
-}
-
-// GetResetFields implements rest.ResetFieldsStrategy.
-func (r *StatusREST) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return r.store.GetResetFields()
-}
-
-// ConvertToTable implements rest.TableConvertor.
-func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
-	return r.store.ConvertToTable(ctx, object, tableOptions)
-}
-
 // UpdateREST is the storage of an update-only subresource (see Subresource).
 type UpdateREST struct {
 	store *genericregistry.Store
@@ -158,6 +123,24 @@ func (r *UpdateREST) Update(ctx context.Context, name string, objInfo rest.Updat
 // GetResetFields implements rest.ResetFieldsStrategy.
 func (r *UpdateREST) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	return r.store.GetResetFields()
+}
+
+// StatusREST is the storage of a status subresource: an update-only subresource that can also
+// be read, and so patched.
+type StatusREST struct {
+	UpdateREST
+}
+
+var _ rest.Patcher = &StatusREST{}
+
+// Get implements rest.Getter.
+func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
+	return r.store.Get(ctx, name, options)
+}
+
+// ConvertToTable implements rest.TableConvertor.
+func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
+	return r.store.ConvertToTable(ctx, object, tableOptions)
 }
 
 // New builds the storage of a resource: the resource itself, with HasStatus its status
@@ -197,7 +180,7 @@ func New(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, o Options) (m
 		ss := &statusStrategy{strategy: s}
 		statusStore.UpdateStrategy = ss
 		statusStore.ResetFieldsStrategy = ss
-		storages[o.Resource.Resource+"/status"] = &StatusREST{store: &statusStore}
+		storages[o.Resource.Resource+"/status"] = &StatusREST{UpdateREST{store: &statusStore}}
 	}
 	for _, sub := range o.Subresources {
 		subStore := *st
