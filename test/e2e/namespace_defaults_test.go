@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -30,12 +31,16 @@ import (
 func rootCABundle(t *testing.T, kube kubernetes.Interface, namespace, want string) string {
 	t.Helper()
 	var cm *corev1.ConfigMap
-	framework.Eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
-		var err error
-		cm, err = kube.CoreV1().ConfigMaps(namespace).Get(ctx, framework.RootCAConfigMap, metav1.GetOptions{})
-		return err == nil && len(cm.Data) == 1 && cm.Data["ca.crt"] != "" && (want == "" || cm.Data["ca.crt"] == want) &&
+	err := wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		got, err := kube.CoreV1().ConfigMaps(namespace).Get(ctx, framework.RootCAConfigMap, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		cm = got
+		return len(cm.Data) == 1 && cm.Data["ca.crt"] != "" && (want == "" || cm.Data["ca.crt"] == want) &&
 			len(cm.BinaryData) == 0 && cm.Annotations["kubernetes.io/description"] != "" && (cm.Immutable == nil || !*cm.Immutable), nil
-	}, "namespace %s has no current %s: %v", namespace, framework.RootCAConfigMap, func() any { return cm })
+	})
+	require.NoError(t, err, "namespace %s has no current %s; last seen: %v", namespace, framework.RootCAConfigMap, cm)
 	return cm.Data["ca.crt"]
 }
 
