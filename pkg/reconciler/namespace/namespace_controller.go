@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -102,10 +103,11 @@ func (c *Controller) Start(ctx context.Context, workers int) {
 	go c.queue.Run(ctx, workers)
 }
 
-// enqueue queues a namespace once it is deleted; reconcile tells whether it waits for this
-// controller, which the metadata alone cannot (spec finalizers are not metadata).
+// enqueue queues a namespace once it is deleted, and one of an earlier version to migrate;
+// reconcile tells whether a deleted one waits for this controller, which the metadata alone
+// cannot (spec finalizers are not metadata).
 func (c *Controller) enqueue(m *metav1.PartialObjectMetadata) {
-	if m.DeletionTimestamp != nil {
+	if m.DeletionTimestamp != nil || slices.Contains(m.Finalizers, legacyFinalizer) {
 		c.queue.Add(namespaceKey{cluster: m.Annotations[corev1alpha1.ClusterAnnotation], name: m.Name})
 	}
 }

@@ -25,8 +25,9 @@ import (
 const finalizer = corev1.FinalizerKubernetes
 
 // legacyFinalizer is the metadata finalizer that namespaces created by earlier versions of the
-// server carry instead of finalizer. This controller empties such a namespace as well and then
-// removes it with an update, so that namespaces from before an upgrade can still be deleted.
+// server carry instead of finalizer. This controller moves it to the spec of an active
+// namespace, and empties a deleted one that still has it before removing it with an update,
+// so that namespaces from before an upgrade end up as new ones and can be deleted.
 const legacyFinalizer = string(corev1.FinalizerKubernetes)
 
 // Reasons of the namespace deletion conditions.
@@ -81,6 +82,9 @@ func (r *reconciler) reconcile(ctx context.Context, key namespaceKey) error {
 	}
 	if err != nil {
 		return fmt.Errorf("failed to get namespace: %w", err)
+	}
+	if ns.DeletionTimestamp == nil {
+		return r.migrate(ctx, key.cluster, ns)
 	}
 	if !waitsForController(ns) {
 		return nil
@@ -295,14 +299,49 @@ func (r *reconciler) release(ctx context.Context, cluster string, ns *corev1.Nam
 		}
 		ns = stored
 	}
-	if slices.Contains(ns.Finalizers, legacyFinalizer) {
-		updated := ns.DeepCopy()
-		updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool { return f == legacyFinalizer })
-		if _, err := r.update(ctx, cluster, updated); err != nil && !apierrors.IsNotFound(err) {
-			return expectConflict(fmt.Errorf("failed to remove the legacy namespace finalizer: %w", err))
-		}
+	if err := r.removeLegacyFinalizer(ctx, cluster, ns); err != nil {
+		return err
 	}
 	klog.FromContext(ctx).V(2).Info("Released namespace")
+	return nil
+}
+
+// migrate gives an active namespace of an earlier version finalizer in place of
+// legacyFinalizer: first the spec finalizer, then the metadata one goes, so that a crash in
+// between leaves both, never neither.
+func (r *reconciler) migrate(ctx context.Context, cluster string, ns *corev1.Namespace) error {
+	if !slices.Contains(ns.Finalizers, legacyFinalizer) {
+		return nil
+	}
+	if !slices.Contains(ns.Spec.Finalizers, finalizer) {
+		updated := ns.DeepCopy()
+		updated.Spec.Finalizers = append(updated.Spec.Finalizers, finalizer)
+		stored, err := r.finalize(ctx, cluster, updated)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return expectConflict(fmt.Errorf("failed to add the namespace finalizer: %w", err))
+		}
+		ns = stored
+	}
+	if err := r.removeLegacyFinalizer(ctx, cluster, ns); err != nil {
+		return err
+	}
+	klog.FromContext(ctx).V(2).Info("Moved the legacy namespace finalizer to the spec")
+	return nil
+}
+
+// removeLegacyFinalizer removes legacyFinalizer from a namespace that has it.
+func (r *reconciler) removeLegacyFinalizer(ctx context.Context, cluster string, ns *corev1.Namespace) error {
+	if !slices.Contains(ns.Finalizers, legacyFinalizer) {
+		return nil
+	}
+	updated := ns.DeepCopy()
+	updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool { return f == legacyFinalizer })
+	if _, err := r.update(ctx, cluster, updated); err != nil && !apierrors.IsNotFound(err) {
+		return expectConflict(fmt.Errorf("failed to remove the legacy namespace finalizer: %w", err))
+	}
 	return nil
 }
 

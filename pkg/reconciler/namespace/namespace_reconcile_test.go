@@ -271,6 +271,19 @@ func TestReconcile(t *testing.T) {
 				Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{finalizer}}}},
 		},
 		{
+			name: "active namespace of an earlier version gets the spec finalizer, then loses the legacy one",
+			world: &world{namespace: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Finalizers: []string{"example.com/x", legacyFinalizer}},
+				Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"example.com/y"}}}},
+			wantFinalizeWrite:  []corev1.FinalizerName{"example.com/y", finalizer},
+			wantFinalizerWrite: []string{"example.com/x"},
+		},
+		{
+			name: "a migration interrupted after finalize completes",
+			world: &world{namespace: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Finalizers: []string{legacyFinalizer}},
+				Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{finalizer}}}},
+			wantFinalizerWrite: []string{},
+		},
+		{
 			name:  "finalizer already removed",
 			world: &world{namespace: terminatingNamespace("example.com/other")},
 		},
