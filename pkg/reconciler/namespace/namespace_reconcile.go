@@ -288,16 +288,11 @@ func (r *reconciler) writeStatus(ctx context.Context, cluster string, ns *corev1
 // namespace with the write that leaves it without finalizers.
 func (r *reconciler) release(ctx context.Context, cluster string, ns *corev1.Namespace) error {
 	if slices.Contains(ns.Spec.Finalizers, finalizer) {
-		updated := ns.DeepCopy()
-		updated.Spec.Finalizers = slices.DeleteFunc(updated.Spec.Finalizers, func(f corev1.FinalizerName) bool { return f == finalizer })
-		stored, err := r.finalize(ctx, cluster, updated)
-		if apierrors.IsNotFound(err) {
-			return nil
+		var err error
+		without := slices.DeleteFunc(slices.Clone(ns.Spec.Finalizers), func(f corev1.FinalizerName) bool { return f == finalizer })
+		if ns, err = r.writeSpecFinalizers(ctx, cluster, ns, without); ns == nil || err != nil {
+			return err
 		}
-		if err != nil {
-			return expectConflict(fmt.Errorf("failed to finalize namespace: %w", err))
-		}
-		ns = stored
 	}
 	if err := r.removeLegacyFinalizer(ctx, cluster, ns); err != nil {
 		return err
@@ -314,22 +309,32 @@ func (r *reconciler) migrate(ctx context.Context, cluster string, ns *corev1.Nam
 		return nil
 	}
 	if !slices.Contains(ns.Spec.Finalizers, finalizer) {
-		updated := ns.DeepCopy()
-		updated.Spec.Finalizers = append(updated.Spec.Finalizers, finalizer)
-		stored, err := r.finalize(ctx, cluster, updated)
-		if apierrors.IsNotFound(err) {
-			return nil
+		var err error
+		with := append(slices.Clone(ns.Spec.Finalizers), finalizer)
+		if ns, err = r.writeSpecFinalizers(ctx, cluster, ns, with); ns == nil || err != nil {
+			return err
 		}
-		if err != nil {
-			return expectConflict(fmt.Errorf("failed to add the namespace finalizer: %w", err))
-		}
-		ns = stored
 	}
 	if err := r.removeLegacyFinalizer(ctx, cluster, ns); err != nil {
 		return err
 	}
 	klog.FromContext(ctx).V(2).Info("Moved the legacy namespace finalizer to the spec")
 	return nil
+}
+
+// writeSpecFinalizers sets the spec finalizers of a namespace through its finalize
+// subresource and returns the namespace as stored, or nil if it is gone.
+func (r *reconciler) writeSpecFinalizers(ctx context.Context, cluster string, ns *corev1.Namespace, finalizers []corev1.FinalizerName) (*corev1.Namespace, error) {
+	updated := ns.DeepCopy()
+	updated.Spec.Finalizers = finalizers
+	stored, err := r.finalize(ctx, cluster, updated)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, expectConflict(fmt.Errorf("failed to write the namespace's spec finalizers: %w", err))
+	}
+	return stored, nil
 }
 
 // removeLegacyFinalizer removes legacyFinalizer from a namespace that has it.
