@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -60,6 +61,32 @@ func SplitClusterKey(key string) (id cluster.ID, namespace, name string, err err
 	}
 	namespace, name, err = cache.SplitMetaNamespaceKey(rest)
 	return cluster.ID(c), namespace, name, err
+}
+
+// NamespaceKey returns the key (ToClusterKey) of the namespace that a namespaced object, or its
+// tombstone, lives in, e.g. to queue the namespace when one of its objects changes.
+func NamespaceKey(obj interface{}) (string, bool) {
+	key, err := ClusterKey(obj)
+	if err != nil {
+		return "", false
+	}
+	id, namespace, _, err := SplitClusterKey(key)
+	if err != nil || namespace == "" {
+		return "", false
+	}
+	return ToClusterKey(id, "", namespace), true
+}
+
+// Get returns the object of account id, namespace and name from a cache keyed by ClusterKey,
+// if it is there and of type T.
+func Get[T any](store cache.Store, id cluster.ID, namespace, name string) (T, bool) {
+	var zero T
+	obj, ok, err := store.GetByKey(ToClusterKey(id, namespace, name))
+	if err != nil || !ok {
+		return zero, false
+	}
+	t, ok := obj.(T)
+	return t, ok
 }
 
 // NewInformer returns an informer over the wildcard list-watch lw whose store is keyed by
@@ -350,6 +377,12 @@ func (l *listener) run(ctx context.Context) {
 // into the Go types of the server's scheme, which are far smaller in a cache than unstructured
 // objects.
 func (f *Factory) TypedListWatch(c string, gv schema.GroupVersion, resource string) (*cache.ListWatch, error) {
+	return f.TypedListWatchSelected(c, gv, resource, fields.Everything())
+}
+
+// TypedListWatchSelected is TypedListWatch restricted to the objects whose fields match
+// selector, e.g. metadata.name=default.
+func (f *Factory) TypedListWatchSelected(c string, gv schema.GroupVersion, resource string, selector fields.Selector) (*cache.ListWatch, error) {
 	cfg := f.Config(c)
 	cfg.GroupVersion = &gv
 	cfg.APIPath = "/apis"
@@ -361,5 +394,31 @@ func (f *Factory) TypedListWatch(c string, gv schema.GroupVersion, resource stri
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a client for %s: %w", resource, err)
 	}
-	return cache.NewListWatchFromClient(rc, resource, metav1.NamespaceAll, fields.Everything()), nil
+	return cache.NewListWatchFromClient(rc, resource, metav1.NamespaceAll, selector), nil
+}
+
+// MetadataListWatch returns the list-watch of the metadata of resource gvr in account c whose
+// fields match selector, as PartialObjectMetadata: for caches that need no more than names,
+// finalizers and deletion timestamps.
+func (f *Factory) MetadataListWatch(c string, gvr schema.GroupVersionResource, selector fields.Selector) *cache.ListWatch {
+	res := f.Metadata(c).Resource(gvr)
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.FieldSelector = selector.String()
+			return res.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.FieldSelector = selector.String()
+			return res.Watch(ctx, opts)
+		},
+	}
+}
+
+// DropManagedFields is an informer transform that drops the managed fields of objects, which
+// no controller reads, to keep caches small.
+func DropManagedFields(obj interface{}) interface{} {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return obj
 }

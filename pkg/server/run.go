@@ -65,6 +65,8 @@ type dependencies struct {
 	externalAddress, externalURL string
 	// pki names the files of the CA, the serving and the admin certificates.
 	pki pki.Files
+	// caBundle is the PEM of the CA that signs the serving certificate, for clients to trust.
+	caBundle []byte
 	// serviceAccountKey signs ServiceAccount tokens.
 	serviceAccountKey *ecdsa.PrivateKey
 }
@@ -106,6 +108,10 @@ func startDependencies(ctx context.Context, c completedConfig) (_ *dependencies,
 	if d.pki, err = pki.Ensure(c.PKIDir, c.certHosts); err != nil {
 		return nil, err
 	}
+	if d.caBundle, err = pki.ReadPEM(d.pki.CACert); err != nil {
+		return nil, err
+	}
+	d.caBundle = append(d.caBundle, '\n')
 	if d.serviceAccountKey, err = serviceaccount.LoadOrCreateKey(filepath.Join(c.PKIDir, serviceAccountKeyFile)); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -36,6 +37,8 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
 	"github.com/accountmesh/accountmesh/pkg/registry/apiextensions"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
@@ -81,8 +84,13 @@ type apiServer struct {
 	accounts *client.SharedInformer
 	// accountTypes caches every AccountType, for the built-in initializers.
 	accountTypes *client.SharedInformer
-	lifecycle    *account.Controller
-	crds         *customResources
+	// namespaces caches the metadata of every namespace, for the controllers that work per
+	// namespace.
+	namespaces *client.SharedInformer
+	// caBundle is the CA bundle published in every namespace.
+	caBundle  []byte
+	lifecycle *account.Controller
+	crds      *customResources
 	// builtinGroups are the API groups installed so far.
 	builtinGroups []string
 }
@@ -91,7 +99,7 @@ type apiServer struct {
 // generic configuration and its completion, storage, the API groups, the account index and the
 // controllers (started by post-start hooks). Building storage starts the watch caches.
 func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*apiServer, error) {
-	s := &apiServer{Options: c.Options, Index: cluster.NewIndex(d.root), ExternalURL: d.externalURL}
+	s := &apiServer{Options: c.Options, Index: cluster.NewIndex(d.root), ExternalURL: d.externalURL, caBundle: d.caBundle}
 	var err error
 	if s.authn, err = newAuthentication(ctx, c.Options.Authentication, d.serviceAccountKey, s.Index); err != nil {
 		return nil, err
@@ -144,6 +152,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 		return nil, err
 	}
 	s.accountTypes = client.NewSharedInformer(typesLW, &corev1alpha1.AccountType{})
+	s.namespaces = client.NewSharedInformer(s.clients.MetadataListWatch(string(cluster.Wildcard),
+		corev1.SchemeGroupVersion.WithResource("namespaces"), fields.Everything()), &metav1.PartialObjectMetadata{})
+	s.namespaces.SetTransform(client.DropManagedFields)
 	types := initializer.NewTypes(s.clients, s.accountTypes, s.Index)
 	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts, initializer.Builtin(s.clients, types)...)
 	if s.crds, err = s.newCustomResources(); err != nil {
@@ -269,11 +280,23 @@ func (s *apiServer) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext)
 func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookContext) error {
 	f := s.clients
 	s.admission.Start(hookCtx.Context, f)
-	namespaces, err := namespace.New(f)
+	namespaces, err := namespace.New(f, s.namespaces)
 	if err != nil {
 		return err
 	}
+	serviceAccounts, err := serviceaccount.New(f, s.namespaces)
+	if err != nil {
+		return err
+	}
+	rootCA, err := rootcacert.New(f, s.namespaces, s.caBundle)
+	if err != nil {
+		return err
+	}
+	go s.namespaces.Run(hookCtx.Context)
 	namespaces.Start(hookCtx.Context, 4)
+	// Readiness does not wait for these: what they create is not needed to serve.
+	go serviceAccounts.Start(hookCtx.Context, 2)
+	go rootCA.Start(hookCtx.Context, 2)
 	gc, err := garbagecollector.New(f, string(cluster.Wildcard), garbagecollector.Informers{
 		CRDs: s.crds.informer, Bindings: s.crds.apis.Bindings, Schemas: s.crds.apis.Schemas,
 	})

@@ -34,7 +34,10 @@ func TestClientGoInformer(t *testing.T) {
 	_, err = a.Kube.CoreV1().ConfigMaps("default").Create(ctx, configMap("before", nil, nil), metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	factory := informers.NewSharedInformerFactory(a.Kube, 0)
+	// The CA bundle that the server publishes in every namespace is not the test's.
+	factory := informers.NewSharedInformerFactoryWithOptions(a.Kube, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = "metadata.name!=" + framework.RootCAConfigMap
+	}))
 	inf := factory.Core().V1().ConfigMaps()
 	events := make(chan string, 100)
 	_, err = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

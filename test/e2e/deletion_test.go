@@ -105,7 +105,7 @@ func TestDeleteAccountTree(t *testing.T) {
 		requireUnresolvable(t, acc.Config, acc.Path)
 	}
 	// The sibling is untouched.
-	list, err := sibling.Kube.CoreV1().ConfigMaps("team").List(ctx, metav1.ListOptions{})
+	list, err := sibling.Kube.CoreV1().ConfigMaps("team").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name!=" + framework.RootCAConfigMap})
 	require.NoError(t, err)
 	require.Len(t, list.Items, 1)
 	require.NotEmpty(t, keysOf(ctx, t, sibling.ClusterID))

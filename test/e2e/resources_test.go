@@ -456,7 +456,7 @@ func TestResourcesConfigMaps(t *testing.T) {
 	for _, r := range rows {
 		data[r["NAME"]] = r["DATA"]
 	}
-	require.Equal(t, map[string]string{"empty": "0", "three": "3"}, data, out)
+	require.Equal(t, map[string]string{"empty": "0", "three": "3", framework.RootCAConfigMap: "1"}, data, out)
 
 	// An immutable config map keeps its data; its metadata can still change.
 	out = framework.KubectlStdin(t, kc, `apiVersion: v1

@@ -178,7 +178,7 @@ func TestWatchWildcardRestrictions(t *testing.T) {
 	unchanged := func(t *testing.T) {
 		t.Helper()
 		for _, acc := range []*framework.Account{a, b} {
-			list, err := acc.Kube.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
+			list, err := acc.Kube.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{LabelSelector: "e2e-wild=" + label})
 			require.NoError(t, err)
 			require.Len(t, list.Items, 1)
 			require.Equal(t, "wild", list.Items[0].Name)

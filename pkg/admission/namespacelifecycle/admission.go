@@ -9,6 +9,7 @@ package namespacelifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -78,7 +79,15 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 		return apierrors.NewInternalError(fmt.Errorf("failed to look up namespace %q: %w", a.GetNamespace(), err))
 	}
 	if ns.DeletionTimestamp != nil {
-		return admission.NewForbidden(a, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", a.GetNamespace()))
+		msg := fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", a.GetNamespace())
+		err := admission.NewForbidden(a, errors.New(msg))
+		// The cause tells clients, as upstream's, that the namespace is going away.
+		if status := (*apierrors.StatusError)(nil); errors.As(err, &status) && status.ErrStatus.Details != nil {
+			status.ErrStatus.Details.Causes = append(status.ErrStatus.Details.Causes, metav1.StatusCause{
+				Type: corev1.NamespaceTerminatingCause, Message: msg, Field: "metadata.namespace",
+			})
+		}
+		return err
 	}
 	return nil
 }

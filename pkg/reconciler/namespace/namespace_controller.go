@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/client"
-	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
@@ -30,17 +28,20 @@ const (
 
 // Controller finalizes deleted namespaces in every account.
 type Controller struct {
-	informer   cache.Controller
+	namespaces *client.SharedInformer
 	queue      *controller.Queue[namespaceKey]
 	reconciler *reconciler
 }
 
-// New returns a namespace controller that talks to the server through f. Start runs it.
-func New(f *client.Factory) (*Controller, error) {
-	if f == nil {
-		return nil, errors.New("failed to create namespace controller: no client factory")
+// New returns a namespace controller that talks to the server through f. namespaces is the
+// shared informer over the metadata of the namespaces of all accounts
+// (PartialObjectMetadata, keyed by client.ClusterKey); New registers its handler, the caller
+// runs it. Start runs the controller.
+func New(f *client.Factory, namespaces *client.SharedInformer) (*Controller, error) {
+	if f == nil || namespaces == nil {
+		return nil, errors.New("failed to create namespace controller: no client factory or namespace informer")
 	}
-	c := &Controller{reconciler: newReconciler(f)}
+	c := &Controller{namespaces: namespaces, reconciler: newReconciler(f)}
 	c.queue = controller.NewQueue(controller.Options[namespaceKey]{
 		Name: controllerName,
 		Reconcile: func(ctx context.Context, key namespaceKey) (time.Duration, error) {
@@ -48,7 +49,15 @@ func New(f *client.Factory) (*Controller, error) {
 		},
 		RateLimiter: controller.ExponentialBackoff[namespaceKey](minRetryDelay, maxRetryDelay),
 	})
-	c.informer = newNamespaceInformer(f, c.enqueue)
+	notify := func(obj any) {
+		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+			c.enqueue(m)
+		}
+	}
+	namespaces.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    notify,
+		UpdateFunc: func(_, obj any) { notify(obj) },
+	})
 	return c, nil
 }
 
@@ -63,6 +72,9 @@ func newReconciler(f *client.Factory) *reconciler {
 		},
 		update: func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error) {
 			return f.CoreV1(cluster).Namespaces().Update(ctx, ns, metav1.UpdateOptions{})
+		},
+		finalize: func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error) {
+			return f.CoreV1(cluster).Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
 		},
 		discover: func(ctx context.Context, cluster string) ([]*metav1.APIResourceList, error) {
 			lists, err := f.Kube(cluster).Discovery().ServerPreferredNamespacedResourcesWithContext(ctx)
@@ -82,44 +94,20 @@ func newReconciler(f *client.Factory) *reconciler {
 	}
 }
 
-// Start runs the informer, waits for its cache to sync and starts workers, which run until ctx
-// is done. It returns once the workers are started or ctx is done, and must be called once.
+// Start waits for the namespace informer to sync and starts workers, which run until ctx is
+// done. It returns once the workers are started or ctx is done, and must be called once.
 func (c *Controller) Start(ctx context.Context, workers int) {
-	go c.informer.RunWithContext(ctx)
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.informer.HasSynced) {
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.namespaces.HasSynced) {
 		return
 	}
 	go c.queue.Run(ctx, workers)
 }
 
-// enqueue queues a namespace when it waits for this controller.
+// enqueue queues a namespace once it is deleted, and one of an earlier version to migrate;
+// reconcile tells whether a deleted one waits for this controller, which the metadata alone
+// cannot (spec finalizers are not metadata).
 func (c *Controller) enqueue(m *metav1.PartialObjectMetadata) {
-	if terminating(m) {
+	if m.DeletionTimestamp != nil || slices.Contains(m.Finalizers, legacyFinalizer) {
 		c.queue.Add(namespaceKey{cluster: m.Annotations[corev1alpha1.ClusterAnnotation], name: m.Name})
 	}
-}
-
-// newNamespaceInformer watches the metadata of the namespaces of all accounts and calls
-// onChange for every added or updated one. Its store is keyed by account (client.NewInformer),
-// so namespaces with the same name in different accounts stay apart.
-func newNamespaceInformer(f *client.Factory, onChange func(*metav1.PartialObjectMetadata)) cache.Controller {
-	res := f.Metadata(string(cluster.Wildcard)).Resource(corev1.SchemeGroupVersion.WithResource("namespaces"))
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			return res.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			return res.Watch(ctx, opts)
-		},
-	}
-	notify := func(obj any) {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-			onChange(m)
-		}
-	}
-	_, informer := client.NewInformer(lw, &metav1.PartialObjectMetadata{}, cache.ResourceEventHandlerFuncs{
-		AddFunc:    notify,
-		UpdateFunc: func(_, obj any) { notify(obj) },
-	}, nil)
-	return informer
 }

@@ -20,10 +20,15 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
 )
 
-// finalizer is the metadata finalizer the server puts on every namespace (core.NamespaceFinalizer
-// in pkg/registry/core, not imported so that this controller stays a plain API client). This
-// controller removes it once the namespace is empty.
-const finalizer = "kubernetes"
+// finalizer is the spec finalizer the server puts on every new namespace. This controller
+// removes it through the finalize subresource once the namespace is empty.
+const finalizer = corev1.FinalizerKubernetes
+
+// legacyFinalizer is the metadata finalizer that namespaces created by earlier versions of the
+// server carry instead of finalizer. This controller moves it to the spec of an active
+// namespace, and empties a deleted one that still has it before removing it with an update,
+// so that namespaces from before an upgrade end up as new ones and can be deleted.
+const legacyFinalizer = string(corev1.FinalizerKubernetes)
 
 // Reasons of the namespace deletion conditions.
 const (
@@ -56,6 +61,8 @@ type reconciler struct {
 	getNamespace func(ctx context.Context, cluster, name string) (*corev1.Namespace, error)
 	updateStatus func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error)
 	update       func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error)
+	// finalize writes the spec finalizers of a namespace through its finalize subresource.
+	finalize func(ctx context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error)
 	// discover returns the preferred namespaced resources of an account. With an error it may
 	// still return the resources of the groups that were discovered.
 	discover         func(ctx context.Context, cluster string) ([]*metav1.APIResourceList, error)
@@ -66,6 +73,8 @@ type reconciler struct {
 
 // reconcile deletes the content of a deleted namespace and removes its finalizer once the
 // namespace is empty. It returns an error wrapping errContentRemaining while objects remain.
+// Each step reads what it needs from the namespace as stored, so a reconcile interrupted
+// anywhere (by a crash or a conflict) is picked up by the next one.
 func (r *reconciler) reconcile(ctx context.Context, key namespaceKey) error {
 	ns, err := r.getNamespace(ctx, key.cluster, key.name)
 	if apierrors.IsNotFound(err) {
@@ -74,7 +83,10 @@ func (r *reconciler) reconcile(ctx context.Context, key namespaceKey) error {
 	if err != nil {
 		return fmt.Errorf("failed to get namespace: %w", err)
 	}
-	if !terminating(ns) {
+	if ns.DeletionTimestamp == nil {
+		return r.migrate(ctx, key.cluster, ns)
+	}
+	if !waitsForController(ns) {
 		return nil
 	}
 	found := r.deleteContent(ctx, key.cluster, ns.Name)
@@ -85,12 +97,14 @@ func (r *reconciler) reconcile(ctx context.Context, key namespaceKey) error {
 	if err := found.err(); err != nil {
 		return err
 	}
-	return r.removeFinalizer(ctx, key.cluster, ns)
+	return r.release(ctx, key.cluster, ns)
 }
 
-// terminating reports whether a namespace is deleted and still waits for this controller.
-func terminating(m metav1.Object) bool {
-	return m.GetDeletionTimestamp() != nil && slices.Contains(m.GetFinalizers(), finalizer)
+// waitsForController reports whether a namespace is deleted and still waits for this
+// controller: it has finalizer in its spec, or legacyFinalizer in its metadata.
+func waitsForController(ns *corev1.Namespace) bool {
+	return ns.DeletionTimestamp != nil &&
+		(slices.Contains(ns.Spec.Finalizers, finalizer) || slices.Contains(ns.Finalizers, legacyFinalizer))
 }
 
 // content is what deleting the content of a namespace found.
@@ -269,14 +283,78 @@ func (r *reconciler) writeStatus(ctx context.Context, cluster string, ns *corev1
 	return stored, nil
 }
 
-// removeFinalizer removes this controller's finalizer, which lets the server delete the
-// namespace once no other finalizer is left.
-func (r *reconciler) removeFinalizer(ctx context.Context, cluster string, ns *corev1.Namespace) error {
-	updated := ns.DeepCopy()
-	updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool { return f == finalizer })
-	if _, err := r.update(ctx, cluster, updated); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("failed to remove namespace finalizer: %w", err)
+// release removes this controller's finalizers from an emptied namespace: finalizer through
+// the finalize subresource, then legacyFinalizer with an update. The server deletes the
+// namespace with the write that leaves it without finalizers.
+func (r *reconciler) release(ctx context.Context, cluster string, ns *corev1.Namespace) error {
+	if slices.Contains(ns.Spec.Finalizers, finalizer) {
+		var err error
+		without := slices.DeleteFunc(slices.Clone(ns.Spec.Finalizers), func(f corev1.FinalizerName) bool { return f == finalizer })
+		if ns, err = r.writeSpecFinalizers(ctx, cluster, ns, without); ns == nil || err != nil {
+			return err
+		}
+	}
+	if err := r.removeLegacyFinalizer(ctx, cluster, ns); err != nil {
+		return err
 	}
 	klog.FromContext(ctx).V(2).Info("Released namespace")
 	return nil
+}
+
+// migrate gives an active namespace of an earlier version finalizer in place of
+// legacyFinalizer: first the spec finalizer, then the metadata one goes, so that a crash in
+// between leaves both, never neither.
+func (r *reconciler) migrate(ctx context.Context, cluster string, ns *corev1.Namespace) error {
+	if !slices.Contains(ns.Finalizers, legacyFinalizer) {
+		return nil
+	}
+	if !slices.Contains(ns.Spec.Finalizers, finalizer) {
+		var err error
+		with := append(slices.Clone(ns.Spec.Finalizers), finalizer)
+		if ns, err = r.writeSpecFinalizers(ctx, cluster, ns, with); ns == nil || err != nil {
+			return err
+		}
+	}
+	if err := r.removeLegacyFinalizer(ctx, cluster, ns); err != nil {
+		return err
+	}
+	klog.FromContext(ctx).V(2).Info("Moved the legacy namespace finalizer to the spec")
+	return nil
+}
+
+// writeSpecFinalizers sets the spec finalizers of a namespace through its finalize
+// subresource and returns the namespace as stored, or nil if it is gone.
+func (r *reconciler) writeSpecFinalizers(ctx context.Context, cluster string, ns *corev1.Namespace, finalizers []corev1.FinalizerName) (*corev1.Namespace, error) {
+	updated := ns.DeepCopy()
+	updated.Spec.Finalizers = finalizers
+	stored, err := r.finalize(ctx, cluster, updated)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, expectConflict(fmt.Errorf("failed to write the namespace's spec finalizers: %w", err))
+	}
+	return stored, nil
+}
+
+// removeLegacyFinalizer removes legacyFinalizer from a namespace that has it.
+func (r *reconciler) removeLegacyFinalizer(ctx context.Context, cluster string, ns *corev1.Namespace) error {
+	if !slices.Contains(ns.Finalizers, legacyFinalizer) {
+		return nil
+	}
+	updated := ns.DeepCopy()
+	updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool { return f == legacyFinalizer })
+	if _, err := r.update(ctx, cluster, updated); err != nil && !apierrors.IsNotFound(err) {
+		return expectConflict(fmt.Errorf("failed to remove the legacy namespace finalizer: %w", err))
+	}
+	return nil
+}
+
+// expectConflict marks err as expected when it is a conflict: someone else wrote the namespace
+// meanwhile, and the retry reads it again.
+func expectConflict(err error) error {
+	if apierrors.IsConflict(err) {
+		return controller.Expected(err)
+	}
+	return err
 }

@@ -161,14 +161,18 @@ func TestDesiredStatus(t *testing.T) {
 
 // world is what a stubbed reconciler sees and records.
 type world struct {
-	namespace      *corev1.Namespace
-	getErr         error
-	lists          []*metav1.APIResourceList
-	discoverErr    error
-	deleteErrs     map[schema.GroupVersionResource]error
-	remaining      map[schema.GroupVersionResource][]metav1.PartialObjectMetadata
-	deleted        []schema.GroupVersionResource
-	statusWrites   []corev1.NamespaceStatus
+	namespace    *corev1.Namespace
+	getErr       error
+	lists        []*metav1.APIResourceList
+	discoverErr  error
+	deleteErrs   map[schema.GroupVersionResource]error
+	remaining    map[schema.GroupVersionResource][]metav1.PartialObjectMetadata
+	deleted      []schema.GroupVersionResource
+	statusWrites []corev1.NamespaceStatus
+	finalizeErr  error
+	// finalizeWrite is what finalize wrote, finalizerWrite what update wrote to the metadata
+	// finalizers; nil when not written.
+	finalizeWrite  []corev1.FinalizerName
 	finalizerWrite []string
 	clusters       sets.Set[string]
 }
@@ -190,6 +194,17 @@ func (w *world) reconciler() *reconciler {
 			w.finalizerWrite = ns.Finalizers
 			if w.finalizerWrite == nil {
 				w.finalizerWrite = []string{}
+			}
+			return ns, nil
+		},
+		finalize: func(_ context.Context, cluster string, ns *corev1.Namespace) (*corev1.Namespace, error) {
+			w.clusters.Insert(cluster)
+			if w.finalizeErr != nil {
+				return nil, w.finalizeErr
+			}
+			w.finalizeWrite = ns.Spec.Finalizers
+			if w.finalizeWrite == nil {
+				w.finalizeWrite = []corev1.FinalizerName{}
 			}
 			return ns, nil
 		},
@@ -223,7 +238,12 @@ func (w *world) reconciler() *reconciler {
 func TestReconcile(t *testing.T) {
 	t.Parallel()
 	deleted := metav1.Unix(100, 0)
-	terminatingNamespace := func(finalizers ...string) *corev1.Namespace {
+	terminatingNamespace := func(finalizers ...corev1.FinalizerName) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", DeletionTimestamp: &deleted},
+			Spec: corev1.NamespaceSpec{Finalizers: finalizers}}
+	}
+	// legacyNamespace is a deleted namespace as earlier versions created it.
+	legacyNamespace := func(finalizers ...string) *corev1.Namespace {
 		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", DeletionTimestamp: &deleted, Finalizers: finalizers}}
 	}
 	verbs := []string{"delete", "deletecollection", "list"}
@@ -237,6 +257,7 @@ func TestReconcile(t *testing.T) {
 		wantAnyErr         bool
 		wantDeleted        []schema.GroupVersionResource
 		wantStatusWrites   int
+		wantFinalizeWrite  []corev1.FinalizerName
 		wantFinalizerWrite []string
 		check              func(t *testing.T, w *world)
 	}{
@@ -245,19 +266,71 @@ func TestReconcile(t *testing.T) {
 			world: &world{namespace: terminatingNamespace(), getErr: apierrors.NewNotFound(corev1.Resource("namespaces"), "team")},
 		},
 		{
-			name:  "namespace not deleted",
-			world: &world{namespace: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Finalizers: []string{finalizer}}}},
+			name: "namespace not deleted",
+			world: &world{namespace: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"},
+				Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{finalizer}}}},
+		},
+		{
+			name: "active namespace of an earlier version gets the spec finalizer, then loses the legacy one",
+			world: &world{namespace: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Finalizers: []string{"example.com/x", legacyFinalizer}},
+				Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"example.com/y"}}}},
+			wantFinalizeWrite:  []corev1.FinalizerName{"example.com/y", finalizer},
+			wantFinalizerWrite: []string{"example.com/x"},
+		},
+		{
+			name: "a migration interrupted after finalize completes",
+			world: &world{namespace: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Finalizers: []string{legacyFinalizer}},
+				Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{finalizer}}}},
+			wantFinalizerWrite: []string{},
 		},
 		{
 			name:  "finalizer already removed",
 			world: &world{namespace: terminatingNamespace("example.com/other")},
 		},
 		{
-			name:               "empty namespace is released, other finalizers kept",
-			world:              &world{namespace: terminatingNamespace("example.com/other", finalizer), lists: discovered},
+			name:  "a metadata finalizer of another name is not ours",
+			world: &world{namespace: legacyNamespace("example.com/other")},
+		},
+		{
+			name: "empty namespace is released through finalize, other finalizers kept",
+			world: func() *world {
+				ns := terminatingNamespace("example.com/other", finalizer)
+				ns.Finalizers = []string{"example.com/meta"}
+				return &world{namespace: ns, lists: discovered}
+			}(),
+			wantDeleted:       []schema.GroupVersionResource{configMaps, secrets},
+			wantStatusWrites:  1,
+			wantFinalizeWrite: []corev1.FinalizerName{"example.com/other"},
+		},
+		{
+			name:               "namespace of an earlier version is emptied and released by an update",
+			world:              &world{namespace: legacyNamespace("example.com/other", legacyFinalizer), lists: discovered},
 			wantDeleted:        []schema.GroupVersionResource{configMaps, secrets},
 			wantStatusWrites:   1,
 			wantFinalizerWrite: []string{"example.com/other"},
+		},
+		{
+			name: "both forms are released, spec first",
+			world: func() *world {
+				ns := terminatingNamespace(finalizer)
+				ns.Finalizers = []string{legacyFinalizer}
+				return &world{namespace: ns, lists: discovered}
+			}(),
+			wantDeleted:        []schema.GroupVersionResource{configMaps, secrets},
+			wantStatusWrites:   1,
+			wantFinalizeWrite:  []corev1.FinalizerName{},
+			wantFinalizerWrite: []string{},
+		},
+		{
+			name: "a conflicting finalize is retried, the legacy finalizer stays until then",
+			world: func() *world {
+				ns := terminatingNamespace(finalizer)
+				ns.Finalizers = []string{legacyFinalizer}
+				return &world{namespace: ns, lists: discovered, finalizeErr: apierrors.NewConflict(corev1.Resource("namespaces"), "team", errors.New("changed"))}
+			}(),
+			wantAnyErr:       true,
+			wantDeleted:      []schema.GroupVersionResource{configMaps, secrets},
+			wantStatusWrites: 1,
 		},
 		{
 			name: "content with finalizers keeps the namespace",
@@ -308,8 +381,8 @@ func TestReconcile(t *testing.T) {
 				ns.Status = desiredStatus(ns.Status, content{finalizers: sets.New[string]()}, deleted)
 				return &world{namespace: ns, lists: discovered}
 			}(),
-			wantDeleted:        []schema.GroupVersionResource{configMaps, secrets},
-			wantFinalizerWrite: []string{},
+			wantDeleted:       []schema.GroupVersionResource{configMaps, secrets},
+			wantFinalizeWrite: []corev1.FinalizerName{},
 		},
 	}
 	for _, tt := range tests {
@@ -328,6 +401,7 @@ func TestReconcile(t *testing.T) {
 			}
 			require.Equal(t, tt.wantDeleted, tt.world.deleted)
 			require.Len(t, tt.world.statusWrites, tt.wantStatusWrites)
+			require.Equal(t, tt.wantFinalizeWrite, tt.world.finalizeWrite)
 			require.Equal(t, tt.wantFinalizerWrite, tt.world.finalizerWrite)
 			require.Equal(t, sets.New("abc"), tt.world.clusters, "every call must stay in the namespace's account")
 			if tt.check != nil {

@@ -11,11 +11,16 @@ import (
 // NewStorage returns the storage of the core v1 resources, keyed by resource (and
 // resource/subresource) name.
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter) (map[string]rest.Storage, error) {
-	return store.NewGroup(scheme, getter,
+	storages, err := store.NewGroup(scheme, getter,
 		namespaceOptions(),
 		configMapOptions(),
 		secretOptions(),
 		serviceAccountOptions(),
 		eventOptions(),
 	)
+	if err != nil {
+		return nil, err
+	}
+	storages["namespaces"] = newNamespaceREST(storages["namespaces"].(*store.REST))
+	return storages, nil
 }

@@ -29,9 +29,13 @@ func TestNewStorage(t *testing.T) {
 		keys = append(keys, k)
 	}
 	require.ElementsMatch(t, []string{
-		"namespaces", "namespaces/status", "configmaps", "secrets", "serviceaccounts", "events",
+		"namespaces", "namespaces/status", "namespaces/finalize", "configmaps", "secrets", "serviceaccounts", "events",
 	}, keys)
-	require.Equal(t, []string{"ns"}, storages["namespaces"].(*store.REST).ShortNames())
+	require.Equal(t, []string{"ns"}, storages["namespaces"].(rest.ShortNamesProvider).ShortNames())
+	// Namespaces are deleted one by one, each through its termination.
+	require.NotImplements(t, (*rest.CollectionDeleter)(nil), storages["namespaces"])
+	require.Implements(t, (*rest.GracefulDeleter)(nil), storages["namespaces"])
+	require.NotImplements(t, (*rest.Getter)(nil), storages["namespaces/finalize"])
 	require.Equal(t, []string{"sa"}, storages["serviceaccounts"].(*store.REST).ShortNames())
 	require.Equal(t, []string{"ev"}, storages["events"].(*store.REST).ShortNames())
 	require.False(t, storages["events"].(*store.REST).UpdateStrategy.AllowCreateOnUpdate(t.Context()))

@@ -3,8 +3,11 @@
 // a real cluster enforces for these types, and the defaults a real cluster applies on decode
 // are set while preparing objects, since the served types have no defaulting functions.
 //
-// New namespaces get NamespaceFinalizer; removing it, after deleting a namespace's content, is
-// the namespace controller's job, not this package's.
+// Namespaces are deleted in two steps, as upstream: DELETE marks a namespace Terminating, and it
+// leaves storage once its spec finalizers (changed only through the finalize subresource) and
+// metadata finalizers are empty. New namespaces get the spec finalizer NamespaceFinalizer;
+// removing it, after deleting a namespace's content, is the namespace controller's job, not
+// this package's.
 //
 // It must not know about clusters; isolation lives in pkg/storage.
 package core

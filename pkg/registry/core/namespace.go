@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,9 +18,9 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
-// NamespaceFinalizer is the metadata finalizer every new namespace gets. The namespace
-// controller removes it once it has deleted the content of a deleted namespace.
-const NamespaceFinalizer = "kubernetes"
+// NamespaceFinalizer is the spec finalizer every new namespace gets. The namespace controller
+// removes it through the finalize subresource once it has deleted the namespace's content.
+const NamespaceFinalizer = corev1.FinalizerKubernetes
 
 func namespaceOptions() store.Options {
 	return store.Options{
@@ -31,14 +33,25 @@ func namespaceOptions() store.Options {
 		PrepareForCreate: func(_ context.Context, obj runtime.Object) {
 			prepareNamespaceCreate(obj.(*corev1.Namespace))
 		},
-		PrepareForUpdate: func(_ context.Context, obj, _ runtime.Object) {
-			setNamespaceNameLabel(obj.(*corev1.Namespace))
+		PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
+			prepareNamespaceUpdate(obj.(*corev1.Namespace), old.(*corev1.Namespace))
 		},
 		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
 			return validateNamespace(obj.(*corev1.Namespace))
 		},
 		ValidateStatusUpdate: func(_ context.Context, obj, _ runtime.Object) field.ErrorList {
 			return validateNamespaceStatus(obj.(*corev1.Namespace))
+		},
+		Subresources: []store.Subresource{{
+			Name: "finalize",
+			PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
+				prepareNamespaceFinalize(obj.(*corev1.Namespace), old.(*corev1.Namespace))
+			},
+			ResetFields: []string{"metadata", "status"},
+		}},
+		ShouldDeleteDuringUpdate: func(_ context.Context, _ string, obj, _ runtime.Object) bool {
+			ns, ok := obj.(*corev1.Namespace)
+			return ok && len(ns.Spec.Finalizers) == 0
 		},
 		AttrFunc:   namespaceAttrs,
 		ShortNames: []string{"ns"},
@@ -49,14 +62,29 @@ func namespaceOptions() store.Options {
 	}
 }
 
-// prepareNamespaceCreate makes a new namespace Active, adds NamespaceFinalizer and the name
-// label a real cluster sets.
+// prepareNamespaceCreate makes a new namespace Active, adds NamespaceFinalizer to its spec
+// finalizers and sets the name label a real cluster sets.
 func prepareNamespaceCreate(ns *corev1.Namespace) {
 	ns.Status.Phase = corev1.NamespaceActive
-	if !slices.Contains(ns.Finalizers, NamespaceFinalizer) {
-		ns.Finalizers = append(ns.Finalizers, NamespaceFinalizer)
+	if !slices.Contains(ns.Spec.Finalizers, NamespaceFinalizer) {
+		ns.Spec.Finalizers = append(ns.Spec.Finalizers, NamespaceFinalizer)
 	}
 	setNamespaceNameLabel(ns)
+}
+
+// prepareNamespaceUpdate keeps the spec finalizers, which only the finalize subresource
+// changes, and the name label.
+func prepareNamespaceUpdate(ns, old *corev1.Namespace) {
+	ns.Spec.Finalizers = old.Spec.Finalizers
+	setNamespaceNameLabel(ns)
+}
+
+// prepareNamespaceFinalize takes only the spec finalizers of ns, a finalize request, and
+// everything else from the stored namespace old.
+func prepareNamespaceFinalize(ns, old *corev1.Namespace) {
+	finalizers, managedFields := ns.Spec.Finalizers, ns.ManagedFields
+	*ns = *old.DeepCopy()
+	ns.Spec.Finalizers, ns.ManagedFields = finalizers, managedFields
 }
 
 // setNamespaceNameLabel sets the immutable kubernetes.io/metadata.name label to the name.
@@ -77,12 +105,28 @@ func namespaceAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	return ns.Labels, fs, nil
 }
 
+// validateNamespace checks the spec finalizers: qualified names, and either one of the
+// standard finalizers or prefixed by a domain, as a real cluster requires.
 func validateNamespace(ns *corev1.Namespace) field.ErrorList {
 	var errs field.ErrorList
 	for i, f := range ns.Spec.Finalizers {
-		errs = append(errs, apimachineryvalidation.ValidateFinalizerName(string(f), field.NewPath("spec", "finalizers").Index(i))...)
+		p := field.NewPath("spec", "finalizers").Index(i)
+		errs = append(errs, apimachineryvalidation.ValidateFinalizerName(string(f), p)...)
+		if !strings.Contains(string(f), "/") && !isStandardFinalizer(string(f)) {
+			errs = append(errs, field.Invalid(p, f, "name is neither a standard finalizer name nor is it fully qualified"))
+		}
 	}
 	return errs
+}
+
+// isStandardFinalizer reports whether f is one of the finalizers Kubernetes defines without a
+// domain.
+func isStandardFinalizer(f string) bool {
+	switch f {
+	case string(corev1.FinalizerKubernetes), metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents:
+		return true
+	}
+	return false
 }
 
 // validateNamespaceStatus allows the phase Active until the namespace is deleted and

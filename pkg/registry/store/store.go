@@ -49,6 +49,12 @@ type Options struct {
 	// HasStatus adds a status subresource: the main resource ignores status changes, the
 	// status subresource ignores everything else. The Go type must have a Status field.
 	HasStatus bool
+	// Subresources are further update-only subresources, such as namespaces/finalize.
+	Subresources []Subresource
+	// ShouldDeleteDuringUpdate, when set, must also agree before an update that leaves a
+	// deleted object without finalizers removes it from storage, e.g. for namespaces, whose
+	// spec.finalizers hold them as well.
+	ShouldDeleteDuringUpdate func(ctx context.Context, key string, obj, existing runtime.Object) bool
 	// AllowCreateOnUpdate lets PUT create missing objects.
 	AllowCreateOnUpdate bool
 	// Columns are the table columns besides NAME and AGE; see NewTableConvertor.
@@ -61,6 +67,19 @@ type Options struct {
 	TTL time.Duration
 	// ShortNames and Categories appear in discovery.
 	ShortNames, Categories []string
+}
+
+// Subresource describes an update-only subresource: a PUT that changes only what its
+// PrepareForUpdate takes from the request and is validated as an update of the main resource.
+type Subresource struct {
+	// Name is the subresource's name, e.g. finalize.
+	Name string
+	// PrepareForUpdate turns obj, the object of the request, into old with only the changes
+	// the subresource allows; it must keep obj's managed fields.
+	PrepareForUpdate func(ctx context.Context, obj, old runtime.Object)
+	// ResetFields are the top-level fields the subresource does not own, e.g. metadata and
+	// status: server-side apply drops them from what the request sets.
+	ResetFields []string
 }
 
 // REST is the storage of a resource.
@@ -81,34 +100,42 @@ func (r *REST) ShortNames() []string { return r.shortNames }
 // Categories implements rest.CategoriesProvider.
 func (r *REST) Categories() []string { return r.categories }
 
-// StatusREST is the storage of a status subresource.
-type StatusREST struct {
+// UpdateREST is the storage of an update-only subresource (see Subresource).
+type UpdateREST struct {
 	store *genericregistry.Store
 }
 
-var _ rest.Patcher = &StatusREST{}
+var _ rest.Updater = &UpdateREST{}
 
 // New implements rest.Storage.
-func (r *StatusREST) New() runtime.Object { return r.store.New() }
+func (r *UpdateREST) New() runtime.Object { return r.store.New() }
 
 // Destroy implements rest.Storage; the main resource owns the store.
-func (r *StatusREST) Destroy() {}
-
-// Get implements rest.Getter.
-func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
-	return r.store.Get(ctx, name, options)
-}
+func (r *UpdateREST) Destroy() {}
 
 // Update implements rest.Updater; it never creates.
-func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
+func (r *UpdateREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
 	createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc,
 	_ bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	return r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
 }
 
 // GetResetFields implements rest.ResetFieldsStrategy.
-func (r *StatusREST) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+func (r *UpdateREST) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	return r.store.GetResetFields()
+}
+
+// StatusREST is the storage of a status subresource: an update-only subresource that can also
+// be read, and so patched.
+type StatusREST struct {
+	UpdateREST
+}
+
+var _ rest.Patcher = &StatusREST{}
+
+// Get implements rest.Getter.
+func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error) {
+	return r.store.Get(ctx, name, options)
 }
 
 // ConvertToTable implements rest.TableConvertor.
@@ -116,8 +143,8 @@ func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, 
 	return r.store.ConvertToTable(ctx, object, tableOptions)
 }
 
-// New builds the storage of a resource: the resource itself and, with HasStatus, its status
-// subresource, keyed by the names they are installed under.
+// New builds the storage of a resource: the resource itself, with HasStatus its status
+// subresource and its Subresources, keyed by the names they are installed under.
 func New(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, o Options) (map[string]rest.Storage, error) {
 	if o.NameValidation == nil {
 		o.NameValidation = apimachineryvalidation.NameIsDNSSubdomain
@@ -133,6 +160,7 @@ func New(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, o Options) (m
 		DeleteStrategy:            s,
 		ResetFieldsStrategy:       s,
 		TableConvertor:            o.Table,
+		ShouldDeleteDuringUpdate:  o.ShouldDeleteDuringUpdate,
 	}
 	if st.TableConvertor == nil {
 		st.TableConvertor = NewTableConvertor(o.Resource, o.Columns...)
@@ -152,7 +180,14 @@ func New(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, o Options) (m
 		ss := &statusStrategy{strategy: s}
 		statusStore.UpdateStrategy = ss
 		statusStore.ResetFieldsStrategy = ss
-		storages[o.Resource.Resource+"/status"] = &StatusREST{store: &statusStore}
+		storages[o.Resource.Resource+"/status"] = &StatusREST{UpdateREST{store: &statusStore}}
+	}
+	for _, sub := range o.Subresources {
+		subStore := *st
+		ss := &subresourceStrategy{strategy: s, sub: sub}
+		subStore.UpdateStrategy = ss
+		subStore.ResetFieldsStrategy = ss
+		storages[o.Resource.Resource+"/"+sub.Name] = &UpdateREST{store: &subStore}
 	}
 	return storages, nil
 }
@@ -195,20 +230,28 @@ func (s *strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object
 	if s.o.HasStatus {
 		statusField(obj).Set(statusField(old))
 	}
-	if spec := specField(obj); spec.IsValid() {
-		newMeta, err1 := meta.Accessor(obj)
-		oldMeta, err2 := meta.Accessor(old)
-		if err1 == nil && err2 == nil {
-			generation := oldMeta.GetGeneration()
-			if !apiequality.Semantic.DeepEqual(spec.Interface(), specField(old).Interface()) {
-				generation++
-			}
-			newMeta.SetGeneration(generation)
-		}
-	}
 	if s.o.PrepareForUpdate != nil {
 		s.o.PrepareForUpdate(ctx, obj, old)
 	}
+	setGeneration(obj, old)
+}
+
+// setGeneration carries the generation of old over to obj, one higher when the spec changed.
+func setGeneration(obj, old runtime.Object) {
+	spec := specField(obj)
+	if !spec.IsValid() {
+		return
+	}
+	newMeta, err1 := meta.Accessor(obj)
+	oldMeta, err2 := meta.Accessor(old)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	generation := oldMeta.GetGeneration()
+	if !apiequality.Semantic.DeepEqual(spec.Interface(), specField(old).Interface()) {
+		generation++
+	}
+	newMeta.SetGeneration(generation)
 }
 
 func (s *strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
@@ -296,6 +339,21 @@ func (s *statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Ob
 // GetResetFields implements rest.ResetFieldsStrategy: the status subresource owns only status.
 func (s *statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	return resetFields(s.scheme, s.o.Resource.Group, "spec", "metadata")
+}
+
+type subresourceStrategy struct {
+	*strategy
+	sub Subresource
+}
+
+func (s *subresourceStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	s.sub.PrepareForUpdate(ctx, obj, old)
+	setGeneration(obj, old)
+}
+
+// GetResetFields implements rest.ResetFieldsStrategy.
+func (s *subresourceStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return resetFields(s.scheme, s.o.Resource.Group, s.sub.ResetFields...)
 }
 
 // resetFields returns, for every version of group, the top-level fields a strategy resets.

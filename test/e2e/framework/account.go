@@ -91,7 +91,31 @@ func (s *Server) WaitForAccountReady(ctx context.Context, t testing.TB, parentPa
 	require.NoError(t, err, "account %s in %s did not become Ready: %v", name, parentPath, got)
 	path, _, _ := unstructured.NestedString(got.Object, "status", "path")
 	id, _, _ := unstructured.NestedString(got.Object, "status", "clusterID")
-	return s.accountFixture(t, name, path, id)
+	acc := s.accountFixture(t, name, path, id)
+	// Tests compare the content of their accounts before and after what they do: let the
+	// controllers finish the default namespace first.
+	WaitForNamespaceDefaults(t, acc.Kube, metav1.NamespaceDefault)
+	return acc
+}
+
+// Names of what the controllers create in every namespace, as upstream's do.
+const (
+	DefaultServiceAccount = "default"
+	RootCAConfigMap       = "kube-root-ca.crt"
+)
+
+// WaitForNamespaceDefaults waits until a namespace holds the default ServiceAccount and the CA
+// bundle ConfigMap.
+func WaitForNamespaceDefaults(t testing.TB, kube kubernetes.Interface, namespace string) {
+	t.Helper()
+	Eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := kube.CoreV1().ServiceAccounts(namespace).Get(ctx, DefaultServiceAccount, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		_, err = kube.CoreV1().ConfigMaps(namespace).Get(ctx, RootCAConfigMap, metav1.GetOptions{})
+		return err == nil, nil
+	}, "namespace %s did not get its default ServiceAccount and %s", namespace, RootCAConfigMap)
 }
 
 func (s *Server) accountFixture(t testing.TB, name, path, id string) *Account {
