@@ -77,6 +77,11 @@ func TestHostileNamespaces(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, a.ClusterID, cm.Annotations[clusterAnnotation], "the bundle of a stays in a")
 	}
+	restoredAUntouchedB := func(t *testing.T) {
+		t.Helper()
+		restoredA(t)
+		untouchedB(t)
+	}
 	cmPath := inA + "/api/v1/namespaces/" + ns + "/configmaps"
 	forged := `"annotations":{"` + clusterAnnotation + `":"` + b.ClusterID + `"}`
 	hostileTable(t, []attack{
@@ -84,21 +89,22 @@ func TestHostileNamespaces(t *testing.T) {
 		{name: "tamper the bundle with another account's annotation", as: m, method: http.MethodPatch,
 			path: cmPath + "/" + framework.RootCAConfigMap, header: mergePatch,
 			body: `{"metadata":{` + forged + `},"data":{"ca.crt":"attacker CA"}}`, want: 200, mutates: true,
-			after: func(t *testing.T) { restoredA(t); untouchedB(t) }},
+			after: restoredAUntouchedB},
 		// R15: an immutable replacement is replaced.
 		{name: "freeze the bundle", as: m, method: http.MethodPatch, path: cmPath + "/" + framework.RootCAConfigMap, header: mergePatch,
 			body: `{"data":{"ca.crt":"attacker CA"},"immutable":true}`, want: 200, mutates: true,
-			after: func(t *testing.T) { restoredA(t); untouchedB(t) }},
+			after: restoredAUntouchedB},
 		// R15: a deleted bundle and ServiceAccount come back in a only.
 		{name: "delete the bundle", as: m, method: http.MethodDelete, path: cmPath + "/" + framework.RootCAConfigMap, want: 200, mutates: true,
-			after: func(t *testing.T) { restoredA(t); untouchedB(t) }},
+			after: restoredAUntouchedB},
 		{name: "delete the default ServiceAccount", as: m, method: http.MethodDelete,
 			path: inA + "/api/v1/namespaces/" + ns + "/serviceaccounts/" + framework.DefaultServiceAccount, want: 200, mutates: true,
-			after: func(t *testing.T) { restoredA(t); untouchedB(t) }},
+			after: restoredAUntouchedB},
 		// R15: a namespace created under b's annotation is a's: its defaults go to a.
 		{name: "namespace with another account's annotation", as: m, method: http.MethodPost, path: inA + "/api/v1/namespaces",
 			body: `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"forged",` + forged + `}}`, want: 201, mutates: true,
 			after: func(t *testing.T) {
+				t.Helper()
 				framework.WaitForNamespaceDefaults(t, a.Kube, "forged")
 				untouchedB(t)
 			}},

@@ -199,8 +199,9 @@ func TestDeletionFinalizers(t *testing.T) {
 			options: metav1.DeleteOptions{PropagationPolicy: &foreground}, want: []string{"example.com/x", metav1.FinalizerDeleteDependents}},
 		{name: "background removes both", finalizers: []string{metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents},
 			options: metav1.DeleteOptions{PropagationPolicy: &background}, want: []string{}},
-		{name: "orphanDependents true", options: metav1.DeleteOptions{OrphanDependents: &yes}, want: []string{metav1.FinalizerOrphanDependents}},
-		{name: "orphanDependents false", options: metav1.DeleteOptions{OrphanDependents: &no}, want: []string{metav1.FinalizerDeleteDependents}},
+		// The deprecated field is still honoured, as upstream does.
+		{name: "orphanDependents true", options: metav1.DeleteOptions{OrphanDependents: &yes}, want: []string{metav1.FinalizerOrphanDependents}}, //nolint:staticcheck // see above
+		{name: "orphanDependents false", options: metav1.DeleteOptions{OrphanDependents: &no}, want: []string{metav1.FinalizerDeleteDependents}}, //nolint:staticcheck // see above
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
