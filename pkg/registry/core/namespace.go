@@ -30,6 +30,8 @@ func namespaceOptions() store.Options {
 		NewList:        func() runtime.Object { return &corev1.NamespaceList{} },
 		NameValidation: apimachineryvalidation.ValidateNamespaceName,
 		HasStatus:      true,
+		// As upstream: a status update may change labels and annotations too.
+		StatusUpdatesMetadata: true,
 		PrepareForCreate: func(_ context.Context, obj runtime.Object) {
 			prepareNamespaceCreate(obj.(*corev1.Namespace))
 		},

@@ -42,6 +42,9 @@ type Options struct {
 	PrepareForCreate func(ctx context.Context, obj runtime.Object)
 	// PrepareForUpdate sets server-owned fields of an updated object.
 	PrepareForUpdate func(ctx context.Context, obj, old runtime.Object)
+	// StatusUpdatesMetadata lets the status subresource change metadata (labels, annotations)
+	// too, as upstream's namespaces/status does; otherwise it changes status only.
+	StatusUpdatesMetadata bool
 	// PrepareForStatusUpdate sets server-owned fields of a status update.
 	PrepareForStatusUpdate func(ctx context.Context, obj, old runtime.Object)
 	// ValidateStatusUpdate validates a status update beyond metadata.
@@ -320,8 +323,12 @@ func (s *statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.
 	}
 	status := statusField(obj).Interface()
 	managedFields := m.GetManagedFields()
+	objectMeta := reflect.ValueOf(obj).Elem().FieldByName("ObjectMeta").Interface()
 	reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(old.DeepCopyObject()).Elem())
 	statusField(obj).Set(reflect.ValueOf(status))
+	if s.o.StatusUpdatesMetadata {
+		reflect.ValueOf(obj).Elem().FieldByName("ObjectMeta").Set(reflect.ValueOf(objectMeta))
+	}
 	m.SetManagedFields(managedFields)
 	if s.o.PrepareForStatusUpdate != nil {
 		s.o.PrepareForStatusUpdate(ctx, obj, old)
@@ -338,6 +345,9 @@ func (s *statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Ob
 
 // GetResetFields implements rest.ResetFieldsStrategy: the status subresource owns only status.
 func (s *statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	if s.o.StatusUpdatesMetadata {
+		return resetFields(s.scheme, s.o.Resource.Group, "spec")
+	}
 	return resetFields(s.scheme, s.o.Resource.Group, "spec", "metadata")
 }
 
