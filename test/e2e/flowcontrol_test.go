@@ -195,6 +195,35 @@ func TestFlowControlIsPlatformConfiguration(t *testing.T) {
 	_, err = kube.FlowcontrolV1().FlowSchemas().Patch(t.Context(), "exempt", types.MergePatchType,
 		[]byte(`{"spec":{"matchingPrecedence":2}}`), metav1.PatchOptions{})
 	require.True(t, apierrors.IsForbidden(err), "an account admin patches the exempt FlowSchema: %v", err)
+
+	// Through its own account, a sibling or an account that does not exist, the admin gets the
+	// same answer: the platform's objects tell nothing about accounts.
+	sibling := server.NewAccount(t, "root")
+	var bodies []string
+	for _, path := range []string{acc.Path, sibling.Path, "root:" + framework.RandomName("nosuch-")} {
+		cfg := userConfig(t, path, admin)
+		k, err := kubernetes.NewForConfig(cfg)
+		require.NoError(t, err)
+		body, err := k.FlowcontrolV1().RESTClient().Get().Resource("flowschemas").DoRaw(t.Context())
+		require.True(t, apierrors.IsForbidden(err), "list FlowSchemas through %s: %v", path, err)
+		bodies = append(bodies, string(body))
+	}
+	require.Equal(t, bodies[0], bodies[1])
+	require.Equal(t, bodies[0], bodies[2])
+
+	// Bad input is refused with the field named, and nothing is stored.
+	name := framework.RandomName("bad-")
+	_, err = server.Root(t).Kube.FlowcontrolV1().PriorityLevelConfigurations().Create(t.Context(), &flowcontrolv1.PriorityLevelConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: flowcontrolv1.PriorityLevelConfigurationSpec{Type: flowcontrolv1.PriorityLevelEnablementLimited,
+			Limited: &flowcontrolv1.LimitedPriorityLevelConfiguration{LimitResponse: flowcontrolv1.LimitResponse{
+				Type: flowcontrolv1.LimitResponseTypeQueue, Queuing: &flowcontrolv1.QueuingConfiguration{Queues: 2, HandSize: 4, QueueLengthLimit: 5},
+			}}},
+	}, metav1.CreateOptions{})
+	require.True(t, apierrors.IsInvalid(err), "a hand larger than its queues: %v", err)
+	require.Contains(t, err.Error(), "spec.limited.limitResponse.queuing.handSize")
+	_, err = server.Root(t).Kube.FlowcontrolV1().PriorityLevelConfigurations().Get(t.Context(), name, metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err), "the invalid priority level is not stored: %v", err)
 }
 
 // BenchmarkFlowControlNeighbourGet measures GETs of a ConfigMap list by a tenant user of one

@@ -29,7 +29,6 @@ var unserved = map[string]string{
 	"certificates.k8s.io":          "certificate signing belongs to the platform's PKI, not to an account",
 	"apiregistration.k8s.io":       "an account serves no aggregated API servers",
 	"internal.apiserver.k8s.io":    "storage versions of kube-apiserver replicas",
-	"coordination.k8s.io/v1alpha2": "coordinated leader election is off by default upstream",
 	"admissionregistration.k8s.io": "admission policies flow down the account tree: the policies issue",
 	"storagemigration.k8s.io":      "not served yet",
 }
@@ -69,9 +68,7 @@ func writeCompatibility(w io.Writer, kubeconfig string, results map[string]int) 
 	}
 	upstream := map[schema.GroupVersion][]string{}
 	for gvk := range scheme.Scheme.AllKnownTypes() {
-		if !stable(gvk.Version) || strings.HasSuffix(gvk.Kind, "List") || gvk.Kind == "DeleteOptions" ||
-			gvk.Kind == "ListOptions" || gvk.Kind == "GetOptions" || gvk.Kind == "CreateOptions" ||
-			gvk.Kind == "UpdateOptions" || gvk.Kind == "PatchOptions" || gvk.Kind == "WatchEvent" || strings.HasSuffix(gvk.Kind, "Options") {
+		if !stable(gvk.Version) || strings.HasSuffix(gvk.Kind, "List") || strings.HasSuffix(gvk.Kind, "Options") || gvk.Kind == "WatchEvent" {
 			continue
 		}
 		upstream[gvk.GroupVersion()] = append(upstream[gvk.GroupVersion()], gvk.Kind)
@@ -100,9 +97,6 @@ func writeCompatibility(w io.Writer, kubeconfig string, results map[string]int) 
 		}
 		slices.Sort(yes)
 		why := unserved[gv.Group]
-		if r, ok := unserved[gv.String()]; ok {
-			why = r
-		}
 		if gv.Group == "" {
 			for res, reason := range coreUnserved {
 				no = append(no, res+" ("+reason+")")

@@ -2,6 +2,7 @@ package filters
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -18,19 +19,11 @@ func WithPlatformGroups(next http.Handler, root cluster.ID, groups ...string) ht
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		id, ok := cluster.FromContext(req.Context())
-		if !ok || id == root || id == cluster.Unknown || !hasAnyPrefix(req.URL.Path, prefixes) {
+		platform := slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(req.URL.Path, p) })
+		if !ok || id == root || id == cluster.Unknown || !platform {
 			next.ServeHTTP(w, req)
 			return
 		}
 		next.ServeHTTP(w, req.WithContext(cluster.WithCluster(req.Context(), root)))
 	})
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
