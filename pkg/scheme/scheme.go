@@ -16,6 +16,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,6 +56,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		rbacv1.AddToScheme,
 		coordinationv1.AddToScheme,
 		flowcontrolv1.AddToScheme,
+		storagemigrationv1.AddToScheme,
 		eventsv1.AddToScheme,
 		corev1alpha1.AddToScheme,
 		apiextensions.AddToScheme,
@@ -104,6 +106,9 @@ func addInternalTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(internal(flowcontrolv1.GroupName),
 		&flowcontrolv1.FlowSchema{}, &flowcontrolv1.FlowSchemaList{},
 		&flowcontrolv1.PriorityLevelConfiguration{}, &flowcontrolv1.PriorityLevelConfigurationList{},
+	)
+	s.AddKnownTypes(internal(storagemigrationv1.GroupName),
+		&storagemigrationv1.StorageVersionMigration{}, &storagemigrationv1.StorageVersionMigrationList{},
 	)
 	s.AddKnownTypes(internal(corev1alpha1.GroupName),
 		&corev1alpha1.Account{}, &corev1alpha1.AccountList{},

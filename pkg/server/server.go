@@ -10,6 +10,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,12 +40,14 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/storageversionmigration"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
 	"github.com/accountmesh/accountmesh/pkg/registry/apiextensions"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
 	registryflowcontrol "github.com/accountmesh/accountmesh/pkg/registry/flowcontrol"
 	"github.com/accountmesh/accountmesh/pkg/registry/rbac"
+	"github.com/accountmesh/accountmesh/pkg/registry/storagemigration"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
 	"github.com/accountmesh/accountmesh/pkg/storage"
 	"github.com/accountmesh/accountmesh/pkg/view"
@@ -191,6 +194,10 @@ func (s *apiServer) installAPIs() error {
 	if err != nil {
 		return err
 	}
+	migrationStorage, err := storagemigration.NewStorage(scheme.Scheme, getter)
+	if err != nil {
+		return err
+	}
 	crdStorage, err := apiextensions.NewStorage(scheme.Scheme, getter)
 	if err != nil {
 		return err
@@ -214,6 +221,7 @@ func (s *apiServer) installAPIs() error {
 		apiGroup{corev1alpha1.SchemeGroupVersion, accountStorage},
 		apiGroup{apiextensionsv1.SchemeGroupVersion, crdStorage},
 		apiGroup{flowcontrolv1.SchemeGroupVersion, flowcontrolStorage},
+		apiGroup{storagemigrationv1.SchemeGroupVersion, migrationStorage},
 	)
 }
 
@@ -304,6 +312,11 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 		return err
 	}
 	gc.Start(hookCtx.Context, 2)
+	migrations, err := storageversionmigration.New(f)
+	if err != nil {
+		return err
+	}
+	go migrations.Start(hookCtx.Context, 2)
 	s.crds.startControllers(hookCtx.Context)
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }
