@@ -30,7 +30,6 @@ var unserved = map[string]string{
 	"apiregistration.k8s.io":       "an account serves no aggregated API servers",
 	"internal.apiserver.k8s.io":    "storage versions of kube-apiserver replicas",
 	"admissionregistration.k8s.io": "admission policies flow down the account tree: the policies issue",
-	"storagemigration.k8s.io":      "not served yet",
 }
 
 // coreUnserved says why an account does not serve a core (v1) resource.
@@ -96,7 +95,10 @@ func writeCompatibility(w io.Writer, kubeconfig string, results map[string]int) 
 			}
 		}
 		slices.Sort(yes)
-		why := unserved[gv.Group]
+		why := ""
+		if len(yes) == 0 {
+			why = unserved[gv.Group]
+		}
 		if gv.Group == "" {
 			for res, reason := range coreUnserved {
 				no = append(no, res+" ("+reason+")")
