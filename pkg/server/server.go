@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -34,12 +35,14 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/openapi"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/accountindex"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/admissionpolicy"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
+	"github.com/accountmesh/accountmesh/pkg/registry/admissionregistration"
 	"github.com/accountmesh/accountmesh/pkg/registry/apiextensions"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
@@ -68,6 +71,8 @@ type apiServer struct {
 	authz     *authorization.Authorizer
 	admission *namespacelifecycle.Plugin
 	crdGroups *crdgroup.Plugin
+	// policies enforce every account's ValidatingAdmissionPolicies.
+	policies *admissionPolicies
 	// discovery serves per-account /apis; its sources are set once the server exists.
 	discovery *discovery.Discovery
 	// openapi serves per-account OpenAPI v3 and v2; its sources are set once the server exists.
@@ -108,6 +113,7 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	s.authz = authorization.NewAuthorizer(authorization.NewPolicy(s.Index), s.views)
 	s.admission = namespacelifecycle.New()
 	s.crdGroups = crdgroup.New()
+	s.policies = newAdmissionPolicies(s.Index)
 	s.discovery, s.openapi = &discovery.Discovery{}, openapi.New()
 	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
 		return nil, err
@@ -139,6 +145,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 		return nil, err
 	}
 	if err := s.installAuthorization(); err != nil {
+		return nil, err
+	}
+	if err := s.watchAdmissionPolicies(); err != nil {
 		return nil, err
 	}
 	accountsLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), corev1alpha1.SchemeGroupVersion, "accounts")
@@ -195,6 +204,10 @@ func (s *apiServer) installAPIs() error {
 	if err != nil {
 		return err
 	}
+	admissionStorage, err := admissionregistration.NewStorage(scheme.Scheme, getter)
+	if err != nil {
+		return err
+	}
 	accountStorage, err := accountmesh.NewStorage(scheme.Scheme, getter, s.Index, s.ExternalURL, s.Generic.Authorization.Authorizer, s.purger.Purge)
 	if err != nil {
 		return err
@@ -214,6 +227,7 @@ func (s *apiServer) installAPIs() error {
 		apiGroup{corev1alpha1.SchemeGroupVersion, accountStorage},
 		apiGroup{apiextensionsv1.SchemeGroupVersion, crdStorage},
 		apiGroup{flowcontrolv1.SchemeGroupVersion, flowcontrolStorage},
+		apiGroup{admissionregistrationv1.SchemeGroupVersion, admissionStorage},
 	)
 }
 
@@ -304,6 +318,11 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 		return err
 	}
 	gc.Start(hookCtx.Context, 2)
+	typeChecking, err := admissionpolicy.New(f, s.policies.policies)
+	if err != nil {
+		return err
+	}
+	go typeChecking.Start(hookCtx.Context, 1)
 	s.crds.startControllers(hookCtx.Context)
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }
