@@ -16,6 +16,7 @@ OPENAPI_PACKAGES := \
 	k8s.io/api/coordination/v1 \
 	k8s.io/api/flowcontrol/v1 \
 	k8s.io/api/storagemigration/v1 \
+	k8s.io/api/admissionregistration/v1 \
 	k8s.io/api/events/v1 \
 	k8s.io/api/authentication/v1 \
 	k8s.io/api/authorization/v1 \
@@ -75,6 +76,7 @@ codegen: ## Regenerate deepcopy, OpenAPI code and the typed clients, listers and
 		--readonly-pkg k8s.io/apimachinery/pkg/api/resource --readonly-pkg k8s.io/api/core/v1 \
 		--readonly-pkg k8s.io/api/rbac/v1 --readonly-pkg k8s.io/api/coordination/v1 \
 		--readonly-pkg k8s.io/api/flowcontrol/v1 --readonly-pkg k8s.io/api/storagemigration/v1 \
+		--readonly-pkg k8s.io/api/admissionregistration/v1 \
 		--readonly-pkg k8s.io/api/events/v1 --readonly-pkg k8s.io/api/authentication/v1 \
 		--readonly-pkg k8s.io/api/authorization/v1 \
 		--readonly-pkg k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1 \

@@ -1,6 +1,7 @@
 package authorization
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -82,6 +83,9 @@ var adminRules = []rbacv1.PolicyRule{
 	rule(writeVerbs, corev1alpha1.GroupName, "accounts"),
 	rule(append([]string{"use"}, writeVerbs...), corev1alpha1.GroupName, "accounttypes"),
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessgrants"),
+	// The account's admission policies (their status is the server's to write).
+	rule(allVerbs, admissionregistrationv1.GroupName, "validatingadmissionpolicies", "validatingadmissionpolicybindings"),
+	rule(readVerbs, admissionregistrationv1.GroupName, "validatingadmissionpolicies/status"),
 	// Questions about others in the account, as upstream's cluster-admin may ask them (and its
 	// admin, in a namespace): so that the account's admin may grant system:auth-delegator.
 	rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),

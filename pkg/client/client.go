@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -101,6 +102,15 @@ func (f *Factory) Dynamic(c string) dynamic.Interface {
 	d, err := dynamic.NewForConfigAndClient(f.Config(c), f.httpClient)
 	if err != nil {
 		panic(fmt.Sprintf("failed to create dynamic client: %v", err))
+	}
+	return d
+}
+
+// Discovery returns a discovery client for an account.
+func (f *Factory) Discovery(c string) discovery.DiscoveryInterface {
+	d, err := discovery.NewDiscoveryClientForConfigAndClient(f.Config(c), f.httpClient)
+	if err != nil {
+		panic(fmt.Sprintf("failed to create discovery client: %v", err))
 	}
 	return d
 }

@@ -9,6 +9,7 @@
 package scheme
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -65,6 +66,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		authorizationv1.AddToScheme,
 		authorizationv1alpha1.AddToScheme,
 		apisv1alpha1.AddToScheme,
+		admissionregistrationv1.AddToScheme,
 		addInternalTypes,
 		addEventConversions,
 		addFieldLabelConversions,
@@ -133,6 +135,10 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},
 		&apisv1alpha1.APIExport{}, &apisv1alpha1.APIExportList{},
 		&apisv1alpha1.APIBinding{}, &apisv1alpha1.APIBindingList{},
+	)
+	s.AddKnownTypes(internal(admissionregistrationv1.GroupName),
+		&admissionregistrationv1.ValidatingAdmissionPolicy{}, &admissionregistrationv1.ValidatingAdmissionPolicyList{},
+		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

@@ -15,12 +15,14 @@ import (
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/accounttypedefaults"
 	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
+	"github.com/accountmesh/accountmesh/pkg/admission/validatingpolicy"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
@@ -122,8 +124,12 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	}
 
 	escalation := rbacescalation.New(g.Authorization.Authorizer, s.authz.Policy())
+	// Admission policies come last, as upstream's: they see what the other plugins let through.
+	// The clients exist once the server does, before it serves.
+	core := validatingpolicy.CoreClientsFunc(func(c string) corev1client.CoreV1Interface { return s.clients.CoreV1(c) })
+	policies := validatingpolicy.New(s.policies.index, g.Authorization.Authorizer, s.admission, core, s.policies.synced)
 	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), s.crdGroups,
-		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation))
+		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies)
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.Definitions, namer)

@@ -73,6 +73,14 @@ var tenantLabelledMetrics = []string{
 	"apiserver_storage_list_duration_seconds",
 }
 
+// policyLabelledMetrics are the upstream (v0.37) metrics of admission policies, labelled with
+// the names of a policy and its binding; boundMetricLabels records every name as "unexpected".
+var policyLabelledMetrics = []string{
+	// k8s.io/apiserver/pkg/admission/plugin/policy/validating/metrics
+	"apiserver_validating_admission_policy_check_total",
+	"apiserver_validating_admission_policy_check_duration_seconds",
+}
+
 // builtinSubresources are the subresources the server serves, custom resources' included.
 var builtinSubresources = []string{"", "status", "scale", "token", "finalize", "content", "approval", "proxy", "log", "binding", "eviction"}
 
@@ -100,6 +108,12 @@ func boundMetricLabels(s *runtime.Scheme) {
 	for _, m := range tenantLabelledMetrics {
 		for label, v := range values {
 			allow[m+","+label] = v
+		}
+	}
+	// Policies and bindings are named by tenants, in every account: no name is allowed.
+	for _, m := range policyLabelledMetrics {
+		for _, label := range []string{"policy", "policy_binding"} {
+			allow[m+","+label] = ""
 		}
 	}
 	metrics.SetLabelAllowList(allow)

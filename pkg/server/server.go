@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -35,6 +36,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/openapi"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/accountindex"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/admissionpolicy"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
@@ -42,6 +44,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/storageversionmigration"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
+	"github.com/accountmesh/accountmesh/pkg/registry/admissionregistration"
 	"github.com/accountmesh/accountmesh/pkg/registry/apiextensions"
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
@@ -71,6 +74,8 @@ type apiServer struct {
 	authz     *authorization.Authorizer
 	admission *namespacelifecycle.Plugin
 	crdGroups *crdgroup.Plugin
+	// policies enforce every account's ValidatingAdmissionPolicies.
+	policies *admissionPolicies
 	// discovery serves per-account /apis; its sources are set once the server exists.
 	discovery *discovery.Discovery
 	// openapi serves per-account OpenAPI v3 and v2; its sources are set once the server exists.
@@ -111,6 +116,7 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	s.authz = authorization.NewAuthorizer(authorization.NewPolicy(s.Index), s.views)
 	s.admission = namespacelifecycle.New()
 	s.crdGroups = crdgroup.New()
+	s.policies = newAdmissionPolicies(s.Index)
 	s.discovery, s.openapi = &discovery.Discovery{}, openapi.New()
 	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
 		return nil, err
@@ -142,6 +148,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 		return nil, err
 	}
 	if err := s.installAuthorization(); err != nil {
+		return nil, err
+	}
+	if err := s.watchAdmissionPolicies(); err != nil {
 		return nil, err
 	}
 	accountsLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), corev1alpha1.SchemeGroupVersion, "accounts")
@@ -202,6 +211,10 @@ func (s *apiServer) installAPIs() error {
 	if err != nil {
 		return err
 	}
+	admissionStorage, err := admissionregistration.NewStorage(scheme.Scheme, getter)
+	if err != nil {
+		return err
+	}
 	accountStorage, err := accountmesh.NewStorage(scheme.Scheme, getter, s.Index, s.ExternalURL, s.Generic.Authorization.Authorizer, s.purger.Purge)
 	if err != nil {
 		return err
@@ -222,6 +235,7 @@ func (s *apiServer) installAPIs() error {
 		apiGroup{apiextensionsv1.SchemeGroupVersion, crdStorage},
 		apiGroup{flowcontrolv1.SchemeGroupVersion, flowcontrolStorage},
 		apiGroup{storagemigrationv1.SchemeGroupVersion, migrationStorage},
+		apiGroup{admissionregistrationv1.SchemeGroupVersion, admissionStorage},
 	)
 }
 
@@ -317,6 +331,11 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 		return err
 	}
 	go migrations.Start(hookCtx.Context, 2)
+	typeChecking, err := admissionpolicy.New(f, s.policies.policies)
+	if err != nil {
+		return err
+	}
+	go typeChecking.Start(hookCtx.Context, 1)
 	s.crds.startControllers(hookCtx.Context)
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }

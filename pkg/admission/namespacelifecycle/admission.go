@@ -102,3 +102,13 @@ func (s *started) namespace(ctx context.Context, id cluster.ID, name string) (*c
 	}
 	return s.clients.CoreV1(string(id)).Namespaces().Get(ctx, name, metav1.GetOptions{})
 }
+
+// Cached returns a namespace of account id from the plugin's cache, once started and synced.
+// Callers must not change it.
+func (p *Plugin) Cached(id cluster.ID, name string) (*corev1.Namespace, bool) {
+	s := p.started.Load()
+	if s == nil || !s.synced() {
+		return nil, false
+	}
+	return client.Get[*corev1.Namespace](s.store, id, "", name)
+}

@@ -1,0 +1,20 @@
+// Package validatingpolicy enforces ValidatingAdmissionPolicies per account, with upstream's
+// evaluation (k8s.io/apiserver's validating policy dispatcher, CEL compiler and matcher) over an
+// index of every account's policies and bindings.
+//
+// A request in an account is checked against the bindings of that account and the bindings
+// labelled accountmesh.io/inherit: "true" of each of its ancestors. A binding's policy and its
+// params are resolved in the binding's own account, never in the request's: a binding in one
+// account never applies to another account's requests unless it is inherited from an ancestor,
+// and a descendant cannot shadow, change or remove what it inherits. As upstream, requests for
+// the admission policy resources themselves are never checked by policies, so no policy locks an
+// account's admin out of deleting it.
+//
+// Nothing here walks etcd on a request: the index is fed by wildcard informers, the hooks of an
+// account are computed once per change of any policy or binding, and compiled policies are
+// cached per account, policy and generation. Param objects are read through the binding's
+// account when a policy uses them.
+//
+// It must not mutate requests and must not look at any account but the request's and its
+// ancestors.
+package validatingpolicy

@@ -1,0 +1,294 @@
+package validatingpolicy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/client-go/tools/cache"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// maxDepth bounds the walk up the tree, as the authorizer's: a path has at most this many
+// segments.
+const maxDepth = cluster.MaxPathLength / 2
+
+// paramErrorTTL is how long the hooks of an account that failed to resolve a policy's
+// paramKind are kept: the kind may be defined a moment later, and defining it changes no
+// policy or binding.
+const paramErrorTTL = 2 * time.Second
+
+// Tree is what the index needs of the account tree.
+type Tree interface {
+	Parent(id cluster.ID) (cluster.ID, bool)
+}
+
+// ParamResolver finds the resource of a policy's paramKind in an account.
+type ParamResolver interface {
+	// Resolve returns the resource of gvk in account id and whether it is namespaced.
+	Resolve(id cluster.ID, gvk schema.GroupVersionKind) (schema.GroupVersionResource, bool, error)
+	// Lister returns what reads the params of a resource in account id.
+	Lister(id cluster.ID, gvr schema.GroupVersionResource, namespaced bool) cache.GenericLister
+}
+
+// Index holds every account's policies and bindings, fed by wildcard informers, and computes
+// the hooks that apply to a request in an account.
+type Index struct {
+	tree   Tree
+	params ParamResolver
+
+	mu       sync.RWMutex
+	policies map[cluster.ID]map[string]*policy
+	bindings map[cluster.ID]map[string]*admissionregistrationv1.ValidatingAdmissionPolicyBinding
+
+	// generation counts changes of policies and bindings; cached hooks of an older one are
+	// stale.
+	generation atomic.Uint64
+	hooks      sync.Map // cluster.ID -> *accountHooks
+}
+
+// policy is a stored policy and, once needed, its compiled evaluator, valid for its
+// generation.
+type policy struct {
+	obj      *admissionregistrationv1.ValidatingAdmissionPolicy
+	once     sync.Once
+	compiled validating.Validator
+}
+
+func (p *policy) evaluator() validating.Validator {
+	p.once.Do(func() { p.compiled = compile(p.obj) })
+	return p.compiled
+}
+
+// accountHooks are the hooks of one account, computed at generation.
+type accountHooks struct {
+	generation uint64
+	expires    time.Time
+	hooks      []validating.PolicyHook
+}
+
+// NewIndex returns an empty index over tree; params resolves paramKinds.
+func NewIndex(tree Tree, params ParamResolver) *Index {
+	return &Index{
+		tree: tree, params: params,
+		policies: map[cluster.ID]map[string]*policy{},
+		bindings: map[cluster.ID]map[string]*admissionregistrationv1.ValidatingAdmissionPolicyBinding{},
+	}
+}
+
+// accountOf returns the account an object of a wildcard informer lives in.
+func accountOf(obj interface{}) (cluster.ID, string, bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return "", "", false
+	}
+	id := m.GetAnnotations()[corev1alpha1.ClusterAnnotation]
+	return cluster.ID(id), m.GetName(), id != ""
+}
+
+// PolicyHandler returns the event handler that feeds the index with policies.
+func (x *Index) PolicyHandler() cache.ResourceEventHandler {
+	set := func(obj interface{}) {
+		p, ok := obj.(*admissionregistrationv1.ValidatingAdmissionPolicy)
+		id, _, found := accountOf(obj)
+		if !ok || !found {
+			return
+		}
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		byName := x.policies[id]
+		if byName == nil {
+			byName = map[string]*policy{}
+			x.policies[id] = byName
+		}
+		// A status update keeps the compiled evaluator: it is the same spec.
+		if old := byName[p.Name]; old != nil && old.obj.UID == p.UID && old.obj.Generation == p.Generation {
+			old.obj = p
+			return
+		}
+		byName[p.Name] = &policy{obj: p}
+		x.generation.Add(1)
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { set(obj) },
+		UpdateFunc: func(_, obj interface{}) { set(obj) },
+		DeleteFunc: func(obj interface{}) {
+			id, name, ok := accountOf(obj)
+			if !ok {
+				return
+			}
+			x.mu.Lock()
+			defer x.mu.Unlock()
+			delete(x.policies[id], name)
+			if len(x.policies[id]) == 0 {
+				delete(x.policies, id)
+			}
+			x.generation.Add(1)
+		},
+	}
+}
+
+// BindingHandler returns the event handler that feeds the index with bindings.
+func (x *Index) BindingHandler() cache.ResourceEventHandler {
+	set := func(obj interface{}) {
+		b, ok := obj.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
+		id, _, found := accountOf(obj)
+		if !ok || !found {
+			return
+		}
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		byName := x.bindings[id]
+		if byName == nil {
+			byName = map[string]*admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+			x.bindings[id] = byName
+		}
+		byName[b.Name] = b
+		x.generation.Add(1)
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { set(obj) },
+		UpdateFunc: func(_, obj interface{}) { set(obj) },
+		DeleteFunc: func(obj interface{}) {
+			id, name, ok := accountOf(obj)
+			if !ok {
+				return
+			}
+			x.mu.Lock()
+			defer x.mu.Unlock()
+			delete(x.bindings[id], name)
+			if len(x.bindings[id]) == 0 {
+				delete(x.bindings, id)
+			}
+			x.generation.Add(1)
+		},
+	}
+}
+
+// Inherited reports whether a binding applies in the descendants of its account too.
+func Inherited(b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) bool {
+	return b.Labels[corev1alpha1.InheritLabel] == "true"
+}
+
+// Effective is one binding that applies in an account, with its policy.
+type Effective struct {
+	// Account is where the binding and its policy live.
+	Account cluster.ID
+	// Inherited is set when Account is an ancestor.
+	Inherited bool
+	Binding   *admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	// Policy is nil when the binding's policy does not exist: the binding then does nothing.
+	Policy *admissionregistrationv1.ValidatingAdmissionPolicy
+}
+
+// Effective returns the bindings that apply in account id, its own first, then those inherited
+// from each ancestor, nearest first, each account's by name.
+func (x *Index) Effective(id cluster.ID) []Effective {
+	var out []Effective
+	x.visit(id, func(acc cluster.ID, inherited bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy) {
+		e := Effective{Account: acc, Inherited: inherited, Binding: b}
+		if p != nil {
+			e.Policy = p.obj
+		}
+		out = append(out, e)
+	})
+	return out
+}
+
+// visit calls fn for every binding that applies in account id, in the order of Effective,
+// under the read lock.
+func (x *Index) visit(id cluster.ID, fn func(acc cluster.ID, inherited bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy)) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	acc, inherited := id, false
+	for depth := 0; depth < maxDepth; depth++ {
+		if byName := x.bindings[acc]; len(byName) > 0 {
+			names := make([]string, 0, len(byName))
+			for name, b := range byName {
+				if !inherited || Inherited(b) {
+					names = append(names, name)
+				}
+			}
+			slices.Sort(names)
+			for _, name := range names {
+				b := byName[name]
+				fn(acc, inherited, b, x.policies[acc][b.Spec.PolicyName])
+			}
+		}
+		parent, ok := x.tree.Parent(acc)
+		if !ok {
+			return
+		}
+		acc, inherited = parent, true
+	}
+}
+
+// Hooks returns the policy hooks that apply in account id: one per policy with the bindings
+// of it that apply. They are computed once per change of the index.
+func (x *Index) Hooks(id cluster.ID) []validating.PolicyHook {
+	gen := x.generation.Load()
+	if v, ok := x.hooks.Load(id); ok {
+		h := v.(*accountHooks)
+		if h.generation == gen && (h.expires.IsZero() || time.Now().Before(h.expires)) {
+			return h.hooks
+		}
+	}
+	h := &accountHooks{generation: gen}
+	type key struct {
+		acc  cluster.ID
+		name string
+	}
+	at := map[key]int{}
+	x.visit(id, func(acc cluster.ID, _ bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy) {
+		if p == nil {
+			return
+		}
+		k := key{acc, p.obj.Name}
+		if i, ok := at[k]; ok {
+			h.hooks[i].Bindings = append(h.hooks[i].Bindings, b)
+			return
+		}
+		at[k] = len(h.hooks)
+		hook := validating.PolicyHook{Policy: p.obj, Bindings: []*admissionregistrationv1.ValidatingAdmissionPolicyBinding{b}, Evaluator: p.evaluator()}
+		if pk := p.obj.Spec.ParamKind; pk != nil {
+			if err := x.resolveParams(acc, pk, &hook); err != nil {
+				hook.ConfigurationError = err
+				h.expires = time.Now().Add(paramErrorTTL)
+			}
+		}
+		h.hooks = append(h.hooks, hook)
+	})
+	x.hooks.Store(id, h)
+	return h.hooks
+}
+
+// resolveParams sets the param source of a hook whose policy, in account acc, has paramKind pk.
+func (x *Index) resolveParams(acc cluster.ID, pk *admissionregistrationv1.ParamKind, hook *validating.PolicyHook) error {
+	gv, err := schema.ParseGroupVersion(pk.APIVersion)
+	if err != nil {
+		return fmt.Errorf("failed to parse paramKind apiVersion %q: %w", pk.APIVersion, err)
+	}
+	gvk := gv.WithKind(pk.Kind)
+	gvr, namespaced, err := x.params.Resolve(acc, gvk)
+	if err != nil {
+		return fmt.Errorf("failed to find resource referenced by paramKind: '%v': %w", strings.TrimPrefix(gvk.String(), "/"), err)
+	}
+	hook.ParamInformer = paramInformer{lister: x.params.Lister(acc, gvr, namespaced)}
+	hook.ParamScope = meta.RESTScopeRoot
+	if namespaced {
+		hook.ParamScope = meta.RESTScopeNamespace
+	}
+	return nil
+}

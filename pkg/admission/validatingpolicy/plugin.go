@@ -1,0 +1,153 @@
+package validatingpolicy
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/generic"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/matching"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// PluginName is the name of the plugin.
+const PluginName = "AccountValidatingAdmissionPolicy"
+
+// readyTimeout is how long a request waits for the index to sync, as upstream's plugin waits.
+const readyTimeout = 10 * time.Second
+
+// exempt are the resources no policy checks: the policy resources themselves (so that no
+// policy locks its admin out), and the reviews that store nothing, as upstream excludes them.
+var exempt = sets.New(
+	admissionregistrationv1.Resource("validatingadmissionpolicies"),
+	admissionregistrationv1.Resource("validatingadmissionpolicybindings"),
+	admissionregistrationv1.Resource("mutatingadmissionpolicies"),
+	admissionregistrationv1.Resource("mutatingadmissionpolicybindings"),
+	admissionregistrationv1.Resource("validatingwebhookconfigurations"),
+	admissionregistrationv1.Resource("mutatingwebhookconfigurations"),
+	authenticationv1.Resource("tokenreviews"),
+	authenticationv1.Resource("selfsubjectreviews"),
+	authorizationv1.Resource("subjectaccessreviews"),
+	authorizationv1.Resource("selfsubjectaccessreviews"),
+	authorizationv1.Resource("localsubjectaccessreviews"),
+	authorizationv1.Resource("selfsubjectrulesreviews"),
+)
+
+// Namespaces is what the plugin needs to match namespace selectors in an account.
+type Namespaces interface {
+	// Cached returns a namespace of account id from a cache, if it is there.
+	Cached(id cluster.ID, name string) (*corev1.Namespace, bool)
+}
+
+// CoreClients returns core clients of an account, for the namespaces the cache misses.
+type CoreClients interface {
+	CoreV1(c string) corev1client.CoreV1Interface
+}
+
+// CoreClientsFunc is a function that is CoreClients.
+type CoreClientsFunc func(c string) corev1client.CoreV1Interface
+
+// CoreV1 implements CoreClients.
+func (f CoreClientsFunc) CoreV1(c string) corev1client.CoreV1Interface { return f(c) }
+
+// Plugin is the admission plugin.
+type Plugin struct {
+	*admission.Handler
+	index      *Index
+	authz      authorizer.UnconditionalAuthorizer
+	namespaces Namespaces
+	core       CoreClients
+	synced     func() bool
+}
+
+var _ admission.ValidationInterface = &Plugin{}
+
+// New returns the plugin over index. Policies' authorizer checks are decided by authz;
+// namespace selectors read namespaces and core; synced reports whether the index has its first
+// lists.
+func New(index *Index, authz authorizer.UnconditionalAuthorizer, namespaces Namespaces, core CoreClients, synced func() bool) *Plugin {
+	return &Plugin{
+		Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete, admission.Connect),
+		index:   index, authz: authz, namespaces: namespaces, core: core, synced: synced,
+	}
+}
+
+// Validate implements admission.ValidationInterface.
+func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admission.ObjectInterfaces) error {
+	if exempt.Has(a.GetResource().GroupResource()) {
+		return nil
+	}
+	id, ok := cluster.FromContext(ctx)
+	if !ok || id == cluster.Wildcard {
+		return nil
+	}
+	if !p.waitForSync(ctx) {
+		return admission.NewForbidden(a, errors.New("not yet ready to handle request"))
+	}
+	hooks := p.index.Hooks(id)
+	if len(hooks) == 0 {
+		return nil
+	}
+	m := matching.NewMatcher(namespaceLister{p.namespaces, id}, namespaceClient{core: p.core, id: id})
+	return validating.NewDispatcher(p.authz, generic.NewPolicyMatcher(m)).Dispatch(ctx, a, o, hooks)
+}
+
+func (p *Plugin) waitForSync(ctx context.Context) bool {
+	if p.synced() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	return cache.WaitForCacheSync(ctx.Done(), p.synced)
+}
+
+// namespaceLister reads the namespaces of one account from the cache.
+type namespaceLister struct {
+	namespaces Namespaces
+	id         cluster.ID
+}
+
+var _ corev1listers.NamespaceLister = namespaceLister{}
+
+// List implements corev1listers.NamespaceLister; the matcher does not list.
+func (l namespaceLister) List(labels.Selector) ([]*corev1.Namespace, error) {
+	return nil, errors.New("listing namespaces is not supported")
+}
+
+// Get implements corev1listers.NamespaceLister.
+func (l namespaceLister) Get(name string) (*corev1.Namespace, error) {
+	if ns, ok := l.namespaces.Cached(l.id, name); ok {
+		return ns, nil
+	}
+	return nil, notFound(name)
+}
+
+// namespaceClient is a client of one account that serves only the namespaces the cache misses.
+type namespaceClient struct {
+	kubernetes.Interface
+	core CoreClients
+	id   cluster.ID
+}
+
+// CoreV1 implements kubernetes.Interface.
+func (c namespaceClient) CoreV1() corev1client.CoreV1Interface { return c.core.CoreV1(string(c.id)) }
+
+func notFound(name string) error {
+	return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, name)
+}

@@ -1,0 +1,9 @@
+// Package admissionregistration holds the storage, defaulting and validation of
+// admissionregistration.k8s.io/v1 ValidatingAdmissionPolicies and
+// ValidatingAdmissionPolicyBindings, as every account serves them.
+//
+// It only stores and validates, per account like any other resource (isolation lives in
+// pkg/storage below it). pkg/admission/validatingpolicy enforces the objects, and
+// pkg/reconciler/admissionpolicy writes a policy's type-checking status. Expressions are not
+// compiled here: a policy whose CEL does not compile is stored, and its status says why.
+package admissionregistration
