@@ -83,6 +83,15 @@ func (x *Exports) ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr schem
 	return x.bound.ServesBound(id, e, gr)
 }
 
+// HasBindings reports whether any account binds the export with identityHash.
+func (x *Exports) HasBindings(identityHash string) bool {
+	if x.bindings == nil {
+		return false
+	}
+	objs, err := x.bindings.ByIndex(byIdentity, identityHash)
+	return err == nil && len(objs) > 0
+}
+
 // ClaimApplied reports whether a binding of the export with identityHash in account id has
 // the claim among its applied permission claims.
 func (x *Exports) ClaimApplied(id cluster.ID, identityHash string, c *apisv1alpha1.PermissionClaim) bool {
