@@ -125,8 +125,9 @@ func TestManagedServiceTenantSpaceConflict(t *testing.T) {
 	_, err := c.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "db", Labels: map[string]string{"mine": "yes"}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	bind(t, c, "db", p.Path, "db")
-	msg := waitBinding(t, c, "db", "ServiceConnected", "False")
-	require.Contains(t, msg, "TenantSpaceConflict")
+	// The status and the reason, as waitBinding matches them.
+	msg := waitBinding(t, c, "db", "ServiceConnected", "False TenantSpaceConflict:")
+	require.Contains(t, msg, `namespace "db" exists and is not this binding's tenant space`)
 	ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, "db", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "yes", ns.Labels["mine"])

@@ -45,7 +45,11 @@ type bindingReconciler struct {
 }
 
 // step is the outcome of one part of connecting a binding: empty reason when it is done.
-type step struct{ reason, message string }
+type step struct {
+	reason, message string
+	// conflict marks an outcome that needs someone to act, not just time.
+	conflict bool
+}
 
 // reconcile connects a bound binding of a managed service and writes its status once if it
 // changed. Other bindings, and bindings being deleted, are left alone: the garbage collector
@@ -63,11 +67,15 @@ func (r *bindingReconciler) reconcile(ctx context.Context, id cluster.ID, b *api
 	}
 	c := metav1.Condition{Type: apisv1alpha1.BindingConditionServiceConnected, Status: metav1.ConditionTrue,
 		Reason: apisv1alpha1.BindingReasonConnected, Message: "the shadow account and the tenant space exist", ObservedGeneration: b.Generation}
+	// A conflict, which needs someone to act, is reported before what only takes time.
+	var failed *step
 	for _, s := range []step{shadow, space} {
-		if s.reason != "" {
-			c.Status, c.Reason, c.Message = metav1.ConditionFalse, s.reason, s.message
-			break
+		if s.reason != "" && (failed == nil || s.conflict && !failed.conflict) {
+			failed = &s
 		}
+	}
+	if failed != nil {
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, failed.reason, failed.message
 	}
 	meta.SetStatusCondition(&updated.Status.Conditions, c)
 	if apiequality.Semantic.DeepEqual(b.Status, updated.Status) {
@@ -81,19 +89,19 @@ func (r *bindingReconciler) shadowAccount(id cluster.ID, b *apisv1alpha1.APIBind
 	b.Status.ShadowAccount = nil
 	org, ok := ConsumerOrg(r.accounts, id)
 	if !ok {
-		return step{apisv1alpha1.BindingReasonShadowAccountPending, "the consumer organisation is not known yet"}
+		return step{reason: apisv1alpha1.BindingReasonShadowAccountPending, message: "the consumer organisation is not known yet"}
 	}
 	acc, ok := r.account(cluster.ID(b.Status.ExportClusterID), ShadowName(org.ID))
 	switch {
 	case !ok:
-		return step{apisv1alpha1.BindingReasonShadowAccountPending, "the shadow account is being created"}
+		return step{reason: apisv1alpha1.BindingReasonShadowAccountPending, message: "the shadow account is being created"}
 	case !IsShadowOf(acc, org.ID):
-		return step{apisv1alpha1.BindingReasonShadowAccountConflict,
-			"an account that is not the platform's shadow account holds its name in the provider's account; the provider must delete it"}
+		return step{reason: apisv1alpha1.BindingReasonShadowAccountConflict,
+			message: "an account that is not the platform's shadow account holds its name in the provider's account; the provider must delete it", conflict: true}
 	case acc.DeletionTimestamp != nil:
-		return step{apisv1alpha1.BindingReasonShadowAccountPending, "the shadow account is being deleted; it is created again once it is gone"}
+		return step{reason: apisv1alpha1.BindingReasonShadowAccountPending, message: "the shadow account is being deleted; it is created again once it is gone"}
 	case acc.Status.Phase != corev1alpha1.AccountPhaseReady || acc.Status.ClusterID == "":
-		return step{apisv1alpha1.BindingReasonShadowAccountPending, "the shadow account is initializing"}
+		return step{reason: apisv1alpha1.BindingReasonShadowAccountPending, message: "the shadow account is initializing"}
 	}
 	b.Status.ShadowAccount = &apisv1alpha1.ShadowAccountReference{Path: acc.Status.Path, ClusterID: acc.Status.ClusterID}
 	return step{}
@@ -119,12 +127,12 @@ func (r *bindingReconciler) tenantSpace(ctx context.Context, id cluster.ID, b *a
 			return step{}, fmt.Errorf("failed to create tenant space %s: %w", name, err)
 		}
 		// The namespace's event queues the binding again.
-		return step{apisv1alpha1.BindingReasonTenantSpacePending, fmt.Sprintf("namespace %q is being created", name)}, nil
+		return step{reason: apisv1alpha1.BindingReasonTenantSpacePending, message: fmt.Sprintf("namespace %q is being created", name)}, nil
 	case ns.Labels[apisv1alpha1.TenantSpaceLabel] != b.Name:
-		return step{apisv1alpha1.BindingReasonTenantSpaceConflict,
-			fmt.Sprintf("namespace %q exists and is not this binding's tenant space; it is left as it is", name)}, nil
+		return step{reason: apisv1alpha1.BindingReasonTenantSpaceConflict,
+			message: fmt.Sprintf("namespace %q exists and is not this binding's tenant space; it is left as it is", name), conflict: true}, nil
 	case ns.DeletionTimestamp != nil:
-		return step{apisv1alpha1.BindingReasonTenantSpacePending, fmt.Sprintf("namespace %q is being deleted; it is created again once it is gone", name)}, nil
+		return step{reason: apisv1alpha1.BindingReasonTenantSpacePending, message: fmt.Sprintf("namespace %q is being deleted; it is created again once it is gone", name)}, nil
 	case !slices.ContainsFunc(ns.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == b.UID }):
 		// Only the platform labels tenant spaces: this one is left from an earlier binding of
 		// the same name, or its owner reference was lost. The binding adopts it.
