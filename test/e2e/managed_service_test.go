@@ -141,3 +141,59 @@ func TestManagedServiceTenantSpaceConflict(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "db", ns.Labels["accountmesh.io/tenant-space"])
 }
+
+// TestManagedServiceRestart crashes the server (kill -9) while the controllers connect two
+// bindings of one organisation, as soon as the shadow account exists, and again right after
+// both are deleted: after each restart, the organisation has exactly one shadow account and
+// each binding its tenant space, and then neither.
+func TestManagedServiceRestart(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := framework.StartServer(ctx, t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(s.Stop)
+	group := randomGroup()
+	p := s.CreateAccount(t, "root", "prov")
+	org := s.CreateAccount(t, "root", "acme")
+	consumers := []*framework.Account{s.CreateAccount(t, org.Path, "a"), s.CreateAccount(t, org.Path, "b")}
+	publishDatabases(t, p, "db", group, sharedServiceYAML)
+	for _, c := range consumers {
+		framework.KubectlStdin(t, c.Kubeconfig, bindingYAML("db", p.Path, "db"), "create", "-f", "-")
+	}
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		return len(shadowAccounts(t, p)) > 0, nil
+	}, "no shadow account was created")
+	s.Kill()
+	require.NoError(t, s.Start(ctx))
+	// Kubeconfigs follow the restarted server's port.
+	now := func(a *framework.Account) *framework.Account {
+		return &framework.Account{Path: a.Path, ClusterID: a.ClusterID, Kubeconfig: s.WriteKubeconfig(t, a.Path), Kube: kubeClient(t, s.ConfigFor(a.Path))}
+	}
+	p = now(p)
+	for i, c := range consumers {
+		consumers[i] = now(c)
+		waitBinding(t, consumers[i], "db", "ServiceConnected", "True")
+		ns, err := consumers[i].Kube.CoreV1().Namespaces().Get(ctx, "db", metav1.GetOptions{})
+		require.NoError(t, err)
+		require.Equal(t, "db", ns.Labels["accountmesh.io/tenant-space"])
+	}
+	require.Equal(t, []string{"consumer-" + org.ClusterID + "=" + org.ClusterID + "/shadow"}, shadowAccounts(t, p))
+	require.Equal(t, serviceStatus(t, consumers[0], "db")[0], serviceStatus(t, consumers[1], "db")[0])
+
+	for _, c := range consumers {
+		framework.Kubectl(t, c.Kubeconfig, "delete", "apibinding", "db", "--wait=false")
+	}
+	s.Kill()
+	require.NoError(t, s.Start(ctx))
+	p = now(p)
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		return len(shadowAccounts(t, p)) == 0, nil
+	}, "the shadow account stayed after a restart")
+	for _, c := range consumers {
+		c = now(c)
+		framework.Eventually(t, bindTimeout, func(ctx context.Context) (bool, error) {
+			_, err := c.Kube.CoreV1().Namespaces().Get(ctx, "db", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		}, "the tenant space stayed after a restart")
+	}
+}
