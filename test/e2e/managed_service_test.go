@@ -80,6 +80,11 @@ func TestManagedServiceShared(t *testing.T) {
 	require.Equal(t, "db", rows[0]["TENANT SPACE"])
 	require.Equal(t, s1[1], rows[0]["SHADOW ACCOUNT"])
 
+	// kubectl mesh tree marks the shadow accounts.
+	tree := mesh(t, p.Kubeconfig, "tree", p.Path)
+	require.Contains(t, tree, "consumer-"+o1.ClusterID+" (shadow, Ready) [shadow account of organisation "+o1.ClusterID+"]")
+	require.Contains(t, tree, "consumer-"+o2.ClusterID+" (shadow, Ready) [shadow account of organisation "+o2.ClusterID+"]")
+
 	// The provider sees both fields in its view's apibindings.
 	view := server.ConfigFor("root")
 	view.Host = strings.TrimSuffix(view.Host, "/clusters/root") + "/services/export/" + p.Path + "/db/clusters/" + a2.ClusterID
