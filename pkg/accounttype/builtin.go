@@ -7,7 +7,9 @@ import (
 )
 
 // Builtin returns the account types that exist in root from the start: root, org (children of
-// root), account (under orgs and accounts, to any depth) and provider. Each call returns new
+// root), account (under orgs and accounts, to any depth), provider and shadow (the platform's
+// accounts for the consumers of a managed service, inside the account that exports it; reserved,
+// so only the platform creates them). Each call returns new
 // objects, so callers may change them.
 func Builtin() []*corev1alpha1.AccountType {
 	newType := func(name string, spec corev1alpha1.AccountTypeSpec) *corev1alpha1.AccountType {
@@ -33,6 +35,9 @@ func Builtin() []*corev1alpha1.AccountType {
 		newType(corev1alpha1.TypeProvider, corev1alpha1.AccountTypeSpec{
 			AllowedParents:   []string{corev1alpha1.TypeRoot, corev1alpha1.TypeOrg, corev1alpha1.TypeAccount},
 			DefaultChildType: corev1alpha1.TypeAccount,
+		}),
+		newType(corev1alpha1.TypeShadow, corev1alpha1.AccountTypeSpec{
+			AllowedParents: []string{corev1alpha1.TypeOrg, corev1alpha1.TypeAccount, corev1alpha1.TypeProvider},
 		}),
 	}
 }

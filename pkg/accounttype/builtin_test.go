@@ -26,7 +26,7 @@ func builtinTree(t *testing.T) tree {
 func TestBuiltin(t *testing.T) {
 	t.Parallel()
 	src := builtinTree(t)
-	require.ElementsMatch(t, []string{corev1alpha1.TypeRoot, corev1alpha1.TypeOrg, corev1alpha1.TypeAccount, corev1alpha1.TypeProvider},
+	require.ElementsMatch(t, []string{corev1alpha1.TypeRoot, corev1alpha1.TypeOrg, corev1alpha1.TypeAccount, corev1alpha1.TypeProvider, corev1alpha1.TypeShadow},
 		slices.Collect(maps.Keys(src.types["root"])))
 	resolve := func(name string) *Type {
 		t.Helper()
@@ -48,6 +48,10 @@ func TestBuiltin(t *testing.T) {
 		{corev1alpha1.TypeAccount, corev1alpha1.TypeProvider, true},
 		{corev1alpha1.TypeAccount, corev1alpha1.TypeOrg, false},
 		{corev1alpha1.TypeProvider, corev1alpha1.TypeAccount, false},
+		{corev1alpha1.TypeProvider, corev1alpha1.TypeShadow, true},
+		{corev1alpha1.TypeAccount, corev1alpha1.TypeShadow, true},
+		{corev1alpha1.TypeRoot, corev1alpha1.TypeShadow, false},
+		{corev1alpha1.TypeShadow, corev1alpha1.TypeAccount, false},
 	} {
 		err := CheckChild(resolve(tc.parent), resolve(tc.child))
 		if tc.allowed {

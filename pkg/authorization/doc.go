@@ -33,9 +33,11 @@
 //   - Provider views (pkg/view): a request through the view of an APIExport needs its verb on
 //     apiexports/content of that export in the provider account (get for discovery and
 //     version; OpenAPI is not served), and its resource must be exported by the export
-//     (status and scale included), apibindings (get, list, watch), or a built-in resource the
-//     export claims with that verb, applied in the account's binding (at /clusters/* the claim
-//     only has to exist; storage filters the accounts). The consumer account's RBAC is not
+//     (status and scale included), apibindings (get, list, watch), a managed service's related
+//     resource in a tenant space of the export's bindings (at /clusters/* reads only; storage
+//     keeps what lies outside tenant spaces out), or a built-in resource the export claims with
+//     that verb, applied in the account's binding (at /clusters/* the claim only has to exist;
+//     storage filters the accounts). The consumer account's RBAC is not
 //     consulted. Denials carry no reason.
 //   - Every authenticated user may list and get accessibleaccounts in root, and read root's
 //     discovery and OpenAPI, so that `kubectl get accessibleaccounts` works there: the list

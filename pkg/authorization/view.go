@@ -27,6 +27,9 @@ type Views interface {
 	// Bound reports whether account id serves any resource bound from the export with
 	// identityHash.
 	Bound(id cluster.ID, identityHash string) bool
+	// TenantSpace reports whether namespace ns of account id is the tenant space of a binding
+	// of the export with identityHash.
+	TenantSpace(id cluster.ID, identityHash, ns string) bool
 }
 
 // viewReadVerbs are the verbs the view allows on apibindings.
@@ -35,7 +38,8 @@ var viewReadVerbs = []string{"get", "list", "watch"}
 // authorizeView decides a request through the provider view v (design 4.3). The caller needs
 // the request's verb on apiexports/content of the export in the provider account (get for
 // discovery and version), and the resource must be exported (with its status and scale), the
-// read-only apibindings, or a claimed built-in resource whose claim allows the verb and, in a
+// read-only apibindings, a managed service's related resource in a tenant space of the
+// export's bindings, or a claimed built-in resource whose claim allows the verb and, in a
 // concrete account, is applied there. The consumer account's own RBAC is not consulted: the
 // consumer granted access by binding and accepting claims. Denials carry no reason.
 func (z *Authorizer) authorizeView(ctx context.Context, v view.Export, a authorizer.Attributes) (authorizer.Decision, string, error) {
@@ -86,6 +90,18 @@ func viewResourceAllowed(ctx context.Context, views Views, e *apisv1alpha1.APIEx
 	}
 	if group == apisv1alpha1.GroupName && resource == "apibindings" {
 		return sub == "" && slices.Contains(viewReadVerbs, a.GetVerb())
+	}
+	if view.Related(e, group, resource) {
+		// Only in a tenant space of the export's bindings, whatever the namespace's name
+		// says: 403 anywhere else, existing or not. At the wildcard, reads only; storage
+		// keeps what lies outside tenant spaces out of them.
+		if sub != "" {
+			return false
+		}
+		if id == cluster.Wildcard {
+			return a.GetNamespace() == "" && slices.Contains(viewReadVerbs, a.GetVerb())
+		}
+		return views.TenantSpace(id, e.Status.IdentityHash, a.GetNamespace())
 	}
 	c := view.Claim(e, group, resource)
 	if c == nil || sub != "" || !view.ClaimAllows(c, a.GetVerb()) {

@@ -35,6 +35,7 @@ func newFakeViews(applied ...cluster.ID) *fakeViews {
 				{Group: "rbac.authorization.k8s.io", Name: "clusterrolebindings", Schema: "v1.clusterrolebindings.rbac.authorization.k8s.io"}},
 			PermissionClaims: []apisv1alpha1.PermissionClaim{{Resource: "secrets", Verbs: []string{"get", "list", "watch", "create"},
 				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"db.io/connection": "true"}}}},
+			Service: &apisv1alpha1.ServiceSpec{Model: apisv1alpha1.ServiceModelShared, RelatedResources: []apisv1alpha1.RelatedResource{{Resource: "configmaps"}}},
 		},
 		Status: apisv1alpha1.APIExportStatus{IdentityHash: "h"},
 	}}
@@ -62,6 +63,12 @@ func (f *fakeViews) ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr sch
 	return e.Status.IdentityHash == "h" && gr == schema.GroupResource{Group: "db.io", Resource: "databases"} && (id == cluster.Wildcard || f.applied[id])
 }
 
+// TenantSpace reports namespace "tenant" as the tenant space in the accounts where the claim is
+// applied.
+func (f *fakeViews) TenantSpace(id cluster.ID, identityHash, ns string) bool {
+	return identityHash == "h" && f.applied[id] && ns == "tenant"
+}
+
 func TestAuthorizeView(t *testing.T) {
 	t.Parallel()
 	p := NewPolicy(testTree())
@@ -76,6 +83,9 @@ func TestAuthorizeView(t *testing.T) {
 	}
 	res := func(u user.Info, verb, group, resource, sub string) authorizer.AttributesRecord {
 		return authorizer.AttributesRecord{User: u, Verb: verb, APIGroup: group, Resource: resource, Subresource: sub, Namespace: "default", ResourceRequest: true}
+	}
+	resIn := func(ns, verb, sub string) authorizer.AttributesRecord {
+		return authorizer.AttributesRecord{User: provider, Verb: verb, Resource: "configmaps", Subresource: sub, Namespace: ns, ResourceRequest: true}
 	}
 	path := func(u user.Info, p string) authorizer.AttributesRecord {
 		return authorizer.AttributesRecord{User: u, Verb: "get", Path: p}
@@ -102,6 +112,14 @@ func TestAuthorizeView(t *testing.T) {
 		{"claim without the verb", inView(org, "db", team), res(provider, "delete", "", "secrets", ""), authorizer.DecisionDeny},
 		{"claim not applied in the account", inView(org, "db", other), res(provider, "get", "", "secrets", ""), authorizer.DecisionDeny},
 		{"resource neither exported nor claimed", inView(org, "db", team), res(provider, "get", "", "configmaps", ""), authorizer.DecisionDeny},
+		{"related resource in the tenant space", inView(org, "db", team), resIn("tenant", "create", ""), authorizer.DecisionAllow},
+		{"related resource deleted in the tenant space", inView(org, "db", team), resIn("tenant", "delete", ""), authorizer.DecisionAllow},
+		{"related resource outside the tenant space", inView(org, "db", team), resIn("default", "create", ""), authorizer.DecisionDeny},
+		{"related resource across the account's namespaces", inView(org, "db", team), resIn("", "list", ""), authorizer.DecisionDeny},
+		{"related resource in an unbound account", inView(org, "db", other), resIn("tenant", "get", ""), authorizer.DecisionDeny},
+		{"related resource's subresource", inView(org, "db", team), resIn("tenant", "update", "status"), authorizer.DecisionDeny},
+		{"related resource listed at *", inView(org, "db", cluster.Wildcard), resIn("", "list", ""), authorizer.DecisionAllow},
+		{"related resource written at *", inView(org, "db", cluster.Wildcard), resIn("", "create", ""), authorizer.DecisionDeny},
 		{"without a content grant", inView(org, "db", team), res(consumer, "get", "db.io", "databases", ""), authorizer.DecisionDeny},
 		{"unknown export", inView(org, "other", team), res(provider, "get", "db.io", "databases", ""), authorizer.DecisionDeny},
 		{"unknown provider", inView(cluster.Unknown, "db", team), res(provider, "get", "db.io", "databases", ""), authorizer.DecisionDeny},

@@ -14,13 +14,17 @@ type Node struct {
 	Type string
 	// Phase is status.phase, if any.
 	Phase string
+	// ConsumerOrg is, for a shadow account, the cluster ID of the consumer organisation it
+	// serves.
+	ConsumerOrg string
 	// Err is why the account's children could not be listed, if they could not.
 	Err error
 	// Children are the account's child accounts, in the order to draw them.
 	Children []*Node
 }
 
-// Label is the node's line without the tree drawing: "name (type, phase)".
+// Label is the node's line without the tree drawing: "name (type, phase)", and for a shadow
+// account "[shadow account of organisation <cluster ID>]".
 func (n *Node) Label() string {
 	var details []string
 	for _, d := range []string{n.Type, n.Phase} {
@@ -31,6 +35,9 @@ func (n *Node) Label() string {
 	label := n.Name
 	if len(details) > 0 {
 		label += " (" + strings.Join(details, ", ") + ")"
+	}
+	if n.ConsumerOrg != "" {
+		label += " [shadow account of organisation " + n.ConsumerOrg + "]"
 	}
 	if n.Err != nil {
 		label += " [cannot list child accounts: " + Message(n.Err) + "]"

@@ -27,13 +27,16 @@ func TestRenderTree(t *testing.T) {
 					{Name: "team-a", Type: "team", Phase: "Ready"},
 					{Name: "team-b", Type: "team", Phase: "Initializing"},
 				}},
-				{Name: "other", Type: "org", Phase: "Ready"},
+				{Name: "other", Type: "org", Phase: "Ready", Children: []*Node{
+					{Name: "consumer-x", Type: "shadow", Phase: "Ready", ConsumerOrg: "x"},
+				}},
 			}},
 			want: `root
 ├── acme (org, Ready)
 │   ├── team-a (team, Ready)
 │   └── team-b (team, Initializing)
 └── other (org, Ready)
+    └── consumer-x (shadow, Ready) [shadow account of organisation x]
 `,
 		},
 		{

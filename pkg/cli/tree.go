@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 )
 
 // treeConcurrency bounds how many accounts the tree command lists at the same time.
@@ -102,6 +104,8 @@ func (o *TreeOptions) Run(ctx context.Context) error {
 // child is a child account as listed in its parent.
 type child struct {
 	name, path, typ, phase string
+	// consumerOrg is the consumer organisation of a shadow account.
+	consumerOrg string
 }
 
 // listChildrenFunc lists the child accounts of an account path.
@@ -121,6 +125,9 @@ func (c *accountClients) listChildren(ctx context.Context, path string) ([]child
 	for i := range list.Items {
 		obj := &list.Items[i]
 		ch := child{name: obj.Name, phase: phase(obj), typ: obj.Spec.Type, path: obj.Status.Path}
+		if obj.Spec.Type == corev1alpha1.TypeShadow {
+			ch.consumerOrg = obj.Labels[corev1alpha1.ConsumerOrgLabel]
+		}
 		if ch.path == "" {
 			ch.path = path + PathSeparator + ch.name
 		}
@@ -160,7 +167,7 @@ func buildTree(ctx context.Context, list listChildrenFunc, path string, depth in
 		sort.Slice(children, func(i, j int) bool { return children[i].name < children[j].name })
 		n.Children = make([]*Node, len(children))
 		for i, ch := range children {
-			node := &Node{Name: ch.name, Type: ch.typ, Phase: ch.phase}
+			node := &Node{Name: ch.name, Type: ch.typ, Phase: ch.phase, ConsumerOrg: ch.consumerOrg}
 			n.Children[i] = node
 			if depth == 0 || level+1 < depth {
 				wg.Add(1)

@@ -27,6 +27,16 @@ type Attributes struct {
 	Created time.Time
 	// Deleting is set once the account's deletion has started.
 	Deleting bool
+	// Shadow is set for shadow accounts: whom the account serves.
+	Shadow *Shadow
+}
+
+// Shadow is what the index keeps about a shadow account.
+type Shadow struct {
+	// ConsumerOrg is the consumer organisation's cluster ID.
+	ConsumerOrg ID
+	// Exports are the names of the parent account's exports the organisation binds.
+	Exports []string
 }
 
 type node struct {

@@ -2,6 +2,7 @@ package server
 
 import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
 	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
 	"github.com/accountmesh/accountmesh/pkg/registry/apis"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
@@ -15,6 +16,9 @@ func (s *apiServer) installProviderAPIs() error {
 		BuiltinGroups: s.crdGroups.BuiltinGroups,
 		Index:         s.Index,
 		Authorizer:    s.Generic.Authorization.Authorizer,
+		Consumers: func(_ cluster.ID, identityHash string) bool {
+			return s.views.HasBindings(identityHash)
+		},
 	})
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/admissionpolicy"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/managedservice"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
@@ -99,6 +100,8 @@ type apiServer struct {
 	caBundle  []byte
 	lifecycle *account.Controller
 	crds      *customResources
+	// services connects the consumers of managed services: shadow accounts and tenant spaces.
+	services *managedservice.Controller
 	// builtinGroups are the API groups installed so far.
 	builtinGroups []string
 }
@@ -170,6 +173,11 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	types := initializer.NewTypes(s.clients, s.accountTypes, s.Index)
 	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts, initializer.Builtin(s.clients, types)...)
 	if s.crds, err = s.newCustomResources(); err != nil {
+		return nil, err
+	}
+	if s.services, err = managedservice.New(s.clients, s.Index, managedservice.Informers{
+		Exports: s.crds.apis.Exports, Bindings: s.crds.apis.Bindings, Accounts: s.accounts, Namespaces: s.namespaces,
+	}); err != nil {
 		return nil, err
 	}
 	for name, hook := range s.flowControlHooks {
@@ -337,5 +345,6 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 	}
 	go typeChecking.Start(hookCtx.Context, 1)
 	s.crds.startControllers(hookCtx.Context)
+	go s.services.Start(hookCtx.Context, 4)
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }

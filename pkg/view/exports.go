@@ -83,6 +83,15 @@ func (x *Exports) ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr schem
 	return x.bound.ServesBound(id, e, gr)
 }
 
+// HasBindings reports whether any account binds the export with identityHash.
+func (x *Exports) HasBindings(identityHash string) bool {
+	if x.bindings == nil {
+		return false
+	}
+	objs, err := x.bindings.ByIndex(byIdentity, identityHash)
+	return err == nil && len(objs) > 0
+}
+
 // ClaimApplied reports whether a binding of the export with identityHash in account id has
 // the claim among its applied permission claims.
 func (x *Exports) ClaimApplied(id cluster.ID, identityHash string, c *apisv1alpha1.PermissionClaim) bool {
@@ -96,6 +105,24 @@ func (x *Exports) ClaimApplied(id cluster.ID, identityHash string, c *apisv1alph
 			continue
 		}
 		if slices.ContainsFunc(b.Status.AppliedPermissionClaims, func(a apisv1alpha1.PermissionClaim) bool { return sameClaim(&a, c) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// TenantSpace reports whether namespace ns of account id is the tenant space of a binding of
+// the export with identityHash there: where the provider writes its related resources.
+func (x *Exports) TenantSpace(id cluster.ID, identityHash, ns string) bool {
+	if x.bindings == nil || ns == "" {
+		return false
+	}
+	objs, err := x.bindings.ByIndex(byIdentity, string(id)+"|"+identityHash)
+	if err != nil {
+		return false
+	}
+	for _, obj := range objs {
+		if b, ok := obj.(*apisv1alpha1.APIBinding); ok && b.Status.TenantSpace != nil && b.Status.TenantSpace.Namespace == ns {
 			return true
 		}
 	}
@@ -128,16 +155,24 @@ func Claim(e *apisv1alpha1.APIExport, group, resource string) *apisv1alpha1.Perm
 	return nil
 }
 
+// Related reports whether export e is a managed service that writes group/resource back into
+// tenant spaces.
+func Related(e *apisv1alpha1.APIExport, group, resource string) bool {
+	return e.Spec.Service != nil && slices.ContainsFunc(e.Spec.Service.RelatedResources, func(r apisv1alpha1.RelatedResource) bool {
+		return r.Group == group && r.Resource == resource
+	})
+}
+
 // ClaimAllows reports whether a claim's verbs contain verb.
 func ClaimAllows(c *apisv1alpha1.PermissionClaim, verb string) bool {
 	return slices.Contains(c.Verbs, verb) || slices.Contains(c.Verbs, "*")
 }
 
-// BuiltinResources returns which built-in resources the view of export e serves: apibindings
-// and the claimed resources.
+// BuiltinResources returns which built-in resources the view of export e serves: apibindings,
+// the claimed resources and a managed service's related resources.
 func BuiltinResources(e *apisv1alpha1.APIExport) func(group, resource string) bool {
 	return func(group, resource string) bool {
-		return group == apisv1alpha1.GroupName && resource == "apibindings" || Claim(e, group, resource) != nil
+		return group == apisv1alpha1.GroupName && resource == "apibindings" || Claim(e, group, resource) != nil || Related(e, group, resource)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/request"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/storage"
 )
@@ -106,7 +108,8 @@ func WithUnboundNotFound(next http.Handler, exports *Exports, watches *Watches, 
 
 // restriction returns what the view of export e shows of resource gr: objects of bound
 // accounts; for a claimed resource, objects of accounts that applied the claim and match its
-// selector; for apibindings, the bindings of the export.
+// selector; for a managed service's related resource, objects in the tenant spaces of the
+// export's bindings; for apibindings, the bindings of the export.
 func restriction(exports *Exports, e *apisv1alpha1.APIExport, gr schema.GroupResource) storage.Restriction {
 	hash := e.Status.IdentityHash
 	bound := func(id cluster.ID) bool { return exports.Bound(id, hash) }
@@ -119,6 +122,12 @@ func restriction(exports *Exports, e *apisv1alpha1.APIExport, gr schema.GroupRes
 		return storage.Restriction{Object: func(obj runtime.Object) bool {
 			b, ok := obj.(*apisv1alpha1.APIBinding)
 			return ok && b.Status.IdentityHash == hash
+		}}
+	}
+	if Related(e, gr.Group, gr.Resource) {
+		return storage.Restriction{Member: bound, Object: func(obj runtime.Object) bool {
+			m, err := meta.Accessor(obj)
+			return err == nil && exports.TenantSpace(cluster.ID(m.GetAnnotations()[corev1alpha1.ClusterAnnotation]), hash, m.GetNamespace())
 		}}
 	}
 	if c := Claim(e, gr.Group, gr.Resource); c != nil {

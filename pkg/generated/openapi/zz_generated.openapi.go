@@ -66,6 +66,10 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.ExportedResource{}.OpenAPIModelName():                         schema_pkg_apis_apis_v1alpha1_ExportedResource(ref),
 		v1alpha1.Identity{}.OpenAPIModelName():                                 schema_pkg_apis_apis_v1alpha1_Identity(ref),
 		v1alpha1.PermissionClaim{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_PermissionClaim(ref),
+		v1alpha1.RelatedResource{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_RelatedResource(ref),
+		v1alpha1.ServiceSpec{}.OpenAPIModelName():                              schema_pkg_apis_apis_v1alpha1_ServiceSpec(ref),
+		v1alpha1.ShadowAccountReference{}.OpenAPIModelName():                   schema_pkg_apis_apis_v1alpha1_ShadowAccountReference(ref),
+		v1alpha1.TenantSpace{}.OpenAPIModelName():                              schema_pkg_apis_apis_v1alpha1_TenantSpace(ref),
 		authorizationv1alpha1.AccessGrant{}.OpenAPIModelName():                 schema_pkg_apis_authorization_v1alpha1_AccessGrant(ref),
 		authorizationv1alpha1.AccessGrantList{}.OpenAPIModelName():             schema_pkg_apis_authorization_v1alpha1_AccessGrantList(ref),
 		authorizationv1alpha1.AccessGrantSpec{}.OpenAPIModelName():             schema_pkg_apis_authorization_v1alpha1_AccessGrantSpec(ref),
@@ -83,6 +87,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.AccountType{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountType(ref),
 		corev1alpha1.AccountTypeList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeList(ref),
 		corev1alpha1.AccountTypeSpec{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref),
+		corev1alpha1.ConsumerInfo{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref),
 		iamv1alpha1.IdentityProvider{}.OpenAPIModelName():                      schema_pkg_apis_iam_v1alpha1_IdentityProvider(ref),
 		iamv1alpha1.IdentityProviderList{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderList(ref),
 		iamv1alpha1.IdentityProviderSpec{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderSpec(ref),
@@ -761,6 +766,18 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingStatus(ref common.ReferenceCallback
 							},
 						},
 					},
+					"shadowAccount": {
+						SchemaProps: spec.SchemaProps{
+							Description: "shadowAccount is, for a managed service, the consumer organisation's shadow account in the provider's account, once it exists.",
+							Ref:         ref(v1alpha1.ShadowAccountReference{}.OpenAPIModelName()),
+						},
+					},
+					"tenantSpace": {
+						SchemaProps: spec.SchemaProps{
+							Description: "tenantSpace is, for a managed service, the namespace of this account where the provider writes its related resources, once it exists.",
+							Ref:         ref(v1alpha1.TenantSpace{}.OpenAPIModelName()),
+						},
+					},
 					"conditions": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
@@ -771,7 +788,7 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingStatus(ref common.ReferenceCallback
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "conditions are ExportValid, BindAllowed, NamingConflicts, PermissionClaimsAccepted, InitialBindingCompleted, Ready and, while deleting, Unbound.",
+							Description: "conditions are ExportValid, BindAllowed, NamingConflicts, PermissionClaimsAccepted, InitialBindingCompleted, Ready, for a managed service ServiceConnected and, while deleting, Unbound.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -791,7 +808,7 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingStatus(ref common.ReferenceCallback
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.BoundResource{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
+			v1alpha1.BoundResource{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName(), v1alpha1.ShadowAccountReference{}.OpenAPIModelName(), v1alpha1.TenantSpace{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
 	}
 }
 
@@ -958,6 +975,12 @@ func schema_pkg_apis_apis_v1alpha1_APIExportSpec(ref common.ReferenceCallback) c
 							Ref:         ref(v1alpha1.Catalog{}.OpenAPIModelName()),
 						},
 					},
+					"service": {
+						SchemaProps: spec.SchemaProps{
+							Description: "service makes the export a managed service: the platform gives every consumer organisation a shadow account in this account and every binding a tenant space in its account. Without it the export is bound as a plain API. Its model cannot change, nor can it be removed, while the export has bindings.",
+							Ref:         ref(v1alpha1.ServiceSpec{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"resources"},
 			},
@@ -968,7 +991,7 @@ func schema_pkg_apis_apis_v1alpha1_APIExportSpec(ref common.ReferenceCallback) c
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.Catalog{}.OpenAPIModelName(), v1alpha1.ExportedResource{}.OpenAPIModelName(), v1alpha1.Identity{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName()},
+			v1alpha1.Catalog{}.OpenAPIModelName(), v1alpha1.ExportedResource{}.OpenAPIModelName(), v1alpha1.Identity{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName(), v1alpha1.ServiceSpec{}.OpenAPIModelName()},
 	}
 }
 
@@ -1548,6 +1571,134 @@ func schema_pkg_apis_apis_v1alpha1_PermissionClaim(ref common.ReferenceCallback)
 	}
 }
 
+func schema_pkg_apis_apis_v1alpha1_RelatedResource(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RelatedResource is a resource a managed service writes back into tenant spaces.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"group": {
+						SchemaProps: spec.SchemaProps{
+							Description: "group is the resource's API group; \"\" is the core group.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"resource": {
+						SchemaProps: spec.SchemaProps{
+							Description: "resource is the plural resource name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"resource"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ServiceSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServiceSpec declares an export a managed service.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"model": {
+						SchemaProps: spec.SchemaProps{
+							Description: "model is Shared or Dedicated.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"relatedResources": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"group",
+									"resource",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "relatedResources are the resources the provider writes back into each binding's tenant space, and nowhere else: configmaps and secrets of the core group, at most 8. They cannot also be permission claims.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.RelatedResource{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"model"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RelatedResource{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ShadowAccountReference(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ShadowAccountReference names a shadow account.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "path is the shadow account's path.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"clusterID": {
+						SchemaProps: spec.SchemaProps{
+							Description: "clusterID is the shadow account's cluster ID.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"path", "clusterID"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_TenantSpace(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "TenantSpace is where a managed service writes back into a consumer account.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Description: "namespace is the tenant space's namespace, labelled accountmesh.io/tenant-space with the binding's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"namespace"},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_authorization_v1alpha1_AccessGrant(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -2054,12 +2205,18 @@ func schema_pkg_apis_core_v1alpha1_AccountInfoSpec(ref common.ReferenceCallback)
 							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
 						},
 					},
+					"consumer": {
+						SchemaProps: spec.SchemaProps{
+							Description: "consumer is set in shadow accounts: the consumer organisation the account serves and the managed services it binds from the parent (provider) account.",
+							Ref:         ref(corev1alpha1.ConsumerInfo{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"path", "clusterID"},
 			},
 		},
 		Dependencies: []string{
-			corev1alpha1.AccountReference{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+			corev1alpha1.AccountReference{}.OpenAPIModelName(), corev1alpha1.ConsumerInfo{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -2511,6 +2668,48 @@ func schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref common.ReferenceCallback)
 		},
 		Dependencies: []string{
 			runtime.RawExtension{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ConsumerInfo describes whom a shadow account serves.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"organization": {
+						SchemaProps: spec.SchemaProps{
+							Description: "organization is the consumer organisation.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(corev1alpha1.AccountReference{}.OpenAPIModelName()),
+						},
+					},
+					"exports": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "set",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "exports are the names of the APIExports of the parent account that the organisation binds.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"organization"},
+			},
+		},
+		Dependencies: []string{
+			corev1alpha1.AccountReference{}.OpenAPIModelName()},
 	}
 }
 

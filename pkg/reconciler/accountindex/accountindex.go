@@ -5,6 +5,8 @@
 package accountindex
 
 import (
+	"strings"
+
 	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
@@ -23,6 +25,7 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 		if parent, id, ok := accountIdentity(acc); ok {
 			idx.Set(parent, acc.Name, id, cluster.Attributes{
 				Type: acc.Spec.Type, Owner: acc.Spec.Owner, Created: acc.CreationTimestamp.Time, Deleting: acc.DeletionTimestamp != nil,
+				Shadow: shadowOf(acc),
 			})
 		}
 	}
@@ -40,6 +43,20 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 			}
 		},
 	})
+}
+
+// shadowOf returns whom a shadow account serves, nil for other accounts. The registry lets
+// only the platform set the marks it reads.
+func shadowOf(acc *corev1alpha1.Account) *cluster.Shadow {
+	org := acc.Labels[corev1alpha1.ConsumerOrgLabel]
+	if acc.Spec.Type != corev1alpha1.TypeShadow || org == "" {
+		return nil
+	}
+	s := &cluster.Shadow{ConsumerOrg: cluster.ID(org)}
+	if exports := acc.Annotations[corev1alpha1.ServiceExportsAnnotation]; exports != "" {
+		s.Exports = strings.Split(exports, ",")
+	}
+	return s
 }
 
 // accountIdentity returns the parent cluster and cluster ID of an Account object.

@@ -52,15 +52,17 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index 
 		authz:   authz,
 	}
 	storages, err := store.New(scheme, getter, store.Options{
-		Resource:               corev1alpha1.Resource("accounts"),
-		Singular:               "account",
-		New:                    func() runtime.Object { return &corev1alpha1.Account{} },
-		NewList:                func() runtime.Object { return &corev1alpha1.AccountList{} },
-		NameValidation:         apimachineryvalidation.NameIsDNSLabel,
-		HasStatus:              true,
-		PrepareForCreate:       a.prepareForCreate,
-		Validate:               a.validate,
-		ValidateUpdate:         validateUpdate,
+		Resource:         corev1alpha1.Resource("accounts"),
+		Singular:         "account",
+		New:              func() runtime.Object { return &corev1alpha1.Account{} },
+		NewList:          func() runtime.Object { return &corev1alpha1.AccountList{} },
+		NameValidation:   apimachineryvalidation.NameIsDNSLabel,
+		HasStatus:        true,
+		PrepareForCreate: a.prepareForCreate,
+		Validate:         a.validate,
+		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+			return append(validateUpdate(ctx, obj, old), validateShadowMarks(ctx, obj.(*corev1alpha1.Account), old.(*corev1alpha1.Account))...)
+		},
 		PrepareForStatusUpdate: keepIdentity,
 		ValidateStatusUpdate:   validateStatus,
 		Columns: []store.Column{
@@ -183,6 +185,7 @@ func (a *accounts) validate(ctx context.Context, obj runtime.Object) field.Error
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), acc.Name, "the name is reserved"))
 	}
 	errs = append(errs, a.validateType(ctx, acc)...)
+	errs = append(errs, validateShadowMarks(ctx, acc, nil)...)
 	if len(acc.Spec.DisplayName) > 256 {
 		errs = append(errs, field.TooLong(field.NewPath("spec", "displayName"), "", 256))
 	}
@@ -249,6 +252,48 @@ func validateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList 
 	var errs field.ErrorList
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(acc.Spec.Type, oldAcc.Spec.Type, field.NewPath("spec", "type"))...)
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(acc.Spec.Owner, oldAcc.Spec.Owner, field.NewPath("spec", "owner"))...)
+	return errs
+}
+
+// validateShadowMarks refuses the label and annotation that mark a shadow account on any other
+// account, and any change of them but by the platform (system:masters): a user cannot make an
+// account look like, or stop looking like, the shadow account of a consumer organisation.
+func validateShadowMarks(ctx context.Context, acc, old *corev1alpha1.Account) field.ErrorList {
+	marks := []struct {
+		path  *field.Path
+		key   string
+		value func(a *corev1alpha1.Account) (string, bool)
+	}{
+		{field.NewPath("metadata", "labels"), corev1alpha1.ConsumerOrgLabel, func(a *corev1alpha1.Account) (string, bool) {
+			v, ok := a.Labels[corev1alpha1.ConsumerOrgLabel]
+			return v, ok
+		}},
+		{field.NewPath("metadata", "annotations"), corev1alpha1.ServiceExportsAnnotation, func(a *corev1alpha1.Account) (string, bool) {
+			v, ok := a.Annotations[corev1alpha1.ServiceExportsAnnotation]
+			return v, ok
+		}},
+	}
+	u, hasUser := genericapirequest.UserFrom(ctx)
+	platform := hasUser && authorization.IsPrivileged(u)
+	var errs field.ErrorList
+	for _, m := range marks {
+		v, ok := m.value(acc)
+		if ok && acc.Spec.Type != corev1alpha1.TypeShadow {
+			errs = append(errs, field.Forbidden(m.path.Key(m.key), "only shadow accounts carry it"))
+			continue
+		}
+		if platform {
+			continue
+		}
+		var oldV string
+		var oldOK bool
+		if old != nil {
+			oldV, oldOK = m.value(old)
+		}
+		if ok != oldOK || v != oldV {
+			errs = append(errs, field.Forbidden(m.path.Key(m.key), "only the platform sets it"))
+		}
+	}
 	return errs
 }
 

@@ -88,6 +88,13 @@ func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) 
 			info.Spec.Parent = &corev1alpha1.AccountReference{Path: p.Path, ClusterID: string(p.ID)}
 		}
 	}
+	if e.Shadow != nil {
+		org := corev1alpha1.AccountReference{ClusterID: string(e.Shadow.ConsumerOrg)}
+		if o, ok := r.index.Lookup(e.Shadow.ConsumerOrg); ok {
+			org.Path = o.Path
+		}
+		info.Spec.Consumer = &corev1alpha1.ConsumerInfo{Organization: org, Exports: e.Shadow.Exports}
+	}
 	// The organisation is the nearest org on the way up, the account itself included.
 	for a, ok := e, true; ok; a, ok = r.index.Lookup(a.Parent) {
 		if a.Type == corev1alpha1.TypeOrg {

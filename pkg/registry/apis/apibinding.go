@@ -91,6 +91,18 @@ func apiBindingOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error)
 			{Name: "Ready", Type: "string", Description: "Whether the bound resources are served.", Value: func(obj runtime.Object) interface{} {
 				return conditionStatus(bindingOf(obj).Status.Conditions, apisv1alpha1.BindingConditionReady)
 			}},
+			{Name: "Tenant Space", Type: "string", Description: "For a managed service, the namespace the provider writes back into.", Value: func(obj runtime.Object) interface{} {
+				if ts := bindingOf(obj).Status.TenantSpace; ts != nil {
+					return ts.Namespace
+				}
+				return ""
+			}},
+			{Name: "Shadow Account", Type: "string", Priority: 1, Description: "For a managed service, the consumer organisation's account in the provider's account.", Value: func(obj runtime.Object) interface{} {
+				if sa := bindingOf(obj).Status.ShadowAccount; sa != nil {
+					return sa.Path
+				}
+				return ""
+			}},
 		},
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
@@ -60,7 +62,8 @@ func apiExportOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error) 
 			return validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"), deps.BuiltinGroups())
 		},
 		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-			return append(cel.Validate(ctx, obj, old), validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"), deps.BuiltinGroups())...)
+			errs := append(cel.Validate(ctx, obj, old), validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"), deps.BuiltinGroups())...)
+			return append(errs, validateServiceChange(ctx, exportOf(obj), exportOf(old), deps.Consumers)...)
 		},
 		ValidateStatusUpdate: cel.Validate,
 		ShortNames:           []string{"export"},
@@ -146,7 +149,83 @@ func validateAPIExportSpec(spec *apisv1alpha1.APIExportSpec, path *field.Path, b
 	if spec.Catalog != nil {
 		errs = append(errs, validateCatalog(spec.Catalog, path.Child("catalog"))...)
 	}
+	if spec.Service != nil {
+		errs = append(errs, validateService(spec, path.Child("service"))...)
+	}
 	return errs
+}
+
+// serviceModels are the models of a managed service.
+var serviceModels = sets.New(apisv1alpha1.ServiceModelShared, apisv1alpha1.ServiceModelDedicated)
+
+// relatableBuiltins are the resources a managed service may write back into tenant spaces.
+var relatableBuiltins = sets.New(
+	schema.GroupResource{Resource: "configmaps"},
+	schema.GroupResource{Resource: "secrets"},
+)
+
+// maxRelatedResources bounds spec.service.relatedResources.
+const maxRelatedResources = 8
+
+// validateService checks spec.service: a known model, related resources the platform lets a
+// provider write into tenant spaces, none of them also claimed.
+func validateService(spec *apisv1alpha1.APIExportSpec, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	svc := spec.Service
+	if !serviceModels.Has(svc.Model) {
+		errs = append(errs, field.NotSupported(path.Child("model"), svc.Model, sets.List(serviceModels)))
+	}
+	related := path.Child("relatedResources")
+	if n := len(svc.RelatedResources); n > maxRelatedResources {
+		errs = append(errs, field.TooMany(related, n, maxRelatedResources))
+	}
+	seen := sets.New[schema.GroupResource]()
+	for i, r := range svc.RelatedResources {
+		p := related.Index(i)
+		gr := schema.GroupResource{Group: r.Group, Resource: r.Resource}
+		switch {
+		case !relatableBuiltins.Has(gr):
+			names := make([]string, 0, relatableBuiltins.Len())
+			for gr := range relatableBuiltins {
+				names = append(names, gr.String())
+			}
+			errs = append(errs, field.NotSupported(p.Child("resource"), gr.String(), sets.List(sets.New(names...))))
+		case seen.Has(gr):
+			errs = append(errs, field.Duplicate(p, gr.String()))
+		case slices.ContainsFunc(spec.PermissionClaims, func(c apisv1alpha1.PermissionClaim) bool {
+			return c.Group == r.Group && c.Resource == r.Resource && c.IdentityHash == ""
+		}):
+			errs = append(errs, field.Invalid(p, gr.String(),
+				"a related resource is written in the tenant space; it cannot also be a permission claim"))
+		}
+		seen.Insert(gr)
+	}
+	return errs
+}
+
+// validateServiceChange refuses, while the export has bindings, to switch its service model
+// or to stop being a managed service: either would orphan the consumers' shadow accounts and
+// tenant spaces. consumers reports whether an export has bindings; nil means never.
+func validateServiceChange(ctx context.Context, e, old *apisv1alpha1.APIExport, consumers func(id cluster.ID, identityHash string) bool) field.ErrorList {
+	if old.Spec.Service == nil || consumers == nil || old.Status.IdentityHash == "" {
+		return nil
+	}
+	path := field.NewPath("spec", "service")
+	var err *field.Error
+	switch {
+	case e.Spec.Service == nil:
+		err = field.Forbidden(path, "the export has bindings; it cannot stop being a managed service until they are deleted")
+	case e.Spec.Service.Model != old.Spec.Service.Model:
+		err = field.Invalid(path.Child("model"), e.Spec.Service.Model,
+			fmt.Sprintf("the export has bindings; the model cannot change from %s until they are deleted", old.Spec.Service.Model))
+	default:
+		return nil
+	}
+	id, ok := cluster.FromContext(ctx)
+	if !ok || !consumers(id, old.Status.IdentityHash) {
+		return nil
+	}
+	return field.ErrorList{err}
 }
 
 // platformGroupSuffix ends the groups reserved to the platform, served or not yet.

@@ -4,7 +4,8 @@
 // the export, in the export's account, for the user creating the binding, with the reserved
 // groups that name the consumer account and its subtrees added (pkg/authentication).
 //
-// It must not look exports up, nor serve bound resources: resolving exports and serving their
+// It must not look exports up (it only asks whether an export has bindings, before a change
+// of its service model), nor serve bound resources: resolving exports and serving their
 // resources is the job of the export and binding controllers and of pkg/dynamic.
 package apis
 
@@ -36,6 +37,9 @@ type Deps struct {
 	// Authorizer decides whether the creator of a binding may bind the export, and may
 	// perform the verbs of the claims the binding accepts.
 	Authorizer authorizer.Authorizer
+	// Consumers reports whether the export of account id with identityHash has bindings; nil
+	// means it never has.
+	Consumers func(id cluster.ID, identityHash string) bool
 }
 
 // NewStorage returns the storage of the apis.accountmesh.io/v1alpha1 resources, keyed by

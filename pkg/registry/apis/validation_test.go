@@ -136,6 +136,7 @@ func TestValidateAPIExportSpec(t *testing.T) {
 				{Group: "other.example.com", Resource: "widgets", IdentityHash: "abc", Verbs: []string{"*"}},
 			},
 			Catalog: &apisv1alpha1.Catalog{DisplayName: "Databases", Categories: []string{"data"}, IconURL: "data:image/png;base64,AA==", DocumentationURL: "https://example.com/docs"},
+			Service: &apisv1alpha1.ServiceSpec{Model: apisv1alpha1.ServiceModelShared, RelatedResources: []apisv1alpha1.RelatedResource{{Resource: "configmaps"}}},
 		}
 	}
 	for _, tc := range []struct {
@@ -179,6 +180,16 @@ func TestValidateAPIExportSpec(t *testing.T) {
 			want: "spec.catalog.iconURL: Invalid value"},
 		{name: "bad category", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Catalog.Categories = []string{"Data Bases"} },
 			want: "spec.catalog.categories[0]: Invalid value"},
+		{name: "no service model", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Service.Model = "" },
+			want: `spec.service.model: Unsupported value: ""`},
+		{name: "related RBAC", mutate: func(s *apisv1alpha1.APIExportSpec) {
+			s.Service.RelatedResources[0] = apisv1alpha1.RelatedResource{Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}
+		}, want: "spec.service.relatedResources[0].resource: Unsupported value"},
+		{name: "related and claimed", mutate: func(s *apisv1alpha1.APIExportSpec) { s.Service.RelatedResources[0].Resource = "secrets" },
+			want: "cannot also be a permission claim"},
+		{name: "duplicate related resource", mutate: func(s *apisv1alpha1.APIExportSpec) {
+			s.Service.RelatedResources = append(s.Service.RelatedResources, s.Service.RelatedResources[0])
+		}, want: "spec.service.relatedResources[1]: Duplicate value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -13,8 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
@@ -38,11 +41,14 @@ func namespaceOptions() store.Options {
 		PrepareForUpdate: func(_ context.Context, obj, old runtime.Object) {
 			prepareNamespaceUpdate(obj.(*corev1.Namespace), old.(*corev1.Namespace))
 		},
-		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
-			return validateNamespace(obj.(*corev1.Namespace))
+		Validate: func(ctx context.Context, obj runtime.Object) field.ErrorList {
+			return append(validateNamespace(obj.(*corev1.Namespace)), validateTenantSpaceLabel(ctx, obj.(*corev1.Namespace), nil)...)
 		},
-		ValidateStatusUpdate: func(_ context.Context, obj, _ runtime.Object) field.ErrorList {
-			return validateNamespaceStatus(obj.(*corev1.Namespace))
+		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+			return append(validateNamespace(obj.(*corev1.Namespace)), validateTenantSpaceLabel(ctx, obj.(*corev1.Namespace), old.(*corev1.Namespace))...)
+		},
+		ValidateStatusUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+			return append(validateNamespaceStatus(obj.(*corev1.Namespace)), validateTenantSpaceLabel(ctx, obj.(*corev1.Namespace), old.(*corev1.Namespace))...)
 		},
 		Subresources: []store.Subresource{{
 			Name: "finalize",
@@ -62,6 +68,24 @@ func namespaceOptions() store.Options {
 			Value: func(obj runtime.Object) interface{} { return string(obj.(*corev1.Namespace).Status.Phase) },
 		}},
 	}
+}
+
+// validateTenantSpaceLabel refuses to set, change or remove the tenant space label but for the
+// platform (system:masters): a consumer cannot label its way into a binding's tenant space.
+func validateTenantSpaceLabel(ctx context.Context, ns, old *corev1.Namespace) field.ErrorList {
+	v, ok := ns.Labels[apisv1alpha1.TenantSpaceLabel]
+	var oldV string
+	var oldOK bool
+	if old != nil {
+		oldV, oldOK = old.Labels[apisv1alpha1.TenantSpaceLabel]
+	}
+	if ok == oldOK && v == oldV {
+		return nil
+	}
+	if u, hasUser := genericapirequest.UserFrom(ctx); hasUser && slices.Contains(u.GetGroups(), user.SystemPrivilegedGroup) {
+		return nil
+	}
+	return field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels").Key(apisv1alpha1.TenantSpaceLabel), "only the platform sets it")}
 }
 
 // prepareNamespaceCreate makes a new namespace Active, adds NamespaceFinalizer to its spec

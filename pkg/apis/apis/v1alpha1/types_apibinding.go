@@ -29,6 +29,9 @@ const (
 	BindingConditionReady = "Ready"
 	// BindingConditionUnbound reports progress while a deleted binding removes its objects.
 	BindingConditionUnbound = "Unbound"
+	// BindingConditionServiceConnected is True when the binding of a managed service has its
+	// shadow account and its tenant space; bindings of other exports do not have it.
+	BindingConditionServiceConnected = "ServiceConnected"
 )
 
 // Condition reasons of an APIBinding.
@@ -55,7 +58,24 @@ const (
 	BindingReasonInstanceDeletionFailed = "InstanceDeletionFailed"
 	// BindingReasonInstancesDeleted means every object of the bound resources is gone.
 	BindingReasonInstancesDeleted = "InstancesDeleted"
+	// BindingReasonConnected means the shadow account and the tenant space exist.
+	BindingReasonConnected = "Connected"
+	// BindingReasonShadowAccountPending means the shadow account is not Ready yet.
+	BindingReasonShadowAccountPending = "ShadowAccountPending"
+	// BindingReasonShadowAccountConflict means an account that is not the platform's shadow
+	// account holds the shadow account's name in the provider's account.
+	BindingReasonShadowAccountConflict = "ShadowAccountConflict"
+	// BindingReasonTenantSpaceConflict means the tenant space's namespace exists and is not
+	// this binding's; it is left as it is.
+	BindingReasonTenantSpaceConflict = "TenantSpaceConflict"
+	// BindingReasonTenantSpacePending means the tenant space is being created, or deleted
+	// and not yet gone.
+	BindingReasonTenantSpacePending = "TenantSpacePending"
 )
+
+// TenantSpaceLabel marks a tenant space namespace with the name of its APIBinding. Only the
+// platform sets, changes or removes it.
+const TenantSpaceLabel = "accountmesh.io/tenant-space"
 
 // BindingPhase is the life-cycle phase of an APIBinding.
 type BindingPhase string
@@ -194,8 +214,19 @@ type APIBindingStatus struct {
 	// +listType=atomic
 	AppliedPermissionClaims []PermissionClaim `json:"appliedPermissionClaims,omitempty"`
 
+	// shadowAccount is, for a managed service, the consumer organisation's shadow account in
+	// the provider's account, once it exists.
+	// +optional
+	ShadowAccount *ShadowAccountReference `json:"shadowAccount,omitempty"`
+
+	// tenantSpace is, for a managed service, the namespace of this account where the provider
+	// writes its related resources, once it exists.
+	// +optional
+	TenantSpace *TenantSpace `json:"tenantSpace,omitempty"`
+
 	// conditions are ExportValid, BindAllowed, NamingConflicts, PermissionClaimsAccepted,
-	// InitialBindingCompleted, Ready and, while deleting, Unbound.
+	// InitialBindingCompleted, Ready, for a managed service ServiceConnected and, while
+	// deleting, Unbound.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -226,6 +257,25 @@ type BoundResource struct {
 	// +required
 	// +listType=set
 	StorageVersions []string `json:"storageVersions"`
+}
+
+// ShadowAccountReference names a shadow account.
+type ShadowAccountReference struct {
+	// path is the shadow account's path.
+	// +required
+	Path string `json:"path"`
+
+	// clusterID is the shadow account's cluster ID.
+	// +required
+	ClusterID string `json:"clusterID"`
+}
+
+// TenantSpace is where a managed service writes back into a consumer account.
+type TenantSpace struct {
+	// namespace is the tenant space's namespace, labelled accountmesh.io/tenant-space with
+	// the binding's name.
+	// +required
+	Namespace string `json:"namespace"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -98,6 +98,53 @@ type APIExportSpec struct {
 	// catalog describes the service to people choosing it.
 	// +optional
 	Catalog *Catalog `json:"catalog,omitempty"`
+
+	// service makes the export a managed service: the platform gives every consumer
+	// organisation a shadow account in this account and every binding a tenant space in its
+	// account. Without it the export is bound as a plain API. Its model cannot change, nor can
+	// it be removed, while the export has bindings.
+	// +optional
+	Service *ServiceSpec `json:"service,omitempty"`
+}
+
+// ServiceModel says how a managed service serves its consumers.
+type ServiceModel string
+
+// The models of a managed service.
+const (
+	// ServiceModelShared is tenant-based: one instance run by the provider serves every
+	// consumer, each a tenant of it.
+	ServiceModelShared ServiceModel = "Shared"
+	// ServiceModelDedicated is deployment-based: the provider deploys an instance for each
+	// consumer organisation.
+	ServiceModelDedicated ServiceModel = "Dedicated"
+)
+
+// ServiceSpec declares an export a managed service.
+type ServiceSpec struct {
+	// model is Shared or Dedicated.
+	// +required
+	Model ServiceModel `json:"model"`
+
+	// relatedResources are the resources the provider writes back into each binding's tenant
+	// space, and nowhere else: configmaps and secrets of the core group, at most 8. They cannot
+	// also be permission claims.
+	// +optional
+	// +listType=map
+	// +listMapKey=group
+	// +listMapKey=resource
+	RelatedResources []RelatedResource `json:"relatedResources,omitempty"`
+}
+
+// RelatedResource is a resource a managed service writes back into tenant spaces.
+type RelatedResource struct {
+	// group is the resource's API group; "" is the core group.
+	// +optional
+	Group string `json:"group"`
+
+	// resource is the plural resource name.
+	// +required
+	Resource string `json:"resource"`
 }
 
 // ExportedResource is one resource of an export.

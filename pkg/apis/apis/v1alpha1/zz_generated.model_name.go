@@ -115,3 +115,23 @@ func (in Identity) OpenAPIModelName() string {
 func (in PermissionClaim) OpenAPIModelName() string {
 	return "io.accountmesh.apis.v1alpha1.PermissionClaim"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RelatedResource) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.RelatedResource"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServiceSpec) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.ServiceSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ShadowAccountReference) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.ShadowAccountReference"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TenantSpace) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.TenantSpace"
+}

@@ -15,6 +15,17 @@ const ClusterAnnotation = "accountmesh.io/cluster"
 // content are gone.
 const AccountFinalizer = "core.accountmesh.io/account"
 
+// Labels and annotations of shadow accounts (type shadow). Only the platform sets them, and
+// only on shadow accounts.
+const (
+	// ConsumerOrgLabel marks a shadow account's Account object with the cluster ID of the
+	// consumer organisation it serves.
+	ConsumerOrgLabel = "accountmesh.io/consumer-org"
+	// ServiceExportsAnnotation lists, on a shadow account's Account object, the names of the
+	// parent account's exports the consumer organisation binds, comma-separated and sorted.
+	ServiceExportsAnnotation = "accountmesh.io/service-exports"
+)
+
 // AccountPhase is the lifecycle phase of an account.
 type AccountPhase string
 

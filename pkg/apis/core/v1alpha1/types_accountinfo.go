@@ -54,6 +54,24 @@ type AccountInfoSpec struct {
 	// createdAt is when the account was created; root has none.
 	// +optional
 	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
+
+	// consumer is set in shadow accounts: the consumer organisation the account serves and
+	// the managed services it binds from the parent (provider) account.
+	// +optional
+	Consumer *ConsumerInfo `json:"consumer,omitempty"`
+}
+
+// ConsumerInfo describes whom a shadow account serves.
+type ConsumerInfo struct {
+	// organization is the consumer organisation.
+	// +required
+	Organization AccountReference `json:"organization"`
+
+	// exports are the names of the APIExports of the parent account that the organisation
+	// binds.
+	// +optional
+	// +listType=set
+	Exports []string `json:"exports,omitempty"`
 }
 
 // AccountReference points to an account by path and cluster ID.

@@ -75,3 +75,8 @@ func (in AccountTypeList) OpenAPIModelName() string {
 func (in AccountTypeSpec) OpenAPIModelName() string {
 	return "io.accountmesh.core.v1alpha1.AccountTypeSpec"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ConsumerInfo) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.ConsumerInfo"
+}

@@ -1,0 +1,164 @@
+package managedservice
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// shadowNamePrefix starts the name of every shadow account.
+const shadowNamePrefix = "consumer-"
+
+// ShadowName returns the name, in the provider account, of the shadow account of the consumer
+// organisation org: derived from its cluster ID only, so that creating it is idempotent.
+func ShadowName(org cluster.ID) string { return shadowNamePrefix + string(org) }
+
+// Accounts is what the controllers read of the account tree; *cluster.Index is one.
+type Accounts interface {
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
+// ConsumerOrg returns the organisation an account belongs to: the nearest account of type org
+// from the account up to root. Outside organisations it is the top-level account on the way
+// (the child of root), or root itself.
+func ConsumerOrg(accounts Accounts, id cluster.ID) (cluster.Entry, bool) {
+	e, ok := accounts.Lookup(id)
+	if !ok {
+		return cluster.Entry{}, false
+	}
+	top := e
+	for a, ok := e, true; ok; a, ok = accounts.Lookup(a.Parent) {
+		if a.Type == corev1alpha1.TypeOrg {
+			return a, true
+		}
+		if a.Parent == "" {
+			break
+		}
+		top = a
+	}
+	return top, true
+}
+
+// IsShadowOf reports whether acc is the platform's shadow account of organisation org.
+func IsShadowOf(acc *corev1alpha1.Account, org cluster.ID) bool {
+	return acc.Spec.Type == corev1alpha1.TypeShadow && acc.Labels[corev1alpha1.ConsumerOrgLabel] == string(org)
+}
+
+// consumerBinding is a binding with the account it lives in.
+type consumerBinding struct {
+	account cluster.ID
+	binding *apisv1alpha1.APIBinding
+}
+
+// shadowReconciler keeps the shadow account of one pair of provider account and consumer
+// organisation. Its function fields are the only way it reaches the server.
+type shadowReconciler struct {
+	accounts Accounts
+	// bindings returns the bindings whose export lives in account provider.
+	bindings func(provider cluster.ID) []consumerBinding
+	// managed returns the managed-service export a binding binds, false for other bindings.
+	managed func(b *apisv1alpha1.APIBinding) (*apisv1alpha1.APIExport, bool)
+	// account reads an Account object of account parent from the cache.
+	account func(parent cluster.ID, name string) (*corev1alpha1.Account, bool)
+	create  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
+	update  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
+	delete  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
+}
+
+// reconcile creates, updates or deletes the shadow account of org in provider.
+func (r *shadowReconciler) reconcile(ctx context.Context, provider, org cluster.ID) error {
+	exports := r.exports(provider, org)
+	name := ShadowName(org)
+	acc, exists := r.account(provider, name)
+	if exists && !IsShadowOf(acc, org) {
+		// Never adopted: the bindings report the conflict.
+		return nil
+	}
+	joined := strings.Join(exports, ",")
+	switch {
+	case len(exports) == 0:
+		if !exists || acc.DeletionTimestamp != nil {
+			return nil
+		}
+		if err := r.delete(ctx, provider, acc); err != nil {
+			return fmt.Errorf("failed to delete shadow account %s: %w", name, err)
+		}
+		return nil
+	case !exists:
+		if err := r.create(ctx, provider, r.newShadow(provider, org, joined)); err != nil {
+			return fmt.Errorf("failed to create shadow account %s: %w", name, err)
+		}
+		return nil
+	case acc.DeletionTimestamp != nil:
+		// Deleted while needed: created again once gone, when its deletion queues the pair.
+		return nil
+	case acc.Annotations[corev1alpha1.ServiceExportsAnnotation] != joined:
+		updated := acc.DeepCopy()
+		if updated.Annotations == nil {
+			updated.Annotations = map[string]string{}
+		}
+		updated.Annotations[corev1alpha1.ServiceExportsAnnotation] = joined
+		if err := r.update(ctx, provider, updated); err != nil {
+			return fmt.Errorf("failed to update shadow account %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// exports returns the sorted names of provider's managed services that live bindings of
+// organisation org bind. Bindings being deleted, and those of accounts or organisations being
+// deleted, do not count.
+func (r *shadowReconciler) exports(provider, org cluster.ID) []string {
+	if o, ok := r.accounts.Lookup(org); !ok || o.Deleting {
+		return nil
+	}
+	var out []string
+	for _, cb := range r.bindings(provider) {
+		b := cb.binding
+		if b.DeletionTimestamp != nil || b.Status.Phase != apisv1alpha1.BindingPhaseBound {
+			continue
+		}
+		e, ok := r.accounts.Lookup(cb.account)
+		if !ok || e.Deleting {
+			continue
+		}
+		if o, ok := ConsumerOrg(r.accounts, cb.account); !ok || o.ID != org {
+			continue
+		}
+		if export, ok := r.managed(b); ok && !slices.Contains(out, export.Name) {
+			out = append(out, export.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// newShadow returns the shadow account of org in provider, owned by the provider account's
+// owner.
+func (r *shadowReconciler) newShadow(provider, org cluster.ID, exports string) *corev1alpha1.Account {
+	acc := &corev1alpha1.Account{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        ShadowName(org),
+			Labels:      map[string]string{corev1alpha1.ConsumerOrgLabel: string(org)},
+			Annotations: map[string]string{corev1alpha1.ServiceExportsAnnotation: exports},
+		},
+		Spec: corev1alpha1.AccountSpec{
+			Type:        corev1alpha1.TypeShadow,
+			Description: "The platform's account for a consumer organisation of this account's managed services.",
+		},
+	}
+	if p, ok := r.accounts.Lookup(provider); ok {
+		acc.Spec.Owner = p.Owner
+	}
+	if o, ok := r.accounts.Lookup(org); ok {
+		acc.Spec.DisplayName = "Consumer " + o.Path
+	}
+	return acc
+}
