@@ -100,6 +100,11 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	g := genericapiserver.NewConfig(scheme.Codecs)
 	g.EffectiveVersion = effectiveVersion{compatibility.DefaultBuildEffectiveVersion()}
 	g.ExternalAddress = externalAddress
+	// On SIGTERM: /readyz fails at once; after the delay the listener closes, requests in
+	// flight finish and watches end cleanly (the grace period tracks them); then Run stops
+	// what the API server used, etcd last.
+	g.ShutdownDelayDuration = s.Options.ShutdownDelay
+	g.ShutdownWatchTerminationGracePeriod = s.Options.ShutdownWatchGrace
 
 	serving := genericoptions.NewSecureServingOptions().WithLoopback()
 	serving.Listener = ln

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -21,11 +22,17 @@ type Options struct {
 	EtcdServers []string
 	// Authentication configures tokens, ServiceAccounts and OIDC.
 	Authentication AuthenticationOptions
+	// ShutdownDelay is how long /readyz reports failure on SIGTERM before the listener closes,
+	// for load balancers to stop sending requests.
+	ShutdownDelay time.Duration
+	// ShutdownWatchGrace bounds how long shutdown waits for open watches to end: they are
+	// ended cleanly once the listener closes, so that clients resume elsewhere.
+	ShutdownWatchGrace time.Duration
 }
 
 // NewOptions returns the default options.
 func NewOptions() *Options {
-	return &Options{RootDir: ".accountmesh", Listen: "127.0.0.1:6443"}
+	return &Options{RootDir: ".accountmesh", Listen: "127.0.0.1:6443", ShutdownWatchGrace: 5 * time.Second}
 }
 
 // AddFlags binds the options to flags.
@@ -33,6 +40,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RootDir, "root-dir", o.RootDir, "Directory for the embedded etcd data, certificates and admin.kubeconfig.")
 	fs.StringVar(&o.Listen, "listen", o.Listen, "HOST:PORT to serve HTTPS on; port 0 picks a free port.")
 	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "Client URLs of an external etcd cluster; empty runs an embedded etcd under --root-dir.")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "On SIGTERM, how long /readyz fails while requests are still served, before the listener closes (for load balancers in front of replicas).")
+	fs.DurationVar(&o.ShutdownWatchGrace, "shutdown-watch-termination-grace-period", o.ShutdownWatchGrace, "On SIGTERM, how long to wait for open watches to end after the listener closed; watches are ended cleanly so that clients resume on another replica.")
 	o.Authentication.AddFlags(fs)
 }
 
@@ -84,6 +93,12 @@ func (o CompletedOptions) Validate() error {
 		if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
 			errs = append(errs, fmt.Errorf("--etcd-servers entry %q must be an http:// or https:// URL", s))
 		}
+	}
+	if o.ShutdownDelay < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative"))
+	}
+	if o.ShutdownWatchGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-watch-termination-grace-period must be positive"))
 	}
 	errs = append(errs, o.Authentication.Validate()...)
 	return errors.Join(errs...)

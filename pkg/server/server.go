@@ -160,6 +160,8 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	if s.crds, err = s.newCustomResources(); err != nil {
 		return nil, err
 	}
+	// After the API server has drained, before etcd stops.
+	s.generic.RegisterDestroyFunc(s.crds.index.Destroy)
 	for name, hook := range s.flowControlHooks {
 		s.generic.AddPostStartHookOrDie(name, hook)
 	}
