@@ -30,11 +30,11 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
-// etcdPrefix is where all API objects live in etcd.
-const etcdPrefix = "/registry"
+// rootClusterKey is the etcd key, under the prefix, holding the root account's cluster ID.
+const rootClusterKey = "/accountmesh.io/root-cluster-id"
 
-// rootClusterKey is the etcd key holding the root account's cluster ID.
-const rootClusterKey = "/registry/accountmesh.io/root-cluster-id"
+// sharedSecretsKey is the etcd key, under the prefix, holding the credentials replicas share.
+const sharedSecretsKey = "/accountmesh.io/cluster-secrets"
 
 // KubeconfigFile is the name of the admin kubeconfig in the root directory.
 const KubeconfigFile = "admin.kubeconfig"

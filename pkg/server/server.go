@@ -112,12 +112,13 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
 		return nil, err
 	}
-	sc := storagebackend.NewDefaultConfig(etcdPrefix, nil)
-	sc.Transport.ServerList = d.etcdEndpoints
+	sc := storagebackend.NewDefaultConfig(c.Options.EtcdPrefix, nil)
+	sc.Transport.ServerList = d.etcd.Endpoints
+	sc.Transport.TrustedCAFile, sc.Transport.CertFile, sc.Transport.KeyFile = d.etcd.CAFile, d.etcd.CertFile, d.etcd.KeyFile
 	prefixes := &storage.Prefixes{}
 	s.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes,
 		Uncached: []schema.GroupResource{apiextensionsv1.Resource("customresourcedefinitions")}}
-	s.purger = &storage.Purger{Client: d.etcdClient, EtcdPrefix: etcdPrefix, Prefixes: prefixes}
+	s.purger = &storage.Purger{Client: d.etcdClient, EtcdPrefix: c.Options.EtcdPrefix, Prefixes: prefixes}
 
 	completed := s.Generic.Complete(nil)
 	// Outermost, after completion has put the loopback token in front, so that it sees the
