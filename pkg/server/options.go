@@ -30,6 +30,8 @@ type Options struct {
 	ClusterTokenFile string
 	// Authentication configures tokens, ServiceAccounts and OIDC.
 	Authentication AuthenticationOptions
+	// LeaderElection times the election of the replica that runs the controllers.
+	LeaderElection LeaderElectionOptions
 	// ShutdownDelay is how long /readyz reports failure on SIGTERM before the listener closes,
 	// for load balancers to stop sending requests.
 	ShutdownDelay time.Duration
@@ -40,7 +42,8 @@ type Options struct {
 
 // NewOptions returns the default options.
 func NewOptions() *Options {
-	return &Options{RootDir: ".accountmesh", Listen: "127.0.0.1:6443", EtcdPrefix: "/registry", ShutdownWatchGrace: 5 * time.Second}
+	return &Options{RootDir: ".accountmesh", Listen: "127.0.0.1:6443", EtcdPrefix: "/registry", ShutdownWatchGrace: 5 * time.Second,
+		LeaderElection: LeaderElectionOptions{LeaseDuration: 10 * time.Second, RenewDeadline: 7 * time.Second, RetryPeriod: 2 * time.Second}}
 }
 
 // AddFlags binds the options to flags.
@@ -53,9 +56,17 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", o.EtcdKeyFile, "Client key file for the external etcd.")
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "Prefix of every etcd key the server stores; meshes sharing one etcd need different prefixes.")
 	fs.StringVar(&o.ClusterTokenFile, "cluster-token-file", o.ClusterTokenFile, "File with the cluster token (at least 16 random bytes) shared by every replica on one etcd: the CA, admin credentials and ServiceAccount signing key are kept in etcd, sealed with a key derived from it, and taken from there.")
+	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long after the controllers' leader last renewed its lease another replica takes over (the failover time of a replica that died).")
+	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader tries to renew its lease before it stops its controllers and exits; less than the lease duration.")
+	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often replicas try to acquire or renew the controllers' lease.")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "On SIGTERM, how long /readyz fails while requests are still served, before the listener closes (for load balancers in front of replicas).")
 	fs.DurationVar(&o.ShutdownWatchGrace, "shutdown-watch-termination-grace-period", o.ShutdownWatchGrace, "On SIGTERM, how long to wait for open watches to end after the listener closed; watches are ended cleanly so that clients resume on another replica.")
 	o.Authentication.AddFlags(fs)
+}
+
+// LeaderElectionOptions time the election of the replica that runs the controllers.
+type LeaderElectionOptions struct {
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 }
 
 type completedOptions struct {
@@ -115,6 +126,9 @@ func (o CompletedOptions) Validate() error {
 	}
 	if !strings.HasPrefix(o.EtcdPrefix, "/") || strings.HasSuffix(o.EtcdPrefix, "/") || strings.Contains(o.EtcdPrefix, "//") {
 		errs = append(errs, fmt.Errorf("--etcd-prefix %q must start with / and not end with /, e.g. /registry or /mesh-a", o.EtcdPrefix))
+	}
+	if le := o.LeaderElection; le.RetryPeriod <= 0 || le.RenewDeadline <= le.RetryPeriod || le.LeaseDuration <= le.RenewDeadline {
+		errs = append(errs, fmt.Errorf("leader election needs 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration"))
 	}
 	if o.ShutdownDelay < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative"))

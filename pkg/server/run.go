@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -34,7 +35,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer deps.close()
-	a, err := newAPIServer(ctx, s.config, deps)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	a, err := newAPIServer(ctx, s.config, deps, func() { stop(errLeadershipLost) })
 	if err != nil {
 		return err
 	}
@@ -44,7 +47,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	klog.FromContext(ctx).Info("Serving Account Mesh", "url", deps.externalURL+cluster.URLPrefix+cluster.RootPath,
 		"kubeconfig", kubeconfig)
-	return a.generic.PrepareRun().RunWithContext(ctx)
+	if err := a.generic.PrepareRun().RunWithContext(ctx); err != nil {
+		return err
+	}
+	if errors.Is(context.Cause(ctx), errLeadershipLost) {
+		return errLeadershipLost
+	}
+	return nil
 }
 
 // dependencies are what the API server needs from outside the process. Run starts them before

@@ -33,7 +33,7 @@ type mesh struct {
 }
 
 // newMesh starts n replicas at once, so that they race to bootstrap the shared credentials.
-func newMesh(t *testing.T, n int, extra ...string) *mesh {
+func newMesh(t testing.TB, n int, extra ...string) *mesh {
 	t.Helper()
 	m := &mesh{prefix: "/" + framework.RandomName("mesh-"), tokenFile: writeToken(t), extra: extra}
 	m.replicas = make([]*framework.Server, n)
@@ -55,13 +55,13 @@ func newMesh(t *testing.T, n int, extra ...string) *mesh {
 }
 
 // start starts one more replica of the mesh with the token in tokenFile.
-func (m *mesh) start(t *testing.T, tokenFile string) (*framework.Server, error) {
+func (m *mesh) start(t testing.TB, tokenFile string) (*framework.Server, error) {
 	args := append(cluster.args(m.prefix), "--cluster-token-file", tokenFile)
 	return framework.StartServer(t.Context(), t.TempDir(), append(args, m.extra...)...)
 }
 
 // writeToken writes a new random cluster token to a file.
-func writeToken(t *testing.T) string {
+func writeToken(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
