@@ -156,6 +156,13 @@ func NewIndex(c Config) *Index {
 	}
 }
 
+// Destroy stops serving custom resources for good when the server shuts down: it ends their
+// watches and closes their watch caches and etcd clients, so that nothing talks to etcd after
+// the API server has drained. Requests that reach a custom resource later fail.
+func (x *Index) Destroy() {
+	x.deps.raws.destroyAll()
+}
+
 // Lookup returns the custom resource named name (<plural>.<group>) of account id.
 func (x *Index) Lookup(id cluster.ID, name string) (*Entry, bool) {
 	x.mu.RLock()

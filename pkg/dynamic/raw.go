@@ -1,6 +1,7 @@
 package dynamic
 
 import (
+	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -26,6 +27,8 @@ type rawStorages struct {
 	record func(prefix string) error
 	mu     sync.Mutex
 	m      map[string]*rawEntry
+	// closed is set by destroyAll: no storage is handed out after it.
+	closed bool
 }
 
 // rawEntry is a raw storage and the number of identities using it.
@@ -40,6 +43,9 @@ type rawEntry struct {
 func (r *rawStorages) acquire(gr schema.GroupResource, prefix string) (storage.Interface, func(), error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return nil, nil, fmt.Errorf("failed to serve %s: the server is shutting down", gr)
+	}
 	if r.m == nil {
 		r.m = map[string]*rawEntry{}
 	}
@@ -66,11 +72,23 @@ func (r *rawStorages) acquire(gr schema.GroupResource, prefix string) (storage.I
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		e.refs--
-		if e.refs == 0 {
+		if e.refs == 0 && r.m[prefix] == e {
 			delete(r.m, prefix)
 			e.destroy()
 		}
 	}, nil
+}
+
+// destroyAll destroys every raw storage, whoever still uses it, ending their watches and their
+// etcd clients, and hands out none after; releases that follow do nothing.
+func (r *rawStorages) destroyAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	for prefix, e := range r.m {
+		delete(r.m, prefix)
+		e.destroy()
+	}
 }
 
 // metadataAttrs is the shared cache's attribute function: labels, name and namespace.

@@ -15,8 +15,12 @@
 //     silently would invalidate every credential it issued. The operator restores the pair or
 //     removes both files.
 //   - The serving certificate is derived from the CA and the hosts, so Ensure reissues it (key
-//     and certificate) whenever it is incomplete, unreadable, mismatched, does not cover the
-//     hosts or expires within a day.
+//     and certificate) whenever it is incomplete, unreadable, mismatched, not signed by the CA,
+//     does not cover the hosts or expires within a day.
+//
+// Replicas of one mesh share the CA and admin pairs (SharedFiles): the server keeps them in
+// etcd and writes them here with WriteShared before Ensure; each replica issues its own serving
+// certificate for its own address from the shared CA.
 //
 // It must not know about the API server; it only reads and writes PEM files.
 package pki
@@ -133,7 +137,8 @@ func ensureAdmin(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
 
 // ensureServing keeps a loadable serving pair that covers hosts and reissues it otherwise.
 func ensureServing(f Files, hosts []string, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
-	if cert, _, err := loadPair(f.ServingCert, f.ServingKey); err == nil && covers(cert, hosts) {
+	// A replica that joins a mesh takes its CA: a serving certificate of another CA is reissued.
+	if cert, _, err := loadPair(f.ServingCert, f.ServingKey); err == nil && covers(cert, hosts) && cert.CheckSignatureFrom(ca) == nil {
 		return nil
 	}
 	if err := issue(f.ServingCert, f.ServingKey, ca, caKey, func(t *x509.Certificate) {

@@ -32,11 +32,11 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/view"
 )
 
-// etcdPrefix is where all API objects live in etcd.
-const etcdPrefix = "/registry"
+// rootClusterKey is the etcd key, under the prefix, holding the root account's cluster ID.
+const rootClusterKey = "/accountmesh.io/root-cluster-id"
 
-// rootClusterKey is the etcd key holding the root account's cluster ID.
-const rootClusterKey = "/registry/accountmesh.io/root-cluster-id"
+// sharedSecretsKey is the etcd key, under the prefix, holding the credentials replicas share.
+const sharedSecretsKey = "/accountmesh.io/cluster-secrets"
 
 // KubeconfigFile is the name of the admin kubeconfig in the root directory.
 const KubeconfigFile = "admin.kubeconfig"
@@ -102,6 +102,11 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	g := genericapiserver.NewConfig(scheme.Codecs)
 	g.EffectiveVersion = effectiveVersion{compatibility.DefaultBuildEffectiveVersion()}
 	g.ExternalAddress = externalAddress
+	// On SIGTERM: /readyz fails at once; after the delay the listener closes, requests in
+	// flight finish and watches end cleanly (the grace period tracks them); then Run stops
+	// what the API server used, etcd last.
+	g.ShutdownDelayDuration = s.Options.ShutdownDelay
+	g.ShutdownWatchTerminationGracePeriod = s.Options.ShutdownWatchGrace
 
 	serving := genericoptions.NewSecureServingOptions().WithLoopback()
 	serving.Listener = ln

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -19,13 +20,30 @@ type Options struct {
 	Listen string
 	// EtcdServers are the client URLs of an external etcd; empty means embedded etcd.
 	EtcdServers []string
+	// EtcdCAFile, EtcdCertFile and EtcdKeyFile are the client TLS files for an external etcd.
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// EtcdPrefix is the etcd key prefix of everything the server stores, so that several
+	// meshes can share one etcd.
+	EtcdPrefix string
+	// ClusterTokenFile holds the token that seals the credentials replicas share in etcd;
+	// empty means the credentials stay under the root dir only.
+	ClusterTokenFile string
 	// Authentication configures tokens, ServiceAccounts and OIDC.
 	Authentication AuthenticationOptions
+	// LeaderElection times the election of the replica that runs the controllers.
+	LeaderElection LeaderElectionOptions
+	// ShutdownDelay is how long /readyz reports failure on SIGTERM before the listener closes,
+	// for load balancers to stop sending requests.
+	ShutdownDelay time.Duration
+	// ShutdownWatchGrace bounds how long shutdown waits for open watches to end: they are
+	// ended cleanly once the listener closes, so that clients resume elsewhere.
+	ShutdownWatchGrace time.Duration
 }
 
 // NewOptions returns the default options.
 func NewOptions() *Options {
-	return &Options{RootDir: ".accountmesh", Listen: "127.0.0.1:6443"}
+	return &Options{RootDir: ".accountmesh", Listen: "127.0.0.1:6443", EtcdPrefix: "/registry", ShutdownWatchGrace: 5 * time.Second,
+		LeaderElection: LeaderElectionOptions{LeaseDuration: 10 * time.Second, RenewDeadline: 7 * time.Second, RetryPeriod: 2 * time.Second}}
 }
 
 // AddFlags binds the options to flags.
@@ -33,7 +51,22 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RootDir, "root-dir", o.RootDir, "Directory for the embedded etcd data, certificates and admin.kubeconfig.")
 	fs.StringVar(&o.Listen, "listen", o.Listen, "HOST:PORT to serve HTTPS on; port 0 picks a free port.")
 	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "Client URLs of an external etcd cluster; empty runs an embedded etcd under --root-dir.")
+	fs.StringVar(&o.EtcdCAFile, "etcd-cafile", o.EtcdCAFile, "CA file that verifies the external etcd's server certificates.")
+	fs.StringVar(&o.EtcdCertFile, "etcd-certfile", o.EtcdCertFile, "Client certificate file for the external etcd.")
+	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", o.EtcdKeyFile, "Client key file for the external etcd.")
+	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "Prefix of every etcd key the server stores; meshes sharing one etcd need different prefixes.")
+	fs.StringVar(&o.ClusterTokenFile, "cluster-token-file", o.ClusterTokenFile, "File with the cluster token (at least 16 random bytes) shared by every replica on one etcd: the CA, admin credentials and ServiceAccount signing key are kept in etcd, sealed with a key derived from it, and taken from there.")
+	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long after the controllers' leader last renewed its lease another replica takes over (the failover time of a replica that died).")
+	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader tries to renew its lease before it stops its controllers and exits; less than the lease duration.")
+	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often replicas try to acquire or renew the controllers' lease.")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "On SIGTERM, how long /readyz fails while requests are still served, before the listener closes (for load balancers in front of replicas).")
+	fs.DurationVar(&o.ShutdownWatchGrace, "shutdown-watch-termination-grace-period", o.ShutdownWatchGrace, "On SIGTERM, how long to wait for open watches to end after the listener closed; watches are ended cleanly so that clients resume on another replica.")
 	o.Authentication.AddFlags(fs)
+}
+
+// LeaderElectionOptions time the election of the replica that runs the controllers.
+type LeaderElectionOptions struct {
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 }
 
 type completedOptions struct {
@@ -84,6 +117,24 @@ func (o CompletedOptions) Validate() error {
 		if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
 			errs = append(errs, fmt.Errorf("--etcd-servers entry %q must be an http:// or https:// URL", s))
 		}
+	}
+	if len(o.EtcdServers) == 0 && (o.EtcdCAFile != "" || o.EtcdCertFile != "" || o.EtcdKeyFile != "") {
+		errs = append(errs, fmt.Errorf("--etcd-cafile, --etcd-certfile and --etcd-keyfile need --etcd-servers"))
+	}
+	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
+		errs = append(errs, fmt.Errorf("--etcd-certfile and --etcd-keyfile go together"))
+	}
+	if !strings.HasPrefix(o.EtcdPrefix, "/") || strings.HasSuffix(o.EtcdPrefix, "/") || strings.Contains(o.EtcdPrefix, "//") {
+		errs = append(errs, fmt.Errorf("--etcd-prefix %q must start with / and not end with /, e.g. /registry or /mesh-a", o.EtcdPrefix))
+	}
+	if le := o.LeaderElection; le.RetryPeriod <= 0 || le.RenewDeadline <= le.RetryPeriod || le.LeaseDuration <= le.RenewDeadline {
+		errs = append(errs, fmt.Errorf("leader election needs 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration"))
+	}
+	if o.ShutdownDelay < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative"))
+	}
+	if o.ShutdownWatchGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-watch-termination-grace-period must be positive"))
 	}
 	errs = append(errs, o.Authentication.Validate()...)
 	return errors.Join(errs...)

@@ -3,18 +3,19 @@ package server
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/klog/v2"
 
 	"github.com/accountmesh/accountmesh/pkg/authentication/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/clustersecrets"
 	"github.com/accountmesh/accountmesh/pkg/etcd"
 	"github.com/accountmesh/accountmesh/pkg/pki"
 )
@@ -34,7 +35,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer deps.close()
-	a, err := newAPIServer(ctx, s.config, deps)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	a, err := newAPIServer(ctx, s.config, deps, func() { stop(errLeadershipLost) })
 	if err != nil {
 		return err
 	}
@@ -44,16 +47,22 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	klog.FromContext(ctx).Info("Serving Account Mesh", "url", deps.externalURL+cluster.URLPrefix+cluster.RootPath,
 		"kubeconfig", kubeconfig)
-	return a.generic.PrepareRun().RunWithContext(ctx)
+	if err := a.generic.PrepareRun().RunWithContext(ctx); err != nil {
+		return err
+	}
+	if errors.Is(context.Cause(ctx), errLeadershipLost) {
+		return errLeadershipLost
+	}
+	return nil
 }
 
 // dependencies are what the API server needs from outside the process. Run starts them before
 // it assembles the API server and stops them when it returns.
 type dependencies struct {
-	// etcd is the embedded etcd; nil with an external one.
-	etcd *etcd.Embedded
-	// etcdEndpoints are the client URLs of the etcd in use.
-	etcdEndpoints []string
+	// embedded is the embedded etcd; nil with an external one.
+	embedded *etcd.Embedded
+	// etcd says how to reach the etcd in use.
+	etcd etcd.Client
 	// etcdClient is the server's own etcd client, for what it keeps outside the API.
 	etcdClient *clientv3.Client
 	// root is the root account's cluster ID.
@@ -71,9 +80,10 @@ type dependencies struct {
 	serviceAccountKey *ecdsa.PrivateKey
 }
 
-// startDependencies starts etcd, reads or creates the root account's cluster ID, binds the
-// listener, and loads or creates the PKI and the ServiceAccount signing key. On error, it stops
-// what it started.
+// startDependencies starts etcd, takes the credentials replicas share from etcd (with a
+// cluster token), reads or creates the root account's cluster ID, binds the listener, and
+// loads or creates the PKI and the ServiceAccount signing key. On error, it stops what it
+// started.
 func startDependencies(ctx context.Context, c completedConfig) (_ *dependencies, err error) {
 	d := &dependencies{}
 	defer func() {
@@ -82,18 +92,32 @@ func startDependencies(ctx context.Context, c completedConfig) (_ *dependencies,
 		}
 	}()
 	o := c.Options
+	var token []byte
+	if o.ClusterTokenFile != "" {
+		if token, err = clustersecrets.ReadToken(o.ClusterTokenFile); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(o.RootDir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create root directory: %w", err)
 	}
 
-	d.etcdEndpoints = o.EtcdServers
-	if len(d.etcdEndpoints) == 0 {
-		if d.etcd, err = etcd.StartEmbedded(ctx, c.EtcdDir); err != nil {
+	d.etcd = etcd.Client{Endpoints: o.EtcdServers, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile}
+	if len(o.EtcdServers) == 0 {
+		if d.embedded, err = etcd.StartEmbedded(ctx, c.EtcdDir); err != nil {
 			return nil, err
 		}
-		d.etcdEndpoints = []string{d.etcd.Endpoint}
+		d.etcd.Endpoints = []string{d.embedded.Endpoint}
 	}
-	root, err := etcd.EnsureKey(ctx, d.etcdEndpoints, rootClusterKey, func() string { return string(cluster.NewID()) })
+	if d.etcdClient, err = d.etcd.New(ctx); err != nil {
+		return nil, err
+	}
+	if token != nil {
+		if err := takeSharedSecrets(ctx, c, d.etcdClient, token); err != nil {
+			return nil, err
+		}
+	}
+	root, err := etcd.EnsureKey(ctx, d.etcdClient, o.EtcdPrefix+rootClusterKey, func() string { return string(cluster.NewID()) })
 	if err != nil {
 		return nil, err
 	}
@@ -115,14 +139,38 @@ func startDependencies(ctx context.Context, c completedConfig) (_ *dependencies,
 	if d.serviceAccountKey, err = serviceaccount.LoadOrCreateKey(filepath.Join(c.PKIDir, serviceAccountKeyFile)); err != nil {
 		return nil, err
 	}
-	if d.etcdClient, err = clientv3.New(clientv3.Config{Endpoints: d.etcdEndpoints, DialTimeout: 10 * time.Second}); err != nil {
-		return nil, fmt.Errorf("failed to connect to etcd: %w", err)
-	}
 	return d, nil
 }
 
+// takeSharedSecrets makes the PKI directory hold the credentials every replica on this etcd
+// shares (the CA and admin pairs and the ServiceAccount signing key), kept in etcd sealed with
+// token. The first replica on an empty store puts in its own, those under its root dir if it
+// has them (so that a single server becomes the first replica without changing credentials),
+// new ones otherwise. Secrets the token does not open are an error, and nothing is written.
+func takeSharedSecrets(ctx context.Context, c completedConfig, kv clientv3.KV, token []byte) error {
+	names := pki.SharedFiles(serviceAccountKeyFile)
+	secrets, created, err := clustersecrets.Ensure(ctx, kv, c.Options.EtcdPrefix+sharedSecretsKey, token, func() (clustersecrets.Secrets, error) {
+		if _, err := pki.Ensure(c.PKIDir, c.certHosts); err != nil {
+			return nil, err
+		}
+		if _, err := serviceaccount.LoadOrCreateKey(filepath.Join(c.PKIDir, serviceAccountKeyFile)); err != nil {
+			return nil, err
+		}
+		return pki.ReadShared(c.PKIDir, names)
+	})
+	if err != nil {
+		return err
+	}
+	written, err := pki.WriteShared(c.PKIDir, names, secrets)
+	if err != nil {
+		return err
+	}
+	klog.FromContext(ctx).Info("Using the credentials shared by the replicas", "storedByThisReplica", created, "filesUpdated", written)
+	return nil
+}
+
 // close stops what startDependencies started. The listener is closed already when the API
-// server has served on it.
+// server has served on it. The embedded etcd stops last.
 func (d *dependencies) close() {
 	if d.etcdClient != nil {
 		_ = d.etcdClient.Close()
@@ -130,7 +178,7 @@ func (d *dependencies) close() {
 	if d.listener != nil {
 		_ = d.listener.Close()
 	}
-	if d.etcd != nil {
-		d.etcd.Close()
+	if d.embedded != nil {
+		d.embedded.Close()
 	}
 }

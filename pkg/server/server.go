@@ -99,6 +99,9 @@ type apiServer struct {
 	// caBundle is the CA bundle published in every namespace.
 	caBundle  []byte
 	lifecycle *account.Controller
+	// replicaID is this replica's identity in the election of the controllers' leader.
+	replicaID string
+	election  election
 	crds      *customResources
 	// services connects the consumers of managed services: shadow accounts and tenant spaces.
 	services *managedservice.Controller
@@ -108,8 +111,9 @@ type apiServer struct {
 
 // newAPIServer assembles the API server over the started dependencies d: authentication, the
 // generic configuration and its completion, storage, the API groups, the account index and the
-// controllers (started by post-start hooks). Building storage starts the watch caches.
-func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*apiServer, error) {
+// controllers (started by post-start hooks on the replica that holds their lease; lost is
+// called when that lease is lost). Building storage starts the watch caches.
+func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost func()) (*apiServer, error) {
 	s := &apiServer{Options: c.Options, Index: cluster.NewIndex(d.root), ExternalURL: d.externalURL, caBundle: d.caBundle}
 	var err error
 	if s.authn, err = newAuthentication(ctx, c.Options.Authentication, d.serviceAccountKey, s.Index); err != nil {
@@ -124,12 +128,13 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
 		return nil, err
 	}
-	sc := storagebackend.NewDefaultConfig(etcdPrefix, nil)
-	sc.Transport.ServerList = d.etcdEndpoints
+	sc := storagebackend.NewDefaultConfig(c.Options.EtcdPrefix, nil)
+	sc.Transport.ServerList = d.etcd.Endpoints
+	sc.Transport.TrustedCAFile, sc.Transport.CertFile, sc.Transport.KeyFile = d.etcd.CAFile, d.etcd.CertFile, d.etcd.KeyFile
 	prefixes := &storage.Prefixes{}
 	s.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes,
 		Uncached: []schema.GroupResource{apiextensionsv1.Resource("customresourcedefinitions")}}
-	s.purger = &storage.Purger{Client: d.etcdClient, EtcdPrefix: etcdPrefix, Prefixes: prefixes}
+	s.purger = &storage.Purger{Client: d.etcdClient, EtcdPrefix: c.Options.EtcdPrefix, Prefixes: prefixes}
 
 	completed := s.Generic.Complete(nil)
 	// Outermost, after completion has put the loopback token in front, so that it sees the
@@ -180,12 +185,21 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	}); err != nil {
 		return nil, err
 	}
+	// After the API server has drained, before etcd stops.
+	s.generic.RegisterDestroyFunc(s.crds.index.Destroy)
 	for name, hook := range s.flowControlHooks {
 		s.generic.AddPostStartHookOrDie(name, hook)
 	}
 	s.generic.AddPostStartHookOrDie("accountmesh-account-index", s.startIndex)
 	s.generic.AddPostStartHookOrDie("accountmesh-bootstrap-root", s.bootstrapRoot)
-	s.generic.AddPostStartHookOrDie("accountmesh-controllers", s.startControllers)
+	s.generic.AddPostStartHookOrDie("accountmesh-admission", s.startAdmission)
+	if s.replicaID, err = replicaID(c.Options.RootDir); err != nil {
+		return nil, err
+	}
+	electionCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.election = election{ctx: electionCtx, stop: stop, done: make(chan struct{}), lost: lost}
+	s.generic.AddPostStartHookOrDie("accountmesh-controllers", s.startElection)
+	s.generic.AddPreShutdownHookOrDie("accountmesh-controllers", s.stopElection)
 	return s, nil
 }
 
@@ -306,10 +320,17 @@ func (s *apiServer) bootstrapRoot(hookCtx genericapiserver.PostStartHookContext)
 	})
 }
 
-// startControllers starts the in-process controllers.
-func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookContext) error {
+// startAdmission starts the informers of the admission plugins, on every replica.
+func (s *apiServer) startAdmission(hookCtx genericapiserver.PostStartHookContext) error {
+	s.admission.Start(hookCtx.Context, s.clients)
+	return nil
+}
+
+// runControllers starts the in-process controllers, which run until ctx is done: on the
+// replica that holds the controllers' lease (leader.go). Readiness does not wait for them:
+// every replica serves, one of them runs the controllers.
+func (s *apiServer) runControllers(ctx context.Context) error {
 	f := s.clients
-	s.admission.Start(hookCtx.Context, f)
 	namespaces, err := namespace.New(f, s.namespaces)
 	if err != nil {
 		return err
@@ -322,29 +343,28 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 	if err != nil {
 		return err
 	}
-	go s.namespaces.Run(hookCtx.Context)
-	namespaces.Start(hookCtx.Context, 4)
-	// Readiness does not wait for these: what they create is not needed to serve.
-	go serviceAccounts.Start(hookCtx.Context, 2)
-	go rootCA.Start(hookCtx.Context, 2)
+	go s.namespaces.Run(ctx)
+	namespaces.Start(ctx, 4)
+	go serviceAccounts.Start(ctx, 2)
+	go rootCA.Start(ctx, 2)
 	gc, err := garbagecollector.New(f, string(cluster.Wildcard), garbagecollector.Informers{
 		CRDs: s.crds.informer, Bindings: s.crds.apis.Bindings, Schemas: s.crds.apis.Schemas,
 	})
 	if err != nil {
 		return err
 	}
-	gc.Start(hookCtx.Context, 2)
+	gc.Start(ctx, 2)
 	migrations, err := storageversionmigration.New(f)
 	if err != nil {
 		return err
 	}
-	go migrations.Start(hookCtx.Context, 2)
+	go migrations.Start(ctx, 2)
 	typeChecking, err := admissionpolicy.New(f, s.policies.policies)
 	if err != nil {
 		return err
 	}
-	go typeChecking.Start(hookCtx.Context, 1)
-	s.crds.startControllers(hookCtx.Context)
-	go s.services.Start(hookCtx.Context, 4)
-	return s.lifecycle.Start(hookCtx.Context, 16)
+	go typeChecking.Start(ctx, 1)
+	s.crds.startControllers(ctx)
+	go s.services.Start(ctx, 4)
+	return s.lifecycle.Start(ctx, 16)
 }

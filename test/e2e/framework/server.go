@@ -179,6 +179,27 @@ func (s *Server) Stop() {
 	}
 }
 
+// Signal sends sig to the server process without waiting for it to exit; Exited tells when it
+// has.
+func (s *Server) Signal(sig os.Signal) error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return fmt.Errorf("accountmesh is not running")
+	}
+	return s.cmd.Process.Signal(sig)
+}
+
+// Exited is closed when the process started last has exited; ExitErr is then its exit status.
+func (s *Server) Exited() <-chan struct{} { return s.done }
+
+// ExitErr returns the exit status of the process once Exited is closed.
+func (s *Server) ExitErr() error { return s.exitErr }
+
+// Log returns the whole server log.
+func (s *Server) Log() (string, error) {
+	b, err := os.ReadFile(filepath.Join(s.RootDir, "server.log"))
+	return string(b), err
+}
+
 // Kill stops the server abruptly, as a crash would.
 func (s *Server) Kill() {
 	if s.cmd == nil || s.cmd.Process == nil {

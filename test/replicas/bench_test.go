@@ -1,0 +1,84 @@
+package replicas
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/accountmesh/accountmesh/test/e2e/framework"
+)
+
+// BenchmarkReplicaThroughput creates 300 accounts per iteration, spread over 1, 2 and 3
+// replicas on the same etcd cluster (in the same run), and reports accounts/s from the first
+// create to the last Ready.
+//
+//	go test -run '^$' -bench ReplicaThroughput -benchtime 1x ./test/replicas/
+func BenchmarkReplicaThroughput(b *testing.B) {
+	const n = 300
+	for _, replicas := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
+			m := newMesh(b, replicas)
+			round := 0
+			for b.Loop() {
+				round++
+				prefix := fmt.Sprintf("r%d", round)
+				start := time.Now()
+				for r := range replicas {
+					cfg := m.replicas[r].ConfigFor("root")
+					per := n / replicas
+					createAccounts(b, cfg, fmt.Sprintf("%s-%d", prefix, r), per, func(int) {})
+				}
+				waitReady(b, m.replicas[0].ConfigFor("root"), n*round)
+				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "accounts/s")
+			}
+		})
+	}
+}
+
+// BenchmarkLeaderFailover kills the controllers' leader (kill -9) with the default election
+// times and reports the time until an account created right after is Ready through the
+// other replica.
+func BenchmarkLeaderFailover(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		m := newMesh(b, 2)
+		l := leader(b, m, -1)
+		b.StartTimer()
+		start := time.Now()
+		m.replicas[l].Kill()
+		survivor := m.replicas[1-l]
+		createAccounts(b, survivor.ConfigFor("root"), "after-failover", 1, func(int) {})
+		waitReady(b, survivor.ConfigFor("root"), 1)
+		b.ReportMetric(time.Since(start).Seconds(), "s-to-ready")
+		b.StopTimer()
+	}
+}
+
+// waitReady waits until n accounts in root through cfg are Ready.
+func waitReady(b *testing.B, cfg *rest.Config, n int) {
+	b.Helper()
+	d, err := dynamic.NewForConfig(cfg)
+	require.NoError(b, err)
+	err = wait.PollUntilContextTimeout(b.Context(), 50*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := d.Resource(framework.AccountsGVR).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		ready := 0
+		for _, a := range list.Items {
+			if phase, _, _ := unstructured.NestedString(a.Object, "status", "phase"); phase == "Ready" {
+				ready++
+			}
+		}
+		return ready >= n, nil
+	})
+	require.NoError(b, err)
+}
