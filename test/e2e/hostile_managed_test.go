@@ -31,13 +31,7 @@ func TestHostileManagedService(t *testing.T) {
 	shadow := serviceStatus(t, c1, "db")[1]
 
 	operator, pia, cora := framework.RandomName("operator-"), framework.RandomName("pia-"), framework.RandomName("cora-")
-	kubectlApply(t, p.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: db-content}
-rules:
-- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [db]}
-`)
-	grantRole(t, p, "db-content", "--user="+operator, false)
+	grantContent(t, p, "db", operator)
 	grantRole(t, p, "admin", "--user="+pia, false)
 	grantRole(t, c1, "admin", "--user="+cora, false)
 	op, pa, co := certActor(t, operator), certActor(t, pia), certActor(t, cora)
