@@ -128,6 +128,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},
 		&apisv1alpha1.APIExport{}, &apisv1alpha1.APIExportList{},
 		&apisv1alpha1.APIBinding{}, &apisv1alpha1.APIBindingList{},
+		&apisv1alpha1.ServiceInstance{}, &apisv1alpha1.ServiceInstanceList{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

@@ -25,6 +25,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
@@ -94,6 +95,8 @@ type apiServer struct {
 	crds      *customResources
 	// services connects the consumers of managed services: shadow accounts and tenant spaces.
 	services *managedservice.Controller
+	// serviceInstances is the informer of ServiceInstances in all accounts.
+	serviceInstances *client.SharedInformer
 	// builtinGroups are the API groups installed so far.
 	builtinGroups []string
 }
@@ -163,8 +166,14 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 	if s.crds, err = s.newCustomResources(); err != nil {
 		return nil, err
 	}
+	instancesLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), apisv1alpha1.SchemeGroupVersion, "serviceinstances")
+	if err != nil {
+		return nil, err
+	}
+	s.serviceInstances = client.NewSharedInformer(instancesLW, &apisv1alpha1.ServiceInstance{})
 	if s.services, err = managedservice.New(s.clients, s.Index, managedservice.Informers{
-		Exports: s.crds.apis.Exports, Bindings: s.crds.apis.Bindings, Accounts: s.accounts, Namespaces: s.namespaces,
+		Exports: s.crds.apis.Exports, Bindings: s.crds.apis.Bindings, Instances: s.serviceInstances,
+		Accounts: s.accounts, Namespaces: s.namespaces,
 	}); err != nil {
 		return nil, err
 	}
@@ -313,6 +322,7 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 	}
 	gc.Start(hookCtx.Context, 2)
 	s.crds.startControllers(hookCtx.Context)
+	go s.serviceInstances.Run(hookCtx.Context)
 	go s.services.Start(hookCtx.Context, 4)
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }

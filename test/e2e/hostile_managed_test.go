@@ -109,6 +109,12 @@ rules:
 		// but its shadow accounts, nor the consumer's.
 		{name: "provider ServiceAccount in the consumer account", as: ctrl, path: in(c1.Path) + "/api/v1/namespaces/default/secrets", want: 401},
 		{name: "provider ServiceAccount in root", as: ctrl, path: in("root") + "/api/v1/namespaces/default/secrets", want: 401},
+		// R32: nobody but the platform creates a ServiceInstance, not even the shadow
+		// account's admins,
+		{name: "provider creates a ServiceInstance", as: ctrl, method: http.MethodPost, path: in(shadow) + "/apis/apis.accountmesh.io/v1alpha1/serviceinstances",
+			body: `{"apiVersion":"apis.accountmesh.io/v1alpha1","kind":"ServiceInstance","metadata":{"name":"db"},"spec":{"consumer":{"path":"x","clusterID":"x"},"export":"db"}}`, want: 422},
+		// R32: and the consumer reads none.
+		{name: "consumer lists ServiceInstances", as: co, path: in(shadow) + "/apis/apis.accountmesh.io/v1alpha1/serviceinstances", want: 403},
 		// R22: the provider writes only in the tenant space: not in another namespace,
 		{name: "provider writes outside the tenant space", as: op, method: http.MethodPost, path: v(c1.ClusterID) + "/api/v1/namespaces/default/secrets", body: secret("x"), want: 403,
 			absent: v(c1.ClusterID) + "/api/v1/namespaces/nothere/secrets", absentName: "nothere", presentName: "default"},
