@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/view"
@@ -112,8 +113,30 @@ func (*Authorizer) EvaluateConditions(context.Context, authorizer.ConditionsAwar
 func (p *Policy) allows(u user.Info, id cluster.ID, a authorizer.Attributes) (string, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	var reason string
-	allowed, reachable := false, false
+	reason, allowed, reachable := p.allowsLocked(u, id, a)
+	if !allowed {
+		// Checked last: only denials pay for the walk up the tree.
+		if shadow, ok := p.shadowAdminLocked(u, id); ok {
+			if rulesAllow(a, p.accounts[shadow].clusterRoleRules(RoleAdmin)) {
+				return "accountmesh: admin of a shadow account as a content holder of one of its exports", true
+			}
+			reachable = true
+		}
+	}
+	switch {
+	case allowed:
+		return reason, true
+	case reachable && rulesAllow(a, basicRules):
+		return "", true
+	case id == p.tree.Root() && rulesAllow(a, rootPublicRules):
+		return "", true
+	}
+	return "", false
+}
+
+// allowsLocked evaluates a in account id for u with the bindings that apply to u there, and
+// reports whether any applies. The caller holds the read lock.
+func (p *Policy) allowsLocked(u user.Info, id cluster.ID, a authorizer.Attributes) (reason string, allowed, reachable bool) {
 	ns := a.GetNamespace()
 	p.visitLocked(u, id, "*", func(_ cluster.ID, acc *accountPolicy, b *binding) bool {
 		reachable = true
@@ -126,15 +149,40 @@ func (p *Policy) allows(u user.Info, id cluster.ID, a authorizer.Attributes) (st
 		}
 		return true
 	})
-	switch {
-	case allowed:
-		return reason, true
-	case reachable && rulesAllow(a, basicRules):
-		return "", true
-	case id == p.tree.Root() && rulesAllow(a, rootPublicRules):
-		return "", true
+	return reason, allowed, reachable
+}
+
+// shadowAdminLocked returns the shadow account at or above account id in which u is admin by
+// holding content rights on one of the exports it serves: the verb update on apiexports/content
+// of that export in the provider account, the shadow account's parent, where u is evaluated
+// as there (a ServiceAccount of the provider account holds its grants). The verb bind does not
+// count: consumers hold it, and one consumer must never reach another's shadow account. The
+// caller holds the read lock.
+func (p *Policy) shadowAdminLocked(u user.Info, id cluster.ID) (cluster.ID, bool) {
+	for depth := 0; depth < maxDepth; depth++ {
+		e, ok := p.tree.Lookup(id)
+		if !ok || e.Parent == "" {
+			return "", false
+		}
+		if e.Shadow == nil {
+			id = e.Parent
+			continue
+		}
+		for _, export := range e.Shadow.Exports {
+			if _, allowed, _ := p.allowsLocked(u, e.Parent, contentUpdate(export)); allowed {
+				return e.ID, true
+			}
+		}
+		return "", false
 	}
 	return "", false
+}
+
+// contentUpdate is the check of content rights on an export that makes its holder admin in
+// the shadow accounts that serve it.
+func contentUpdate(export string) authorizer.AttributesRecord {
+	return authorizer.AttributesRecord{Verb: "update", APIGroup: apisv1alpha1.GroupName, APIVersion: apisv1alpha1.SchemeGroupVersion.Version,
+		Resource: "apiexports", Subresource: "content", Name: export, ResourceRequest: true}
 }
 
 // RulesFor returns the rules u holds in account id and namespace ns (ClusterRoleBindings
@@ -159,6 +207,10 @@ func (p *Policy) RulesFor(u user.Info, id cluster.ID, ns string, inheritedOnly b
 		rules = append(rules, acc.roleRules(b)...)
 		return true
 	})
+	if shadow, ok := p.shadowAdminLocked(u, id); ok {
+		rules = append(rules, p.accounts[shadow].clusterRoleRules(RoleAdmin)...)
+		reachable = true
+	}
 	if reachable && !inheritedOnly {
 		rules = append(rules, basicRules...)
 	}

@@ -293,3 +293,76 @@ func TestConfinedIdentities(t *testing.T) {
 	require.Equal(t, []cluster.ID{org, other, team}, p.AccessibleAccounts(bob, root))
 	require.Equal(t, []cluster.ID{other, team}, p.AccessibleAccounts(confinedBob, root), "its own account, and where everyone has access")
 }
+
+// TestShadowAccountAdmins checks who is admin in a shadow account: whoever holds update on
+// apiexports/content of an export it serves, in the provider account (its parent), including
+// the provider account's ServiceAccounts; not those who may only bind the export or read its
+// content, nor the same-named ServiceAccount of another account, nor anyone in another child of
+// the provider account.
+func TestShadowAccountAdmins(t *testing.T) {
+	t.Parallel()
+	const (
+		prov   cluster.ID = "prov0000000000000"
+		shadow cluster.ID = "shadow00000000000"
+		below  cluster.ID = "below000000000000"
+		sib    cluster.ID = "sibling0000000000"
+	)
+	idx := testTree()
+	idx.Set(root, "prov", prov, cluster.Attributes{Type: "provider"})
+	idx.Set(prov, "consumer-org", shadow, cluster.Attributes{Type: "shadow", Shadow: &cluster.Shadow{ConsumerOrg: org, Exports: []string{"db"}}})
+	idx.Set(shadow, "below", below, cluster.Attributes{Type: "account"})
+	idx.Set(prov, "sib", sib, cluster.Attributes{Type: "account"})
+	p := NewPolicy(idx)
+	contentRole := func(name string, verbs []string, resource, export string) {
+		p.SetClusterRole(prov, name, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Rules: []rbacv1.PolicyRule{{Verbs: verbs, APIGroups: []string{"apis.accountmesh.io"}, Resources: []string{resource}, ResourceNames: []string{export}}}})
+	}
+	contentRole("db-content", []string{"*"}, "apiexports/content", "db")
+	contentRole("db-read", []string{"get", "list", "watch"}, "apiexports/content", "db")
+	contentRole("db-bind", []string{"bind"}, "apiexports", "db")
+	contentRole("cache-content", []string{"*"}, "apiexports/content", "cache")
+	sa := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: "ops", Name: "ctrl"}
+	p.SetBinding(prov, bindingKey{"", "c"}, crb("c", "db-content", false, userSubj("carol"), sa))
+	p.SetBinding(prov, bindingKey{"", "r"}, crb("r", "db-read", false, userSubj("reader")))
+	p.SetBinding(prov, bindingKey{"", "b"}, crb("b", "db-bind", false, groupSubj(user.AllAuthenticated)))
+	p.SetBinding(prov, bindingKey{"", "o"}, crb("o", "cache-content", false, userSubj("other-export")))
+	// The consumer org's ServiceAccount of the same name holds content rights in its own account.
+	p.SetClusterRole(org, "db-content", &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "db-content"},
+		Rules: []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}})
+	p.SetBinding(org, bindingKey{"", "c"}, crb("c", "db-content", false, sa))
+	z := NewAuthorizer(p, nil)
+
+	authenticated := func(name string) *user.DefaultInfo {
+		return &user.DefaultInfo{Name: name, Groups: []string{user.AllAuthenticated}}
+	}
+	saName := "system:serviceaccount:ops:ctrl"
+	secret := authorizer.AttributesRecord{Verb: "get", Resource: "secrets", Namespace: "default", Name: "creds", APIVersion: "v1", ResourceRequest: true}
+	for _, tc := range []struct {
+		name string
+		u    user.Info
+		in   cluster.ID
+		want bool
+	}{
+		{"content holder in the shadow account", authenticated("carol"), shadow, true},
+		{"content holder below it", authenticated("carol"), below, true},
+		{"content holder in another child", authenticated("carol"), sib, false},
+		{"content reader", authenticated("reader"), shadow, false},
+		{"everyone may bind", authenticated("mallory"), shadow, false},
+		{"content holder of another export", authenticated("other-export"), shadow, false},
+		{"provider ServiceAccount", authentication.Confine(authenticated(saName), prov), shadow, true},
+		{"provider ServiceAccount in another child", authentication.Confine(authenticated(saName), prov), sib, false},
+		{"consumer's ServiceAccount of the same name", authentication.Confine(authenticated(saName), org), shadow, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := cluster.WithCluster(t.Context(), tc.in)
+			a := secret
+			a.User = tc.u
+			d, _, err := z.Authorize(ctx, a)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, d == authorizer.DecisionAllow)
+			rules := p.RulesFor(tc.u, tc.in, "default", false)
+			require.Equal(t, tc.want, rulesAllow(secret, rules), "RulesFor agrees")
+		})
+	}
+}

@@ -61,7 +61,8 @@ var viewRules = []rbacv1.PolicyRule{
 	rule(readVerbs, eventsv1.GroupName, "events"),
 	rule(readVerbs, coordinationv1.GroupName, "leases"),
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
-	rule(readVerbs, apisv1alpha1.GroupName, "apiresourceschemas", "apiexports", "apiexports/status", "apibindings", "apibindings/status"),
+	rule(readVerbs, apisv1alpha1.GroupName, "apiresourceschemas", "apiexports", "apiexports/status", "apibindings", "apibindings/status",
+		"serviceinstances", "serviceinstances/status"),
 }
 
 // editRules change an account's objects, RBAC excepted, as upstream edit, but without
@@ -73,6 +74,9 @@ var editRules = []rbacv1.PolicyRule{
 	rule(writeVerbs, eventsv1.GroupName, "events"),
 	rule(allVerbs, coordinationv1.GroupName, "leases"),
 	rule(allVerbs, apisv1alpha1.GroupName, "apibindings"),
+	// The provider reports on the ServiceInstances the platform creates (and only it may).
+	rule(allVerbs, apisv1alpha1.GroupName, "serviceinstances"),
+	rule([]string{"update", "patch"}, apisv1alpha1.GroupName, "serviceinstances/status"),
 }
 
 // adminRules administer an account: namespaces, RBAC of the whole account, child accounts and

@@ -23,6 +23,8 @@ type Tree interface {
 	Parent(id cluster.ID) (cluster.ID, bool)
 	// Children returns the child accounts of an account.
 	Children(id cluster.ID) []cluster.ID
+	// Lookup returns an account's entry (its shadow attributes), and false if it is unknown.
+	Lookup(id cluster.ID) (cluster.Entry, bool)
 }
 
 // maxDepth bounds walks up the tree, against a corrupt index.

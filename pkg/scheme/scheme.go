@@ -135,6 +135,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},
 		&apisv1alpha1.APIExport{}, &apisv1alpha1.APIExportList{},
 		&apisv1alpha1.APIBinding{}, &apisv1alpha1.APIBindingList{},
+		&apisv1alpha1.ServiceInstance{}, &apisv1alpha1.ServiceInstanceList{},
 	)
 	s.AddKnownTypes(internal(admissionregistrationv1.GroupName),
 		&admissionregistrationv1.ValidatingAdmissionPolicy{}, &admissionregistrationv1.ValidatingAdmissionPolicyList{},

@@ -183,7 +183,7 @@ func newAuthentication(ctx context.Context, o AuthenticationOptions, key *ecdsa.
 		}
 		tokenAuths = append(tokenAuths, f)
 	}
-	a.serviceAccountTokens = serviceaccount.NewAuthenticator(a.tokens, a.getServiceAccount)
+	a.serviceAccountTokens = serviceaccount.NewAuthenticator(a.tokens, a.getServiceAccount, index)
 	jwts, err := o.jwtAuthenticators()
 	if err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
@@ -105,6 +106,8 @@ type apiServer struct {
 	crds      *customResources
 	// services connects the consumers of managed services: shadow accounts and tenant spaces.
 	services *managedservice.Controller
+	// serviceInstances is the informer of ServiceInstances in all accounts.
+	serviceInstances *client.SharedInformer
 	// builtinGroups are the API groups installed so far.
 	builtinGroups []string
 }
@@ -180,8 +183,14 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 	if s.crds, err = s.newCustomResources(); err != nil {
 		return nil, err
 	}
+	instancesLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), apisv1alpha1.SchemeGroupVersion, "serviceinstances")
+	if err != nil {
+		return nil, err
+	}
+	s.serviceInstances = client.NewSharedInformer(instancesLW, &apisv1alpha1.ServiceInstance{})
 	if s.services, err = managedservice.New(s.clients, s.Index, managedservice.Informers{
-		Exports: s.crds.apis.Exports, Bindings: s.crds.apis.Bindings, Accounts: s.accounts, Namespaces: s.namespaces,
+		Exports: s.crds.apis.Exports, Bindings: s.crds.apis.Bindings, Instances: s.serviceInstances,
+		Accounts: s.accounts, Namespaces: s.namespaces,
 	}); err != nil {
 		return nil, err
 	}
@@ -365,6 +374,7 @@ func (s *apiServer) runControllers(ctx context.Context) error {
 	}
 	go typeChecking.Start(ctx, 1)
 	s.crds.startControllers(ctx)
+	go s.serviceInstances.Run(ctx)
 	go s.services.Start(ctx, 4)
 	return s.lifecycle.Start(ctx, 16)
 }

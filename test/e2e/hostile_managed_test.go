@@ -31,13 +31,7 @@ func TestHostileManagedService(t *testing.T) {
 	shadow := serviceStatus(t, c1, "db")[1]
 
 	operator, pia, cora := framework.RandomName("operator-"), framework.RandomName("pia-"), framework.RandomName("cora-")
-	kubectlApply(t, p.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: db-content}
-rules:
-- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [db]}
-`)
-	grantRole(t, p, "db-content", "--user="+operator, false)
+	grantContent(t, p, "db", operator)
 	grantRole(t, p, "admin", "--user="+pia, false)
 	grantRole(t, c1, "admin", "--user="+cora, false)
 	op, pa, co := certActor(t, operator), certActor(t, pia), certActor(t, cora)
@@ -46,6 +40,29 @@ rules:
 	eventuallyAllowed(t, op, v(c1.ClusterID)+"/api/v1/namespaces/db/secrets")
 	eventuallyAllowed(t, pa, in(p.Path)+"/apis/core.accountmesh.io/v1alpha1/accounts")
 	eventuallyAllowed(t, co, in(c1.Path)+"/api/v1/namespaces")
+
+	// R23: the provider's controller reaches the shadow accounts with a provider ServiceAccount
+	// token while it holds content rights on an export they serve; a consumer's or another
+	// provider's ServiceAccount of the same name never does.
+	p2 := server.NewAccount(t, "root")
+	kubectlApply(t, p.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: db-content-sa}
+rules:
+- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [db]}
+`)
+	grantRole(t, p, "db-content-sa", "--serviceaccount=default:ctrl", false)
+	grantRole(t, c1, "admin", "--serviceaccount=default:ctrl", false)
+	grantRole(t, p2, "admin", "--serviceaccount=default:ctrl", false)
+	ctrl := tokenActor(t, "provider-sa", serviceAccountToken(t, p, "ctrl"))
+	idle := tokenActor(t, "provider-sa-without-content", serviceAccountToken(t, p, "idle"))
+	consumerSA := tokenActor(t, "consumer-sa", serviceAccountToken(t, c1, "ctrl"))
+	otherSA := tokenActor(t, "other-provider-sa", serviceAccountToken(t, p2, "ctrl"))
+	eventuallyAllowed(t, ctrl, in(shadow)+"/api/v1/namespaces/default/secrets")
+	eventuallyAllowed(t, op, in(shadow)+"/api/v1/namespaces/default/secrets")
+	eventuallyAllowed(t, consumerSA, in(c1.Path)+"/api/v1/namespaces")
+	eventuallyAllowed(t, otherSA, in(p2.Path)+"/api/v1/namespaces")
+	absentShadow := in(p.Path+":consumer-nothere0000000000") + "/api/v1/namespaces/default/secrets"
 
 	secret := func(name string) string {
 		return `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"` + name + `"},"stringData":{"url":"postgres://x"}}`
@@ -79,6 +96,25 @@ rules:
 		// R21: the consumer has no access to its organisation's shadow account.
 		{name: "consumer reads its shadow account", as: co, path: in(shadow) + "/api/v1/namespaces", want: 403,
 			absent: in(p.Path+":consumer-nothere0000000000") + "/api/v1/namespaces", absentName: "consumer-nothere0000000000", presentName: "consumer-" + c1.ClusterID},
+		// R23: a consumer's ServiceAccount token does not reach its shadow account (as an unknown
+		// token, whether the account exists or not),
+		{name: "consumer ServiceAccount in the shadow account", as: consumerSA, path: in(shadow) + "/api/v1/namespaces/default/secrets", want: 401,
+			absent: absentShadow, absentName: "consumer-nothere0000000000", presentName: shadow},
+		// R23: nor another provider's,
+		{name: "other provider's ServiceAccount in the shadow account", as: otherSA, path: in(shadow) + "/api/v1/namespaces/default/secrets", want: 401,
+			absent: absentShadow, absentName: "consumer-nothere0000000000", presentName: shadow},
+		// R23: a provider ServiceAccount without content rights holds nothing there,
+		{name: "provider ServiceAccount without content rights", as: idle, path: in(shadow) + "/api/v1/namespaces/default/secrets", want: 403},
+		// R23: and the one with content rights reaches no other account below the provider's
+		// but its shadow accounts, nor the consumer's.
+		{name: "provider ServiceAccount in the consumer account", as: ctrl, path: in(c1.Path) + "/api/v1/namespaces/default/secrets", want: 401},
+		{name: "provider ServiceAccount in root", as: ctrl, path: in("root") + "/api/v1/namespaces/default/secrets", want: 401},
+		// R32: nobody but the platform creates a ServiceInstance, not even the shadow
+		// account's admins,
+		{name: "provider creates a ServiceInstance", as: ctrl, method: http.MethodPost, path: in(shadow) + "/apis/apis.accountmesh.io/v1alpha1/serviceinstances",
+			body: `{"apiVersion":"apis.accountmesh.io/v1alpha1","kind":"ServiceInstance","metadata":{"name":"db"},"spec":{"consumer":{"path":"x","clusterID":"x"},"export":"db"}}`, want: 422},
+		// R32: and the consumer reads none.
+		{name: "consumer lists ServiceInstances", as: co, path: in(shadow) + "/apis/apis.accountmesh.io/v1alpha1/serviceinstances", want: 403},
 		// R22: the provider writes only in the tenant space: not in another namespace,
 		{name: "provider writes outside the tenant space", as: op, method: http.MethodPost, path: v(c1.ClusterID) + "/api/v1/namespaces/default/secrets", body: secret("x"), want: 403,
 			absent: v(c1.ClusterID) + "/api/v1/namespaces/nothere/secrets", absentName: "nothere", presentName: "default"},
@@ -96,6 +132,13 @@ rules:
 		{name: "provider lists secrets at the wildcard", as: op, path: v("*") + "/api/v1/secrets", want: 200, check: onlyOwn()},
 	}, []*framework.Account{p, c1, c2}, []string{marker})
 
+	// R23: what the provider's ServiceAccount and its content holders may do in the shadow
+	// account: keep the customer's state there, as admins.
+	code, body := ctrl.do(t, http.MethodPost, in(shadow)+"/api/v1/namespaces/default/secrets", nil, secret("customer-creds"))
+	require.Equal(t, http.StatusCreated, code, body)
+	code, body = op.do(t, http.MethodGet, in(shadow)+"/api/v1/namespaces/default/secrets/customer-creds", nil, "")
+	require.Equal(t, http.StatusOK, code, body)
+
 	// What the provider may do: write its related resources in each tenant space, which the
 	// wildcard then shows, and nothing of the consumers' own.
 	for _, c := range []*framework.Account{c1, c2} {
@@ -104,7 +147,7 @@ rules:
 		code, body = op.do(t, http.MethodPatch, v(c.ClusterID)+"/api/v1/namespaces/db/secrets/conn", mergePatch, `{"stringData":{"user":"u"}}`)
 		require.Equal(t, http.StatusOK, code, body)
 	}
-	code, body := op.do(t, http.MethodGet, v("*")+"/api/v1/secrets", nil, "")
+	code, body = op.do(t, http.MethodGet, v("*")+"/api/v1/secrets", nil, "")
 	require.Equal(t, http.StatusOK, code, body)
 	onlyOwn("db/conn", "db/conn")(t, body)
 	require.NotContains(t, body, marker)

@@ -38,13 +38,7 @@ func TestHostileProvider(t *testing.T) {
 
 	operator, pia, cora, val, mallory := framework.RandomName("operator-"), framework.RandomName("pia-"), framework.RandomName("cora-"),
 		framework.RandomName("val-"), framework.RandomName("mallory-")
-	kubectlApply(t, p.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: db-content}
-rules:
-- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [db]}
-`)
-	grantRole(t, p, "db-content", "--user="+operator, false)
+	grantContent(t, p, "db", operator)
 	grantRole(t, p, "admin", "--user="+pia, false)
 	grantRole(t, c1, "admin", "--user="+cora, false)
 	grantRole(t, c1, "view", "--user="+val, false)
@@ -118,6 +112,19 @@ rules:
 		// R8: deletecollection is not among the claim's verbs.
 		{name: "delete collection through the view", as: op, method: http.MethodDelete, path: v("db", c1.ClusterID) + secrets, want: 403},
 	}, []*framework.Account{p, c1, c2, o}, []string{marker, o.ClusterID})
+}
+
+// grantContent grants user every verb on apiexports/content of the export in the provider
+// account, through the ClusterRole <export>-content.
+func grantContent(t *testing.T, provider *framework.Account, export, user string) {
+	t.Helper()
+	kubectlApply(t, provider.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: `+export+`-content}
+rules:
+- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [`+export+`]}
+`)
+	grantRole(t, provider, export+"-content", "--user="+user, false)
 }
 
 // bindingJSON is bindingYAML as JSON, for raw requests.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -201,4 +202,62 @@ func TestManagedServiceRestart(t *testing.T) {
 			return apierrors.IsNotFound(err), nil
 		}, "the tenant space stayed after a restart")
 	}
+}
+
+// TestManagedServiceDedicated: a consumer organisation binds a Dedicated managed service. The
+// platform creates a ServiceInstance named after the export in the organisation's shadow
+// account, which the provider's controller reads with a provider ServiceAccount token and
+// reports on (nobody but the platform creates one or changes its spec); the binding shows the
+// report as InstanceReady. The consumer cannot see it.
+func TestManagedServiceDedicated(t *testing.T) {
+	t.Parallel()
+	group := randomGroup()
+	p, o := server.NewAccount(t, "root"), server.NewAccount(t, "root")
+	c := server.NewAccount(t, o.Path)
+	publishDatabases(t, p, "db", group, "  service:\n    model: Dedicated\n")
+	kubectlApply(t, p.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: db-controller}
+rules:
+- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [db]}
+`)
+	grantRole(t, p, "db-controller", "--serviceaccount=default:ctrl", false)
+	ctrl := tokenActor(t, "provider-controller", serviceAccountToken(t, p, "ctrl"))
+
+	bind(t, c, "db", p.Path, "db")
+	waitBinding(t, c, "db", "ServiceConnected", "True")
+	msg := waitBinding(t, c, "db", "InstanceReady", "False InstancePending:")
+	require.Contains(t, msg, "not reported")
+	shadow := serviceStatus(t, c, "db")[0]
+	instance := "/clusters/" + shadow + "/apis/apis.accountmesh.io/v1alpha1/serviceinstances/db"
+	eventuallyAllowed(t, ctrl, instance)
+	code, body := ctrl.do(t, http.MethodGet, instance, nil, "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"consumer":{"path":"`+o.Path+`","clusterID":"`+o.ClusterID+`"}`)
+	require.Contains(t, body, `"export":"db"`)
+
+	// Only the platform creates ServiceInstances or changes their spec.
+	code, body = ctrl.do(t, http.MethodPost, "/clusters/"+shadow+"/apis/apis.accountmesh.io/v1alpha1/serviceinstances", nil,
+		`{"apiVersion":"apis.accountmesh.io/v1alpha1","kind":"ServiceInstance","metadata":{"name":"other"},"spec":{"consumer":{"path":"x","clusterID":"x"},"export":"db"}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code, body)
+	require.Contains(t, body, "only the platform creates ServiceInstances")
+	code, body = ctrl.do(t, http.MethodPatch, instance, mergePatch, `{"spec":{"export":"other"}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code, body)
+	// The consumer reads nothing of it.
+	co := certActor(t, framework.RandomName("cora-"))
+	grantRole(t, c, "admin", "--user="+co.name, false)
+	eventuallyAllowed(t, co, "/clusters/"+c.Path+"/api/v1/namespaces")
+	code, _ = co.do(t, http.MethodGet, instance, nil, "")
+	require.Equal(t, http.StatusForbidden, code)
+
+	// The provider deploys the instance and reports on it; the binding shows the report.
+	code, body = ctrl.do(t, http.MethodPatch, instance+"/status", mergePatch,
+		`{"status":{"endpoint":"postgres://db.example:5432","conditions":[{"type":"Ready","status":"True","reason":"Deployed","message":"serving","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`)
+	require.Equal(t, http.StatusOK, code, body)
+	msg = waitBinding(t, c, "db", "InstanceReady", "True Deployed:")
+	require.Contains(t, msg, "serving")
+	_, rows := kubectlTable(t, framework.Kubectl(t, server.WriteKubeconfig(t, shadow), "get", "serviceinstances"))
+	require.Len(t, rows, 1)
+	require.Equal(t, "True", rows[0]["READY"])
+	require.Equal(t, "postgres://db.example:5432", rows[0]["ENDPOINT"])
 }

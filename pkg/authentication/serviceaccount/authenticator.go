@@ -39,23 +39,32 @@ func StorageGetter(storage rest.Getter) Getter {
 	}
 }
 
+// Accounts is what the authenticator reads of the account tree; *cluster.Index is one.
+type Accounts interface {
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
 // Authenticator authenticates ServiceAccount tokens in the account of the request.
 type Authenticator struct {
-	tokens *Tokens
-	get    Getter
+	tokens   *Tokens
+	get      Getter
+	accounts Accounts
 }
 
 var _ authenticator.Token = &Authenticator{}
 
 // NewAuthenticator returns an authenticator of the tokens issued by tokens, which looks up
-// ServiceAccounts with get.
-func NewAuthenticator(tokens *Tokens, get Getter) *Authenticator {
-	return &Authenticator{tokens: tokens, get: get}
+// ServiceAccounts with get and shadow accounts in accounts.
+func NewAuthenticator(tokens *Tokens, get Getter, accounts Accounts) *Authenticator {
+	return &Authenticator{tokens: tokens, get: get, accounts: accounts}
 }
 
 // AuthenticateToken implements authenticator.Token. Tokens of other issuers are passed over;
 // ours are accepted only in the account the request addresses (cluster.FromContext), or at a
-// provider view of that account's exports, only for the audiences the request asks for
+// provider view of that account's exports, or in a shadow account whose parent it is (where
+// the provider's controllers keep their customers' state; pkg/authorization makes them admin
+// there only while they hold content rights on an export the shadow account serves), only for
+// the audiences the request asks for
 // (authenticator.AudiencesFrom, the API audiences by default), and only while the ServiceAccount
 // exists with the UID the token was issued for. The user is confined to the account
 // (authentication.AccountExtraKey): grants elsewhere to a ServiceAccount of the same name are
@@ -76,6 +85,8 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*a
 	if v, isView := view.FromContext(ctx); isView {
 		// A view addresses consumer accounts, but acts for the provider.
 		id, ok = v.ProviderID, true
+	} else if ok && string(id) != c.Cluster {
+		id, ok = a.shadowParent(id)
 	}
 	if !ok || id == cluster.Wildcard || string(id) != c.Cluster {
 		return nil, false, ErrWrongAccount
@@ -103,4 +114,16 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*a
 			},
 		},
 	}, true, nil
+}
+
+// shadowParent returns the parent of account id if id is a shadow account.
+func (a *Authenticator) shadowParent(id cluster.ID) (cluster.ID, bool) {
+	if a.accounts == nil {
+		return "", false
+	}
+	e, ok := a.accounts.Lookup(id)
+	if !ok || e.Shadow == nil || e.Parent == "" {
+		return "", false
+	}
+	return e.Parent, true
 }

@@ -48,6 +48,20 @@ func getter(sa *corev1.ServiceAccount) Getter {
 	}
 }
 
+// testAccounts is root → the test account → a shadow account (with an account below it) and
+// another child; root → another account → its shadow account.
+func testAccounts() *cluster.Index {
+	idx := cluster.NewIndex("rootrootrootroot")
+	shadow := cluster.Attributes{Type: "shadow", Shadow: &cluster.Shadow{ConsumerOrg: "orgorgorgorgorgo", Exports: []string{"db"}}}
+	idx.Set("rootrootrootroot", "prov", testCluster, cluster.Attributes{Type: "provider"})
+	idx.Set(testCluster, "consumer-a", "shadowshadowshad", shadow)
+	idx.Set("shadowshadowshad", "below", "belowshadowbelow", cluster.Attributes{Type: "account"})
+	idx.Set(testCluster, "child", "childchildchildc", cluster.Attributes{Type: "account"})
+	idx.Set("rootrootrootroot", "other", "otherotherother0", cluster.Attributes{Type: "provider"})
+	idx.Set("otherotherother0", "consumer-a", "othershadowothe", shadow)
+	return idx
+}
+
 // tamper replaces the payload of a JWT with edit(payload), keeping the signature.
 func tamper(t *testing.T, token string, edit func(string) string) string {
 	t.Helper()
@@ -115,6 +129,11 @@ func TestAuthenticateToken(t *testing.T) {
 		{name: "service account deleted", token: valid, cluster: testCluster, wantErr: "deleted"},
 		{name: "service account recreated", token: valid, cluster: testCluster, sa: recreated, wantErr: "recreated"},
 		{name: "service account being deleted", token: valid, cluster: testCluster, sa: deleting, wantErr: "being deleted"},
+		// A shadow account of the token's account accepts it, confined to the token's account.
+		{name: "shadow account below", token: valid, cluster: "shadowshadowshad", sa: testSA, wantOK: true, wantAudiences: []string{testIssuer, "second"}},
+		{name: "other child below", token: valid, cluster: "childchildchildc", sa: testSA, wantErr: ErrWrongAccount.Error()},
+		{name: "shadow account of another account", token: valid, cluster: "othershadowothe", sa: testSA, wantErr: ErrWrongAccount.Error()},
+		{name: "below the shadow account", token: valid, cluster: "belowshadowbelow", sa: testSA, wantErr: ErrWrongAccount.Error()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -122,7 +141,7 @@ func TestAuthenticateToken(t *testing.T) {
 			if !tc.now.IsZero() {
 				verifier.now = func() time.Time { return tc.now }
 			}
-			a := NewAuthenticator(&verifier, getter(tc.sa))
+			a := NewAuthenticator(&verifier, getter(tc.sa), testAccounts())
 			ctx := t.Context()
 			if tc.cluster != "" {
 				ctx = cluster.WithCluster(ctx, tc.cluster)
@@ -145,6 +164,7 @@ func TestAuthenticateToken(t *testing.T) {
 			require.Equal(t, "uid-1", resp.User.GetUID())
 			require.Equal(t, []string{"system:serviceaccounts", "system:serviceaccounts:default"}, resp.User.GetGroups())
 			require.Len(t, resp.User.GetExtra()["authentication.kubernetes.io/credential-id"], 1)
+			require.Equal(t, []string{string(testCluster)}, resp.User.GetExtra()["accountmesh.io/account"])
 			require.Equal(t, authenticator.Audiences(tc.wantAudiences), resp.Audiences)
 		})
 	}
@@ -190,7 +210,7 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 	tokens.now = func() time.Time { return now }
 	token, _, err := tokens.Issue(testCluster, testSA, nil, time.Hour)
 	require.NoError(b, err)
-	a := NewAuthenticator(tokens, getter(testSA))
+	a := NewAuthenticator(tokens, getter(testSA), nil)
 	ctx := cluster.WithCluster(b.Context(), testCluster)
 	b.ReportAllocs()
 	for b.Loop() {

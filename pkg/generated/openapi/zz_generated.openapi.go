@@ -67,6 +67,11 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.Identity{}.OpenAPIModelName():                                 schema_pkg_apis_apis_v1alpha1_Identity(ref),
 		v1alpha1.PermissionClaim{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_PermissionClaim(ref),
 		v1alpha1.RelatedResource{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_RelatedResource(ref),
+		v1alpha1.ServiceInstance{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_ServiceInstance(ref),
+		v1alpha1.ServiceInstanceConsumer{}.OpenAPIModelName():                  schema_pkg_apis_apis_v1alpha1_ServiceInstanceConsumer(ref),
+		v1alpha1.ServiceInstanceList{}.OpenAPIModelName():                      schema_pkg_apis_apis_v1alpha1_ServiceInstanceList(ref),
+		v1alpha1.ServiceInstanceSpec{}.OpenAPIModelName():                      schema_pkg_apis_apis_v1alpha1_ServiceInstanceSpec(ref),
+		v1alpha1.ServiceInstanceStatus{}.OpenAPIModelName():                    schema_pkg_apis_apis_v1alpha1_ServiceInstanceStatus(ref),
 		v1alpha1.ServiceSpec{}.OpenAPIModelName():                              schema_pkg_apis_apis_v1alpha1_ServiceSpec(ref),
 		v1alpha1.ShadowAccountReference{}.OpenAPIModelName():                   schema_pkg_apis_apis_v1alpha1_ShadowAccountReference(ref),
 		v1alpha1.TenantSpace{}.OpenAPIModelName():                              schema_pkg_apis_apis_v1alpha1_TenantSpace(ref),
@@ -1598,6 +1603,221 @@ func schema_pkg_apis_apis_v1alpha1_RelatedResource(ref common.ReferenceCallback)
 				Required: []string{"resource"},
 			},
 		},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ServiceInstance(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServiceInstance asks a provider to deploy a dedicated instance of a managed service (an APIExport with spec.service.model Dedicated) for one consumer organisation. The platform creates it in the organisation's shadow account, named after the export, while the organisation binds the export, and deletes it when the last binding goes; only the platform writes its spec. The provider's controller deploys the instance and reports on it in the status, which the consumer's bindings show as InstanceReady.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "spec says whom and what the instance is for, set by the platform.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ServiceInstanceSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "status is the provider's report on the instance.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ServiceInstanceStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ServiceInstanceSpec{}.OpenAPIModelName(), v1alpha1.ServiceInstanceStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ServiceInstanceConsumer(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServiceInstanceConsumer names a consumer organisation.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "path is the organisation's path.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"clusterID": {
+						SchemaProps: spec.SchemaProps{
+							Description: "clusterID is the organisation's cluster ID.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"path", "clusterID"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ServiceInstanceList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServiceInstanceList is a list of ServiceInstances.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "items are the ServiceInstances.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ServiceInstance{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ServiceInstance{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ServiceInstanceSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServiceInstanceSpec says whom and what a dedicated instance is for.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"consumer": {
+						SchemaProps: spec.SchemaProps{
+							Description: "consumer is the consumer organisation the instance serves.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.ServiceInstanceConsumer{}.OpenAPIModelName()),
+						},
+					},
+					"export": {
+						SchemaProps: spec.SchemaProps{
+							Description: "export is the name of the managed service's APIExport in the provider account (the shadow account's parent).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"location": {
+						SchemaProps: spec.SchemaProps{
+							Description: "location is where the instance should run, once placement chooses one.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"consumer", "export"},
+			},
+			VendorExtensible: spec.VendorExtensible{
+				Extensions: spec.Extensions{
+					"x-kubernetes-validations": []interface{}{map[string]interface{}{"message": "spec is immutable", "rule": "self == oldSelf"}},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ServiceInstanceConsumer{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ServiceInstanceStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServiceInstanceStatus is the provider's report on a dedicated instance.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"endpoint": {
+						SchemaProps: spec.SchemaProps{
+							Description: "endpoint is where the consumer reaches the instance, once it is deployed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"conditions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"type",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "conditions are the provider's observations; Ready says the instance serves.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(metav1.Condition{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.Condition{}.OpenAPIModelName()},
 	}
 }
 

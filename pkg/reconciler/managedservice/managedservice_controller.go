@@ -34,12 +34,14 @@ const (
 	// byConsumerOrg indexes shadow accounts by "<parent clusterID>|<org clusterID>" and by
 	// "<org clusterID>", and every account by "parent:<parent clusterID>" when it is a shadow.
 	byConsumerOrg = "accountmesh.io/consumer-org"
+	// byAccount indexes ServiceInstances by the cluster ID of their (shadow) account.
+	byAccount = "accountmesh.io/account"
 )
 
-// Informers are the shared informers the controllers read: exports and bindings in all
-// accounts, Account objects, and the metadata of namespaces.
+// Informers are the shared informers the controllers read: exports, bindings and
+// ServiceInstances in all accounts, Account objects, and the metadata of namespaces.
 type Informers struct {
-	Exports, Bindings, Accounts, Namespaces *client.SharedInformer
+	Exports, Bindings, Instances, Accounts, Namespaces *client.SharedInformer
 }
 
 // Controller runs the shadow account and tenant space controllers.
@@ -86,6 +88,14 @@ func New(f *client.Factory, accounts Accounts, inf Informers) (*Controller, erro
 		return nil, fmt.Errorf("failed to index Accounts: %w", err)
 	}
 
+	if err := inf.Instances.Store().AddIndexers(cache.Indexers{byAccount: func(obj interface{}) ([]string, error) {
+		if si, ok := obj.(*apisv1alpha1.ServiceInstance); ok {
+			return []string{clusterOf(si)}, nil
+		}
+		return nil, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("failed to index ServiceInstances: %w", err)
+	}
 	managed := func(b *apisv1alpha1.APIBinding) (*apisv1alpha1.APIExport, bool) {
 		if b.Status.ExportClusterID == "" || b.Status.IdentityHash == "" || b.Spec.Reference.Export == nil {
 			return nil, false
@@ -134,6 +144,32 @@ func New(f *client.Factory, accounts Accounts, inf Informers) (*Controller, erro
 			}
 			return err
 		},
+		instances: func(shadow cluster.ID) []*apisv1alpha1.ServiceInstance {
+			objs, _ := inf.Instances.Store().ByIndex(byAccount, string(shadow))
+			out := make([]*apisv1alpha1.ServiceInstance, 0, len(objs))
+			for _, obj := range objs {
+				if si, ok := obj.(*apisv1alpha1.ServiceInstance); ok {
+					out = append(out, si)
+				}
+			}
+			return out
+		},
+		createInstance: func(ctx context.Context, shadow cluster.ID, si *apisv1alpha1.ServiceInstance) error {
+			_, err := f.AccountMesh(string(shadow)).ApisV1alpha1().ServiceInstances().Create(ctx, si, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				return nil
+			}
+			return err
+		},
+		deleteInstance: func(ctx context.Context, shadow cluster.ID, si *apisv1alpha1.ServiceInstance) error {
+			err := f.AccountMesh(string(shadow)).ApisV1alpha1().ServiceInstances().Delete(ctx, si.Name, metav1.DeleteOptions{
+				Preconditions: &metav1.Preconditions{UID: &si.UID},
+			})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		},
 	}
 	c.shadows = controller.NewQueue(controller.Options[pair]{
 		Name: "shadowaccount",
@@ -147,6 +183,9 @@ func New(f *client.Factory, accounts Accounts, inf Informers) (*Controller, erro
 		accounts: accounts,
 		managed:  managed,
 		account:  account,
+		instance: func(shadow cluster.ID, name string) (*apisv1alpha1.ServiceInstance, bool) {
+			return client.Get[*apisv1alpha1.ServiceInstance](inf.Instances.Store(), shadow, "", name)
+		},
 		namespace: func(id cluster.ID, name string) (*metav1.PartialObjectMetadata, bool) {
 			return client.Get[*metav1.PartialObjectMetadata](inf.Namespaces.Store(), id, "", name)
 		},
@@ -190,13 +229,14 @@ func New(f *client.Factory, accounts Accounts, inf Informers) (*Controller, erro
 	inf.Exports.AddEventHandler(handler(c.exportChanged))
 	inf.Accounts.AddEventHandler(handler(c.accountChanged))
 	inf.Namespaces.AddEventHandler(handler(c.namespaceChanged))
+	inf.Instances.AddEventHandler(handler(c.instanceChanged))
 	return c, nil
 }
 
 // Start runs the controllers until ctx is done, once the informers have synced.
 func (c *Controller) Start(ctx context.Context, workers int) {
 	i := c.informers
-	if !cache.WaitForCacheSync(ctx.Done(), i.Exports.HasSynced, i.Bindings.HasSynced, i.Accounts.HasSynced, i.Namespaces.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), i.Exports.HasSynced, i.Bindings.HasSynced, i.Instances.HasSynced, i.Accounts.HasSynced, i.Namespaces.HasSynced) {
 		return
 	}
 	go c.shadows.Run(ctx, workers)
@@ -248,20 +288,37 @@ func (c *Controller) accountChanged(obj interface{}, _ bool) {
 		return
 	}
 	if org := acc.Labels[corev1alpha1.ConsumerOrgLabel]; org != "" {
-		provider := clusterOf(acc)
-		c.shadows.Add(pair{provider: cluster.ID(provider), org: cluster.ID(org)})
-		objs, _ := c.informers.Bindings.Store().ByIndex(byProvider, provider)
-		for _, obj := range objs {
-			if b, ok := obj.(*apisv1alpha1.APIBinding); ok {
-				if o, ok := ConsumerOrg(c.accounts, cluster.ID(clusterOf(b))); ok && string(o.ID) == org {
-					c.bindings.Add(client.ToClusterKey(cluster.ID(clusterOf(b)), "", b.Name))
-				}
-			}
-		}
+		c.queuePair(cluster.ID(clusterOf(acc)), cluster.ID(org))
 		return
 	}
 	if acc.Status.ClusterID != "" {
 		c.queueShadows(acc.Status.ClusterID)
+	}
+}
+
+// instanceChanged queues the pair of the shadow account a ServiceInstance lives in, and the
+// bindings it serves.
+func (c *Controller) instanceChanged(obj interface{}, _ bool) {
+	si, ok := obj.(*apisv1alpha1.ServiceInstance)
+	if !ok {
+		return
+	}
+	if e, ok := c.accounts.Lookup(cluster.ID(clusterOf(si))); ok && e.Shadow != nil {
+		c.queuePair(e.Parent, e.Shadow.ConsumerOrg)
+	}
+}
+
+// queuePair queues the pair of a provider account and a consumer organisation, and the
+// bindings of the organisation to the provider's exports.
+func (c *Controller) queuePair(provider, org cluster.ID) {
+	c.shadows.Add(pair{provider: provider, org: org})
+	objs, _ := c.informers.Bindings.Store().ByIndex(byProvider, string(provider))
+	for _, obj := range objs {
+		if b, ok := obj.(*apisv1alpha1.APIBinding); ok {
+			if o, ok := ConsumerOrg(c.accounts, cluster.ID(clusterOf(b))); ok && o.ID == org {
+				c.bindings.Add(client.ToClusterKey(cluster.ID(clusterOf(b)), "", b.Name))
+			}
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package managedservice
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -79,6 +80,11 @@ func TestReconcileShadowAccount(t *testing.T) {
 		bindings []consumerBinding
 		existing *corev1alpha1.Account
 		want     string // created, updated, deleted or nothing
+		// dedicated makes the export Dedicated; instances exist in the shadow account;
+		// wantInstances are the ServiceInstances created (+name) and deleted (-name).
+		dedicated     bool
+		instances     []string
+		wantInstances []string
 	}{
 		{name: "first binding creates", bindings: []consumerBinding{{"team", boundBinding("db")}}, want: "created"},
 		{name: "exists as it should", bindings: []consumerBinding{{"team", boundBinding("db")}}, existing: shadowOf("acme", "db.example.com", corev1alpha1.AccountPhaseReady), want: "nothing"},
@@ -88,21 +94,53 @@ func TestReconcileShadowAccount(t *testing.T) {
 		{name: "no binding, no account", want: "nothing"},
 		{name: "an account of the name that is not a shadow is left alone", bindings: []consumerBinding{{"team", boundBinding("db")}},
 			existing: &corev1alpha1.Account{ObjectMeta: metav1.ObjectMeta{Name: ShadowName("acme")}, Spec: corev1alpha1.AccountSpec{Type: corev1alpha1.TypeAccount}}, want: "nothing"},
+		{name: "a Dedicated service gets its ServiceInstance", bindings: []consumerBinding{{"team", boundBinding("db")}}, dedicated: true,
+			existing: shadowOf("acme", "db.example.com", corev1alpha1.AccountPhaseReady), want: "nothing", wantInstances: []string{"+db.example.com"}},
+		{name: "once the shadow account is Ready", bindings: []consumerBinding{{"team", boundBinding("db")}}, dedicated: true,
+			existing: shadowOf("acme", "db.example.com", corev1alpha1.AccountPhaseInitializing), want: "nothing"},
+		{name: "and keeps it", bindings: []consumerBinding{{"team", boundBinding("db")}}, dedicated: true, instances: []string{"db.example.com"},
+			existing: shadowOf("acme", "db.example.com", corev1alpha1.AccountPhaseReady), want: "nothing"},
+		{name: "a Shared service has none", bindings: []consumerBinding{{"team", boundBinding("db")}}, instances: []string{"db.example.com", "gone"},
+			existing: shadowOf("acme", "db.example.com", corev1alpha1.AccountPhaseReady), want: "nothing", wantInstances: []string{"-db.example.com", "-gone"}},
 		{name: "nor deleted", existing: &corev1alpha1.Account{ObjectMeta: metav1.ObjectMeta{Name: ShadowName("acme")}, Spec: corev1alpha1.AccountSpec{Type: corev1alpha1.TypeAccount}}, want: "nothing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := "nothing"
 			var created *corev1alpha1.Account
+			var instances []string
+			export := managedExport
+			if tc.dedicated {
+				export = export.DeepCopy()
+				export.Spec.Service.Model = apisv1alpha1.ServiceModelDedicated
+			}
 			r := &shadowReconciler{
 				accounts: testTree(),
 				bindings: func(provider cluster.ID) []consumerBinding {
 					require.Equal(t, cluster.ID("prov"), provider)
 					return tc.bindings
 				},
-				managed: func(*apisv1alpha1.APIBinding) (*apisv1alpha1.APIExport, bool) { return managedExport, true },
+				managed: func(*apisv1alpha1.APIBinding) (*apisv1alpha1.APIExport, bool) { return export, true },
 				account: func(parent cluster.ID, name string) (*corev1alpha1.Account, bool) {
 					return tc.existing, tc.existing != nil && parent == "prov" && name == tc.existing.Name
+				},
+				instances: func(shadow cluster.ID) []*apisv1alpha1.ServiceInstance {
+					require.Equal(t, cluster.ID("shadowid"), shadow)
+					var out []*apisv1alpha1.ServiceInstance
+					for _, name := range tc.instances {
+						out = append(out, &apisv1alpha1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: name}})
+					}
+					return out
+				},
+				createInstance: func(_ context.Context, _ cluster.ID, si *apisv1alpha1.ServiceInstance) error {
+					require.Equal(t, apisv1alpha1.ServiceInstanceSpec{Export: si.Name,
+						Consumer: apisv1alpha1.ServiceInstanceConsumer{Path: "root:acme", ClusterID: "acme"}}, si.Spec)
+					instances = append(instances, "+"+si.Name)
+					return nil
+				},
+				deleteInstance: func(_ context.Context, _ cluster.ID, si *apisv1alpha1.ServiceInstance) error {
+					instances = append(instances, "-"+si.Name)
+					return nil
 				},
 				create: func(_ context.Context, _ cluster.ID, acc *corev1alpha1.Account) error {
 					got, created = "created", acc
@@ -117,6 +155,8 @@ func TestReconcileShadowAccount(t *testing.T) {
 			}
 			require.NoError(t, r.reconcile(t.Context(), "prov", "acme"))
 			require.Equal(t, tc.want, got)
+			slices.Sort(instances)
+			require.Equal(t, tc.wantInstances, instances)
 			if created != nil {
 				require.Equal(t, ShadowName("acme"), created.Name)
 				require.Equal(t, corev1alpha1.TypeShadow, created.Spec.Type)
@@ -199,6 +239,51 @@ func TestReconcileTenantSpace(t *testing.T) {
 			} else {
 				require.Equal(t, metav1.ConditionFalse, c.Status)
 			}
+		})
+	}
+}
+
+func TestInstanceReady(t *testing.T) {
+	t.Parallel()
+	dedicated := managedExport.DeepCopy()
+	dedicated.Spec.Service.Model = apisv1alpha1.ServiceModelDedicated
+	ready := func(status metav1.ConditionStatus, reason string) *apisv1alpha1.ServiceInstance {
+		return &apisv1alpha1.ServiceInstance{Status: apisv1alpha1.ServiceInstanceStatus{
+			Conditions: []metav1.Condition{{Type: apisv1alpha1.ServiceInstanceConditionReady, Status: status, Reason: reason, Message: "m"}}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		export   *apisv1alpha1.APIExport
+		shadow   bool
+		instance *apisv1alpha1.ServiceInstance
+		// want is the condition's status and reason, empty when there is none.
+		want string
+	}{
+		{name: "Shared services have none", export: managedExport, shadow: true, want: ""},
+		{name: "no shadow account yet", export: dedicated, want: "False/InstancePending"},
+		{name: "no instance yet", export: dedicated, shadow: true, want: "False/InstancePending"},
+		{name: "no report yet", export: dedicated, shadow: true, instance: &apisv1alpha1.ServiceInstance{}, want: "False/InstancePending"},
+		{name: "deploying", export: dedicated, shadow: true, instance: ready(metav1.ConditionFalse, "Deploying"), want: "False/Deploying"},
+		{name: "ready", export: dedicated, shadow: true, instance: ready(metav1.ConditionTrue, "Deployed"), want: "True/Deployed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := &bindingReconciler{instance: func(shadow cluster.ID, name string) (*apisv1alpha1.ServiceInstance, bool) {
+				require.Equal(t, cluster.ID("shadowid"), shadow)
+				require.Equal(t, tc.export.Name, name)
+				return tc.instance, tc.instance != nil
+			}}
+			b := boundBinding("db")
+			b.Status.Conditions = []metav1.Condition{{Type: apisv1alpha1.BindingConditionInstanceReady, Status: metav1.ConditionTrue, Reason: "Old"}}
+			if tc.shadow {
+				b.Status.ShadowAccount = &apisv1alpha1.ShadowAccountReference{ClusterID: "shadowid"}
+			}
+			r.instanceReady(b, tc.export)
+			got := ""
+			if c := meta.FindStatusCondition(b.Status.Conditions, apisv1alpha1.BindingConditionInstanceReady); c != nil {
+				got = string(c.Status) + "/" + c.Reason
+			}
+			require.Equal(t, tc.want, got)
 		})
 	}
 }

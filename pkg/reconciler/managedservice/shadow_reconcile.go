@@ -70,11 +70,16 @@ type shadowReconciler struct {
 	create  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
 	update  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
 	delete  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
+	// instances reads the ServiceInstances of a shadow account from the cache.
+	instances      func(shadow cluster.ID) []*apisv1alpha1.ServiceInstance
+	createInstance func(ctx context.Context, shadow cluster.ID, si *apisv1alpha1.ServiceInstance) error
+	deleteInstance func(ctx context.Context, shadow cluster.ID, si *apisv1alpha1.ServiceInstance) error
 }
 
-// reconcile creates, updates or deletes the shadow account of org in provider.
+// reconcile creates, updates or deletes the shadow account of org in provider, and keeps the
+// ServiceInstances of its Dedicated services in it.
 func (r *shadowReconciler) reconcile(ctx context.Context, provider, org cluster.ID) error {
-	exports := r.exports(provider, org)
+	exports, dedicated := r.exports(provider, org)
 	name := ShadowName(org)
 	acc, exists := r.account(provider, name)
 	if exists && !IsShadowOf(acc, org) {
@@ -109,17 +114,56 @@ func (r *shadowReconciler) reconcile(ctx context.Context, provider, org cluster.
 			return fmt.Errorf("failed to update shadow account %s: %w", name, err)
 		}
 	}
+	if acc.Status.Phase != corev1alpha1.AccountPhaseReady || acc.Status.ClusterID == "" {
+		// The account's Ready event queues the pair again.
+		return nil
+	}
+	return r.serviceInstances(ctx, cluster.ID(acc.Status.ClusterID), org, dedicated)
+}
+
+// serviceInstances creates a ServiceInstance in the shadow account for each Dedicated service
+// the organisation binds, named after the export, and deletes those of services it no longer
+// binds. Existing ones are left as they are: their spec cannot change.
+func (r *shadowReconciler) serviceInstances(ctx context.Context, shadow, org cluster.ID, dedicated []string) error {
+	existing := map[string]*apisv1alpha1.ServiceInstance{}
+	for _, si := range r.instances(shadow) {
+		existing[si.Name] = si
+	}
+	for _, export := range dedicated {
+		if _, ok := existing[export]; ok {
+			continue
+		}
+		si := &apisv1alpha1.ServiceInstance{
+			ObjectMeta: metav1.ObjectMeta{Name: export},
+			Spec: apisv1alpha1.ServiceInstanceSpec{
+				Consumer: apisv1alpha1.ServiceInstanceConsumer{ClusterID: string(org)},
+				Export:   export,
+			},
+		}
+		if o, ok := r.accounts.Lookup(org); ok {
+			si.Spec.Consumer.Path = o.Path
+		}
+		if err := r.createInstance(ctx, shadow, si); err != nil {
+			return fmt.Errorf("failed to create ServiceInstance %s: %w", export, err)
+		}
+	}
+	for name, si := range existing {
+		if !slices.Contains(dedicated, name) && si.DeletionTimestamp == nil {
+			if err := r.deleteInstance(ctx, shadow, si); err != nil {
+				return fmt.Errorf("failed to delete ServiceInstance %s: %w", name, err)
+			}
+		}
+	}
 	return nil
 }
 
 // exports returns the sorted names of provider's managed services that live bindings of
-// organisation org bind. Bindings being deleted, and those of accounts or organisations being
-// deleted, do not count.
-func (r *shadowReconciler) exports(provider, org cluster.ID) []string {
+// organisation org bind, and those of them that are Dedicated. Bindings being deleted, and
+// those of accounts or organisations being deleted, do not count.
+func (r *shadowReconciler) exports(provider, org cluster.ID) (out, dedicated []string) {
 	if o, ok := r.accounts.Lookup(org); !ok || o.Deleting {
-		return nil
+		return nil, nil
 	}
-	var out []string
 	for _, cb := range r.bindings(provider) {
 		b := cb.binding
 		if b.DeletionTimestamp != nil || b.Status.Phase != apisv1alpha1.BindingPhaseBound {
@@ -134,10 +178,14 @@ func (r *shadowReconciler) exports(provider, org cluster.ID) []string {
 		}
 		if export, ok := r.managed(b); ok && !slices.Contains(out, export.Name) {
 			out = append(out, export.Name)
+			if export.Spec.Service.Model == apisv1alpha1.ServiceModelDedicated {
+				dedicated = append(dedicated, export.Name)
+			}
 		}
 	}
 	slices.Sort(out)
-	return out
+	slices.Sort(dedicated)
+	return out, dedicated
 }
 
 // newShadow returns the shadow account of org in provider, owned by the provider account's

@@ -36,6 +36,8 @@ type bindingReconciler struct {
 	managed func(b *apisv1alpha1.APIBinding) (*apisv1alpha1.APIExport, bool)
 	// account reads an Account object of account parent from the cache.
 	account func(parent cluster.ID, name string) (*corev1alpha1.Account, bool)
+	// instance reads a ServiceInstance of a shadow account from the cache.
+	instance func(shadow cluster.ID, name string) (*apisv1alpha1.ServiceInstance, bool)
 	// namespace reads a namespace's metadata of account id from the cache.
 	namespace       func(id cluster.ID, name string) (*metav1.PartialObjectMetadata, bool)
 	createNamespace func(ctx context.Context, id cluster.ID, ns *corev1.Namespace) error
@@ -78,10 +80,32 @@ func (r *bindingReconciler) reconcile(ctx context.Context, id cluster.ID, b *api
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, failed.reason, failed.message
 	}
 	meta.SetStatusCondition(&updated.Status.Conditions, c)
+	r.instanceReady(updated, export)
 	if apiequality.Semantic.DeepEqual(b.Status, updated.Status) {
 		return nil
 	}
 	return r.updateStatus(ctx, id, updated)
+}
+
+// instanceReady sets InstanceReady for a Dedicated service from the Ready condition the
+// provider reports on the organisation's ServiceInstance; Shared services have none.
+func (r *bindingReconciler) instanceReady(b *apisv1alpha1.APIBinding, export *apisv1alpha1.APIExport) {
+	if export.Spec.Service.Model != apisv1alpha1.ServiceModelDedicated {
+		meta.RemoveStatusCondition(&b.Status.Conditions, apisv1alpha1.BindingConditionInstanceReady)
+		return
+	}
+	c := metav1.Condition{Type: apisv1alpha1.BindingConditionInstanceReady, Status: metav1.ConditionFalse,
+		Reason: apisv1alpha1.BindingReasonInstancePending, Message: "the ServiceInstance is being created", ObservedGeneration: b.Generation}
+	if b.Status.ShadowAccount == nil {
+		c.Message = "the shadow account is not ready"
+	} else if si, ok := r.instance(cluster.ID(b.Status.ShadowAccount.ClusterID), export.Name); ok {
+		if ready := meta.FindStatusCondition(si.Status.Conditions, apisv1alpha1.ServiceInstanceConditionReady); ready != nil {
+			c.Status, c.Reason, c.Message = ready.Status, ready.Reason, ready.Message
+		} else {
+			c.Message = "the provider has not reported on the ServiceInstance yet"
+		}
+	}
+	meta.SetStatusCondition(&b.Status.Conditions, c)
 }
 
 // shadowAccount sets status.shadowAccount once the organisation's shadow account is Ready.

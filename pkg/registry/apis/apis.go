@@ -1,5 +1,5 @@
-// Package apis serves the apis.accountmesh.io API: APIResourceSchemas, APIExports and
-// APIBindings. It validates them (schemas as upstream validates CRD specs, immutability from
+// Package apis serves the apis.accountmesh.io API: APIResourceSchemas, APIExports,
+// APIBindings and ServiceInstances (which only the platform creates). It validates them (schemas as upstream validates CRD specs, immutability from
 // the types' CEL markers) and decides at creation who may bind an export: the verb bind on
 // the export, in the export's account, for the user creating the binding, with the reserved
 // groups that name the consumer account and its subtrees added (pkg/authentication).
@@ -57,5 +57,9 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, deps D
 	if err != nil {
 		return nil, err
 	}
-	return store.NewGroup(scheme, getter, schemas, exports, bindings)
+	instances, err := serviceInstanceOptions(scheme, deps)
+	if err != nil {
+		return nil, err
+	}
+	return store.NewGroup(scheme, getter, schemas, exports, bindings, instances)
 }

@@ -29,6 +29,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&APIResourceSchema{}, &APIResourceSchemaList{},
 		&APIExport{}, &APIExportList{},
 		&APIBinding{}, &APIBindingList{},
+		&ServiceInstance{}, &ServiceInstanceList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

@@ -122,6 +122,31 @@ func (in RelatedResource) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServiceInstance) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.ServiceInstance"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServiceInstanceConsumer) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.ServiceInstanceConsumer"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServiceInstanceList) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.ServiceInstanceList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServiceInstanceSpec) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.ServiceInstanceSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServiceInstanceStatus) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.ServiceInstanceStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ServiceSpec) OpenAPIModelName() string {
 	return "io.accountmesh.apis.v1alpha1.ServiceSpec"
 }

@@ -61,6 +61,8 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Apis().V1alpha1().APIExports().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("apiresourceschemas"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Apis().V1alpha1().APIResourceSchemas().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("serviceinstances"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Apis().V1alpha1().ServiceInstances().Informer()}, nil
 
 		// Group=core.accountmesh.io, Version=v1alpha1
 	case corev1alpha1.SchemeGroupVersion.WithResource("accounts"):

@@ -29,3 +29,7 @@ type APIExportListerExpansion interface{}
 // APIResourceSchemaListerExpansion allows custom methods to be added to
 // APIResourceSchemaLister.
 type APIResourceSchemaListerExpansion interface{}
+
+// ServiceInstanceListerExpansion allows custom methods to be added to
+// ServiceInstanceLister.
+type ServiceInstanceListerExpansion interface{}

@@ -30,6 +30,8 @@ type Interface interface {
 	APIExports() TypedAPIExportInformer
 	// APIResourceSchemas returns a APIResourceSchemaInformer.
 	APIResourceSchemas() TypedAPIResourceSchemaInformer
+	// ServiceInstances returns a ServiceInstanceInformer.
+	ServiceInstances() TypedServiceInstanceInformer
 }
 
 type version struct {
@@ -56,4 +58,9 @@ func (v *version) APIExports() TypedAPIExportInformer {
 // APIResourceSchemas returns a TypedAPIResourceSchemaInformer.
 func (v *version) APIResourceSchemas() TypedAPIResourceSchemaInformer {
 	return &aPIResourceSchemaInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
+}
+
+// ServiceInstances returns a TypedServiceInstanceInformer.
+func (v *version) ServiceInstances() TypedServiceInstanceInformer {
+	return &serviceInstanceInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }

@@ -31,6 +31,7 @@ type ApisV1alpha1Interface interface {
 	APIBindingsGetter
 	APIExportsGetter
 	APIResourceSchemasGetter
+	ServiceInstancesGetter
 }
 
 // ApisV1alpha1Client is used to interact with features provided by the apis.accountmesh.io group.
@@ -48,6 +49,10 @@ func (c *ApisV1alpha1Client) APIExports() APIExportInterface {
 
 func (c *ApisV1alpha1Client) APIResourceSchemas() APIResourceSchemaInterface {
 	return newAPIResourceSchemas(c)
+}
+
+func (c *ApisV1alpha1Client) ServiceInstances() ServiceInstanceInterface {
+	return newServiceInstances(c)
 }
 
 // NewForConfig creates a new ApisV1alpha1Client for the given config.

@@ -40,6 +40,10 @@ func (c *FakeApisV1alpha1) APIResourceSchemas() v1alpha1.APIResourceSchemaInterf
 	return newFakeAPIResourceSchemas(c)
 }
 
+func (c *FakeApisV1alpha1) ServiceInstances() v1alpha1.ServiceInstanceInterface {
+	return newFakeServiceInstances(c)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeApisV1alpha1) RESTClient() rest.Interface {
