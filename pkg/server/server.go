@@ -119,6 +119,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 	sc := storagebackend.NewDefaultConfig(c.Options.EtcdPrefix, nil)
 	sc.Transport.ServerList = d.etcd.Endpoints
 	sc.Transport.TrustedCAFile, sc.Transport.CertFile, sc.Transport.KeyFile = d.etcd.CAFile, d.etcd.CertFile, d.etcd.KeyFile
+	// Upstream's compactor: one per etcd client configuration, shared by every resource and
+	// custom resource; replicas agree through a revision key in etcd which of them compacts.
+	sc.CompactionInterval = c.Options.EtcdCompactionInterval
 	prefixes := &storage.Prefixes{}
 	s.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes,
 		Uncached: []schema.GroupResource{apiextensionsv1.Resource("customresourcedefinitions")}}
