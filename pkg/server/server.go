@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/options/encryptionconfig"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -125,6 +126,13 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 	prefixes := &storage.Prefixes{}
 	s.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes,
 		Uncached: []schema.GroupResource{apiextensionsv1.Resource("customresourcedefinitions")}}
+	if d.encryption != nil {
+		s.storage.Transformers = encryptionconfig.StaticTransformers(d.encryption.Transformers)
+		// As kube-apiserver: a KMS plugin that does not answer makes the server unready and
+		// unhealthy, not dead.
+		s.Generic.HealthzChecks = append(s.Generic.HealthzChecks, d.encryption.HealthChecks...)
+		s.Generic.ReadyzChecks = append(s.Generic.ReadyzChecks, d.encryption.HealthChecks...)
+	}
 	s.purger = &storage.Purger{Client: d.etcdClient, EtcdPrefix: c.Options.EtcdPrefix, Prefixes: prefixes}
 
 	completed := s.Generic.Complete(nil)
