@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/storage/value"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -117,6 +118,9 @@ type Index struct {
 type Config struct {
 	// Storage is the etcd configuration shared by all resources.
 	Storage storagebackend.Config
+	// Transformers encrypt the values of custom resources at rest, by group/resource
+	// (--encryption-provider-config); nil stores them as they are.
+	Transformers value.ResourceTransformers
 	// RecordPrefix is called before the first object under a resource prefix is stored, e.g.
 	// to make account deletion purge it.
 	RecordPrefix func(prefix string) error
@@ -139,7 +143,7 @@ func NewIndex(c Config) *Index {
 	}
 	return &Index{
 		deps: servingDeps{
-			raws:                &rawStorages{base: c.Storage, record: c.RecordPrefix},
+			raws:                &rawStorages{base: c.Storage, transformers: c.Transformers, record: c.RecordPrefix},
 			authorizer:          c.Authorizer,
 			maxRequestBodyBytes: c.MaxRequestBodyBytes,
 		},

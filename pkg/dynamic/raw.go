@@ -13,6 +13,7 @@ import (
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
+	"k8s.io/apiserver/pkg/storage/value"
 
 	amstorage "github.com/accountmesh/accountmesh/pkg/storage"
 )
@@ -22,6 +23,8 @@ import (
 // group/resource share one prefix; each APIExport identity has its own.
 type rawStorages struct {
 	base storagebackend.Config
+	// transformers encrypt values at rest, by group/resource; nil stores them as they are.
+	transformers value.ResourceTransformers
 	// record persists a resource prefix before its first write, so that account deletion can
 	// purge custom resources of resources this process never served.
 	record func(prefix string) error
@@ -56,7 +59,7 @@ func (r *rawStorages) acquire(gr schema.GroupResource, prefix string) (storage.I
 				return nil, nil, err
 			}
 		}
-		cfg := r.base.ForResource(gr)
+		cfg := amstorage.ForResource(r.base, r.transformers, gr)
 		cfg.Codec = unstructured.UnstructuredJSONScheme
 		newFunc := func() runtime.Object { return &unstructured.Unstructured{} }
 		newListFunc := func() runtime.Object { return &unstructured.UnstructuredList{} }

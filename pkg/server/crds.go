@@ -53,8 +53,9 @@ func (s *apiServer) newCustomResources() (*customResources, error) {
 		claims:   names.NewClaims(),
 	}
 	cr.index = dynamic.NewIndex(dynamic.Config{
-		Claims:  cr.claims,
-		Storage: s.storage.Config,
+		Claims:       cr.claims,
+		Storage:      s.storage.Config,
+		Transformers: s.storage.Transformers,
 		RecordPrefix: func(prefix string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

@@ -25,6 +25,14 @@ type Options struct {
 	// EtcdPrefix is the etcd key prefix of everything the server stores, so that several
 	// meshes can share one etcd.
 	EtcdPrefix string
+	// EtcdCompactionInterval is how often the server compacts etcd's history, as
+	// kube-apiserver does (replicas coordinate through etcd); 0 leaves compaction to the
+	// operator.
+	EtcdCompactionInterval time.Duration
+	// EncryptionProviderConfig is an upstream EncryptionConfiguration file
+	// (apiserver.config.k8s.io/v1) saying how to encrypt resources at rest; empty stores them
+	// as they are.
+	EncryptionProviderConfig string
 	// ClusterTokenFile holds the token that seals the credentials replicas share in etcd;
 	// empty means the credentials stay under the root dir only.
 	ClusterTokenFile string
@@ -42,7 +50,7 @@ type Options struct {
 
 // NewOptions returns the default options.
 func NewOptions() *Options {
-	return &Options{RootDir: ".accountmesh", Listen: "127.0.0.1:6443", EtcdPrefix: "/registry", ShutdownWatchGrace: 5 * time.Second,
+	return &Options{RootDir: ".accountmesh", Listen: "127.0.0.1:6443", EtcdPrefix: "/registry", EtcdCompactionInterval: 5 * time.Minute, ShutdownWatchGrace: 5 * time.Second,
 		LeaderElection: LeaderElectionOptions{LeaseDuration: 10 * time.Second, RenewDeadline: 7 * time.Second, RetryPeriod: 2 * time.Second}}
 }
 
@@ -55,6 +63,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdCertFile, "etcd-certfile", o.EtcdCertFile, "Client certificate file for the external etcd.")
 	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", o.EtcdKeyFile, "Client key file for the external etcd.")
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "Prefix of every etcd key the server stores; meshes sharing one etcd need different prefixes.")
+	fs.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval, "How often to compact etcd's history of old revisions, as kube-apiserver does (replicas coordinate through etcd); 0 disables it.")
+	fs.StringVar(&o.EncryptionProviderConfig, "encryption-provider-config", o.EncryptionProviderConfig, "File with an EncryptionConfiguration (apiserver.config.k8s.io/v1, as kube-apiserver's) saying how resources such as Secrets are encrypted in etcd; every replica needs the same keys.")
 	fs.StringVar(&o.ClusterTokenFile, "cluster-token-file", o.ClusterTokenFile, "File with the cluster token (at least 16 random bytes) shared by every replica on one etcd: the CA, admin credentials and ServiceAccount signing key are kept in etcd, sealed with a key derived from it, and taken from there.")
 	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long after the controllers' leader last renewed its lease another replica takes over (the failover time of a replica that died).")
 	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader tries to renew its lease before it stops its controllers and exits; less than the lease duration.")
@@ -129,6 +139,9 @@ func (o CompletedOptions) Validate() error {
 	}
 	if le := o.LeaderElection; le.RetryPeriod <= 0 || le.RenewDeadline <= le.RetryPeriod || le.LeaseDuration <= le.RenewDeadline {
 		errs = append(errs, fmt.Errorf("leader election needs 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration"))
+	}
+	if o.EtcdCompactionInterval < 0 {
+		errs = append(errs, fmt.Errorf("--etcd-compaction-interval must not be negative"))
 	}
 	if o.ShutdownDelay < 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative"))

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apiserver/pkg/server/options/encryptionconfig"
 	"k8s.io/klog/v2"
 
 	"github.com/accountmesh/accountmesh/pkg/authentication/serviceaccount"
@@ -78,9 +79,11 @@ type dependencies struct {
 	caBundle []byte
 	// serviceAccountKey signs ServiceAccount tokens.
 	serviceAccountKey *ecdsa.PrivateKey
+	// encryption says how resources are encrypted at rest; nil: they are not.
+	encryption *encryptionconfig.EncryptionConfiguration
 }
 
-// startDependencies starts etcd, takes the credentials replicas share from etcd (with a
+// startDependencies reads the encryption configuration, starts etcd, takes the credentials replicas share from etcd (with a
 // cluster token), reads or creates the root account's cluster ID, binds the listener, and
 // loads or creates the PKI and the ServiceAccount signing key. On error, it stops what it
 // started.
@@ -97,6 +100,9 @@ func startDependencies(ctx context.Context, c completedConfig) (_ *dependencies,
 		if token, err = clustersecrets.ReadToken(o.ClusterTokenFile); err != nil {
 			return nil, err
 		}
+	}
+	if d.encryption, err = loadEncryption(ctx, o.EncryptionProviderConfig); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(o.RootDir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create root directory: %w", err)

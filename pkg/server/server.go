@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/options/encryptionconfig"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -134,9 +135,19 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 	sc := storagebackend.NewDefaultConfig(c.Options.EtcdPrefix, nil)
 	sc.Transport.ServerList = d.etcd.Endpoints
 	sc.Transport.TrustedCAFile, sc.Transport.CertFile, sc.Transport.KeyFile = d.etcd.CAFile, d.etcd.CertFile, d.etcd.KeyFile
+	// Upstream's compactor: one per etcd client configuration, shared by every resource and
+	// custom resource; replicas agree through a revision key in etcd which of them compacts.
+	sc.CompactionInterval = c.Options.EtcdCompactionInterval
 	prefixes := &storage.Prefixes{}
 	s.storage = storage.RESTOptionsGetter{Config: *sc, Scheme: scheme.Scheme, Codecs: scheme.Codecs, Prefixes: prefixes,
 		Uncached: []schema.GroupResource{apiextensionsv1.Resource("customresourcedefinitions")}}
+	if d.encryption != nil {
+		s.storage.Transformers = encryptionconfig.StaticTransformers(d.encryption.Transformers)
+		// As kube-apiserver: a KMS plugin that does not answer makes the server unready and
+		// unhealthy, not dead.
+		s.Generic.HealthzChecks = append(s.Generic.HealthzChecks, d.encryption.HealthChecks...)
+		s.Generic.ReadyzChecks = append(s.Generic.ReadyzChecks, d.encryption.HealthChecks...)
+	}
 	s.purger = &storage.Purger{Client: d.etcdClient, EtcdPrefix: c.Options.EtcdPrefix, Prefixes: prefixes}
 
 	completed := s.Generic.Complete(nil)

@@ -20,6 +20,7 @@ import (
 	cacherstorage "k8s.io/apiserver/pkg/storage/cacher"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/storagebackend/factory"
+	"k8s.io/apiserver/pkg/storage/value"
 	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
@@ -40,6 +41,9 @@ type RESTOptionsGetter struct {
 	// rarely read, such as CustomResourceDefinitions, whose cache would hold a decoded copy of
 	// every account's objects.
 	Uncached []schema.GroupResource
+	// Transformers encrypt the values of resources at rest (--encryption-provider-config);
+	// nil stores every value as it is.
+	Transformers value.ResourceTransformers
 }
 
 var _ generic.RESTOptionsGetter = RESTOptionsGetter{}
@@ -67,7 +71,7 @@ func (g RESTOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runti
 	if len(versions) == 0 {
 		return generic.RESTOptions{}, fmt.Errorf("no storage version for group %q", resource.Group)
 	}
-	cfg := g.Config.ForResource(resource)
+	cfg := ForResource(g.Config, g.Transformers, resource)
 	if g.Prefixes != nil {
 		g.Prefixes.add(ResourcePrefix(resource))
 	}
@@ -85,6 +89,16 @@ func (g RESTOptionsGetter) GetRESTOptions(resource schema.GroupResource, _ runti
 		ResourcePrefix:          ResourcePrefix(resource),
 		CountMetricPollPeriod:   time.Minute,
 	}, nil
+}
+
+// ForResource returns the etcd configuration of a resource: base, with the transformer that
+// transformers choose for it, if any.
+func ForResource(base storagebackend.Config, transformers value.ResourceTransformers, resource schema.GroupResource) *storagebackend.ConfigForResource {
+	cfg := base.ForResource(resource)
+	if transformers != nil {
+		cfg.Transformer = transformers.TransformerForResource(resource)
+	}
+	return cfg
 }
 
 // Decorator builds the storage of a resource: etcd, under the watch cache keyed by the cluster

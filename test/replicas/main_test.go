@@ -54,6 +54,8 @@ func run(m *testing.M) int {
 // certificate of its CA.
 type etcdCluster struct {
 	members []*embed.Etcd
+	// configs start the members, again after stopMember.
+	configs []*embed.Config
 	// endpoints are the members' client URLs (https).
 	endpoints []string
 	// tls are the client TLS files.
@@ -105,6 +107,7 @@ func startEtcdCluster(ctx context.Context, dir string, n int) (*etcdCluster, err
 			return nil, fmt.Errorf("failed to start etcd member %d: %w", i, err)
 		}
 		c.members = append(c.members, e)
+		c.configs = append(c.configs, cfg)
 	}
 	for i, e := range c.members {
 		select {
@@ -126,12 +129,49 @@ func startEtcdCluster(ctx context.Context, dir string, n int) (*etcdCluster, err
 	return c, nil
 }
 
+// leader returns the index of the member that leads the cluster.
+func (c *etcdCluster) leader() int {
+	for i, e := range c.members {
+		if e != nil && e.Server.Leader() == e.Server.MemberID() {
+			return i
+		}
+	}
+	return -1
+}
+
+// stopMember stops member i, as the loss of its machine would.
+func (c *etcdCluster) stopMember(i int) {
+	c.members[i].Close()
+	c.members[i] = nil
+}
+
+// startMember starts the stopped member i again on its data and waits until it is ready.
+func (c *etcdCluster) startMember(i int) error {
+	e, err := embed.StartEtcd(c.configs[i])
+	if err != nil {
+		return fmt.Errorf("failed to restart etcd member %d: %w", i, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return fmt.Errorf("etcd member %d failed: %w", i, err)
+	case <-time.After(time.Minute):
+		e.Close()
+		return fmt.Errorf("etcd member %d was not ready in time", i)
+	}
+	c.members[i] = e
+	return nil
+}
+
 func (c *etcdCluster) stop() {
 	if c.client != nil {
 		_ = c.client.Close()
 	}
 	for _, e := range c.members {
-		e.Close()
+		if e != nil {
+			e.Close()
+		}
 	}
 }
 

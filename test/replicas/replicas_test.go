@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -54,9 +55,14 @@ func newMesh(t testing.TB, n int, extra ...string) *mesh {
 	return m
 }
 
-// start starts one more replica of the mesh with the token in tokenFile.
+// start starts one more replica of the mesh with the token in tokenFile. It listens on a port
+// of its own that it keeps when restarted, as a load balancer in front expects.
 func (m *mesh) start(t testing.TB, tokenFile string) (*framework.Server, error) {
-	args := append(cluster.args(m.prefix), "--cluster-token-file", tokenFile)
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := append(cluster.args(m.prefix), "--cluster-token-file", tokenFile, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
 	return framework.StartServer(t.Context(), t.TempDir(), append(args, m.extra...)...)
 }
 
