@@ -123,13 +123,7 @@ func TestProviderExampleManaged(t *testing.T) {
 		framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "schema-v1.yaml"))
 		framework.KubectlStdin(t, prov.Kubeconfig, strings.ReplaceAll(string(managedExport), "model: Shared", "model: "+model), "apply", "-f", "-")
 		framework.Kubectl(t, prov.Kubeconfig, "wait", "apiexport/db", "--for=condition=Ready")
-		kubectlApply(t, prov.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: db-controller}
-rules:
-- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [db]}
-`)
-		grantRole(t, prov, "db-controller", "--serviceaccount=default:db-controller", false)
+		grantContent(t, prov, "db", "--serviceaccount=default:db-controller")
 		token := serviceAccountToken(t, prov, "db-controller")
 		kubeconfig := server.WriteTokenKubeconfig(t, prov.Path, token)
 		whoamiEventually(t, kubeconfig)
