@@ -12,6 +12,10 @@
 // account only, so the cost of an event does not grow with the number of consumers. Writes go
 // to /clusters/<id> of the view, so they land in the right account.
 //
+// For a managed service, Service reports the shadow account and tenant spaces of an engaged
+// account from its bindings' status, and AccountConfig addresses an account outside the view
+// (the shadow account, where the provider's ServiceAccount is admin) with the same credentials.
+//
 // The shared informers are pkg/client's cluster-keyed informers, not controller-runtime's
 // cache: client-go's shared informer keys its store by namespace/name, which would merge the
 // objects of different accounts that have the same name (every consumer's default/orders).

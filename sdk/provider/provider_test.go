@@ -31,6 +31,7 @@ func TestViewConfig(t *testing.T) {
 	p := newTestProvider(t)
 	require.Equal(t, "https://example.test:6443/services/export/root:prov/db/clusters/abc", p.ViewConfig("abc").Host)
 	require.Equal(t, "https://example.test:6443/services/export/root:prov/db/clusters/*", p.ViewConfig("*").Host)
+	require.Equal(t, "https://example.test:6443/clusters/shadowid", p.AccountConfig("shadowid").Host)
 
 	for _, o := range []Options{
 		{Path: "root:prov", Export: "db"},

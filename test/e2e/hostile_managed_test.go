@@ -31,7 +31,7 @@ func TestHostileManagedService(t *testing.T) {
 	shadow := serviceStatus(t, c1, "db")[1]
 
 	operator, pia, cora := framework.RandomName("operator-"), framework.RandomName("pia-"), framework.RandomName("cora-")
-	grantContent(t, p, "db", operator)
+	grantContent(t, p, "db", "--user="+operator)
 	grantRole(t, p, "admin", "--user="+pia, false)
 	grantRole(t, c1, "admin", "--user="+cora, false)
 	op, pa, co := certActor(t, operator), certActor(t, pia), certActor(t, cora)
@@ -45,13 +45,7 @@ func TestHostileManagedService(t *testing.T) {
 	// token while it holds content rights on an export they serve; a consumer's or another
 	// provider's ServiceAccount of the same name never does.
 	p2 := server.NewAccount(t, "root")
-	kubectlApply(t, p.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: db-content-sa}
-rules:
-- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [db]}
-`)
-	grantRole(t, p, "db-content-sa", "--serviceaccount=default:ctrl", false)
+	grantContent(t, p, "db", "--serviceaccount=default:ctrl")
 	grantRole(t, c1, "admin", "--serviceaccount=default:ctrl", false)
 	grantRole(t, p2, "admin", "--serviceaccount=default:ctrl", false)
 	ctrl := tokenActor(t, "provider-sa", serviceAccountToken(t, p, "ctrl"))

@@ -38,7 +38,7 @@ func TestHostileProvider(t *testing.T) {
 
 	operator, pia, cora, val, mallory := framework.RandomName("operator-"), framework.RandomName("pia-"), framework.RandomName("cora-"),
 		framework.RandomName("val-"), framework.RandomName("mallory-")
-	grantContent(t, p, "db", operator)
+	grantContent(t, p, "db", "--user="+operator)
 	grantRole(t, p, "admin", "--user="+pia, false)
 	grantRole(t, c1, "admin", "--user="+cora, false)
 	grantRole(t, c1, "view", "--user="+val, false)
@@ -114,9 +114,9 @@ func TestHostileProvider(t *testing.T) {
 	}, []*framework.Account{p, c1, c2, o}, []string{marker, o.ClusterID})
 }
 
-// grantContent grants user every verb on apiexports/content of the export in the provider
-// account, through the ClusterRole <export>-content.
-func grantContent(t *testing.T, provider *framework.Account, export, user string) {
+// grantContent gives subject (a kubectl flag: --user=NAME, --serviceaccount=NS:NAME) all verbs
+// on apiexports/content of export in the provider account.
+func grantContent(t *testing.T, provider *framework.Account, export, subject string) {
 	t.Helper()
 	kubectlApply(t, provider.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -124,7 +124,7 @@ metadata: {name: `+export+`-content}
 rules:
 - {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [`+export+`]}
 `)
-	grantRole(t, provider, export+"-content", "--user="+user, false)
+	grantRole(t, provider, export+"-content", subject, false)
 }
 
 // bindingJSON is bindingYAML as JSON, for raw requests.

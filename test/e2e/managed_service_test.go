@@ -215,13 +215,7 @@ func TestManagedServiceDedicated(t *testing.T) {
 	p, o := server.NewAccount(t, "root"), server.NewAccount(t, "root")
 	c := server.NewAccount(t, o.Path)
 	publishDatabases(t, p, "db", group, "  service:\n    model: Dedicated\n")
-	kubectlApply(t, p.Kubeconfig, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: db-controller}
-rules:
-- {apiGroups: [apis.accountmesh.io], resources: [apiexports/content], verbs: ["*"], resourceNames: [db]}
-`)
-	grantRole(t, p, "db-controller", "--serviceaccount=default:ctrl", false)
+	grantContent(t, p, "db", "--serviceaccount=default:ctrl")
 	ctrl := tokenActor(t, "provider-controller", serviceAccountToken(t, p, "ctrl"))
 
 	bind(t, c, "db", p.Path, "db")

@@ -31,14 +31,14 @@ var exampleProvider = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-// startExampleProvider starts the example provider, logging to logFile, and stops it when the
-// test ends.
-func startExampleProvider(t *testing.T, bin, kubeconfig, path, logFile string) {
+// startExampleProvider starts the example provider with the extra flags, logging to logFile,
+// and stops it when the test ends.
+func startExampleProvider(t *testing.T, bin, kubeconfig, path, logFile string, flags ...string) {
 	t.Helper()
 	log, err := os.Create(logFile)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kubeconfig, "--path", path, "--export", "db")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", kubeconfig, "--path", path, "--export", "db"}, flags...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {

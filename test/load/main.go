@@ -48,6 +48,7 @@ type options struct {
 	crdIdentity string
 	crdFile     string
 	bindings    int
+	managed     bool
 	// fanInDuration is how long each write rate of the view fan-in benchmark runs.
 	fanInDuration time.Duration
 }
@@ -69,6 +70,7 @@ func main() {
 	flag.StringVar(&o.crdIdentity, "crd-identity", "shared", "shared: every account gets the same CRD; distinct: each its own group.")
 	flag.StringVar(&o.crdFile, "crd-file", "", "With --crds: apply this CRD (YAML) in every account instead of the built-in one; reports establishment and memory only.")
 	flag.IntVar(&o.bindings, "bindings", 0, "Publish an export in the first account and bind it in this many others; report bind-to-usable latency and memory per binding.")
+	flag.BoolVar(&o.managed, "managed", false, "With --bindings: the export is a Shared managed service; also report bind-to-connected latency (ServiceConnected=True) and memory per consumer organisation (shadow account, tenant space and binding; in the root layout every account is an organisation).")
 	flag.DurationVar(&o.fanInDuration, "view-fan-in", 0, "With --bindings: watch every consumer's Database through the provider view and update them at 100, 500 and 1000 writes/s for this long each.")
 	flag.Parse()
 	err := run(context.Background(), o)

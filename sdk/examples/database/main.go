@@ -1,8 +1,12 @@
 // Command database is the example provider of Account Mesh. It serves the APIExport "db"
 // (config/): consumers bind it, create Databases in their accounts, and this controller, built
 // on sdk/provider and multicluster-runtime, marks each Database Ready and writes its
-// connection Secret beside it, through the export's provider view and the consumer's accepted
-// claim on labelled Secrets.
+// connection Secret, through the export's provider view. With config/export.yaml the Secret
+// goes beside the Database, through the consumer's accepted claim on labelled Secrets; with
+// config/export-managed.yaml (a Shared managed service) it goes into the binding's tenant
+// space, and the customer's credentials are kept in the organisation's shadow account. With
+// --dedicated (and the export's model Dedicated) it also reports each organisation's
+// ServiceInstance Ready.
 //
 //	go run ./sdk/examples/database --kubeconfig provider.kubeconfig --path root:prov --export db
 //
@@ -15,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -42,6 +47,7 @@ type options struct {
 	kubeconfig string
 	path       string
 	export     string
+	dedicated  bool
 }
 
 func main() {
@@ -51,6 +57,7 @@ func main() {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of a user with access to the export's content in the provider account")
 	fs.StringVar(&o.path, "path", "", "path (or cluster ID) of the provider account, e.g. root:prov")
 	fs.StringVar(&o.export, "export", "db", "name of the APIExport in the provider account")
+	fs.BoolVar(&o.dedicated, "dedicated", false, "deploy a dedicated instance for each consumer organisation's ServiceInstance (a Dedicated managed service)")
 	klog.InitFlags(fs)
 	_ = fs.Parse(os.Args[1:]) // ExitOnError
 	ctrl.SetLogger(klog.NewKlogr())
@@ -84,13 +91,23 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("failed to create the manager: %w", err)
 	}
+	shadows := &shadowClients{provider: p, scheme: scheme, clients: map[string]client.Client{}}
 	r := &reconciler{client: func(ctx context.Context, c multicluster.ClusterName) (client.Client, error) {
 		cl, err := mgr.GetCluster(ctx, c)
 		if err != nil {
 			return nil, err
 		}
 		return cl.GetClient(), nil
-	}}
+	}, service: p.Service, shadow: shadows.get}
+	if o.dedicated {
+		err = mcbuilder.ControllerManagedBy(mgr).
+			Named("serviceinstance").
+			For(&apisv1alpha1.APIBinding{}).
+			Complete(&instanceReconciler{export: o.export, service: p.Service, shadow: shadows.get})
+		if err != nil {
+			return fmt.Errorf("failed to create the instance controller: %w", err)
+		}
+	}
 	err = mcbuilder.ControllerManagedBy(mgr).
 		Named("database").
 		For(&dbv1.Database{}).
@@ -120,4 +137,28 @@ func databasesOfAccount(c multicluster.ClusterName, cl cluster.Cluster) handler.
 		}
 		return reqs
 	})
+}
+
+// shadowClients are the clients of the shadow accounts, made once each with the provider's
+// credentials.
+type shadowClients struct {
+	provider *provider.Provider
+	scheme   *runtime.Scheme
+
+	mu      sync.Mutex
+	clients map[string]client.Client
+}
+
+func (s *shadowClients) get(_ context.Context, id string) (client.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[id]; ok {
+		return c, nil
+	}
+	c, err := client.New(s.provider.AccountConfig(id), client.Options{Scheme: s.scheme})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the client of shadow account %s: %w", id, err)
+	}
+	s.clients[id] = c
+	return c, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	dbv1 "github.com/accountmesh/accountmesh/sdk/examples/database/apis/v1"
+	"github.com/accountmesh/accountmesh/sdk/provider"
 )
 
 func testScheme(t *testing.T) *runtime.Scheme {
@@ -170,4 +171,58 @@ func TestReconcileGone(t *testing.T) {
 		_, err := r.Reconcile(t.Context(), req)
 		require.NoError(t, err, name)
 	}
+}
+
+// TestReconcileManaged runs the reconciler for a managed service: the connection Secret goes
+// into the tenant space with the password kept in the shadow account, and a deleted Database
+// takes both with it.
+func TestReconcileManaged(t *testing.T) {
+	t.Parallel()
+	db := &dbv1.Database{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orders", UID: "u1", Generation: 1,
+		Finalizers: []string{dbv1.CleanupFinalizer}}}
+	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(db, binding()).WithStatusSubresource(&dbv1.Database{}).Build()
+	shadow := fake.NewClientBuilder().WithScheme(testScheme(t)).Build()
+	svc := provider.Service{}
+	r := &reconciler{
+		client: func(context.Context, multicluster.ClusterName) (client.Client, error) { return c, nil },
+		service: func(context.Context, multicluster.ClusterName) (provider.Service, bool, error) {
+			return svc, true, nil
+		},
+		shadow: func(_ context.Context, id string) (client.Client, error) {
+			require.Equal(t, "shadowid", id)
+			return shadow, nil
+		},
+	}
+	req := mcreconcile.Request{ClusterName: "consumer", Request: reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "default", Name: "orders"}}}
+	ready := func() *metav1.Condition {
+		got := &dbv1.Database{}
+		require.NoError(t, c.Get(t.Context(), req.NamespacedName, got))
+		return meta.FindStatusCondition(got.Status.Conditions, dbv1.ConditionReady)
+	}
+
+	// Not connected yet.
+	_, err := r.Reconcile(t.Context(), req)
+	require.NoError(t, err)
+	require.Equal(t, dbv1.ReasonServicePending, ready().Reason)
+
+	svc = provider.Service{ShadowAccount: &apisv1alpha1.ShadowAccountReference{ClusterID: "shadowid"}, TenantSpaces: []string{"db"}}
+	_, err = r.Reconcile(t.Context(), req)
+	require.NoError(t, err)
+	require.Equal(t, metav1.ConditionTrue, ready().Status)
+	secret := &corev1.Secret{}
+	require.NoError(t, c.Get(t.Context(), client.ObjectKey{Namespace: "db", Name: "default-orders-connection"}, secret))
+	require.Empty(t, secret.OwnerReferences, "no owner across namespaces")
+	creds := &corev1.Secret{}
+	require.NoError(t, shadow.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "customer-consumer"}, creds))
+	require.NotEmpty(t, creds.Data["default.orders"])
+	require.Equal(t, string(creds.Data["default.orders"]), secret.StringData[keyPassword])
+
+	// Deleted: the Secret and the credential go, then the finalizer.
+	require.NoError(t, c.Delete(t.Context(), db))
+	_, err = r.Reconcile(t.Context(), req)
+	require.NoError(t, err)
+	err = c.Get(t.Context(), client.ObjectKey{Namespace: "db", Name: "default-orders-connection"}, secret)
+	require.True(t, apierrors.IsNotFound(err), "got %v", err)
+	require.NoError(t, shadow.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "customer-consumer"}, creds))
+	require.NotContains(t, creds.Data, "default.orders")
 }

@@ -14,6 +14,9 @@ const (
 	// ReasonSecretClaimRejected: the consumer's APIBinding does not accept the export's claim
 	// on connection secrets, so the provider cannot hand over the credentials.
 	ReasonSecretClaimRejected = "SecretClaimRejected"
+	// ReasonServicePending: the export is a managed service and the platform has not yet
+	// connected the account (no shadow account or tenant space yet).
+	ReasonServicePending = "ServicePending"
 )
 
 // Engines a Database may run.
