@@ -62,6 +62,8 @@ var viewRules = []rbacv1.PolicyRule{
 	rule(readVerbs, coordinationv1.GroupName, "leases"),
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
 	rule(readVerbs, apisv1alpha1.GroupName, "apiresourceschemas", "apiexports", "apiexports/status", "apibindings", "apibindings/status"),
+	// The admission policies that apply, inherited ones included: who writes should know.
+	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "effectivepolicies"),
 }
 
 // editRules change an account's objects, RBAC excepted, as upstream edit, but without

@@ -125,6 +125,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(internal(authorizationv1alpha1.GroupName),
 		&authorizationv1alpha1.AccessibleAccount{}, &authorizationv1alpha1.AccessibleAccountList{},
 		&authorizationv1alpha1.AccessGrant{}, &authorizationv1alpha1.AccessGrantList{},
+		&authorizationv1alpha1.EffectivePolicy{}, &authorizationv1alpha1.EffectivePolicyList{},
 	)
 	s.AddKnownTypes(internal(apisv1alpha1.GroupName),
 		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},

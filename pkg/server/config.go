@@ -127,7 +127,7 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	// Admission policies come last, as upstream's: they see what the other plugins let through.
 	// The clients exist once the server does, before it serves.
 	core := validatingpolicy.CoreClientsFunc(func(c string) corev1client.CoreV1Interface { return s.clients.CoreV1(c) })
-	policies := validatingpolicy.New(s.policies.index, g.Authorization.Authorizer, s.admission, core, s.policies.synced)
+	policies := validatingpolicy.New(s.policies.index, g.Authorization.Authorizer, s.authz.Policy(), s.admission, core, s.policies.synced)
 	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), s.crdGroups,
 		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies)
 

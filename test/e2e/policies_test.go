@@ -197,6 +197,22 @@ spec: {policyName: small-widgets, validationActions: [Deny]}
 			return err != nil && strings.Contains(stderr, "widgets must be small"), nil
 		}, "a big widget is denied")
 		framework.KubectlStdin(t, acc.Kubeconfig, widget(3), "create", "-f", "-")
+
+		// Upstream labels its policy metrics with the names of the policy and binding: here the
+		// checks are counted, the names are not.
+		body, err := server.Root(t).Kube.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		require.NoError(t, err)
+		var checks []string
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "apiserver_validating_admission_policy_check_total{") {
+				checks = append(checks, line)
+			}
+		}
+		require.NotEmpty(t, checks, "the policy checks are counted")
+		for _, line := range checks {
+			require.Contains(t, line, `policy="unexpected",policy_binding="unexpected"`)
+		}
+		require.NotContains(t, string(body), "small-widgets", "no policy name in /metrics")
 	})
 
 	t.Run("self-matching policy does not lock out", func(t *testing.T) {

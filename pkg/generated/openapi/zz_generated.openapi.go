@@ -71,6 +71,9 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		authorizationv1alpha1.AccessibleAccount{}.OpenAPIModelName():           schema_pkg_apis_authorization_v1alpha1_AccessibleAccount(ref),
 		authorizationv1alpha1.AccessibleAccountList{}.OpenAPIModelName():       schema_pkg_apis_authorization_v1alpha1_AccessibleAccountList(ref),
 		authorizationv1alpha1.AccessibleAccountSpec{}.OpenAPIModelName():       schema_pkg_apis_authorization_v1alpha1_AccessibleAccountSpec(ref),
+		authorizationv1alpha1.EffectivePolicy{}.OpenAPIModelName():             schema_pkg_apis_authorization_v1alpha1_EffectivePolicy(ref),
+		authorizationv1alpha1.EffectivePolicyList{}.OpenAPIModelName():         schema_pkg_apis_authorization_v1alpha1_EffectivePolicyList(ref),
+		authorizationv1alpha1.EffectivePolicySpec{}.OpenAPIModelName():         schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref),
 		corev1alpha1.Account{}.OpenAPIModelName():                              schema_pkg_apis_core_v1alpha1_Account(ref),
 		corev1alpha1.AccountInfo{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountInfo(ref),
 		corev1alpha1.AccountInfoList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountInfoList(ref),
@@ -1851,6 +1854,159 @@ func schema_pkg_apis_authorization_v1alpha1_AccessibleAccountSpec(ref common.Ref
 				Required: []string{"path", "clusterID"},
 			},
 		},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_EffectivePolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectivePolicy is one ValidatingAdmissionPolicyBinding that applies in the account it is read in: a binding of the account itself, or one labelled accountmesh.io/inherit: \"true\" in an ancestor, with the policy it binds (both resolved where the binding lives). Its name is <account path>.<binding name>. It is computed on every request and never stored; the bindings it shows can be changed only in the account they live in.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "metadata is the object's metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "spec describes the binding and its policy.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(authorizationv1alpha1.EffectivePolicySpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			authorizationv1alpha1.EffectivePolicySpec{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_EffectivePolicyList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectivePolicyList is a list of EffectivePolicies, nearest account first.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "metadata is the list's metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "items are the policies.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(authorizationv1alpha1.EffectivePolicy{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			authorizationv1alpha1.EffectivePolicy{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectivePolicySpec describes one binding that applies in an account.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"account": {
+						SchemaProps: spec.SchemaProps{
+							Description: "account is the path of the account where the binding and its policy live.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"inherited": {
+						SchemaProps: spec.SchemaProps{
+							Description: "inherited is true when the binding lives in an ancestor and flows down.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"inheritable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "inheritable is true when the binding is labelled to apply in descendants too.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"bindingName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "bindingName is the ValidatingAdmissionPolicyBinding's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"binding": {
+						SchemaProps: spec.SchemaProps{
+							Description: "binding is the binding's spec.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1.ValidatingAdmissionPolicyBindingSpec{}.OpenAPIModelName()),
+						},
+					},
+					"policy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "policy is the spec of the policy it binds; unset when that policy does not exist, and the binding then does nothing.",
+							Ref:         ref(v1.ValidatingAdmissionPolicySpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"account", "bindingName", "binding"},
+			},
+		},
+		Dependencies: []string{
+			v1.ValidatingAdmissionPolicyBindingSpec{}.OpenAPIModelName(), v1.ValidatingAdmissionPolicySpec{}.OpenAPIModelName()},
 	}
 }
 
