@@ -41,6 +41,32 @@ spec:
 `, name, strings.Join(resources, ", "), actions)
 }
 
+// maxKeysPolicy is a policy, and its binding, that limits the keys of the objects of resource
+// (ConfigMaps or Secrets) to the value max of the ConfigMap limits in default.
+func maxKeysPolicy(resource string) string {
+	return `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: max-keys}
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [` + resource + `]}
+  validations:
+  - expression: "!has(object.data) || size(object.data) <= int(params.data.max)"
+    messageExpression: "'at most ' + params.data.max + ' keys'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: max-keys}
+spec:
+  policyName: max-keys
+  validationActions: [Deny]
+  paramRef: {name: limits, namespace: default, parameterNotFoundAction: Deny}
+`
+}
+
 // eventuallyDenied creates objects with create until one is refused with a message containing
 // want (policies take effect once the server's informers see them), and returns the error.
 func eventuallyDenied(t *testing.T, want string, create func(ctx context.Context, name string) error) error {
@@ -97,27 +123,7 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 			Data:       map[string]string{"max": "2"},
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		framework.KubectlStdin(t, acc.Kubeconfig, `
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: max-keys}
-spec:
-  paramKind: {apiVersion: v1, kind: ConfigMap}
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [secrets]}
-  validations:
-  - expression: "!has(object.data) || size(object.data) <= int(params.data.max)"
-    messageExpression: "'at most ' + params.data.max + ' keys'"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: max-keys}
-spec:
-  policyName: max-keys
-  validationActions: [Deny]
-  paramRef: {name: limits, namespace: default, parameterNotFoundAction: Deny}
-`, "apply", "-f", "-")
+		framework.KubectlStdin(t, acc.Kubeconfig, maxKeysPolicy("secrets"), "apply", "-f", "-")
 		secret := func(keys int) func(ctx context.Context, name string) error {
 			return func(ctx context.Context, name string) error {
 				data := map[string][]byte{}
@@ -131,26 +137,7 @@ spec:
 		eventuallyDenied(t, "at most 2 keys", secret(3))
 		require.NoError(t, secret(2)(ctx, "two"))
 		// The same binding in the other account finds no param there: Deny.
-		framework.KubectlStdin(t, other.Kubeconfig, `
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: max-keys}
-spec:
-  paramKind: {apiVersion: v1, kind: ConfigMap}
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}
-  validations:
-  - expression: "size(object.data) <= int(params.data.max)"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: max-keys}
-spec:
-  policyName: max-keys
-  validationActions: [Deny]
-  paramRef: {name: limits, namespace: default, parameterNotFoundAction: Deny}
-`, "apply", "-f", "-")
+		framework.KubectlStdin(t, other.Kubeconfig, maxKeysPolicy("configmaps"), "apply", "-f", "-")
 		eventuallyDenied(t, "no params found", configMapCreator(other.Kube, "default", nil))
 	})
 
