@@ -202,6 +202,57 @@ spec: {policyName: small-widgets, validationActions: [Deny]}
 		require.NotContains(t, string(body), "small-widgets", "no policy name in /metrics")
 	})
 
+	t.Run("bound resources", func(t *testing.T) {
+		group := randomGroup()
+		provider := server.NewAccount(t, "root")
+		consumer := server.NewAccount(t, "root")
+		publishDatabases(t, provider, "db", group, "")
+		bind(t, consumer, "db", provider.Path, "db")
+		waitDiscoverable(t, consumer.Kubeconfig, "databases."+group)
+		framework.KubectlStdin(t, consumer.Kubeconfig, `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-large-databases}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [`+group+`], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [databases]}
+  validations:
+  - {expression: "object.spec.size != 'L'", message: large databases need approval}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-large-databases}
+spec: {policyName: no-large-databases, validationActions: [Deny]}
+`, "apply", "-f", "-")
+		db := func(size string) string {
+			return fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata: {name: %s, namespace: default}\nspec: {size: %s}\n",
+				group, framework.RandomName("db-"), size)
+		}
+		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+			_, stderr, err := framework.KubectlResult(t, consumer.Kubeconfig, db("L"), "create", "-f", "-")
+			return err != nil && strings.Contains(stderr, "large databases need approval"), nil
+		}, "a large database is denied")
+		framework.KubectlStdin(t, consumer.Kubeconfig, db("S"), "create", "-f", "-")
+		// The policy is type-checked against the bound schema.
+		framework.KubectlStdin(t, consumer.Kubeconfig, `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: mistyped-databases}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [`+group+`], apiVersions: [v1], operations: [CREATE], resources: [databases]}
+  validations:
+  - {expression: "object.spec.flavour == 'x'"}
+`, "apply", "-f", "-")
+		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+			out, _, err := framework.KubectlResult(t, consumer.Kubeconfig, "", "get", "validatingadmissionpolicy", "mistyped-databases",
+				"-o", "jsonpath={.status.typeChecking.expressionWarnings[0].warning}")
+			return err == nil && strings.Contains(out, "flavour"), nil
+		}, "the bound schema types the policy")
+	})
+
 	t.Run("self-matching policy does not lock out", func(t *testing.T) {
 		other := server.NewAccount(t, "root")
 		framework.KubectlStdin(t, other.Kubeconfig, `
