@@ -57,7 +57,7 @@ func rule(verbs []string, group string, resources ...string) rbacv1.PolicyRule {
 
 // viewRules read what an account holds, secrets excepted, and the account model.
 var viewRules = []rbacv1.PolicyRule{
-	rule(readVerbs, "", "configmaps", "serviceaccounts", "events", "namespaces", "namespaces/status"),
+	rule(readVerbs, "", "configmaps", "serviceaccounts", "events", "namespaces", "namespaces/status", "resourcequotas", "resourcequotas/status"),
 	rule(readVerbs, eventsv1.GroupName, "events"),
 	rule(readVerbs, coordinationv1.GroupName, "leases"),
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
@@ -80,7 +80,7 @@ var editRules = []rbacv1.PolicyRule{
 // adminRules administer an account: namespaces, RBAC of the whole account, child accounts and
 // account types; the account owner holds them.
 var adminRules = []rbacv1.PolicyRule{
-	rule(writeVerbs, "", "namespaces"),
+	rule(writeVerbs, "", "namespaces", "resourcequotas"),
 	rule(allVerbs, rbacv1.GroupName, "roles", "rolebindings", "clusterroles", "clusterrolebindings"),
 	rule(writeVerbs, corev1alpha1.GroupName, "accounts"),
 	rule(append([]string{"use"}, writeVerbs...), corev1alpha1.GroupName, "accounttypes"),

@@ -93,6 +93,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&corev1.Secret{}, &corev1.SecretList{},
 		&corev1.ServiceAccount{}, &corev1.ServiceAccountList{},
 		&corev1.Event{}, &corev1.EventList{},
+		&corev1.ResourceQuota{}, &corev1.ResourceQuotaList{},
 	)
 	s.AddKnownTypes(internal(rbacv1.GroupName),
 		&rbacv1.Role{}, &rbacv1.RoleList{},

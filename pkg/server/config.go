@@ -22,6 +22,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/accounttypedefaults"
 	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
+	"github.com/accountmesh/accountmesh/pkg/admission/resourcequota"
 	"github.com/accountmesh/accountmesh/pkg/admission/validatingpolicy"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -128,8 +129,11 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	// The clients exist once the server does, before it serves.
 	core := validatingpolicy.CoreClientsFunc(func(c string) corev1client.CoreV1Interface { return s.clients.CoreV1(c) })
 	policies := validatingpolicy.New(s.policies.index, g.Authorization.Authorizer, s.authz.Policy(), s.admission, core, s.policies.synced)
+	// Quotas come after everything that may refuse a request, as upstream's: a refused request
+	// is not counted.
+	s.quotaAdmission = resourcequota.New(core)
 	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), s.crdGroups,
-		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies)
+		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies, s.quotaAdmission)
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.Definitions, namer)

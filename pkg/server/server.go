@@ -26,6 +26,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/resourcequota"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
@@ -39,6 +40,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
+	quotacontroller "github.com/accountmesh/accountmesh/pkg/reconciler/resourcequota"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/registry/accountmesh"
@@ -73,6 +75,9 @@ type apiServer struct {
 	crdGroups *crdgroup.Plugin
 	// policies enforce every account's ValidatingAdmissionPolicies.
 	policies *admissionPolicies
+	// quotaAdmission enforces every account's ResourceQuotas; quotas caches them.
+	quotaAdmission *resourcequota.Plugin
+	quotas         *client.SharedInformer
 	// discovery serves per-account /apis; its sources are set once the server exists.
 	discovery *discovery.Discovery
 	// openapi serves per-account OpenAPI v3 and v2; its sources are set once the server exists.
@@ -148,6 +153,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 		return nil, err
 	}
 	if err := s.watchAdmissionPolicies(); err != nil {
+		return nil, err
+	}
+	if err := s.watchQuotas(); err != nil {
 		return nil, err
 	}
 	accountsLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), corev1alpha1.SchemeGroupVersion, "accounts")
@@ -323,6 +331,11 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 		return err
 	}
 	go typeChecking.Start(hookCtx.Context, 1)
+	quotas, err := quotacontroller.New(f, s.quotas)
+	if err != nil {
+		return err
+	}
+	go quotas.Start(hookCtx.Context, 2)
 	s.crds.startControllers(hookCtx.Context)
 	return s.lifecycle.Start(hookCtx.Context, 16)
 }

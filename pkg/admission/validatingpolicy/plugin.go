@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -29,6 +28,7 @@ import (
 	"k8s.io/component-helpers/auth/rbac/validation"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
@@ -110,7 +110,10 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admissi
 	if b, ok := a.GetObject().(*admissionregistrationv1.ValidatingAdmissionPolicyBinding); ok && a.GetSubresource() == "" {
 		return p.checkInherited(a, id, b)
 	}
-	if exempt.Has(a.GetResource().GroupResource()) || isServer(a.GetUserInfo()) {
+	// The server's in-process controllers keep every account's built-in content (the default
+	// namespace, ServiceAccounts, CA bundles) and delete what is deleted; what the server does on
+	// a user's behalf impersonates the user and is checked.
+	if exempt.Has(a.GetResource().GroupResource()) || authentication.IsServer(a.GetUserInfo()) {
 		return nil
 	}
 	if !p.waitForSync(ctx) {
@@ -122,15 +125,6 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admissi
 	}
 	m := matching.NewMatcher(namespaceLister{p.namespaces, id}, namespaceClient{core: p.core, id: id})
 	return validating.NewDispatcher(p.authz, generic.NewPolicyMatcher(m)).Dispatch(ctx, a, o, hooks)
-}
-
-// isServer reports whether u is the server itself: its in-process controllers, which keep every
-// account's built-in content (the default namespace, ServiceAccounts, CA bundles) and delete
-// what is deleted. Only the server holds its loopback credentials, and no one may impersonate
-// system:masters, which they carry. What the server does on a user's behalf impersonates the
-// user and is checked.
-func isServer(u user.Info) bool {
-	return u != nil && u.GetName() == user.APIServerUser && slices.Contains(u.GetGroups(), user.SystemPrivilegedGroup)
 }
 
 // checkInherited refuses to write a binding labelled to apply below its account unless the
