@@ -20,6 +20,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/accountlimits"
 	"github.com/accountmesh/accountmesh/pkg/admission/accounttypedefaults"
 	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
 	"github.com/accountmesh/accountmesh/pkg/admission/resourcequota"
@@ -132,7 +133,7 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	// Quotas come after everything that may refuse a request, as upstream's: a refused request
 	// is not counted.
 	s.quotaAdmission = resourcequota.New(core)
-	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), s.crdGroups,
+	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), accountlimits.New(s.Index), s.crdGroups,
 		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies, s.quotaAdmission)
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)

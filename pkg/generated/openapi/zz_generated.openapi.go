@@ -78,6 +78,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.AccountInfo{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountInfo(ref),
 		corev1alpha1.AccountInfoList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountInfoList(ref),
 		corev1alpha1.AccountInfoSpec{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountInfoSpec(ref),
+		corev1alpha1.AccountLimits{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_AccountLimits(ref),
 		corev1alpha1.AccountList{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountList(ref),
 		corev1alpha1.AccountReference{}.OpenAPIModelName():                     schema_pkg_apis_core_v1alpha1_AccountReference(ref),
 		corev1alpha1.AccountSpec{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountSpec(ref),
@@ -85,6 +86,8 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.AccountType{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountType(ref),
 		corev1alpha1.AccountTypeList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeList(ref),
 		corev1alpha1.AccountTypeSpec{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref),
+		corev1alpha1.AccountUsage{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_AccountUsage(ref),
+		corev1alpha1.EffectiveLimit{}.OpenAPIModelName():                       schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref),
 		iamv1alpha1.IdentityProvider{}.OpenAPIModelName():                      schema_pkg_apis_iam_v1alpha1_IdentityProvider(ref),
 		iamv1alpha1.IdentityProviderList{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderList(ref),
 		iamv1alpha1.IdentityProviderSpec{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderSpec(ref),
@@ -2205,12 +2208,45 @@ func schema_pkg_apis_core_v1alpha1_AccountInfoSpec(ref common.ReferenceCallback)
 							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
 						},
 					},
+					"usage": {
+						SchemaProps: spec.SchemaProps{
+							Description: "usage counts the accounts below this one, with the limits that apply to them.",
+							Ref:         ref(corev1alpha1.AccountUsage{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"path", "clusterID"},
 			},
 		},
 		Dependencies: []string{
-			corev1alpha1.AccountReference{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+			corev1alpha1.AccountReference{}.OpenAPIModelName(), corev1alpha1.AccountUsage{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_AccountLimits(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountLimits bound the accounts below an account.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"maxChildAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxChildAccounts is how many child accounts the account, and each account below it, may have.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxSubtreeAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxSubtreeAccounts is how many accounts there may be below the account, at any depth.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+			},
+		},
 	}
 }
 
@@ -2328,9 +2364,17 @@ func schema_pkg_apis_core_v1alpha1_AccountSpec(ref common.ReferenceCallback) com
 							Format:      "",
 						},
 					},
+					"limits": {
+						SchemaProps: spec.SchemaProps{
+							Description: "limits bound the account tree below this account. They flow down: an account's effective limit is the smallest set on it and its ancestors. Only who may change the Account object, in the parent, may change them.",
+							Ref:         ref(corev1alpha1.AccountLimits{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
+		Dependencies: []string{
+			corev1alpha1.AccountLimits{}.OpenAPIModelName()},
 	}
 }
 
@@ -2662,6 +2706,80 @@ func schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref common.ReferenceCallback)
 		},
 		Dependencies: []string{
 			runtime.RawExtension{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_AccountUsage(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountUsage counts the accounts below an account against its effective limits.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"childAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "childAccounts is the number of child accounts.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"subtreeAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "subtreeAccounts is the number of accounts below, at any depth.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxChildAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxChildAccounts is the effective limit on child accounts, if any.",
+							Ref:         ref(corev1alpha1.EffectiveLimit{}.OpenAPIModelName()),
+						},
+					},
+					"maxSubtreeAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxSubtreeAccounts is the smallest limit on the accounts below set on this account or an ancestor, if any.",
+							Ref:         ref(corev1alpha1.EffectiveLimit{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"childAccounts", "subtreeAccounts"},
+			},
+		},
+		Dependencies: []string{
+			corev1alpha1.EffectiveLimit{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectiveLimit is a limit and the account that set it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Description: "value is the limit.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"setBy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "setBy is the path of the account whose Account object sets it.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"value", "setBy"},
+			},
+		},
 	}
 }
 
