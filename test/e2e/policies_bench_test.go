@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
@@ -24,13 +21,6 @@ import (
 //	go test ./test/e2e -run '^$' -bench PolicyCreate -benchtime 2000x
 func BenchmarkPolicyCreate(b *testing.B) {
 	const depth = 10
-	unthrottled := func(cfg *rest.Config) kubernetes.Interface {
-		cfg = rest.CopyConfig(cfg)
-		cfg.QPS, cfg.Burst = -1, 0
-		k, err := kubernetes.NewForConfig(cfg)
-		require.NoError(b, err)
-		return k
-	}
 	plain := server.NewAccount(b, "root")
 	top := server.NewAccount(b, "root")
 	leaf, path := top, top.Path
@@ -55,7 +45,7 @@ func BenchmarkPolicyCreate(b *testing.B) {
 		acc  *framework.Account
 	}{{"inherited=0", plain}, {"inherited=10", leaf}} {
 		b.Run(bc.name, func(b *testing.B) {
-			kube := unthrottled(bc.acc.Config)
+			kube := unthrottledKube(b, bc.acc.Config)
 			i := 0
 			start := time.Now()
 			for b.Loop() {
