@@ -124,3 +124,10 @@ func WithoutReservedGroups(a authenticator.Request) authenticator.Request {
 		return &out, ok, err
 	})
 }
+
+// IsServer reports whether u is the server itself: its in-process controllers, with the
+// loopback credentials only the server holds (system:apiserver in system:masters, which no one
+// but system:masters may impersonate).
+func IsServer(u user.Info) bool {
+	return u != nil && u.GetName() == user.APIServerUser && slices.Contains(u.GetGroups(), user.SystemPrivilegedGroup)
+}

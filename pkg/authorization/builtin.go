@@ -57,12 +57,14 @@ func rule(verbs []string, group string, resources ...string) rbacv1.PolicyRule {
 
 // viewRules read what an account holds, secrets excepted, and the account model.
 var viewRules = []rbacv1.PolicyRule{
-	rule(readVerbs, "", "configmaps", "serviceaccounts", "events", "namespaces", "namespaces/status"),
+	rule(readVerbs, "", "configmaps", "serviceaccounts", "events", "namespaces", "namespaces/status", "resourcequotas", "resourcequotas/status"),
 	rule(readVerbs, eventsv1.GroupName, "events"),
 	rule(readVerbs, coordinationv1.GroupName, "leases"),
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
 	rule(readVerbs, apisv1alpha1.GroupName, "apiresourceschemas", "apiexports", "apiexports/status", "apibindings", "apibindings/status",
 		"serviceinstances", "serviceinstances/status"),
+	// The admission policies that apply, inherited ones included: who writes should know.
+	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "effectivepolicies"),
 }
 
 // editRules change an account's objects, RBAC excepted, as upstream edit, but without
@@ -82,7 +84,7 @@ var editRules = []rbacv1.PolicyRule{
 // adminRules administer an account: namespaces, RBAC of the whole account, child accounts and
 // account types; the account owner holds them.
 var adminRules = []rbacv1.PolicyRule{
-	rule(writeVerbs, "", "namespaces"),
+	rule(writeVerbs, "", "namespaces", "resourcequotas"),
 	rule(allVerbs, rbacv1.GroupName, "roles", "rolebindings", "clusterroles", "clusterrolebindings"),
 	rule(writeVerbs, corev1alpha1.GroupName, "accounts"),
 	rule(append([]string{"use"}, writeVerbs...), corev1alpha1.GroupName, "accounttypes"),

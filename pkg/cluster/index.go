@@ -29,6 +29,9 @@ type Attributes struct {
 	Deleting bool
 	// Shadow is set for shadow accounts: whom the account serves.
 	Shadow *Shadow
+
+	// Limits are what the account's Account object sets on the tree below it; nil for none.
+	Limits *Limits
 }
 
 // Shadow is what the index keeps about a shadow account.
@@ -37,6 +40,17 @@ type Shadow struct {
 	ConsumerOrg ID
 	// Exports are the names of the parent account's exports the organisation binds.
 	Exports []string
+}
+
+// Limits bound the accounts below an account; a nil field sets no limit.
+type Limits struct {
+	MaxChildAccounts, MaxSubtreeAccounts *int32
+}
+
+// Limit is a limit on the accounts below an account, and the account that set it.
+type Limit struct {
+	Value int32
+	SetBy ID
 }
 
 type node struct {
@@ -199,6 +213,51 @@ func (i *Index) Parent(id ID) (ID, bool) {
 		return "", false
 	}
 	return n.parent, true
+}
+
+// Usage counts the accounts below id: its children and its whole subtree. It walks the
+// subtree.
+func (i *Index) Usage(id ID) (children, subtree int) {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	children = len(i.children[id])
+	stack := []ID{id}
+	for len(stack) > 0 && subtree <= MaxAccountsCounted {
+		next := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, kid := range i.children[next] {
+			subtree++
+			stack = append(stack, kid)
+		}
+	}
+	return children, subtree
+}
+
+// MaxAccountsCounted bounds the walk of Usage: limits above it are not enforced exactly.
+const MaxAccountsCounted = 1 << 20
+
+// Limits returns the effective limits of account id: the smallest maxChildAccounts set on it
+// or an ancestor, and every maxSubtreeAccounts set on it or an ancestor (each bounds that
+// account's subtree), nearest first. A zero Limit.SetBy means none.
+func (i *Index) Limits(id ID) (maxChild Limit, maxSubtree []Limit) {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	for depth := 0; id != i.root && depth <= MaxPathLength/2; depth++ {
+		n, ok := i.nodes[id]
+		if !ok {
+			break
+		}
+		if l := n.Limits; l != nil {
+			if v := l.MaxChildAccounts; v != nil && (maxChild.SetBy == "" || *v < maxChild.Value) {
+				maxChild = Limit{Value: *v, SetBy: id}
+			}
+			if v := l.MaxSubtreeAccounts; v != nil {
+				maxSubtree = append(maxSubtree, Limit{Value: *v, SetBy: id})
+			}
+		}
+		id = n.parent
+	}
+	return maxChild, maxSubtree
 }
 
 // Children returns the cluster IDs of the indexed child accounts of id, in no order.

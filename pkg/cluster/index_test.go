@@ -107,3 +107,28 @@ func TestIndexParentAndChildren(t *testing.T) {
 	require.ElementsMatch(t, []ID{"bid0000000000000", "cid0000000000000"}, idx.Children("aid0000000000000"))
 	require.Empty(t, idx.Children("bid0000000000000"))
 }
+
+func TestIndexUsageAndLimits(t *testing.T) {
+	t.Parallel()
+	i := NewIndex("root")
+	three, one, five := int32(3), int32(1), int32(5)
+	i.Set("root", "org", "org", Attributes{Limits: &Limits{MaxSubtreeAccounts: &three, MaxChildAccounts: &five}})
+	i.Set("org", "a", "a", Attributes{Limits: &Limits{MaxChildAccounts: &one}})
+	i.Set("org", "b", "b", Attributes{})
+	i.Set("a", "c", "c", Attributes{Limits: &Limits{MaxSubtreeAccounts: &five}})
+
+	children, subtree := i.Usage("org")
+	require.Equal(t, [2]int{2, 3}, [2]int{children, subtree})
+	children, subtree = i.Usage("c")
+	require.Equal(t, [2]int{0, 0}, [2]int{children, subtree})
+
+	maxChild, maxSubtree := i.Limits("c")
+	require.Equal(t, Limit{Value: 1, SetBy: "a"}, maxChild, "the smallest along the path")
+	require.Equal(t, []Limit{{Value: 5, SetBy: "c"}, {Value: 3, SetBy: "org"}}, maxSubtree, "nearest first")
+	maxChild, maxSubtree = i.Limits("b")
+	require.Equal(t, Limit{Value: 5, SetBy: "org"}, maxChild)
+	require.Equal(t, []Limit{{Value: 3, SetBy: "org"}}, maxSubtree)
+	maxChild, maxSubtree = i.Limits("root")
+	require.Empty(t, maxChild.SetBy)
+	require.Empty(t, maxSubtree)
+}

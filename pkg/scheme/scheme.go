@@ -95,6 +95,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&corev1.Secret{}, &corev1.SecretList{},
 		&corev1.ServiceAccount{}, &corev1.ServiceAccountList{},
 		&corev1.Event{}, &corev1.EventList{},
+		&corev1.ResourceQuota{}, &corev1.ResourceQuotaList{},
 	)
 	s.AddKnownTypes(internal(rbacv1.GroupName),
 		&rbacv1.Role{}, &rbacv1.RoleList{},
@@ -130,6 +131,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(internal(authorizationv1alpha1.GroupName),
 		&authorizationv1alpha1.AccessibleAccount{}, &authorizationv1alpha1.AccessibleAccountList{},
 		&authorizationv1alpha1.AccessGrant{}, &authorizationv1alpha1.AccessGrantList{},
+		&authorizationv1alpha1.EffectivePolicy{}, &authorizationv1alpha1.EffectivePolicyList{},
 	)
 	s.AddKnownTypes(internal(apisv1alpha1.GroupName),
 		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},

@@ -20,8 +20,10 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/accountlimits"
 	"github.com/accountmesh/accountmesh/pkg/admission/accounttypedefaults"
 	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
+	"github.com/accountmesh/accountmesh/pkg/admission/resourcequota"
 	"github.com/accountmesh/accountmesh/pkg/admission/validatingpolicy"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -132,9 +134,12 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	// Admission policies come last, as upstream's: they see what the other plugins let through.
 	// The clients exist once the server does, before it serves.
 	core := validatingpolicy.CoreClientsFunc(func(c string) corev1client.CoreV1Interface { return s.clients.CoreV1(c) })
-	policies := validatingpolicy.New(s.policies.index, g.Authorization.Authorizer, s.admission, core, s.policies.synced)
-	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), s.crdGroups,
-		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies)
+	policies := validatingpolicy.New(s.policies.index, g.Authorization.Authorizer, s.authz.Policy(), s.admission, core, s.policies.synced)
+	// Quotas come after everything that may refuse a request, as upstream's: a refused request
+	// is not counted.
+	s.quotaAdmission = resourcequota.New(core)
+	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), accountlimits.New(s.Index), s.crdGroups,
+		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies, s.quotaAdmission)
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.Definitions, namer)

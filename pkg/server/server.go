@@ -28,6 +28,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/resourcequota"
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
@@ -43,6 +44,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/managedservice"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
+	quotacontroller "github.com/accountmesh/accountmesh/pkg/reconciler/resourcequota"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/storageversionmigration"
@@ -79,6 +81,9 @@ type apiServer struct {
 	crdGroups *crdgroup.Plugin
 	// policies enforce every account's ValidatingAdmissionPolicies.
 	policies *admissionPolicies
+	// quotaAdmission enforces every account's ResourceQuotas; quotas caches them.
+	quotaAdmission *resourcequota.Plugin
+	quotas         *client.SharedInformer
 	// discovery serves per-account /apis; its sources are set once the server exists.
 	discovery *discovery.Discovery
 	// openapi serves per-account OpenAPI v3 and v2; its sources are set once the server exists.
@@ -173,6 +178,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 		return nil, err
 	}
 	if err := s.watchAdmissionPolicies(); err != nil {
+		return nil, err
+	}
+	if err := s.watchQuotas(); err != nil {
 		return nil, err
 	}
 	accountsLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), corev1alpha1.SchemeGroupVersion, "accounts")
@@ -384,6 +392,11 @@ func (s *apiServer) runControllers(ctx context.Context) error {
 		return err
 	}
 	go typeChecking.Start(ctx, 1)
+	quotas, err := quotacontroller.New(f, s.quotas)
+	if err != nil {
+		return err
+	}
+	go quotas.Start(ctx, 2)
 	s.crds.startControllers(ctx)
 	go s.serviceInstances.Run(ctx)
 	go s.services.Start(ctx, 4)

@@ -16,6 +16,17 @@ import (
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
 
+// unthrottledKube returns a client of cfg without client-go's default limit of 5 requests/s,
+// which would otherwise be all a benchmark measures.
+func unthrottledKube(tb testing.TB, cfg *rest.Config) kubernetes.Interface {
+	tb.Helper()
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = -1, 0
+	k, err := kubernetes.NewForConfig(cfg)
+	require.NoError(tb, err)
+	return k
+}
+
 // BenchmarkAuthorizedGet measures a client-go GET of a ConfigMap in the leaf of a 10-account
 // chain, as system:masters and as a user whose only grant is inherited from the top of the
 // chain, with 100 other users' bindings in every account. The ratio of the two is the cost of
@@ -25,14 +36,7 @@ import (
 func BenchmarkAuthorizedGet(b *testing.B) {
 	ctx := b.Context()
 	const depth, bindings = 10, 100
-	// Unthrottled clients: client-go's default limit of 5 requests/s would be all we measure.
-	unthrottled := func(cfg *rest.Config) kubernetes.Interface {
-		cfg = rest.CopyConfig(cfg)
-		cfg.QPS, cfg.Burst = -1, 0
-		k, err := kubernetes.NewForConfig(cfg)
-		require.NoError(b, err)
-		return k
-	}
+	unthrottled := func(cfg *rest.Config) kubernetes.Interface { return unthrottledKube(b, cfg) }
 	top := server.NewAccount(b, "root")
 	path := top.Path
 	var leaf *framework.Account

@@ -41,6 +41,32 @@ spec:
 `, name, strings.Join(resources, ", "), actions)
 }
 
+// maxKeysPolicy is a policy, and its binding, that limits the keys of the objects of resource
+// (ConfigMaps or Secrets) to the value max of the ConfigMap limits in default.
+func maxKeysPolicy(resource string) string {
+	return `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: max-keys}
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [` + resource + `]}
+  validations:
+  - expression: "!has(object.data) || size(object.data) <= int(params.data.max)"
+    messageExpression: "'at most ' + params.data.max + ' keys'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: max-keys}
+spec:
+  policyName: max-keys
+  validationActions: [Deny]
+  paramRef: {name: limits, namespace: default, parameterNotFoundAction: Deny}
+`
+}
+
 // eventuallyDenied creates objects with create until one is refused with a message containing
 // want (policies take effect once the server's informers see them), and returns the error.
 func eventuallyDenied(t *testing.T, want string, create func(ctx context.Context, name string) error) error {
@@ -97,27 +123,7 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 			Data:       map[string]string{"max": "2"},
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
-		framework.KubectlStdin(t, acc.Kubeconfig, `
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: max-keys}
-spec:
-  paramKind: {apiVersion: v1, kind: ConfigMap}
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [secrets]}
-  validations:
-  - expression: "!has(object.data) || size(object.data) <= int(params.data.max)"
-    messageExpression: "'at most ' + params.data.max + ' keys'"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: max-keys}
-spec:
-  policyName: max-keys
-  validationActions: [Deny]
-  paramRef: {name: limits, namespace: default, parameterNotFoundAction: Deny}
-`, "apply", "-f", "-")
+		framework.KubectlStdin(t, acc.Kubeconfig, maxKeysPolicy("secrets"), "apply", "-f", "-")
 		secret := func(keys int) func(ctx context.Context, name string) error {
 			return func(ctx context.Context, name string) error {
 				data := map[string][]byte{}
@@ -131,26 +137,7 @@ spec:
 		eventuallyDenied(t, "at most 2 keys", secret(3))
 		require.NoError(t, secret(2)(ctx, "two"))
 		// The same binding in the other account finds no param there: Deny.
-		framework.KubectlStdin(t, other.Kubeconfig, `
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: max-keys}
-spec:
-  paramKind: {apiVersion: v1, kind: ConfigMap}
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}
-  validations:
-  - expression: "size(object.data) <= int(params.data.max)"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: max-keys}
-spec:
-  policyName: max-keys
-  validationActions: [Deny]
-  paramRef: {name: limits, namespace: default, parameterNotFoundAction: Deny}
-`, "apply", "-f", "-")
+		framework.KubectlStdin(t, other.Kubeconfig, maxKeysPolicy("configmaps"), "apply", "-f", "-")
 		eventuallyDenied(t, "no params found", configMapCreator(other.Kube, "default", nil))
 	})
 
@@ -197,6 +184,73 @@ spec: {policyName: small-widgets, validationActions: [Deny]}
 			return err != nil && strings.Contains(stderr, "widgets must be small"), nil
 		}, "a big widget is denied")
 		framework.KubectlStdin(t, acc.Kubeconfig, widget(3), "create", "-f", "-")
+
+		// Upstream labels its policy metrics with the names of the policy and binding: here the
+		// checks are counted, the names are not.
+		body, err := server.Root(t).Kube.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		require.NoError(t, err)
+		var checks []string
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "apiserver_validating_admission_policy_check_total{") {
+				checks = append(checks, line)
+			}
+		}
+		require.NotEmpty(t, checks, "the policy checks are counted")
+		for _, line := range checks {
+			require.Contains(t, line, `policy="unexpected",policy_binding="unexpected"`)
+		}
+		require.NotContains(t, string(body), "small-widgets", "no policy name in /metrics")
+	})
+
+	t.Run("bound resources", func(t *testing.T) {
+		group := randomGroup()
+		provider := server.NewAccount(t, "root")
+		consumer := server.NewAccount(t, "root")
+		publishDatabases(t, provider, "db", group, "")
+		bind(t, consumer, "db", provider.Path, "db")
+		waitDiscoverable(t, consumer.Kubeconfig, "databases."+group)
+		framework.KubectlStdin(t, consumer.Kubeconfig, `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-large-databases}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [`+group+`], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [databases]}
+  validations:
+  - {expression: "object.spec.size != 'L'", message: large databases need approval}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-large-databases}
+spec: {policyName: no-large-databases, validationActions: [Deny]}
+`, "apply", "-f", "-")
+		db := func(size string) string {
+			return fmt.Sprintf("apiVersion: %s/v1\nkind: Database\nmetadata: {name: %s, namespace: default}\nspec: {size: %s}\n",
+				group, framework.RandomName("db-"), size)
+		}
+		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+			_, stderr, err := framework.KubectlResult(t, consumer.Kubeconfig, db("L"), "create", "-f", "-")
+			return err != nil && strings.Contains(stderr, "large databases need approval"), nil
+		}, "a large database is denied")
+		framework.KubectlStdin(t, consumer.Kubeconfig, db("S"), "create", "-f", "-")
+		// The policy is type-checked against the bound schema.
+		framework.KubectlStdin(t, consumer.Kubeconfig, `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: mistyped-databases}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [`+group+`], apiVersions: [v1], operations: [CREATE], resources: [databases]}
+  validations:
+  - {expression: "object.spec.flavour == 'x'"}
+`, "apply", "-f", "-")
+		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+			out, _, err := framework.KubectlResult(t, consumer.Kubeconfig, "", "get", "validatingadmissionpolicy", "mistyped-databases",
+				"-o", "jsonpath={.status.typeChecking.expressionWarnings[0].warning}")
+			return err == nil && strings.Contains(out, "flavour"), nil
+		}, "the bound schema types the policy")
 	})
 
 	t.Run("self-matching policy does not lock out", func(t *testing.T) {

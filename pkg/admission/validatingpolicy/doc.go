@@ -8,7 +8,10 @@
 // account never applies to another account's requests unless it is inherited from an ancestor,
 // and a descendant cannot shadow, change or remove what it inherits. As upstream, requests for
 // the admission policy resources themselves are never checked by policies, so no policy locks an
-// account's admin out of deleting it.
+// account's admin out of deleting it; nor are the server's own in-process controllers, which
+// keep every account's built-in content (what they do on a user's behalf impersonates the user
+// and is checked). A binding labelled to flow down may be written only by who may write bindings
+// through inherited grants, as for inherited RBAC.
 //
 // Nothing here walks etcd on a request: the index is fed by wildcard informers, the hooks of an
 // account are computed once per change of any policy or binding, and compiled policies are

@@ -100,67 +100,49 @@ func accountOf(obj interface{}) (cluster.ID, string, bool) {
 
 // PolicyHandler returns the event handler that feeds the index with policies.
 func (x *Index) PolicyHandler() cache.ResourceEventHandler {
-	set := func(obj interface{}) {
-		p, ok := obj.(*admissionregistrationv1.ValidatingAdmissionPolicy)
-		id, _, found := accountOf(obj)
-		if !ok || !found {
-			return
-		}
-		x.mu.Lock()
-		defer x.mu.Unlock()
-		byName := x.policies[id]
-		if byName == nil {
-			byName = map[string]*policy{}
-			x.policies[id] = byName
-		}
+	return indexHandler(x, x.policies, func(byName map[string]*policy, p *admissionregistrationv1.ValidatingAdmissionPolicy) bool {
 		// A status update keeps the compiled evaluator: it is the same spec.
 		if old := byName[p.Name]; old != nil && old.obj.UID == p.UID && old.obj.Generation == p.Generation {
 			old.obj = p
-			return
+			return false
 		}
 		byName[p.Name] = &policy{obj: p}
-		x.generation.Add(1)
-	}
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj interface{}) { set(obj) },
-		UpdateFunc: func(_, obj interface{}) { set(obj) },
-		DeleteFunc: func(obj interface{}) {
-			id, name, ok := accountOf(obj)
-			if !ok {
-				return
-			}
-			x.mu.Lock()
-			defer x.mu.Unlock()
-			delete(x.policies[id], name)
-			if len(x.policies[id]) == 0 {
-				delete(x.policies, id)
-			}
-			x.generation.Add(1)
-		},
-	}
+		return true
+	})
 }
 
 // BindingHandler returns the event handler that feeds the index with bindings.
 func (x *Index) BindingHandler() cache.ResourceEventHandler {
-	set := func(obj interface{}) {
-		b, ok := obj.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
+	return indexHandler(x, x.bindings, func(byName map[string]*admissionregistrationv1.ValidatingAdmissionPolicyBinding, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) bool {
+		byName[b.Name] = b
+		return true
+	})
+}
+
+// indexHandler returns an event handler that keeps byAccount, objects of type T by account
+// and name, in line with an informer: set stores an added or updated object in its account's
+// map and reports whether what applies changed. Changes bump the index's generation.
+func indexHandler[T any, V any](x *Index, byAccount map[cluster.ID]map[string]V, set func(byName map[string]V, obj T) bool) cache.ResourceEventHandler {
+	upsert := func(obj interface{}) {
+		t, ok := obj.(T)
 		id, _, found := accountOf(obj)
 		if !ok || !found {
 			return
 		}
 		x.mu.Lock()
 		defer x.mu.Unlock()
-		byName := x.bindings[id]
+		byName := byAccount[id]
 		if byName == nil {
-			byName = map[string]*admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
-			x.bindings[id] = byName
+			byName = map[string]V{}
+			byAccount[id] = byName
 		}
-		byName[b.Name] = b
-		x.generation.Add(1)
+		if set(byName, t) {
+			x.changed()
+		}
 	}
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj interface{}) { set(obj) },
-		UpdateFunc: func(_, obj interface{}) { set(obj) },
+		AddFunc:    upsert,
+		UpdateFunc: func(_, obj interface{}) { upsert(obj) },
 		DeleteFunc: func(obj interface{}) {
 			id, name, ok := accountOf(obj)
 			if !ok {
@@ -168,13 +150,20 @@ func (x *Index) BindingHandler() cache.ResourceEventHandler {
 			}
 			x.mu.Lock()
 			defer x.mu.Unlock()
-			delete(x.bindings[id], name)
-			if len(x.bindings[id]) == 0 {
-				delete(x.bindings, id)
+			delete(byAccount[id], name)
+			if len(byAccount[id]) == 0 {
+				delete(byAccount, id)
 			}
-			x.generation.Add(1)
+			x.changed()
 		},
 	}
+}
+
+// changed drops the hooks computed so far, the deleted accounts' with them; a computation that
+// raced with the change is stored with an older generation and not used.
+func (x *Index) changed() {
+	x.generation.Add(1)
+	x.hooks.Clear()
 }
 
 // Inherited reports whether a binding applies in the descendants of its account too.

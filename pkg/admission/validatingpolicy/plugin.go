@@ -3,12 +3,14 @@ package validatingpolicy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -17,12 +19,16 @@ import (
 	"k8s.io/apiserver/pkg/admission/plugin/policy/generic"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/matching"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/component-helpers/auth/rbac/validation"
 
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
@@ -66,10 +72,17 @@ type CoreClientsFunc func(c string) corev1client.CoreV1Interface
 // CoreV1 implements CoreClients.
 func (f CoreClientsFunc) CoreV1(c string) corev1client.CoreV1Interface { return f(c) }
 
+// Rules returns the rules a user holds in an account; with inheritedOnly, only those held
+// through inherited bindings, which hold in every account below too.
+type Rules interface {
+	RulesFor(u user.Info, id cluster.ID, namespace string, inheritedOnly bool) []rbacv1.PolicyRule
+}
+
 // Plugin is the admission plugin.
 type Plugin struct {
 	*admission.Handler
 	index      *Index
+	rules      Rules
 	authz      authorizer.UnconditionalAuthorizer
 	namespaces Namespaces
 	core       CoreClients
@@ -78,23 +91,29 @@ type Plugin struct {
 
 var _ admission.ValidationInterface = &Plugin{}
 
-// New returns the plugin over index. Policies' authorizer checks are decided by authz;
-// namespace selectors read namespaces and core; synced reports whether the index has its first
-// lists.
-func New(index *Index, authz authorizer.UnconditionalAuthorizer, namespaces Namespaces, core CoreClients, synced func() bool) *Plugin {
+// New returns the plugin over index. Policies' authorizer checks are decided by authz; rules
+// tell who may write inherited bindings; namespace selectors read namespaces and core; synced
+// reports whether the index has its first lists.
+func New(index *Index, authz authorizer.UnconditionalAuthorizer, rules Rules, namespaces Namespaces, core CoreClients, synced func() bool) *Plugin {
 	return &Plugin{
 		Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete, admission.Connect),
-		index:   index, authz: authz, namespaces: namespaces, core: core, synced: synced,
+		index:   index, authz: authz, rules: rules, namespaces: namespaces, core: core, synced: synced,
 	}
 }
 
 // Validate implements admission.ValidationInterface.
 func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admission.ObjectInterfaces) error {
-	if exempt.Has(a.GetResource().GroupResource()) {
-		return nil
-	}
 	id, ok := cluster.FromContext(ctx)
 	if !ok || id == cluster.Wildcard {
+		return nil
+	}
+	if b, ok := a.GetObject().(*admissionregistrationv1.ValidatingAdmissionPolicyBinding); ok && a.GetSubresource() == "" {
+		return p.checkInherited(a, id, b)
+	}
+	// The server's in-process controllers keep every account's built-in content (the default
+	// namespace, ServiceAccounts, CA bundles) and delete what is deleted; what the server does on
+	// a user's behalf impersonates the user and is checked.
+	if exempt.Has(a.GetResource().GroupResource()) || authentication.IsServer(a.GetUserInfo()) {
 		return nil
 	}
 	if !p.waitForSync(ctx) {
@@ -106,6 +125,30 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admissi
 	}
 	m := matching.NewMatcher(namespaceLister{p.namespaces, id}, namespaceClient{core: p.core, id: id})
 	return validating.NewDispatcher(p.authz, generic.NewPolicyMatcher(m)).Dispatch(ctx, a, o, hooks)
+}
+
+// checkInherited refuses to write a binding labelled to apply below its account unless the
+// caller may write bindings through inherited grants, as an inherited ClusterRoleBinding must be
+// covered by them: a grant that stops at one account must not impose policies on the accounts
+// below it.
+func (p *Plugin) checkInherited(a admission.Attributes, id cluster.ID, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) error {
+	u := a.GetUserInfo()
+	if !Inherited(b) || u == nil {
+		return nil
+	}
+	verb := "create"
+	if a.GetOperation() == admission.Update {
+		verb = "update"
+	}
+	held, _ := validation.Covers(p.rules.RulesFor(u, id, "", true), []rbacv1.PolicyRule{{
+		Verbs: []string{verb}, APIGroups: []string{admissionregistrationv1.GroupName},
+		Resources: []string{"validatingadmissionpolicybindings"}, ResourceNames: []string{b.Name},
+	}})
+	if held {
+		return nil
+	}
+	return admission.NewForbidden(a, fmt.Errorf("a binding labelled %s=true applies in every account below this one: "+
+		"%s it needs that right through inherited bindings", corev1alpha1.InheritLabel, verb))
 }
 
 func (p *Plugin) waitForSync(ctx context.Context) bool {

@@ -81,10 +81,14 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		authorizationv1alpha1.AccessibleAccount{}.OpenAPIModelName():           schema_pkg_apis_authorization_v1alpha1_AccessibleAccount(ref),
 		authorizationv1alpha1.AccessibleAccountList{}.OpenAPIModelName():       schema_pkg_apis_authorization_v1alpha1_AccessibleAccountList(ref),
 		authorizationv1alpha1.AccessibleAccountSpec{}.OpenAPIModelName():       schema_pkg_apis_authorization_v1alpha1_AccessibleAccountSpec(ref),
+		authorizationv1alpha1.EffectivePolicy{}.OpenAPIModelName():             schema_pkg_apis_authorization_v1alpha1_EffectivePolicy(ref),
+		authorizationv1alpha1.EffectivePolicyList{}.OpenAPIModelName():         schema_pkg_apis_authorization_v1alpha1_EffectivePolicyList(ref),
+		authorizationv1alpha1.EffectivePolicySpec{}.OpenAPIModelName():         schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref),
 		corev1alpha1.Account{}.OpenAPIModelName():                              schema_pkg_apis_core_v1alpha1_Account(ref),
 		corev1alpha1.AccountInfo{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountInfo(ref),
 		corev1alpha1.AccountInfoList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountInfoList(ref),
 		corev1alpha1.AccountInfoSpec{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountInfoSpec(ref),
+		corev1alpha1.AccountLimits{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_AccountLimits(ref),
 		corev1alpha1.AccountList{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountList(ref),
 		corev1alpha1.AccountReference{}.OpenAPIModelName():                     schema_pkg_apis_core_v1alpha1_AccountReference(ref),
 		corev1alpha1.AccountSpec{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountSpec(ref),
@@ -92,7 +96,9 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.AccountType{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountType(ref),
 		corev1alpha1.AccountTypeList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeList(ref),
 		corev1alpha1.AccountTypeSpec{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref),
+		corev1alpha1.AccountUsage{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_AccountUsage(ref),
 		corev1alpha1.ConsumerInfo{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref),
+		corev1alpha1.EffectiveLimit{}.OpenAPIModelName():                       schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref),
 		iamv1alpha1.IdentityProvider{}.OpenAPIModelName():                      schema_pkg_apis_iam_v1alpha1_IdentityProvider(ref),
 		iamv1alpha1.IdentityProviderList{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderList(ref),
 		iamv1alpha1.IdentityProviderSpec{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderSpec(ref),
@@ -2230,6 +2236,159 @@ func schema_pkg_apis_authorization_v1alpha1_AccessibleAccountSpec(ref common.Ref
 	}
 }
 
+func schema_pkg_apis_authorization_v1alpha1_EffectivePolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectivePolicy is one ValidatingAdmissionPolicyBinding that applies in the account it is read in: a binding of the account itself, or one labelled accountmesh.io/inherit: \"true\" in an ancestor, with the policy it binds (both resolved where the binding lives). Its name is <account path>.<binding name>. It is computed on every request and never stored; the bindings it shows can be changed only in the account they live in.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "metadata is the object's metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "spec describes the binding and its policy.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(authorizationv1alpha1.EffectivePolicySpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			authorizationv1alpha1.EffectivePolicySpec{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_EffectivePolicyList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectivePolicyList is a list of EffectivePolicies, nearest account first.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "metadata is the list's metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "items are the policies.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(authorizationv1alpha1.EffectivePolicy{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			authorizationv1alpha1.EffectivePolicy{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectivePolicySpec describes one binding that applies in an account.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"account": {
+						SchemaProps: spec.SchemaProps{
+							Description: "account is the path of the account where the binding and its policy live.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"inherited": {
+						SchemaProps: spec.SchemaProps{
+							Description: "inherited is true when the binding lives in an ancestor and flows down.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"inheritable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "inheritable is true when the binding is labelled to apply in descendants too.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"bindingName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "bindingName is the ValidatingAdmissionPolicyBinding's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"binding": {
+						SchemaProps: spec.SchemaProps{
+							Description: "binding is the binding's spec.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1.ValidatingAdmissionPolicyBindingSpec{}.OpenAPIModelName()),
+						},
+					},
+					"policy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "policy is the spec of the policy it binds; unset when that policy does not exist, and the binding then does nothing.",
+							Ref:         ref(v1.ValidatingAdmissionPolicySpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"account", "bindingName", "binding"},
+			},
+		},
+		Dependencies: []string{
+			v1.ValidatingAdmissionPolicyBindingSpec{}.OpenAPIModelName(), v1.ValidatingAdmissionPolicySpec{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_core_v1alpha1_Account(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -2431,12 +2590,45 @@ func schema_pkg_apis_core_v1alpha1_AccountInfoSpec(ref common.ReferenceCallback)
 							Ref:         ref(corev1alpha1.ConsumerInfo{}.OpenAPIModelName()),
 						},
 					},
+					"usage": {
+						SchemaProps: spec.SchemaProps{
+							Description: "usage counts the accounts below this one, with the limits that apply to them.",
+							Ref:         ref(corev1alpha1.AccountUsage{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"path", "clusterID"},
 			},
 		},
 		Dependencies: []string{
-			corev1alpha1.AccountReference{}.OpenAPIModelName(), corev1alpha1.ConsumerInfo{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+			corev1alpha1.AccountReference{}.OpenAPIModelName(), corev1alpha1.AccountUsage{}.OpenAPIModelName(), corev1alpha1.ConsumerInfo{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_AccountLimits(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountLimits bound the accounts below an account.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"maxChildAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxChildAccounts is how many child accounts the account, and each account below it, may have.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxSubtreeAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxSubtreeAccounts is how many accounts there may be below the account, at any depth.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+			},
+		},
 	}
 }
 
@@ -2554,9 +2746,17 @@ func schema_pkg_apis_core_v1alpha1_AccountSpec(ref common.ReferenceCallback) com
 							Format:      "",
 						},
 					},
+					"limits": {
+						SchemaProps: spec.SchemaProps{
+							Description: "limits bound the account tree below this account. They flow down: an account's effective limit is the smallest set on it and its ancestors. Only who may change the Account object, in the parent, may change them.",
+							Ref:         ref(corev1alpha1.AccountLimits{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
+		Dependencies: []string{
+			corev1alpha1.AccountLimits{}.OpenAPIModelName()},
 	}
 }
 
@@ -2891,6 +3091,50 @@ func schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref common.ReferenceCallback)
 	}
 }
 
+func schema_pkg_apis_core_v1alpha1_AccountUsage(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountUsage counts the accounts below an account against its effective limits.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"childAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "childAccounts is the number of child accounts.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"subtreeAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "subtreeAccounts is the number of accounts below, at any depth.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxChildAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxChildAccounts is the effective limit on child accounts, if any.",
+							Ref:         ref(corev1alpha1.EffectiveLimit{}.OpenAPIModelName()),
+						},
+					},
+					"maxSubtreeAccounts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxSubtreeAccounts is the smallest limit on the accounts below set on this account or an ancestor, if any.",
+							Ref:         ref(corev1alpha1.EffectiveLimit{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"childAccounts", "subtreeAccounts"},
+			},
+		},
+		Dependencies: []string{
+			corev1alpha1.EffectiveLimit{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -2930,6 +3174,36 @@ func schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref common.ReferenceCallback) co
 		},
 		Dependencies: []string{
 			corev1alpha1.AccountReference{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectiveLimit is a limit and the account that set it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Description: "value is the limit.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"setBy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "setBy is the path of the account whose Account object sets it.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"value", "setBy"},
+			},
+		},
 	}
 }
 

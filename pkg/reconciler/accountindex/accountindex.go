@@ -23,10 +23,14 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 			return
 		}
 		if parent, id, ok := accountIdentity(acc); ok {
-			idx.Set(parent, acc.Name, id, cluster.Attributes{
+			attrs := cluster.Attributes{
 				Type: acc.Spec.Type, Owner: acc.Spec.Owner, Created: acc.CreationTimestamp.Time, Deleting: acc.DeletionTimestamp != nil,
 				Shadow: shadowOf(acc),
-			})
+			}
+			if l := acc.Spec.Limits; l != nil {
+				attrs.Limits = &cluster.Limits{MaxChildAccounts: l.MaxChildAccounts, MaxSubtreeAccounts: l.MaxSubtreeAccounts}
+			}
+			idx.Set(parent, acc.Name, id, attrs)
 		}
 	}
 	accounts.AddInlineEventHandler(cache.ResourceEventHandlerFuncs{

@@ -33,6 +33,8 @@ type Lookup interface {
 type Index interface {
 	Lookup
 	Children
+	Usage(id cluster.ID) (children, subtree int)
+	Limits(id cluster.ID) (maxChild cluster.Limit, maxSubtree []cluster.Limit)
 }
 
 // NewStorage returns the storage of accounts, accounttypes and accountinfos. baseURL is the

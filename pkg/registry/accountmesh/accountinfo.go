@@ -2,6 +2,7 @@ package accountmesh
 
 import (
 	"context"
+	"math"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -18,7 +19,7 @@ import (
 
 // InfoREST serves the AccountInfo singleton of every account from the account index.
 type InfoREST struct {
-	index Lookup
+	index Index
 }
 
 var (
@@ -95,6 +96,7 @@ func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) 
 		}
 		info.Spec.Consumer = &corev1alpha1.ConsumerInfo{Organization: org, Exports: e.Shadow.Exports}
 	}
+	info.Spec.Usage = r.usage(id)
 	// The organisation is the nearest org on the way up, the account itself included.
 	for a, ok := e, true; ok; a, ok = r.index.Lookup(a.Parent) {
 		if a.Type == corev1alpha1.TypeOrg {
@@ -106,6 +108,29 @@ func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) 
 		}
 	}
 	return info, nil
+}
+
+// usage counts the accounts below id against the limits that apply to them.
+func (r *InfoREST) usage(id cluster.ID) *corev1alpha1.AccountUsage {
+	children, subtree := r.index.Usage(id)
+	u := &corev1alpha1.AccountUsage{ChildAccounts: int32(min(children, math.MaxInt32)), SubtreeAccounts: int32(min(subtree, math.MaxInt32))}
+	limit := func(l cluster.Limit) *corev1alpha1.EffectiveLimit {
+		e, ok := r.index.Lookup(l.SetBy)
+		if !ok {
+			return nil
+		}
+		return &corev1alpha1.EffectiveLimit{Value: l.Value, SetBy: e.Path}
+	}
+	maxChild, maxSubtree := r.index.Limits(id)
+	if maxChild.SetBy != "" {
+		u.MaxChildAccounts = limit(maxChild)
+	}
+	for _, l := range maxSubtree {
+		if u.MaxSubtreeAccounts == nil || l.Value < u.MaxSubtreeAccounts.Value {
+			u.MaxSubtreeAccounts = limit(l)
+		}
+	}
+	return u
 }
 
 // Get implements rest.Getter.

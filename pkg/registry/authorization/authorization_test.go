@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
+	"github.com/accountmesh/accountmesh/pkg/admission/validatingpolicy"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	authz "github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -77,7 +78,7 @@ func TestReviews(t *testing.T) {
 func TestViews(t *testing.T) {
 	t.Parallel()
 	p, idx := setup(t)
-	s := NewStorage(p, idx)
+	s := NewStorage(p, validatingpolicy.NewIndex(idx, nil), idx)
 	list, err := s["accessibleaccounts"].(*AccessibleAccountREST).List(request(root, "vic"), nil)
 	require.NoError(t, err)
 	var paths []string

@@ -17,6 +17,7 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter) (map[s
 		secretOptions(),
 		serviceAccountOptions(),
 		eventOptions(),
+		resourceQuotaOptions(),
 	)
 	if err != nil {
 		return nil, err

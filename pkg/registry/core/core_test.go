@@ -30,6 +30,7 @@ func TestNewStorage(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{
 		"namespaces", "namespaces/status", "namespaces/finalize", "configmaps", "secrets", "serviceaccounts", "events",
+		"resourcequotas", "resourcequotas/status",
 	}, keys)
 	require.Equal(t, []string{"ns"}, storages["namespaces"].(rest.ShortNamesProvider).ShortNames())
 	// Namespaces are deleted one by one, each through its termination.

@@ -28,6 +28,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
 		&AccessibleAccount{}, &AccessibleAccountList{},
 		&AccessGrant{}, &AccessGrantList{},
+		&EffectivePolicy{}, &EffectivePolicyList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

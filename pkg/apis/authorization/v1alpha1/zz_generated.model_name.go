@@ -50,3 +50,18 @@ func (in AccessibleAccountList) OpenAPIModelName() string {
 func (in AccessibleAccountSpec) OpenAPIModelName() string {
 	return "io.accountmesh.authorization.v1alpha1.AccessibleAccountSpec"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EffectivePolicy) OpenAPIModelName() string {
+	return "io.accountmesh.authorization.v1alpha1.EffectivePolicy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EffectivePolicyList) OpenAPIModelName() string {
+	return "io.accountmesh.authorization.v1alpha1.EffectivePolicyList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EffectivePolicySpec) OpenAPIModelName() string {
+	return "io.accountmesh.authorization.v1alpha1.EffectivePolicySpec"
+}

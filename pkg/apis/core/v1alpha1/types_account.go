@@ -111,6 +111,24 @@ type AccountSpec struct {
 	// description says what the account is for.
 	// +optional
 	Description string `json:"description,omitempty"`
+
+	// limits bound the account tree below this account. They flow down: an account's
+	// effective limit is the smallest set on it and its ancestors. Only who may change the
+	// Account object, in the parent, may change them.
+	// +optional
+	Limits *AccountLimits `json:"limits,omitempty"`
+}
+
+// AccountLimits bound the accounts below an account.
+type AccountLimits struct {
+	// maxChildAccounts is how many child accounts the account, and each account below it, may
+	// have.
+	// +optional
+	MaxChildAccounts *int32 `json:"maxChildAccounts,omitempty"`
+
+	// maxSubtreeAccounts is how many accounts there may be below the account, at any depth.
+	// +optional
+	MaxSubtreeAccounts *int32 `json:"maxSubtreeAccounts,omitempty"`
 }
 
 // AccountStatus is the observed state of an account.

@@ -59,6 +59,10 @@ type AccountInfoSpec struct {
 	// the managed services it binds from the parent (provider) account.
 	// +optional
 	Consumer *ConsumerInfo `json:"consumer,omitempty"`
+
+	// usage counts the accounts below this one, with the limits that apply to them.
+	// +optional
+	Usage *AccountUsage `json:"usage,omitempty"`
 }
 
 // ConsumerInfo describes whom a shadow account serves.
@@ -72,6 +76,37 @@ type ConsumerInfo struct {
 	// +optional
 	// +listType=set
 	Exports []string `json:"exports,omitempty"`
+}
+
+// AccountUsage counts the accounts below an account against its effective limits.
+type AccountUsage struct {
+	// childAccounts is the number of child accounts.
+	// +required
+	ChildAccounts int32 `json:"childAccounts"`
+
+	// subtreeAccounts is the number of accounts below, at any depth.
+	// +required
+	SubtreeAccounts int32 `json:"subtreeAccounts"`
+
+	// maxChildAccounts is the effective limit on child accounts, if any.
+	// +optional
+	MaxChildAccounts *EffectiveLimit `json:"maxChildAccounts,omitempty"`
+
+	// maxSubtreeAccounts is the smallest limit on the accounts below set on this account or an
+	// ancestor, if any.
+	// +optional
+	MaxSubtreeAccounts *EffectiveLimit `json:"maxSubtreeAccounts,omitempty"`
+}
+
+// EffectiveLimit is a limit and the account that set it.
+type EffectiveLimit struct {
+	// value is the limit.
+	// +required
+	Value int32 `json:"value"`
+
+	// setBy is the path of the account whose Account object sets it.
+	// +required
+	SetBy string `json:"setBy"`
 }
 
 // AccountReference points to an account by path and cluster ID.

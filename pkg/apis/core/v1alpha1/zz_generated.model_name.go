@@ -42,6 +42,11 @@ func (in AccountInfoSpec) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountLimits) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.AccountLimits"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in AccountList) OpenAPIModelName() string {
 	return "io.accountmesh.core.v1alpha1.AccountList"
 }
@@ -77,6 +82,16 @@ func (in AccountTypeSpec) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountUsage) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.AccountUsage"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ConsumerInfo) OpenAPIModelName() string {
 	return "io.accountmesh.core.v1alpha1.ConsumerInfo"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EffectiveLimit) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.EffectiveLimit"
 }

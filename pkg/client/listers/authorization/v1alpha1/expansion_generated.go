@@ -25,3 +25,7 @@ type AccessGrantListerExpansion interface{}
 // AccessibleAccountListerExpansion allows custom methods to be added to
 // AccessibleAccountLister.
 type AccessibleAccountListerExpansion interface{}
+
+// EffectivePolicyListerExpansion allows custom methods to be added to
+// EffectivePolicyLister.
+type EffectivePolicyListerExpansion interface{}

@@ -30,6 +30,7 @@ type AuthorizationV1alpha1Interface interface {
 	RESTClient() rest.Interface
 	AccessGrantsGetter
 	AccessibleAccountsGetter
+	EffectivePoliciesGetter
 }
 
 // AuthorizationV1alpha1Client is used to interact with features provided by the authorization.accountmesh.io group.
@@ -43,6 +44,10 @@ func (c *AuthorizationV1alpha1Client) AccessGrants() AccessGrantInterface {
 
 func (c *AuthorizationV1alpha1Client) AccessibleAccounts() AccessibleAccountInterface {
 	return newAccessibleAccounts(c)
+}
+
+func (c *AuthorizationV1alpha1Client) EffectivePolicies() EffectivePolicyInterface {
+	return newEffectivePolicies(c)
 }
 
 // NewForConfig creates a new AuthorizationV1alpha1Client for the given config.

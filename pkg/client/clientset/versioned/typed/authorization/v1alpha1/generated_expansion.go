@@ -21,3 +21,5 @@ package v1alpha1
 type AccessGrantExpansion interface{}
 
 type AccessibleAccountExpansion interface{}
+
+type EffectivePolicyExpansion interface{}

@@ -36,6 +36,10 @@ func (c *FakeAuthorizationV1alpha1) AccessibleAccounts() v1alpha1.AccessibleAcco
 	return newFakeAccessibleAccounts(c)
 }
 
+func (c *FakeAuthorizationV1alpha1) EffectivePolicies() v1alpha1.EffectivePolicyInterface {
+	return newFakeEffectivePolicies(c)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeAuthorizationV1alpha1) RESTClient() rest.Interface {
