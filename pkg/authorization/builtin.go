@@ -10,6 +10,7 @@ import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
 )
 
 // The built-in ClusterRoles.
@@ -61,6 +62,7 @@ var viewRules = []rbacv1.PolicyRule{
 	rule(readVerbs, coordinationv1.GroupName, "leases"),
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
 	rule(readVerbs, apisv1alpha1.GroupName, "apiresourceschemas", "apiexports", "apiexports/status", "apibindings", "apibindings/status"),
+	rule(readVerbs, orchestrationv1alpha1.GroupName, "orchestrationcontexts", "orchestrationcontexts/status"),
 }
 
 // editRules change an account's objects, RBAC excepted, as upstream edit, but without
@@ -72,6 +74,7 @@ var editRules = []rbacv1.PolicyRule{
 	rule(writeVerbs, eventsv1.GroupName, "events"),
 	rule(allVerbs, coordinationv1.GroupName, "leases"),
 	rule(allVerbs, apisv1alpha1.GroupName, "apibindings"),
+	rule(allVerbs, orchestrationv1alpha1.GroupName, "orchestrationcontexts"),
 }
 
 // adminRules administer an account: namespaces, RBAC of the whole account, child accounts and

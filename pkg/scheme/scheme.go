@@ -29,6 +29,7 @@ import (
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
+	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
 )
 
 var (
@@ -65,6 +66,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		authorizationv1.AddToScheme,
 		authorizationv1alpha1.AddToScheme,
 		apisv1alpha1.AddToScheme,
+		orchestrationv1alpha1.AddToScheme,
 		addInternalTypes,
 		addEventConversions,
 		addFieldLabelConversions,
@@ -133,6 +135,9 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},
 		&apisv1alpha1.APIExport{}, &apisv1alpha1.APIExportList{},
 		&apisv1alpha1.APIBinding{}, &apisv1alpha1.APIBindingList{},
+	)
+	s.AddKnownTypes(internal(orchestrationv1alpha1.GroupName),
+		&orchestrationv1alpha1.OrchestrationContext{}, &orchestrationv1alpha1.OrchestrationContextList{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

@@ -38,6 +38,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/orchestration"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/storageversionmigration"
@@ -136,6 +137,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies) (*api
 		return nil, err
 	}
 	if err := s.installAuthenticationAPIs(); err != nil {
+		return nil, err
+	}
+	if err := s.installOrchestrationAPIs(); err != nil {
 		return nil, err
 	}
 	if s.clients, err = client.NewFactory(s.Generic.LoopbackClientConfig); err != nil {
@@ -312,6 +316,11 @@ func (s *apiServer) startControllers(hookCtx genericapiserver.PostStartHookConte
 		return err
 	}
 	gc.Start(hookCtx.Context, 2)
+	orchestrations, err := orchestration.New(f, s.Index, s.crds.apis.Bindings)
+	if err != nil {
+		return err
+	}
+	go orchestrations.Start(hookCtx.Context, 2)
 	migrations, err := storageversionmigration.New(f)
 	if err != nil {
 		return err

@@ -1,0 +1,165 @@
+package orchestration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/registry/store"
+)
+
+// memberVerbs are what the requester must be allowed on every member.
+var memberVerbs = []string{"get", "watch"}
+
+// REST is the storage of OrchestrationContexts: the typed store, with the check that the
+// requesting user may read every member run after validation, on create and on updates that
+// change the members. A refused context is Forbidden and nothing is stored.
+type REST struct {
+	*store.REST
+	access *access
+}
+
+var (
+	_ rest.Creater = &REST{}
+	_ rest.Updater = &REST{}
+)
+
+// Create implements rest.Creater.
+func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+	return r.REST.Create(ctx, obj, func(ctx context.Context, obj runtime.Object) error {
+		if createValidation != nil {
+			if err := createValidation(ctx, obj); err != nil {
+				return err
+			}
+		}
+		return r.access.check(ctx, contextOf(obj))
+	}, options)
+}
+
+// Update implements rest.Updater.
+func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc,
+	updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	return r.REST.Update(ctx, name, objInfo, func(ctx context.Context, obj runtime.Object) error {
+		if createValidation != nil {
+			if err := createValidation(ctx, obj); err != nil {
+				return err
+			}
+		}
+		return r.access.check(ctx, contextOf(obj))
+	}, func(ctx context.Context, obj, old runtime.Object) error {
+		if updateValidation != nil {
+			if err := updateValidation(ctx, obj, old); err != nil {
+				return err
+			}
+		}
+		if !membersChanged(contextOf(obj), contextOf(old)) {
+			return nil
+		}
+		return r.access.check(ctx, contextOf(obj))
+	}, forceAllowCreate, options)
+}
+
+// access decides whether the requesting user may group the members of a context.
+type access struct {
+	deps Deps
+}
+
+// check refuses a context unless the requesting user may get and watch every member in the
+// member's account. A member in an account that does not exist, of a kind the account does
+// not serve, or that the user may not read all get the same answer, which names only the
+// member's entry: nothing is revealed about other accounts or whether the object exists.
+func (a *access) check(ctx context.Context, c *orchestrationv1alpha1.OrchestrationContext) error {
+	u, hasUser := genericapirequest.UserFrom(ctx)
+	here, inAccount := cluster.FromContext(ctx)
+	var refused []string
+	var scope field.ErrorList
+	for i := range c.Spec.Members {
+		m := &c.Spec.Members[i]
+		if m.Ref == nil {
+			continue
+		}
+		if !hasUser || !inAccount {
+			refused = append(refused, fmt.Sprintf("spec.members[%d] (%q)", i, m.Name))
+			continue
+		}
+		allowed, namespaced := a.allowed(ctx, u, here, m.Ref)
+		p := field.NewPath("spec", "members").Index(i).Child("ref", "namespace")
+		switch {
+		case !allowed:
+			refused = append(refused, fmt.Sprintf("spec.members[%d] (%q)", i, m.Name))
+		case namespaced && m.Ref.Namespace == "":
+			scope = append(scope, field.Required(p, fmt.Sprintf("member %q: kind %s is namespaced", m.Name, m.Ref.Kind)))
+		case !namespaced && m.Ref.Namespace != "":
+			scope = append(scope, field.Invalid(p, m.Ref.Namespace, fmt.Sprintf("member %q: kind %s is cluster-scoped", m.Name, m.Ref.Kind)))
+		}
+	}
+	if len(refused) == 0 {
+		if len(scope) > 0 {
+			return apierrors.NewInvalid(orchestrationv1alpha1.SchemeGroupVersion.WithKind("OrchestrationContext").GroupKind(), c.Name, scope)
+		}
+		return nil
+	}
+	name := "<unknown>"
+	if hasUser {
+		name = u.GetName()
+	}
+	return apierrors.NewForbidden(orchestrationv1alpha1.Resource("orchestrationcontexts"), c.Name,
+		fmt.Errorf("user %q may not get and watch %s", name, strings.Join(refused, ", ")))
+}
+
+// allowed reports whether u may get and watch the object ref names, from account here, and,
+// when it may, whether its kind is namespaced. The namespace of a reference to a cluster-scoped
+// kind is ignored, so that only those who may read such objects learn that it is one.
+func (a *access) allowed(ctx context.Context, u user.Info, here cluster.ID, ref *orchestrationv1alpha1.MemberReference) (bool, bool) {
+	id := here
+	if ref.Account != "" {
+		var ok bool
+		if id, ok = a.deps.Index.Resolve(ref.Account); !ok {
+			return false, false
+		}
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return false, false
+	}
+	resources, err := a.deps.Resources(ctx, id, gv)
+	if err != nil {
+		return false, false
+	}
+	var res *metav1.APIResource
+	for i := range resources {
+		if resources[i].Kind == ref.Kind && !strings.Contains(resources[i].Name, "/") {
+			res = &resources[i]
+			break
+		}
+	}
+	if res == nil {
+		return false, false
+	}
+	namespace := ""
+	if res.Namespaced {
+		namespace = ref.Namespace
+	}
+	for _, verb := range memberVerbs {
+		decision, _, err := a.deps.Authorizer.Authorize(cluster.WithCluster(ctx, id), authorizer.AttributesRecord{
+			User: u, Verb: verb, APIGroup: gv.Group, APIVersion: gv.Version, Resource: res.Name,
+			Namespace: namespace, Name: ref.Name, ResourceRequest: true,
+		})
+		if err != nil || decision != authorizer.DecisionAllow {
+			return false, false
+		}
+	}
+	return true, res.Namespaced
+}
