@@ -59,9 +59,13 @@ type reconciler struct {
 	watch func(contextKey string, want map[sourceKey]string)
 	now   func() time.Time
 
-	// programs caches compiled readiness expressions.
-	programs sync.Map
+	// programsMu guards programs, which caches compiled readiness expressions.
+	programsMu sync.Mutex
+	programs   map[string]*orchestration.Readiness
 }
+
+// maxPrograms bounds the cache of compiled readiness expressions; it is emptied when full.
+const maxPrograms = 1024
 
 // member is a member as the controller found it.
 type member struct {
@@ -254,14 +258,19 @@ func (r *reconciler) mayRead(ctx context.Context, m member, namespace string, re
 
 // readiness returns the compiled readiness expression, cached.
 func (r *reconciler) readiness(expr string) (*orchestration.Readiness, error) {
-	if cached, ok := r.programs.Load(expr); ok {
-		return cached.(*orchestration.Readiness), nil
+	r.programsMu.Lock()
+	defer r.programsMu.Unlock()
+	if cached, ok := r.programs[expr]; ok {
+		return cached, nil
 	}
 	compiled, err := orchestration.CompileReadiness(expr, true)
 	if err != nil {
 		return nil, err
 	}
-	r.programs.Store(expr, compiled)
+	if r.programs == nil || len(r.programs) >= maxPrograms {
+		r.programs = map[string]*orchestration.Readiness{}
+	}
+	r.programs[expr] = compiled
 	return compiled, nil
 }
 
