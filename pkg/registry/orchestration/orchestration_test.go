@@ -91,7 +91,7 @@ func TestAccessCheck(t *testing.T) {
 			"alice/app/get/configmaps": true, "alice/app/watch/configmaps": true,
 			"alice/data/get/configmaps": true, "alice/data/watch/configmaps": true,
 			"bob/app/get/configmaps": true, "bob/app/watch/configmaps": true,
-			"bob/data/get/configmaps": true,
+			"bob/data/get/configmaps":  true,
 			"carol/app/get/namespaces": true, "carol/app/watch/namespaces": true,
 		}.Authorize),
 		Resources: func(_ context.Context, id cluster.ID, gv schema.GroupVersion) ([]metav1.APIResource, error) {
