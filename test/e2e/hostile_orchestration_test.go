@@ -26,7 +26,8 @@ func requesterOf(t *testing.T, a *framework.Account, name string) authentication
 // may not read a victim account: she cannot forge or drop the requester the controller reads
 // members with (R29), cannot learn through a context whether another account's object exists
 // (R30), cannot take over a context another user created to point it at what only that user may
-// read, and a context never shows a member's spec (R31).
+// read, and a context never shows a member's spec nor writes to a member what she could not
+// (R31).
 func TestHostileOrchestration(t *testing.T) {
 	t.Parallel()
 	a := server.NewAccount(t, "root")
@@ -60,6 +61,16 @@ func TestHostileOrchestration(t *testing.T) {
 	require.Equal(t, mallory, requesterOf(t, a, "forged").Username)
 	framework.Kubectl(t, m, "annotate", "orchestrationcontext", "forged", "orchestration.accountmesh.io/requester-")
 	require.Equal(t, mallory, requesterOf(t, a, "forged").Username)
+
+	// R31: a member she may read but not patch gets no dependency gate from her context: the
+	// controller writes to members only what she could.
+	framework.Kubectl(t, a.Kubeconfig, "create", "configmap", "settings")
+	gated := own
+	gated.dependsOn = []string{"settings"}
+	framework.KubectlStdin(t, m, contextYAML("gated", gated,
+		memberYAML{name: "settings", apiVersion: "v1", kind: "ConfigMap", namespace: "default", object: "settings"}), "create", "-f", "-")
+	eventuallyContext(t, m, "gated", memberField("own", "waitingFor[*]"), "settings")
+	requireNoGate(t, a, "own")
 
 	// R30: a member in the victim account is refused alike whether the object exists, the
 	// object does not, or the account does not: the answer names only the entry.

@@ -102,10 +102,30 @@ func memberField(member, field string) string {
 	return `{.status.members[?(@.name=="` + member + `")].` + field + `}`
 }
 
+// gatePath is the JSONPath of a member's dependency gate.
+const gatePath = `jsonpath={.metadata.annotations.orchestration\.accountmesh\.io/dependencies-ready}`
+
+// eventuallyGate waits until a component's dependency gate reads want.
+func eventuallyGate(t *testing.T, a *framework.Account, name, want string) {
+	t.Helper()
+	var got string
+	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
+		got = framework.Kubectl(t, a.Kubeconfig, "get", "components", name, "-o", gatePath)
+		return got == want, nil
+	}, "component %s: dependency gate %q, want %q", name, func() string { return got }(), want)
+}
+
+// requireNoGate requires that a component has no dependency gate.
+func requireNoGate(t *testing.T, a *framework.Account, name string) {
+	t.Helper()
+	require.Empty(t, framework.Kubectl(t, a.Kubeconfig, "get", "components", name, "-o", gatePath))
+}
+
 // TestOrchestrationContext groups a ConfigMap and a Component of one account with a Component of a
 // sibling account that the creator may read: the status goes Progressing, Ready when every
 // member is, Degraded when a ready member breaks and Ready again, each change seen through the
-// watch; kubectl shows READY N/M. A user who may not read the sibling's Component cannot create
+// watch; kubectl shows READY N/M. The member that depends on another gets its dependency gate
+// annotation, following the other's readiness. A user who may not read the sibling's Component cannot create
 // the context, with the same 403, naming only the member, as for an account that does not
 // exist; a cycle is refused with 422 naming it; once the creator's access is revoked, the
 // member shows Unauthorized.
@@ -121,6 +141,10 @@ func TestOrchestrationContext(t *testing.T) {
 		grantRole(t, app, "edit", "--user="+u, false)
 		grantRole(t, app, "component-reader", "--user="+u, false)
 	}
+	// alice may also patch the component in her account, so the context publishes its
+	// dependency gate there.
+	framework.Kubectl(t, app.Kubeconfig, "create", "clusterrole", "component-patcher", "--verb=patch", "--resource=components."+group)
+	grantRole(t, app, "component-patcher", "--user="+alice, false)
 	readData := framework.RandomName("grant-")
 	framework.Kubectl(t, data.Kubeconfig, "create", "clusterrolebinding", readData, "--clusterrole=component-reader", "--user="+alice)
 
@@ -165,12 +189,16 @@ func TestOrchestrationContext(t *testing.T) {
 	require.Equal(t, "False", contextField(t, aliceKC, "app", conditionPath("Ready")))
 	require.Equal(t, "db", contextField(t, aliceKC, "app", memberField("front", "waitingFor[*]")))
 	require.Equal(t, data.Path, contextField(t, aliceKC, "app", memberField("db", "account")))
+	// front waits for db: its gate is closed; db, which depends on nothing, has none.
+	eventuallyGate(t, app, "front", "false")
+	requireNoGate(t, data, "db")
 
 	// Every member ready: Ready, and kubectl shows 3/3.
 	setComponentReady(t, data, "db", "True", "db is up")
 	eventuallyContext(t, aliceKC, "app", memberField("db", "reason"), "Ready")
 	require.Equal(t, "db is up", contextField(t, aliceKC, "app", memberField("db", "message")))
 	require.Empty(t, contextField(t, aliceKC, "app", memberField("front", "waitingFor")))
+	eventuallyGate(t, app, "front", "true")
 	framework.Kubectl(t, app.Kubeconfig, "patch", "components", "front", "--subresource=status", "--type=merge", "-p", `{"status":{"up":true}}`)
 	eventuallyContext(t, aliceKC, "app", conditionPath("Ready"), "True")
 	require.Equal(t, "False", contextField(t, aliceKC, "app", conditionPath("Progressing")))
@@ -186,6 +214,7 @@ func TestOrchestrationContext(t *testing.T) {
 	require.Contains(t, contextField(t, aliceKC, "app", `{.status.conditions[?(@.type=="Degraded")].message}`), "db")
 	require.Equal(t, "False", contextField(t, aliceKC, "app", conditionPath("Ready")))
 	require.Equal(t, "disk full", contextField(t, aliceKC, "app", memberField("db", "message")))
+	eventuallyGate(t, app, "front", "false")
 	setComponentReady(t, data, "db", "True", "db is up")
 	eventuallyContext(t, aliceKC, "app", conditionPath("Ready"), "True")
 	require.Equal(t, "False", contextField(t, aliceKC, "app", conditionPath("Degraded")))

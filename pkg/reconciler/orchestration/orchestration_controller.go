@@ -2,6 +2,7 @@ package orchestration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -130,6 +132,14 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 		},
 		getMember: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
 			return f.Dynamic(string(id)).Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		},
+		patchGate: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error {
+			patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{orchestrationv1alpha1.DependenciesReadyAnnotation: value}}})
+			if err != nil {
+				return err
+			}
+			_, err = f.Metadata(string(id)).Resource(gvr).Namespace(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: controllerName})
+			return err
 		},
 		updateStatus: func(ctx context.Context, id cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error {
 			_, err := f.AccountMesh(string(id)).OrchestrationV1alpha1().OrchestrationContexts(oc.Namespace).UpdateStatus(ctx, oc, metav1.UpdateOptions{})

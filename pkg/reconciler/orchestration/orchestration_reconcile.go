@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,8 +52,10 @@ type reconciler struct {
 	// serve it.
 	resolve func(ctx context.Context, id cluster.ID, gv schema.GroupVersion, kind string) (memberResource, bool, error)
 	// review answers a SubjectAccessReview in an account.
-	review       func(ctx context.Context, id cluster.ID, sar *authorizationv1.SubjectAccessReview) (bool, error)
-	getMember    func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error)
+	review    func(ctx context.Context, id cluster.ID, sar *authorizationv1.SubjectAccessReview) (bool, error)
+	getMember func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error)
+	// patchGate sets a member's DependenciesReadyAnnotation to value.
+	patchGate    func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error
 	updateStatus func(ctx context.Context, id cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error
 	recordEvent  func(ctx context.Context, id cluster.ID, event *corev1.Event) error
 	// watch sets the sources a context needs.
@@ -77,6 +80,11 @@ type member struct {
 	// res is the member's resource; served is false when the account does not serve its kind.
 	res    memberResource
 	served bool
+	// read is true once the member was read for the requester, with its dependency gate
+	// (gate, hasGate: the DependenciesReadyAnnotation).
+	read    bool
+	gate    string
+	hasGate bool
 }
 
 // reconcile reports the state of a context's members: it resolves them, watches their
@@ -112,7 +120,8 @@ func (r *reconciler) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	now := metav1.NewTime(r.now())
 	states := make([]orchestrationv1alpha1.MemberStatus, 0, len(members))
-	for _, m := range members {
+	for i := range members {
+		m := &members[i]
 		s := orchestrationv1alpha1.MemberStatus{Name: m.spec.Name, Account: m.path}
 		if err := r.observe(ctx, m, requester, hasRequester, &s); err != nil {
 			return 0, err
@@ -131,6 +140,9 @@ func (r *reconciler) reconcile(ctx context.Context, key string) (time.Duration, 
 	}
 	for i, m := range members {
 		states[i].WaitingFor = orchestration.WaitingFor(*m.spec, func(name string) bool { return ready[name] })
+	}
+	if err := r.publishGates(ctx, members, states, requester); err != nil {
+		return 0, err
 	}
 	status := summarize(oc, states, now)
 	if apiequality.Semantic.DeepEqual(status, oc.Status) {
@@ -186,7 +198,7 @@ func (r *reconciler) resolveMembers(ctx context.Context, here cluster.ID, oc *or
 
 // observe fills in the state of one member: Unauthorized unless the requester may get and
 // watch it now, then NotFound, or its readiness.
-func (r *reconciler) observe(ctx context.Context, m member, requester authenticationv1.UserInfo, hasRequester bool, s *orchestrationv1alpha1.MemberStatus) error {
+func (r *reconciler) observe(ctx context.Context, m *member, requester authenticationv1.UserInfo, hasRequester bool, s *orchestrationv1alpha1.MemberStatus) error {
 	unauthorized := func() {
 		s.Ready, s.Reason, s.Message = false, orchestrationv1alpha1.ReasonUnauthorized, unauthorizedMessage
 	}
@@ -194,11 +206,8 @@ func (r *reconciler) observe(ctx context.Context, m member, requester authentica
 		unauthorized()
 		return nil
 	}
-	namespace := ""
-	if m.res.namespaced {
-		namespace = m.spec.Ref.Namespace
-	}
-	allowed, err := r.mayRead(ctx, m, namespace, requester)
+	namespace := m.namespace()
+	allowed, err := r.may(ctx, m, requester, "get", "watch")
 	if err != nil {
 		return err
 	}
@@ -215,6 +224,8 @@ func (r *reconciler) observe(ctx context.Context, m member, requester authentica
 		return fmt.Errorf("failed to get member %q: %w", m.spec.Name, err)
 	}
 	s.ObservedGeneration = obj.GetGeneration()
+	m.read = true
+	m.gate, m.hasGate = obj.GetAnnotations()[orchestrationv1alpha1.DependenciesReadyAnnotation]
 	readiness, err := r.readiness(m.spec.Readiness)
 	if err != nil {
 		s.Ready, s.Reason, s.Message = false, orchestrationv1alpha1.ReasonReadinessError, truncate(err.Error())
@@ -232,13 +243,50 @@ func (r *reconciler) observe(ctx context.Context, m member, requester authentica
 	return nil
 }
 
-// mayRead asks the member's account whether the requester may get and watch the member.
-func (r *reconciler) mayRead(ctx context.Context, m member, namespace string, requester authenticationv1.UserInfo) (bool, error) {
+// namespace returns the namespace of a resolved member: none for a cluster-scoped kind.
+func (m *member) namespace() string {
+	if m.res.namespaced {
+		return m.spec.Ref.Namespace
+	}
+	return ""
+}
+
+// publishGates sets the dependency gate (DependenciesReadyAnnotation) of every member that has
+// dependencies and was read, where it differs: "true" when it waits for none. A member the
+// requester may not patch is left alone: the controller writes to members only what their
+// requester could.
+func (r *reconciler) publishGates(ctx context.Context, members []member, states []orchestrationv1alpha1.MemberStatus, requester authenticationv1.UserInfo) error {
+	for i := range members {
+		m := &members[i]
+		if !m.read || len(m.spec.DependsOn) == 0 {
+			continue
+		}
+		want := strconv.FormatBool(len(states[i].WaitingFor) == 0)
+		if m.hasGate && m.gate == want {
+			continue
+		}
+		allowed, err := r.may(ctx, m, requester, "patch")
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			continue
+		}
+		if err := r.patchGate(ctx, m.id, m.res.gvr, m.namespace(), m.spec.Ref.Name, want); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to publish the dependency gate of member %q: %w", m.spec.Name, err)
+		}
+	}
+	return nil
+}
+
+// may asks the member's account whether the requester may perform all verbs on the member.
+func (r *reconciler) may(ctx context.Context, m *member, requester authenticationv1.UserInfo, verbs ...string) (bool, error) {
 	extra := map[string]authorizationv1.ExtraValue{}
 	for k, v := range requester.Extra {
 		extra[k] = authorizationv1.ExtraValue(v)
 	}
-	for _, verb := range []string{"get", "watch"} {
+	namespace := m.namespace()
+	for _, verb := range verbs {
 		allowed, err := r.review(ctx, m.id, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User: requester.Username, UID: requester.UID, Groups: requester.Groups, Extra: extra,
 			ResourceAttributes: &authorizationv1.ResourceAttributes{

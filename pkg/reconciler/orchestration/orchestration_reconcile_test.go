@@ -28,6 +28,7 @@ type world struct {
 	writes   int
 	events   []string
 	watching map[sourceKey]string
+	gates    []string
 }
 
 func gadget(name string, ready string) *unstructured.Unstructured {
@@ -74,6 +75,11 @@ func (w *world) reconciler(now *time.Time) *reconciler {
 				return obj, nil
 			}
 			return nil, apierrors.NewNotFound(schema.GroupResource{}, name)
+		},
+		patchGate: func(_ context.Context, id cluster.ID, _ schema.GroupVersionResource, _, name, value string) error {
+			w.gates = append(w.gates, string(id)+"/"+name+"="+value)
+			w.objects[string(id)+"/"+name].SetAnnotations(map[string]string{orchestrationv1alpha1.DependenciesReadyAnnotation: value})
+			return nil
 		},
 		updateStatus: func(_ context.Context, _ cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error {
 			w.writes++
@@ -141,14 +147,20 @@ func TestReconcile(t *testing.T) {
 		ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(now)}, w.member("db"))
 	require.Equal(t, map[sourceKey]string{{gr: schema.GroupResource{Group: "example.com", Resource: "gadgets"}}: "v1"}, w.watching)
 
+	// app depends on db: its gate is closed; db has no gate.
+	require.Equal(t, []string{"app/app=false"}, w.gates)
+
 	// Nothing changed: no write.
 	step()
 	require.Equal(t, 1, w.writes)
+	require.Len(t, w.gates, 1)
 
 	// Both ready.
 	now = now.Add(time.Minute)
 	w.objects["data/db"], w.objects["app/app"] = gadget("db", "True"), gadget("app", "True")
+	w.objects["app/app"].SetAnnotations(map[string]string{orchestrationv1alpha1.DependenciesReadyAnnotation: "false"})
 	step()
+	require.Equal(t, []string{"app/app=false", "app/app=true"}, w.gates)
 	require.Equal(t, "2/2 ready", w.oc.Status.Summary)
 	require.Equal(t, "True all 2 members are ready", w.condition(orchestrationv1alpha1.ConditionReady))
 	require.Equal(t, "False no member lost its readiness", w.condition(orchestrationv1alpha1.ConditionDegraded))
@@ -163,6 +175,15 @@ func TestReconcile(t *testing.T) {
 	require.Equal(t, "False no member is waiting to become ready", w.condition(orchestrationv1alpha1.ConditionProgressing))
 	require.Equal(t, []string{"db"}, w.member("app").WaitingFor)
 	require.Equal(t, metav1.NewTime(now), w.member("db").LastTransitionTime)
+	require.Equal(t, "app/app=false", w.gates[len(w.gates)-1])
+
+	// A requester who may read but not patch a member gets no gate published on it.
+	w.gates = nil
+	w.denied["app/patch"] = true
+	w.objects["data/db"] = gadget("db", "True")
+	step()
+	require.Empty(t, w.gates)
+	delete(w.denied, "app/patch")
 
 	// Access revoked: Unauthorized, without the member's message; deleted: NotFound.
 	w.denied["data/watch"] = true

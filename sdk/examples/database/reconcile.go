@@ -22,6 +22,7 @@ import (
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	dbv1 "github.com/accountmesh/accountmesh/sdk/examples/database/apis/v1"
+	"github.com/accountmesh/accountmesh/sdk/provider"
 )
 
 // The connection Secret's keys.
@@ -72,7 +73,14 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	}
 
 	status := db.Status.DeepCopy()
-	if claimed {
+	switch {
+	case !provider.DependenciesReady(db):
+		// An orchestration context says what this database waits for; its annotation changing
+		// queues it again.
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionFalse,
+			Reason: dbv1.ReasonWaitingForDependencies, ObservedGeneration: db.Generation,
+			Message: "waiting for the dependencies an orchestration context declares to be ready"})
+	case claimed:
 		endpoint, err := ensureSecret(ctx, c, db)
 		if err != nil {
 			return reconcile.Result{}, err
@@ -80,7 +88,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		status.Endpoint = endpoint
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionTrue,
 			Reason: dbv1.ReasonProvisioned, Message: "the database is ready; its connection Secret is " + secretName(db), ObservedGeneration: db.Generation})
-	} else {
+	default:
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: dbv1.ReasonSecretClaimRejected, ObservedGeneration: db.Generation,
 			Message: `the APIBinding does not accept the claim on secrets labelled ` + dbv1.ConnectionLabel + `=true; accept it in spec.permissionClaims to get the connection Secret`})

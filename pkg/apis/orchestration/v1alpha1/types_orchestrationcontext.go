@@ -10,6 +10,12 @@ import (
 // sends is ignored.
 const RequesterAnnotation = "orchestration.accountmesh.io/requester"
 
+// DependenciesReadyAnnotation is set by the orchestration controller on a member that depends
+// on others, to "true" when all of them are ready and to "false" otherwise, so that the
+// member's own controller may wait for them (sdk/provider.DependenciesReady). It is set only
+// where the context's requester may patch the member.
+const DependenciesReadyAnnotation = "orchestration.accountmesh.io/dependencies-ready"
+
 // MaxMembers is the most members a context may have.
 const MaxMembers = 500
 

@@ -14,6 +14,9 @@ const (
 	// ReasonSecretClaimRejected: the consumer's APIBinding does not accept the export's claim
 	// on connection secrets, so the provider cannot hand over the credentials.
 	ReasonSecretClaimRejected = "SecretClaimRejected"
+	// ReasonWaitingForDependencies: an OrchestrationContext lists the database with
+	// dependencies that are not ready yet; it is provisioned once they are.
+	ReasonWaitingForDependencies = "WaitingForDependencies"
 )
 
 // Engines a Database may run.
