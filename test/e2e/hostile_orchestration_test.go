@@ -102,6 +102,10 @@ func TestHostileOrchestration(t *testing.T) {
 	require.Contains(t, out, `may not get and watch spec.members[0] ("vault")`)
 	require.Equal(t, before, framework.Kubectl(t, a.Kubeconfig, "get", "orchestrationcontext", "shared", "-o", "jsonpath={.metadata.resourceVersion}"),
 		"the refused update changed the context")
+	// Nor can she make the context delete the vault with alice's rights.
+	out = framework.KubectlFails(t, m, contextWithPolicyYAML("shared", "Delete", vault), "apply", "-f", "-")
+	require.Contains(t, out, `may not get, watch and delete spec.members[0] ("vault")`)
+	require.Equal(t, before, framework.Kubectl(t, a.Kubeconfig, "get", "orchestrationcontext", "shared", "-o", "jsonpath={.metadata.resourceVersion}"))
 	// A change that leaves the members alone keeps alice as the requester.
 	framework.Kubectl(t, m, "label", "orchestrationcontext", "shared", "owner=mallory")
 	require.Equal(t, alice, requesterOf(t, a, "shared").Username)

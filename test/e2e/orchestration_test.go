@@ -63,8 +63,17 @@ type memberYAML struct {
 
 // contextYAML is an OrchestrationContext in namespace default.
 func contextYAML(name string, members ...memberYAML) string {
+	return contextWithPolicyYAML(name, "", members...)
+}
+
+// contextWithPolicyYAML is an OrchestrationContext in namespace default with a deletion policy.
+func contextWithPolicyYAML(name, policy string, members ...memberYAML) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "apiVersion: orchestration.accountmesh.io/v1alpha1\nkind: OrchestrationContext\nmetadata: {name: %s, namespace: default}\nspec:\n  members:\n", name)
+	fmt.Fprintf(&b, "apiVersion: orchestration.accountmesh.io/v1alpha1\nkind: OrchestrationContext\nmetadata: {name: %s, namespace: default}\nspec:\n", name)
+	if policy != "" {
+		fmt.Fprintf(&b, "  deletionPolicy: %s\n", policy)
+	}
+	b.WriteString("  members:\n")
 	for _, m := range members {
 		fmt.Fprintf(&b, "  - name: %s\n    ref: {account: %q, apiVersion: %q, kind: %s, namespace: %q, name: %s}\n", m.name, m.account, m.apiVersion, m.kind, m.namespace, m.object)
 		if len(m.dependsOn) > 0 {
@@ -80,7 +89,10 @@ func contextYAML(name string, members ...memberYAML) string {
 // contextField reads a JSONPath of a context.
 func contextField(t *testing.T, kubeconfig, name, jsonPath string) string {
 	t.Helper()
-	out, _, _ := framework.KubectlResult(t, kubeconfig, "", "get", "orchestrationcontext", name, "-o", "jsonpath="+jsonPath)
+	out, errOut, err := framework.KubectlResult(t, kubeconfig, "", "get", "orchestrationcontext", name, "-o", "jsonpath="+jsonPath)
+	if err != nil {
+		return "error: " + errOut
+	}
 	return out
 }
 
@@ -245,4 +257,67 @@ func TestOrchestrationContext(t *testing.T) {
 	// A member deleted underneath shows NotFound.
 	framework.Kubectl(t, app.Kubeconfig, "delete", "configmap", "settings")
 	eventuallyContext(t, aliceKC, "app", memberField("settings", "reason"), "NotFound")
+}
+
+// TestOrchestrationDeletionPolicy deletes contexts: with Delete, the members go in reverse
+// dependency order (a member waits while one that depends on it is still there, which the
+// Deleting condition says), then the context; with Orphan (the default), the members stay.
+// Delete needs delete on every member.
+func TestOrchestrationDeletionPolicy(t *testing.T) {
+	t.Parallel()
+	app := server.NewAccount(t, "root")
+	group := randomGroup()
+	applyComponentCRD(t, app, group)
+	framework.Kubectl(t, app.Kubeconfig, "create", "clusterrole", "component-admin", "--verb=get,list,watch,delete,patch", "--resource=components."+group)
+	alice, bob := framework.RandomName("alice-"), framework.RandomName("bob-")
+	grantRole(t, app, "edit", "--user="+alice, false)
+	grantRole(t, app, "component-admin", "--user="+alice, false)
+	grantRole(t, app, "edit", "--user="+bob, false)
+	grantRole(t, app, "component-reader", "--user="+bob, false)
+	for _, name := range []string{"db", "web"} {
+		framework.KubectlStdin(t, app.Kubeconfig, componentYAML(group, name, name), "create", "-f", "-")
+	}
+	// web lingers while deleted, until the test lets it go.
+	framework.Kubectl(t, app.Kubeconfig, "patch", "components", "web", "--type=merge", "-p", `{"metadata":{"finalizers":["e2e.example.com/hold"]}}`)
+	framework.Kubectl(t, app.Kubeconfig, "create", "configmap", "settings")
+	framework.Kubectl(t, app.Kubeconfig, "create", "configmap", "kept")
+	members := []memberYAML{
+		{name: "db", apiVersion: group + "/v1", kind: "Component", namespace: "default", object: "db"},
+		{name: "web", apiVersion: group + "/v1", kind: "Component", namespace: "default", object: "web", dependsOn: []string{"db"}},
+		{name: "settings", apiVersion: "v1", kind: "ConfigMap", namespace: "default", object: "settings"},
+	}
+	aliceKC, bobKC := userKubeconfig(t, app.Path, alice), userKubeconfig(t, app.Path, bob)
+	kubectlEventually(t, aliceKC, "get", "components")
+	kubectlEventually(t, bobKC, "get", "components")
+
+	// bob may read but not delete the components: he cannot ask for their deletion.
+	out := framework.KubectlFails(t, bobKC, contextWithPolicyYAML("stack", "Delete", members...), "create", "-f", "-")
+	require.Contains(t, out, `may not get, watch and delete spec.members[0] ("db"), spec.members[1] ("web")`)
+
+	kubectlEventuallyStdin(t, aliceKC, contextWithPolicyYAML("stack", "Delete", members...), "create", "-f", "-")
+	kubectlEventuallyStdin(t, aliceKC, contextYAML("keep", memberYAML{name: "kept", apiVersion: "v1", kind: "ConfigMap", namespace: "default", object: "kept"}), "create", "-f", "-")
+	require.Equal(t, "Orphan", contextField(t, aliceKC, "keep", "{.spec.deletionPolicy}"))
+	eventuallyContext(t, aliceKC, "stack", "{.status.summary}", "0/3 ready")
+
+	// Deleting: web and settings go first; db waits for web, which lingers.
+	framework.Kubectl(t, aliceKC, "delete", "orchestrationcontext", "stack", "--wait=false")
+	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
+		_, _, err := framework.KubectlResult(t, app.Kubeconfig, "", "get", "configmap", "settings")
+		return err != nil, nil
+	}, "settings was not deleted")
+	require.NotEmpty(t, framework.Kubectl(t, app.Kubeconfig, "get", "components", "web", "-o", "jsonpath={.metadata.deletionTimestamp}"))
+	eventuallyContext(t, aliceKC, "stack", `{.status.conditions[?(@.type=="Deleting")].message}`, "deleting: web; waiting for their dependents: db (for web)")
+	require.Empty(t, framework.Kubectl(t, app.Kubeconfig, "get", "components", "db", "-o", "jsonpath={.metadata.deletionTimestamp}"),
+		"db was deleted before web, which depends on it")
+
+	// web goes: db follows, then the context.
+	framework.Kubectl(t, app.Kubeconfig, "patch", "components", "web", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
+	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
+		out := framework.Kubectl(t, app.Kubeconfig, "get", "components,orchestrationcontexts", "-o", "name")
+		return !strings.Contains(out, "db") && !strings.Contains(out, "stack"), nil
+	}, "db and the context were not deleted")
+
+	// Orphan: the context goes, its member stays.
+	framework.Kubectl(t, aliceKC, "delete", "orchestrationcontext", "keep")
+	framework.Kubectl(t, app.Kubeconfig, "get", "configmap", "kept")
 }

@@ -3097,6 +3097,13 @@ func schema_pkg_apis_orchestration_v1alpha1_OrchestrationContextSpec(ref common.
 							},
 						},
 					},
+					"deletionPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "deletionPolicy is Orphan (the default), which leaves the members when the context is deleted, or Delete, which deletes them, each after the members that depend on it are gone. Delete needs delete, besides get and watch, on every member for whoever sets it or changes the members.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"members"},
 			},

@@ -134,11 +134,23 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 			return f.Dynamic(string(id)).Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 		},
 		patchGate: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error {
-			patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{orchestrationv1alpha1.DependenciesReadyAnnotation: value}}})
+			var gate any = value
+			if value == "" {
+				gate = nil // a merge patch removes the annotation
+			}
+			patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{orchestrationv1alpha1.DependenciesReadyAnnotation: gate}}})
 			if err != nil {
 				return err
 			}
 			_, err = f.Metadata(string(id)).Resource(gvr).Namespace(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: controllerName})
+			return err
+		},
+		deleteMember: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) error {
+			background := metav1.DeletePropagationBackground
+			return f.Metadata(string(id)).Resource(gvr).Namespace(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &background})
+		},
+		update: func(ctx context.Context, id cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error {
+			_, err := f.AccountMesh(string(id)).OrchestrationV1alpha1().OrchestrationContexts(oc.Namespace).Update(ctx, oc, metav1.UpdateOptions{})
 			return err
 		},
 		updateStatus: func(ctx context.Context, id cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,8 +55,13 @@ type reconciler struct {
 	// review answers a SubjectAccessReview in an account.
 	review    func(ctx context.Context, id cluster.ID, sar *authorizationv1.SubjectAccessReview) (bool, error)
 	getMember func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error)
-	// patchGate sets a member's DependenciesReadyAnnotation to value.
-	patchGate    func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error
+	// patchGate sets a member's DependenciesReadyAnnotation to value, or removes it when
+	// value is empty.
+	patchGate func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error
+	// deleteMember deletes a member in the background.
+	deleteMember func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) error
+	// update writes a context (its finalizers).
+	update       func(ctx context.Context, id cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error
 	updateStatus func(ctx context.Context, id cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error
 	recordEvent  func(ctx context.Context, id cluster.ID, event *corev1.Event) error
 	// watch sets the sources a context needs.
@@ -114,6 +120,12 @@ func (r *reconciler) reconcile(ctx context.Context, key string) (time.Duration, 
 	// Watch before reading, so that no change after the read is missed.
 	r.watch(key, want)
 	requester, hasRequester := requesterOf(oc)
+	if oc.DeletionTimestamp != nil {
+		if !slices.Contains(oc.Finalizers, orchestrationv1alpha1.Finalizer) {
+			return 0, nil
+		}
+		return r.finalize(ctx, id, oc, members, requester, hasRequester)
+	}
 	previous := map[string]orchestrationv1alpha1.MemberStatus{}
 	for _, s := range oc.Status.Members {
 		previous[s.Name] = s

@@ -29,6 +29,7 @@ type world struct {
 	events   []string
 	watching map[sourceKey]string
 	gates    []string
+	deleted  []string
 }
 
 func gadget(name string, ready string) *unstructured.Unstructured {
@@ -79,6 +80,14 @@ func (w *world) reconciler(now *time.Time) *reconciler {
 		patchGate: func(_ context.Context, id cluster.ID, _ schema.GroupVersionResource, _, name, value string) error {
 			w.gates = append(w.gates, string(id)+"/"+name+"="+value)
 			w.objects[string(id)+"/"+name].SetAnnotations(map[string]string{orchestrationv1alpha1.DependenciesReadyAnnotation: value})
+			return nil
+		},
+		deleteMember: func(_ context.Context, id cluster.ID, _ schema.GroupVersionResource, _, name string) error {
+			w.deleted = append(w.deleted, string(id)+"/"+name)
+			return nil
+		},
+		update: func(_ context.Context, _ cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error {
+			w.oc = oc
 			return nil
 		},
 		updateStatus: func(_ context.Context, _ cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error {
@@ -201,4 +210,54 @@ func TestReconcile(t *testing.T) {
 	w.objects["app/app"] = gadget("app", "True")
 	step()
 	require.Equal(t, "Unauthorized", w.member("app").Reason)
+}
+
+func TestFinalize(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	key := client.ToClusterKey("app", "default", "ctx")
+	deleted := func(w *world, policy orchestrationv1alpha1.DeletionPolicy) {
+		w.oc.Spec.DeletionPolicy = policy
+		w.oc.DeletionTimestamp = &metav1.Time{Time: now}
+		w.oc.Finalizers = []string{orchestrationv1alpha1.Finalizer}
+	}
+
+	// Delete: app, which depends on db, goes first; db once app is gone; then the finalizer.
+	w := newWorld()
+	deleted(w, orchestrationv1alpha1.DeletionPolicyDelete)
+	r := w.reconciler(&now)
+	_, err := r.reconcile(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, []string{"app/app"}, w.deleted)
+	require.Equal(t, "True deleting: app; waiting for their dependents: db (for app)", w.condition(orchestrationv1alpha1.ConditionDeleting))
+	delete(w.objects, "app/app")
+	_, err = r.reconcile(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, []string{"app/app", "data/db"}, w.deleted)
+	require.Equal(t, "True deleting: db", w.condition(orchestrationv1alpha1.ConditionDeleting))
+	require.Contains(t, w.oc.Finalizers, orchestrationv1alpha1.Finalizer)
+	delete(w.objects, "data/db")
+	_, err = r.reconcile(t.Context(), key)
+	require.NoError(t, err)
+	require.Empty(t, w.oc.Finalizers)
+
+	// A member the requester may no longer delete is left, and does not hold back the others.
+	w = newWorld()
+	deleted(w, orchestrationv1alpha1.DeletionPolicyDelete)
+	w.denied["app/delete"] = true
+	r = w.reconciler(&now)
+	_, err = r.reconcile(t.Context(), key)
+	require.NoError(t, err)
+	require.Equal(t, []string{"data/db"}, w.deleted)
+
+	// Orphan: nothing is deleted; the gate is withdrawn and the finalizer removed.
+	w = newWorld()
+	deleted(w, orchestrationv1alpha1.DeletionPolicyOrphan)
+	w.objects["app/app"].SetAnnotations(map[string]string{orchestrationv1alpha1.DependenciesReadyAnnotation: "false"})
+	r = w.reconciler(&now)
+	_, err = r.reconcile(t.Context(), key)
+	require.NoError(t, err)
+	require.Empty(t, w.deleted)
+	require.Equal(t, []string{"app/app="}, w.gates)
+	require.Empty(t, w.oc.Finalizers)
 }

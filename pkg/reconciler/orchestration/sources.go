@@ -128,7 +128,8 @@ func (s *sources) count() int {
 	return len(s.running)
 }
 
-// run starts the informer of a source; s.mu is held.
+// run starts the informer of a source; s.mu is held. The list-watch reports what it keeps; the
+// informer adds the deletions it finds when it lists again after a broken watch.
 func (s *sources) run(key sourceKey, version string) {
 	group := key.gr.Group
 	notify := func(obj any) {
@@ -140,11 +141,7 @@ func (s *sources) run(key sourceKey, version string) {
 		}
 	}
 	_, informer := client.NewInformer(s.filteredListWatch(s.newListWatch(key, version), group), &metav1.PartialObjectMetadata{},
-		cache.ResourceEventHandlerFuncs{
-			AddFunc:    notify,
-			UpdateFunc: func(_, obj any) { notify(obj) },
-			DeleteFunc: notify,
-		}, nil)
+		cache.ResourceEventHandlerFuncs{DeleteFunc: notify}, nil)
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.running[key] = &source{stop: cancel}
 	go informer.RunWithContext(ctx)
@@ -152,7 +149,9 @@ func (s *sources) run(key sourceKey, version string) {
 
 // filteredListWatch lists and watches the metadata of a resource in all accounts, keeping only
 // the objects some context names, trimmed to what the controller reads: the cache of a source
-// grows with the members, not with the objects of every account.
+// grows with the members, not with the objects of every account. It reports every kept object
+// itself: an object that no context named when it was listed is not in the informer's cache,
+// which would drop its deletion.
 func (s *sources) filteredListWatch(res metadata.ResourceInterface, group string) *cache.ListWatch {
 	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
@@ -168,6 +167,9 @@ func (s *sources) filteredListWatch(res metadata.ResourceInterface, group string
 				}
 			}
 			list.Items = kept
+			for i := range list.Items {
+				s.changed(group, &list.Items[i])
+			}
 			return list, nil
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
@@ -184,6 +186,7 @@ func (s *sources) filteredListWatch(res metadata.ResourceInterface, group string
 					return e, false
 				}
 				trim(&m.ObjectMeta)
+				s.changed(group, m)
 				return e, true
 			}), nil
 		},

@@ -20,8 +20,14 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
-// memberVerbs are what the requester must be allowed on every member.
-var memberVerbs = []string{"get", "watch"}
+// memberVerbs returns what the requester must be allowed on every member: get and watch, and
+// delete when the context deletes its members.
+func memberVerbs(policy orchestrationv1alpha1.DeletionPolicy) []string {
+	if policy == orchestrationv1alpha1.DeletionPolicyDelete {
+		return []string{"get", "watch", "delete"}
+	}
+	return []string{"get", "watch"}
+}
 
 // REST is the storage of OrchestrationContexts: the typed store, with the check that the
 // requesting user may read every member run after validation, on create and on updates that
@@ -64,7 +70,7 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 				return err
 			}
 		}
-		if !membersChanged(contextOf(obj), contextOf(old)) {
+		if !accessChanged(contextOf(obj), contextOf(old)) {
 			return nil
 		}
 		return r.access.check(ctx, contextOf(obj))
@@ -76,13 +82,14 @@ type access struct {
 	deps Deps
 }
 
-// check refuses a context unless the requesting user may get and watch every member in the
-// member's account. A member in an account that does not exist, of a kind the account does
+// check refuses a context unless the requesting user may get and watch (and, with the Delete
+// policy, delete) every member in the member's account. A member in an account that does not exist, of a kind the account does
 // not serve, or that the user may not read all get the same answer, which names only the
 // member's entry: nothing is revealed about other accounts or whether the object exists.
 func (a *access) check(ctx context.Context, c *orchestrationv1alpha1.OrchestrationContext) error {
 	u, hasUser := genericapirequest.UserFrom(ctx)
 	here, inAccount := cluster.FromContext(ctx)
+	verbs := memberVerbs(c.Spec.DeletionPolicy)
 	var refused []string
 	var scope field.ErrorList
 	for i := range c.Spec.Members {
@@ -94,7 +101,7 @@ func (a *access) check(ctx context.Context, c *orchestrationv1alpha1.Orchestrati
 			refused = append(refused, fmt.Sprintf("spec.members[%d] (%q)", i, m.Name))
 			continue
 		}
-		allowed, namespaced := a.allowed(ctx, u, here, m.Ref)
+		allowed, namespaced := a.allowed(ctx, u, here, m.Ref, verbs)
 		p := field.NewPath("spec", "members").Index(i).Child("ref", "namespace")
 		switch {
 		case !allowed:
@@ -116,13 +123,21 @@ func (a *access) check(ctx context.Context, c *orchestrationv1alpha1.Orchestrati
 		name = u.GetName()
 	}
 	return apierrors.NewForbidden(orchestrationv1alpha1.Resource("orchestrationcontexts"), c.Name,
-		fmt.Errorf("user %q may not get and watch %s", name, strings.Join(refused, ", ")))
+		fmt.Errorf("user %q may not %s %s", name, verbList(verbs), strings.Join(refused, ", ")))
 }
 
-// allowed reports whether u may get and watch the object ref names, from account here, and,
+// verbList writes verbs as a sentence: get and watch; get, watch and delete.
+func verbList(verbs []string) string {
+	if len(verbs) == 1 {
+		return verbs[0]
+	}
+	return strings.Join(verbs[:len(verbs)-1], ", ") + " and " + verbs[len(verbs)-1]
+}
+
+// allowed reports whether u may perform verbs on the object ref names, from account here, and,
 // when it may, whether its kind is namespaced. The namespace of a reference to a cluster-scoped
 // kind is ignored, so that only those who may read such objects learn that it is one.
-func (a *access) allowed(ctx context.Context, u user.Info, here cluster.ID, ref *orchestrationv1alpha1.MemberReference) (bool, bool) {
+func (a *access) allowed(ctx context.Context, u user.Info, here cluster.ID, ref *orchestrationv1alpha1.MemberReference, verbs []string) (bool, bool) {
 	id := here
 	if ref.Account != "" {
 		var ok bool
@@ -152,7 +167,7 @@ func (a *access) allowed(ctx context.Context, u user.Info, here cluster.ID, ref 
 	if res.Namespaced {
 		namespace = ref.Namespace
 	}
-	for _, verb := range memberVerbs {
+	for _, verb := range verbs {
 		decision, _, err := a.deps.Authorizer.Authorize(cluster.WithCluster(ctx, id), authorizer.AttributesRecord{
 			User: u, Verb: verb, APIGroup: gv.Group, APIVersion: gv.Version, Resource: res.Name,
 			Namespace: namespace, Name: ref.Name, ResourceRequest: true,

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -73,10 +74,18 @@ func contextOptions() store.Options {
 		NewList:    func() runtime.Object { return &orchestrationv1alpha1.OrchestrationContextList{} },
 		Namespaced: true,
 		HasStatus:  true,
+		// The finalizer is there from the start, so that even a context deleted at once
+		// deletes its members or withdraws its dependency gates.
 		PrepareForCreate: func(ctx context.Context, obj runtime.Object) {
-			setRequester(ctx, contextOf(obj), nil)
+			c := contextOf(obj)
+			setDefaults(c)
+			if !slices.Contains(c.Finalizers, orchestrationv1alpha1.Finalizer) {
+				c.Finalizers = append(c.Finalizers, orchestrationv1alpha1.Finalizer)
+			}
+			setRequester(ctx, c, nil)
 		},
 		PrepareForUpdate: func(ctx context.Context, obj, old runtime.Object) {
+			setDefaults(contextOf(obj))
 			setRequester(ctx, contextOf(obj), contextOf(old))
 		},
 		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
@@ -93,20 +102,30 @@ func contextOptions() store.Options {
 	}
 }
 
-// membersChanged reports whether an update changes the members, which the requester must then
-// be allowed to read; old is nil on create.
-func membersChanged(c, old *orchestrationv1alpha1.OrchestrationContext) bool {
-	return old == nil || !apiequality.Semantic.DeepEqual(c.Spec.Members, old.Spec.Members)
+// setDefaults sets the deletion policy to Orphan when it is empty.
+func setDefaults(c *orchestrationv1alpha1.OrchestrationContext) {
+	if c.Spec.DeletionPolicy == "" {
+		c.Spec.DeletionPolicy = orchestrationv1alpha1.DeletionPolicyOrphan
+	}
 }
 
-// setRequester stamps the requesting user into the requester annotation when the members are
-// new or change, and otherwise keeps the annotation of old: clients never write it.
+// accessChanged reports whether an update changes what the controller does with the
+// requester's rights, the members or the deletion policy, which the requesting user must then
+// be allowed to do themselves; old is nil on create.
+func accessChanged(c, old *orchestrationv1alpha1.OrchestrationContext) bool {
+	return old == nil || !apiequality.Semantic.DeepEqual(c.Spec.Members, old.Spec.Members) ||
+		c.Spec.DeletionPolicy != old.Spec.DeletionPolicy
+}
+
+// setRequester stamps the requesting user into the requester annotation when the context is
+// new or its members or deletion policy change, and otherwise keeps the annotation of old:
+// clients never write it.
 func setRequester(ctx context.Context, c, old *orchestrationv1alpha1.OrchestrationContext) {
 	value := ""
 	if old != nil {
 		value = old.Annotations[orchestrationv1alpha1.RequesterAnnotation]
 	}
-	if u, ok := genericapirequest.UserFrom(ctx); ok && membersChanged(c, old) {
+	if u, ok := genericapirequest.UserFrom(ctx); ok && accessChanged(c, old) {
 		value = encodeRequester(u)
 	}
 	if value == "" {

@@ -132,8 +132,15 @@ func TestAccessCheck(t *testing.T) {
 	}
 	require.NotContains(t, forbidden.Error(), "root:data")
 
+	// Deleting members needs delete on each.
+	err := a.check(genericapirequest.WithUser(cluster.WithCluster(context.Background(), "app"), &user.DefaultInfo{Name: "alice"}),
+		&orchestrationv1alpha1.OrchestrationContext{ObjectMeta: metav1.ObjectMeta{Name: "ctx", Namespace: "default"},
+			Spec: orchestrationv1alpha1.OrchestrationContextSpec{Members: []orchestrationv1alpha1.Member{here}, DeletionPolicy: orchestrationv1alpha1.DeletionPolicyDelete}})
+	require.True(t, apierrors.IsForbidden(err), "%v", err)
+	require.Contains(t, err.Error(), `user "alice" may not get, watch and delete spec.members[0] ("db")`)
+
 	// Scope mistakes are reported only to those who may read the member.
-	err := check("alice", member("", "v1", "ConfigMap", ""))
+	err = check("alice", member("", "v1", "ConfigMap", ""))
 	require.True(t, apierrors.IsInvalid(err), "%v", err)
 	require.Contains(t, err.Error(), "kind ConfigMap is namespaced")
 	err = check("carol", member("", "v1", "Namespace", "default"))
@@ -155,14 +162,21 @@ func TestSetRequester(t *testing.T) {
 	require.JSONEq(t, `{"username":"alice","groups":["devs"],"extra":{"k":["v"]}}`, alice)
 
 	// Members unchanged: the old requester stays, whatever the update sends.
+	var updated *orchestrationv1alpha1.OrchestrationContext
 	for _, sent := range []map[string]string{{orchestrationv1alpha1.RequesterAnnotation: forged}, nil} {
-		updated := oc.DeepCopy()
+		updated = oc.DeepCopy()
 		updated.Annotations = sent
 		setRequester(ctxAs("mallory"), updated, oc)
 		require.Equal(t, alice, updated.Annotations[orchestrationv1alpha1.RequesterAnnotation])
 	}
+	// The deletion policy changed: the one who changed it is the requester.
+	updated = oc.DeepCopy()
+	updated.Spec.DeletionPolicy = orchestrationv1alpha1.DeletionPolicyDelete
+	setRequester(ctxAs("carol"), updated, oc)
+	require.True(t, strings.HasPrefix(updated.Annotations[orchestrationv1alpha1.RequesterAnnotation], `{"username":"carol"`))
+
 	// Members changed: the one who changed them is the requester.
-	updated := oc.DeepCopy()
+	updated = oc.DeepCopy()
 	updated.Spec.Members = append(updated.Spec.Members, ref("b"))
 	setRequester(ctxAs("bob"), updated, oc)
 	require.True(t, strings.HasPrefix(updated.Annotations[orchestrationv1alpha1.RequesterAnnotation], `{"username":"bob"`))

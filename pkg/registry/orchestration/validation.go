@@ -13,9 +13,15 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/orchestration"
 )
 
+// deletionPolicies are the deletion policies of a context.
+var deletionPolicies = sets.New(orchestrationv1alpha1.DeletionPolicyOrphan, orchestrationv1alpha1.DeletionPolicyDelete)
+
 // validateSpec checks what can be checked without the requesting user: names, references,
 // dependencies, readiness expressions and the member cap.
 func validateSpec(spec *orchestrationv1alpha1.OrchestrationContextSpec) field.ErrorList {
+	if p := spec.DeletionPolicy; p != "" && !deletionPolicies.Has(p) {
+		return field.ErrorList{field.NotSupported(field.NewPath("spec", "deletionPolicy"), p, sets.List(deletionPolicies))}
+	}
 	path := field.NewPath("spec", "members")
 	switch n := len(spec.Members); {
 	case n == 0:

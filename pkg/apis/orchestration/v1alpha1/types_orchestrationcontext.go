@@ -5,8 +5,8 @@ import (
 )
 
 // RequesterAnnotation holds, as JSON (an authentication/v1 UserInfo), the user whose rights a
-// context's controller reads its members with: the user who last created or changed its
-// members. The server sets it on every such write and keeps it on the others; what a client
+// context's controller reads (and, with the Delete policy, deletes) its members with: the user
+// who last created the context or changed its members or deletion policy. The server sets it on every such write and keeps it on the others; what a client
 // sends is ignored.
 const RequesterAnnotation = "orchestration.accountmesh.io/requester"
 
@@ -15,6 +15,22 @@ const RequesterAnnotation = "orchestration.accountmesh.io/requester"
 // member's own controller may wait for them (sdk/provider.DependenciesReady). It is set only
 // where the context's requester may patch the member.
 const DependenciesReadyAnnotation = "orchestration.accountmesh.io/dependencies-ready"
+
+// Finalizer is added to every OrchestrationContext on create; the controller removes it once
+// it has deleted the members (deletion policy Delete) or withdrawn its dependency gates from
+// them (Orphan).
+const Finalizer = "orchestration.accountmesh.io/members"
+
+// DeletionPolicy says what happens to the members when a context is deleted.
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyOrphan leaves the members when the context is deleted.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+	// DeletionPolicyDelete deletes the members with the context, each only after the members
+	// that depend on it are gone.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+)
 
 // MaxMembers is the most members a context may have.
 const MaxMembers = 500
@@ -26,9 +42,11 @@ const (
 	// ConditionProgressing is True while some member that has not been ready yet is not
 	// ready.
 	ConditionProgressing = "Progressing"
-	// ConditionDegraded is True when a member that was ready is not any more, or cannot be
-	// read (not found, not authorized).
+	// ConditionDegraded is True when a member that was ready is not any more.
 	ConditionDegraded = "Degraded"
+	// ConditionDeleting reports, while a context with the Delete policy is deleted, which
+	// members are being deleted and which wait for their dependents to go.
+	ConditionDeleting = "Deleting"
 )
 
 // Reasons of the conditions of an OrchestrationContext and of its members' status.
@@ -51,6 +69,8 @@ const (
 	ReasonNoneDegraded = "NoneDegraded"
 	// ReasonSettled means no member is waiting to become ready for the first time.
 	ReasonSettled = "Settled"
+	// ReasonDeletingMembers means members are being deleted, in reverse dependency order.
+	ReasonDeletingMembers = "DeletingMembers"
 )
 
 // +genclient
@@ -84,6 +104,13 @@ type OrchestrationContextSpec struct {
 	// +listType=map
 	// +listMapKey=name
 	Members []Member `json:"members"`
+
+	// deletionPolicy is Orphan (the default), which leaves the members when the context is
+	// deleted, or Delete, which deletes them, each after the members that depend on it are
+	// gone. Delete needs delete, besides get and watch, on every member for whoever sets it or
+	// changes the members.
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
 
 // Member is one object of a context, named by ref.
