@@ -30,16 +30,8 @@ func requesterOf(t *testing.T, a *framework.Account, name string) authentication
 // (R31).
 func TestHostileOrchestration(t *testing.T) {
 	t.Parallel()
-	a := server.NewAccount(t, "root")
-	v := server.NewAccount(t, "root")
-	group := randomGroup()
-	applyComponentCRD(t, a, group)
-	applyComponentCRD(t, v, group)
 	mallory, alice := framework.RandomName("mallory-"), framework.RandomName("alice-")
-	for _, u := range []string{mallory, alice} {
-		grantRole(t, a, "edit", "--user="+u, false)
-		grantRole(t, a, "component-reader", "--user="+u, false)
-	}
+	a, v, group := componentAccounts(t, mallory, alice)
 	grantRole(t, v, "component-reader", "--user="+alice, false)
 	framework.KubectlStdin(t, a.Kubeconfig, componentYAML(group, "own", "own-spec-marker"), "create", "-f", "-")
 	framework.KubectlStdin(t, v.Kubeconfig, componentYAML(group, "vault", "victim-spec-marker"), "create", "-f", "-")

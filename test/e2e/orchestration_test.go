@@ -35,13 +35,28 @@ func componentCRD(group string) string {
 `)
 }
 
-// applyComponentCRD applies componentCRD in an account, waits until it is Established and lets user
-// read components there.
+// applyComponentCRD applies componentCRD in an account, waits until it is Established and
+// defines the ClusterRole component-reader there.
 func applyComponentCRD(t *testing.T, a *framework.Account, group string) {
 	t.Helper()
 	framework.KubectlStdin(t, a.Kubeconfig, componentCRD(group), "apply", "-f", "-")
 	waitEstablished(t, a.Kubeconfig, "components."+group)
 	framework.Kubectl(t, a.Kubeconfig, "create", "clusterrole", "component-reader", "--verb=get,list,watch", "--resource=components."+group)
+}
+
+// componentAccounts makes two accounts that serve components of a new group, where users edit
+// the first and read its components, and returns them and the group.
+func componentAccounts(t *testing.T, users ...string) (*framework.Account, *framework.Account, string) {
+	t.Helper()
+	a, b := server.NewAccount(t, "root"), server.NewAccount(t, "root")
+	group := randomGroup()
+	applyComponentCRD(t, a, group)
+	applyComponentCRD(t, b, group)
+	for _, u := range users {
+		grantRole(t, a, "edit", "--user="+u, false)
+		grantRole(t, a, "component-reader", "--user="+u, false)
+	}
+	return a, b, group
 }
 
 func componentYAML(group, name, note string) string {
@@ -143,16 +158,8 @@ func requireNoGate(t *testing.T, a *framework.Account, name string) {
 // member shows Unauthorized.
 func TestOrchestrationContext(t *testing.T) {
 	t.Parallel()
-	app := server.NewAccount(t, "root")
-	data := server.NewAccount(t, "root")
-	group := randomGroup()
-	applyComponentCRD(t, app, group)
-	applyComponentCRD(t, data, group)
 	alice, bob := framework.RandomName("alice-"), framework.RandomName("bob-")
-	for _, u := range []string{alice, bob} {
-		grantRole(t, app, "edit", "--user="+u, false)
-		grantRole(t, app, "component-reader", "--user="+u, false)
-	}
+	app, data, group := componentAccounts(t, alice, bob)
 	// alice may also patch the component in her account, so the context publishes its
 	// dependency gate there.
 	framework.Kubectl(t, app.Kubeconfig, "create", "clusterrole", "component-patcher", "--verb=patch", "--resource=components."+group)

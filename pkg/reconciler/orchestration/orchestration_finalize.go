@@ -126,15 +126,8 @@ func (r *reconciler) withdrawGates(ctx context.Context, members []member, reques
 		if _, ok := obj.GetAnnotations()[orchestrationv1alpha1.DependenciesReadyAnnotation]; !ok {
 			continue
 		}
-		allowed, err := r.may(ctx, m, requester, "patch")
-		if err != nil {
+		if err := r.setGate(ctx, m, requester, ""); err != nil {
 			return err
-		}
-		if !allowed {
-			continue
-		}
-		if err := r.patchGate(ctx, m.id, m.res.gvr, m.namespace(), m.spec.Ref.Name, ""); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("failed to withdraw the dependency gate of member %q: %w", m.spec.Name, err)
 		}
 	}
 	return nil

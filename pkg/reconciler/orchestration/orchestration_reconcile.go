@@ -277,16 +277,22 @@ func (r *reconciler) publishGates(ctx context.Context, members []member, states 
 		if m.hasGate && m.gate == want {
 			continue
 		}
-		allowed, err := r.may(ctx, m, requester, "patch")
-		if err != nil {
+		if err := r.setGate(ctx, m, requester, want); err != nil {
 			return err
 		}
-		if !allowed {
-			continue
-		}
-		if err := r.patchGate(ctx, m.id, m.res.gvr, m.namespace(), m.spec.Ref.Name, want); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("failed to publish the dependency gate of member %q: %w", m.spec.Name, err)
-		}
+	}
+	return nil
+}
+
+// setGate sets a member's dependency gate to value (removes it when empty), if the requester
+// may patch the member.
+func (r *reconciler) setGate(ctx context.Context, m *member, requester authenticationv1.UserInfo, value string) error {
+	allowed, err := r.may(ctx, m, requester, "patch")
+	if err != nil || !allowed {
+		return err
+	}
+	if err := r.patchGate(ctx, m.id, m.res.gvr, m.namespace(), m.spec.Ref.Name, value); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("failed to set the dependency gate of member %q: %w", m.spec.Name, err)
 	}
 	return nil
 }

@@ -64,7 +64,16 @@ func TestSources(t *testing.T) {
 	require.Eventually(t, func() bool { return len(seenNow()) == 1 }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, []string{"named"}, seenNow())
 
-	// "later" was not named when listed; named now, its deletion is reported.
+	// "later" was not named when listed; named now, its deletion is reported. (The fake does
+	// not replay from a resource version: wait for the watch.)
+	require.Eventually(t, func() bool {
+		for _, a := range fake.Actions() {
+			if a.GetVerb() == "watch" {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond)
 	mu.Lock()
 	named["later"] = true
 	mu.Unlock()
