@@ -226,6 +226,9 @@ func TestOrchestrationContext(t *testing.T) {
 	require.Equal(t, []string{"NAME", "READY", "AGE"}, header)
 	require.Len(t, rows, 1)
 	require.Equal(t, "3/3", rows[0]["READY"])
+	graph := mesh(t, aliceKC, "context", "status", "app")
+	require.Contains(t, graph, "default/app: 3/3 ready  Ready=True Progressing=False Degraded=False\n")
+	require.Regexp(t, `\n└─front +`+app.Path+` +Ready +db +\n`, graph)
 
 	// A ready member breaks: Degraded, naming it; fixed, Ready again.
 	setComponentReady(t, data, "db", "False", "disk full")
