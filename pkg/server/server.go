@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -238,10 +239,19 @@ type apiGroup struct {
 // installGroups installs built-in API groups and records them as built-in, so that CRDs cannot
 // claim them.
 func (s *apiServer) installGroups(groups ...apiGroup) error {
+	return s.installGroupsWith(nil, groups...)
+}
+
+// installGroupsWith is installGroups with serializer, when not nil, instead of the server's
+// codecs.
+func (s *apiServer) installGroupsWith(serializer runtime.NegotiatedSerializer, groups ...apiGroup) error {
 	infos := make([]*genericapiserver.APIGroupInfo, 0, len(groups))
 	for _, g := range groups {
 		info := genericapiserver.NewDefaultAPIGroupInfo(g.gv.Group, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 		info.VersionedResourcesStorageMap[g.gv.Version] = g.storages
+		if serializer != nil {
+			info.NegotiatedSerializer = serializer
+		}
 		infos = append(infos, &info)
 		s.builtinGroups = append(s.builtinGroups, g.gv.Group)
 	}
