@@ -1,5 +1,5 @@
 // Command kubectl-mesh is the kubectl plugin for Account Mesh: `kubectl mesh use`, `current`,
-// `create`, `tree`, `grant`, `revoke`, `access`, `login` and `get-token`. It only builds the
+// `create`, `tree`, `grant`, `revoke`, `access`, `context status`, `login` and `get-token`. It only builds the
 // cobra command tree; the commands live in pkg/cli.
 package main
 
@@ -105,6 +105,7 @@ ClusterRoleBindings and RoleBindings, and the inherited ClusterRoleBindings of t
 with the account each comes from. Needs list on accessgrants.authorization.accountmesh.io (admin has it).`,
 			Args: cobra.NoArgs,
 		}),
+		contextCommand(o),
 		newCommand(cli.NewLoginOptions(o), &cobra.Command{
 			Use:   "login --issuer-url URL --client-id ID",
 			Short: "Log in with an OpenID Connect issuer and use the login in the current context",
@@ -124,6 +125,21 @@ under the user's cache directory (mode 0600) and the current context's user runs
 		}),
 	)
 	return root
+}
+
+// contextCommand groups the commands about orchestration contexts.
+func contextCommand(o *cli.Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "context",
+		Short: "Work with orchestration contexts",
+	}
+	cmd.AddCommand(newCommand(cli.NewContextStatusOptions(o), &cobra.Command{
+		Use:     "status <name>",
+		Short:   "Draw an orchestration context's dependency graph with each member's state",
+		Example: "  kubectl mesh context status shop\n  kubectl mesh context status shop -n payments",
+		Args:    cobra.ExactArgs(1),
+	}))
+	return cmd
 }
 
 // newCommand wires a command's options into its cobra command: flags, then Complete, Validate

@@ -11,6 +11,7 @@ import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
 )
 
 // The built-in ClusterRoles.
@@ -65,6 +66,7 @@ var viewRules = []rbacv1.PolicyRule{
 		"serviceinstances", "serviceinstances/status"),
 	// The admission policies that apply, inherited ones included: who writes should know.
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "effectivepolicies"),
+	rule(readVerbs, orchestrationv1alpha1.GroupName, "orchestrationcontexts", "orchestrationcontexts/status"),
 }
 
 // editRules change an account's objects, RBAC excepted, as upstream edit, but without
@@ -79,6 +81,7 @@ var editRules = []rbacv1.PolicyRule{
 	// The provider reports on the ServiceInstances the platform creates (and only it may).
 	rule(allVerbs, apisv1alpha1.GroupName, "serviceinstances"),
 	rule([]string{"update", "patch"}, apisv1alpha1.GroupName, "serviceinstances/status"),
+	rule(allVerbs, orchestrationv1alpha1.GroupName, "orchestrationcontexts"),
 }
 
 // adminRules administer an account: namespaces, RBAC of the whole account, child accounts and

@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -44,6 +45,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/managedservice"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/orchestration"
 	quotacontroller "github.com/accountmesh/accountmesh/pkg/reconciler/resourcequota"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/rootcacert"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/serviceaccount"
@@ -169,6 +171,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 		return nil, err
 	}
 	if err := s.installAuthenticationAPIs(); err != nil {
+		return nil, err
+	}
+	if err := s.installOrchestrationAPIs(); err != nil {
 		return nil, err
 	}
 	if s.clients, err = client.NewFactory(s.Generic.LoopbackClientConfig); err != nil {
@@ -298,10 +303,19 @@ type apiGroup struct {
 // installGroups installs built-in API groups and records them as built-in, so that CRDs cannot
 // claim them.
 func (s *apiServer) installGroups(groups ...apiGroup) error {
+	return s.installGroupsWith(nil, groups...)
+}
+
+// installGroupsWith is installGroups with serializer, when not nil, instead of the server's
+// codecs.
+func (s *apiServer) installGroupsWith(serializer runtime.NegotiatedSerializer, groups ...apiGroup) error {
 	infos := make([]*genericapiserver.APIGroupInfo, 0, len(groups))
 	for _, g := range groups {
 		info := genericapiserver.NewDefaultAPIGroupInfo(g.gv.Group, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 		info.VersionedResourcesStorageMap[g.gv.Version] = g.storages
+		if serializer != nil {
+			info.NegotiatedSerializer = serializer
+		}
 		infos = append(infos, &info)
 		s.builtinGroups = append(s.builtinGroups, g.gv.Group)
 	}
@@ -382,6 +396,11 @@ func (s *apiServer) runControllers(ctx context.Context) error {
 		return err
 	}
 	gc.Start(ctx, 2)
+	orchestrations, err := orchestration.New(f, s.Index, s.crds.apis.Bindings)
+	if err != nil {
+		return err
+	}
+	go orchestrations.Start(ctx, 2)
 	migrations, err := storageversionmigration.New(f)
 	if err != nil {
 		return err

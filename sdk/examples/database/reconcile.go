@@ -89,6 +89,12 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	status := db.Status.DeepCopy()
 	ready := false
 	switch {
+	case !provider.DependenciesReady(db):
+		// An orchestration context says what this database waits for; its annotation changing
+		// queues it again.
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionFalse,
+			Reason: dbv1.ReasonWaitingForDependencies, ObservedGeneration: db.Generation,
+			Message: "waiting for the dependencies an orchestration context declares to be ready"})
 	case managed && (svc.ShadowAccount == nil || len(svc.TenantSpaces) == 0):
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: dbv1.ReasonServicePending, Message: "the platform is connecting the account to the service", ObservedGeneration: db.Generation})

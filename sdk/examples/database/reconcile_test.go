@@ -47,6 +47,7 @@ func TestReconcile(t *testing.T) {
 		engine     string
 		binding    *apisv1alpha1.APIBinding
 		existing   *corev1.Secret
+		gate       string
 		wantReady  metav1.ConditionStatus
 		wantReason string
 		wantPort   string
@@ -56,6 +57,8 @@ func TestReconcile(t *testing.T) {
 		{name: "claim rejected", binding: binding(), wantReady: metav1.ConditionFalse, wantReason: dbv1.ReasonSecretClaimRejected},
 		{name: "claim of another resource", binding: binding(apisv1alpha1.PermissionClaim{Resource: "configmaps"}),
 			wantReady: metav1.ConditionFalse, wantReason: dbv1.ReasonSecretClaimRejected},
+		{name: "dependencies not ready", binding: binding(secretsClaim), gate: "false", wantReady: metav1.ConditionFalse, wantReason: dbv1.ReasonWaitingForDependencies},
+		{name: "dependencies ready", binding: binding(secretsClaim), gate: "true", wantReady: metav1.ConditionTrue, wantReason: dbv1.ReasonProvisioned, wantPort: "5432"},
 		{name: "no binding visible", wantReady: metav1.ConditionFalse, wantReason: dbv1.ReasonSecretClaimRejected},
 		{name: "secret repaired, password kept", binding: binding(secretsClaim),
 			existing: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orders-connection"},
@@ -67,6 +70,9 @@ func TestReconcile(t *testing.T) {
 			t.Parallel()
 			db := &dbv1.Database{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orders", UID: "u1", Generation: 1,
 				Finalizers: []string{dbv1.CleanupFinalizer}}, Spec: dbv1.DatabaseSpec{Engine: tt.engine}}
+			if tt.gate != "" {
+				db.Annotations = map[string]string{"orchestration.accountmesh.io/dependencies-ready": tt.gate}
+			}
 			objs := []client.Object{db}
 			if tt.binding != nil {
 				objs = append(objs, tt.binding)
@@ -93,7 +99,7 @@ func TestReconcile(t *testing.T) {
 			secret := &corev1.Secret{}
 			err = c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "orders-connection"}, secret)
 			if tt.wantReady == metav1.ConditionFalse {
-				require.True(t, apierrors.IsNotFound(err), "no secret without the claim, got %v", err)
+				require.True(t, apierrors.IsNotFound(err), "no secret without the claim or the dependencies, got %v", err)
 				return
 			}
 			require.NoError(t, err)

@@ -29,6 +29,7 @@ import (
 	core "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/core"
 	iam "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/iam"
 	internalinterfaces "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/internalinterfaces"
+	orchestration "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/orchestration"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -330,6 +331,7 @@ type SharedInformerFactory interface {
 	Apis() apis.Interface
 	Core() core.Interface
 	Iam() iam.Interface
+	Orchestration() orchestration.Interface
 }
 
 func (f *sharedInformerFactory) Apis() apis.Interface {
@@ -342,4 +344,8 @@ func (f *sharedInformerFactory) Core() core.Interface {
 
 func (f *sharedInformerFactory) Iam() iam.Interface {
 	return iam.New(f, f.namespace, f.tweakListOptions)
+}
+
+func (f *sharedInformerFactory) Orchestration() orchestration.Interface {
+	return orchestration.New(f, f.namespace, f.tweakListOptions)
 }

@@ -17,6 +17,10 @@ const (
 	// ReasonServicePending: the export is a managed service and the platform has not yet
 	// connected the account (no shadow account or tenant space yet).
 	ReasonServicePending = "ServicePending"
+
+	// ReasonWaitingForDependencies: an OrchestrationContext lists the database with
+	// dependencies that are not ready yet; it is provisioned once they are.
+	ReasonWaitingForDependencies = "WaitingForDependencies"
 )
 
 // Engines a Database may run.

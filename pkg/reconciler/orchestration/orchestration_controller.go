@@ -1,0 +1,248 @@
+package orchestration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/controller"
+)
+
+const controllerName = "orchestration"
+
+// Indexes the controller adds to caches.
+const (
+	// byMember indexes contexts by the objects they name (memberKey).
+	byMember = "orchestration/member"
+	// byAccountResource indexes APIBindings by account and bound group/resource.
+	byAccountResource = "orchestration/account-resource"
+)
+
+// Index resolves accounts.
+type Index interface {
+	Resolve(pathOrID string) (cluster.ID, bool)
+	Lookup(id cluster.ID) (cluster.Entry, bool)
+}
+
+// Informer is what the controller uses of a shared informer over all accounts
+// (client.SharedInformer).
+type Informer interface {
+	// Store returns the cache, keyed by client.ClusterKey.
+	Store() cache.Indexer
+	// HasSynced reports whether the first list is cached and handled.
+	HasSynced() bool
+}
+
+// Controller reports the readiness of the members of every OrchestrationContext.
+type Controller struct {
+	informer cache.Controller
+	bindings Informer
+	queue    *controller.Queue[string]
+	sources  *sources
+}
+
+// memberKey names an object of a group in an account, as the byMember index holds it.
+func memberKey(id cluster.ID, group, namespace, name string) string {
+	return string(id) + "|" + group + "|" + namespace + "/" + name
+}
+
+// New returns the controller, which talks to the server through f, resolves accounts with
+// index and finds the identity of bound resources in the shared informer of APIBindings
+// (bindings), to which it adds an index; Start runs it.
+func New(f *client.Factory, index Index, bindings Informer) (*Controller, error) {
+	if f == nil || index == nil || bindings == nil {
+		return nil, errors.New("failed to create the orchestration controller: missing client factory, index or bindings")
+	}
+	if err := bindings.Store().AddIndexers(cache.Indexers{byAccountResource: bindingAccountResources}); err != nil {
+		return nil, fmt.Errorf("failed to index APIBindings: %w", err)
+	}
+	lw, err := f.TypedListWatch(string(cluster.Wildcard), orchestrationv1alpha1.SchemeGroupVersion, "orchestrationcontexts")
+	if err != nil {
+		return nil, err
+	}
+	c := &Controller{bindings: bindings, sources: newSources()}
+	var store cache.Indexer
+	c.sources.newListWatch = func(key sourceKey, version string) metadata.ResourceInterface {
+		return f.Metadata(string(cluster.Wildcard)).Resource(schema.GroupVersionResource{Group: key.gr.Group, Version: version, Resource: key.resource()})
+	}
+	c.sources.referenced = func(group string, m *metav1.PartialObjectMetadata) bool {
+		keys, err := store.IndexKeys(byMember, memberKey(cluster.ID(m.Annotations[corev1alpha1.ClusterAnnotation]), group, m.Namespace, m.Name))
+		return err == nil && len(keys) > 0
+	}
+	c.sources.changed = func(group string, m *metav1.PartialObjectMetadata) {
+		keys, err := store.IndexKeys(byMember, memberKey(cluster.ID(m.Annotations[corev1alpha1.ClusterAnnotation]), group, m.Namespace, m.Name))
+		if err != nil {
+			return
+		}
+		for _, key := range keys {
+			c.queue.Add(key)
+		}
+	}
+	r := &reconciler{
+		get: func(key string) (*orchestrationv1alpha1.OrchestrationContext, bool) {
+			obj, ok, err := store.GetByKey(key)
+			if err != nil || !ok {
+				return nil, false
+			}
+			oc, ok := obj.(*orchestrationv1alpha1.OrchestrationContext)
+			return oc, ok
+		},
+		index: index,
+		resolve: func(ctx context.Context, id cluster.ID, gv schema.GroupVersion, kind string) (memberResource, bool, error) {
+			list, err := f.Kube(string(id)).Discovery().ServerResourcesForGroupVersionWithContext(ctx, gv.String())
+			if err != nil {
+				return memberResource{}, false, err
+			}
+			for _, res := range list.APIResources {
+				if res.Kind != kind || strings.Contains(res.Name, "/") {
+					continue
+				}
+				return memberResource{
+					gvr:        gv.WithResource(res.Name),
+					namespaced: res.Namespaced,
+					source:     sourceKey{gr: gv.WithResource(res.Name).GroupResource(), identityHash: c.identityHash(id, gv.WithResource(res.Name).GroupResource())},
+				}, true, nil
+			}
+			return memberResource{}, false, nil
+		},
+		review: func(ctx context.Context, id cluster.ID, sar *authorizationv1.SubjectAccessReview) (bool, error) {
+			out, err := f.Kube(string(id)).AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			if err != nil {
+				return false, err
+			}
+			return out.Status.Allowed && !out.Status.Denied, nil
+		},
+		getMember: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
+			return f.Dynamic(string(id)).Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		},
+		patchGate: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error {
+			var gate any = value
+			if value == "" {
+				gate = nil // a merge patch removes the annotation
+			}
+			patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{orchestrationv1alpha1.DependenciesReadyAnnotation: gate}}})
+			if err != nil {
+				return err
+			}
+			_, err = f.Metadata(string(id)).Resource(gvr).Namespace(namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: controllerName})
+			return err
+		},
+		deleteMember: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) error {
+			background := metav1.DeletePropagationBackground
+			return f.Metadata(string(id)).Resource(gvr).Namespace(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &background})
+		},
+		update: func(ctx context.Context, id cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error {
+			_, err := f.AccountMesh(string(id)).OrchestrationV1alpha1().OrchestrationContexts(oc.Namespace).Update(ctx, oc, metav1.UpdateOptions{})
+			return err
+		},
+		updateStatus: func(ctx context.Context, id cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) error {
+			_, err := f.AccountMesh(string(id)).OrchestrationV1alpha1().OrchestrationContexts(oc.Namespace).UpdateStatus(ctx, oc, metav1.UpdateOptions{})
+			return err
+		},
+		recordEvent: func(ctx context.Context, id cluster.ID, event *corev1.Event) error {
+			_, err := f.CoreV1(string(id)).Events(event.Namespace).Create(ctx, event, metav1.CreateOptions{})
+			return err
+		},
+		watch: c.sources.set,
+		now:   time.Now,
+	}
+	c.queue = controller.NewQueue(controller.Options[string]{Name: controllerName, Reconcile: r.reconcile})
+	enqueue := func(obj any) {
+		if key, err := client.ClusterKey(obj); err == nil {
+			c.queue.Add(key)
+		}
+	}
+	store, c.informer = client.NewInformer(lw, &orchestrationv1alpha1.OrchestrationContext{}, cache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueue,
+		UpdateFunc: func(_, obj any) { enqueue(obj) },
+		DeleteFunc: enqueue,
+	}, cache.Indexers{byMember: func(obj any) ([]string, error) { return memberKeys(index, obj), nil }})
+	return c, nil
+}
+
+// Start runs the informer, waits for its cache and the bindings' and starts the sources and
+// workers, which run until ctx is done.
+func (c *Controller) Start(ctx context.Context, workers int) {
+	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("controller", controllerName))
+	go c.informer.RunWithContext(ctx)
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.informer.HasSynced, c.bindings.HasSynced) {
+		return
+	}
+	c.sources.start(ctx)
+	go c.queue.Run(ctx, workers)
+}
+
+// memberKeys returns the keys of the objects a context names, for the byMember index. A member
+// in an account that does not exist yet is keyed by what the reference says, and so is never
+// matched.
+func memberKeys(index Index, obj any) []string {
+	oc, ok := obj.(*orchestrationv1alpha1.OrchestrationContext)
+	if !ok {
+		return nil
+	}
+	here := cluster.ID(oc.Annotations[corev1alpha1.ClusterAnnotation])
+	out := make([]string, 0, len(oc.Spec.Members))
+	for _, m := range oc.Spec.Members {
+		if m.Ref == nil {
+			continue
+		}
+		gv, err := schema.ParseGroupVersion(m.Ref.APIVersion)
+		if err != nil {
+			continue
+		}
+		id := here
+		if m.Ref.Account != "" {
+			if id, ok = index.Resolve(m.Ref.Account); !ok {
+				id = cluster.ID(m.Ref.Account)
+			}
+		}
+		out = append(out, memberKey(id, gv.Group, m.Ref.Namespace, m.Ref.Name))
+	}
+	return out
+}
+
+// bindingAccountResources indexes a binding by its account and each group/resource it bound.
+func bindingAccountResources(obj any) ([]string, error) {
+	b, ok := obj.(*apisv1alpha1.APIBinding)
+	if !ok || b.Status.IdentityHash == "" {
+		return nil, nil
+	}
+	out := make([]string, 0, len(b.Status.BoundResources))
+	for _, br := range b.Status.BoundResources {
+		out = append(out, b.Annotations[corev1alpha1.ClusterAnnotation]+"|"+schema.GroupResource{Group: br.Group, Resource: br.Resource}.String())
+	}
+	return out, nil
+}
+
+// identityHash returns the identity of the export from which account id binds gr; empty when
+// it does not bind it (a built-in or a CRD).
+func (c *Controller) identityHash(id cluster.ID, gr schema.GroupResource) string {
+	objs, err := c.bindings.Store().ByIndex(byAccountResource, string(id)+"|"+gr.String())
+	if err != nil {
+		return ""
+	}
+	for _, obj := range objs {
+		if b, ok := obj.(*apisv1alpha1.APIBinding); ok && b.Status.IdentityHash != "" {
+			return b.Status.IdentityHash
+		}
+	}
+	return ""
+}

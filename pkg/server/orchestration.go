@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+	registryorchestration "github.com/accountmesh/accountmesh/pkg/registry/orchestration"
+	"github.com/accountmesh/accountmesh/pkg/scheme"
+)
+
+// installOrchestrationAPIs installs orchestration.accountmesh.io: OrchestrationContexts. Their
+// controller is started in startControllers.
+func (s *apiServer) installOrchestrationAPIs() error {
+	storage, err := registryorchestration.NewStorage(scheme.Scheme, s.storage, registryorchestration.Deps{
+		Index:      s.Index,
+		Authorizer: s.Generic.Authorization.Authorizer,
+		Resources:  s.accountResources,
+	})
+	if err != nil {
+		return err
+	}
+	return s.installGroupsWith(withoutProtobuf{scheme.Codecs}, apiGroup{orchestrationv1alpha1.SchemeGroupVersion, storage})
+}
+
+// withoutProtobuf serves a group whose types have no protobuf encoding in JSON and YAML only,
+// so that a client accepting protobuf first (the metadata client, which the namespace
+// controller deletes namespaces' content with) is answered in JSON instead of an encoding
+// error.
+type withoutProtobuf struct {
+	runtime.NegotiatedSerializer
+}
+
+// SupportedMediaTypes implements runtime.NegotiatedSerializer.
+func (w withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
+	var out []runtime.SerializerInfo
+	for _, info := range w.NegotiatedSerializer.SupportedMediaTypes() {
+		if info.MediaType != runtime.ContentTypeProtobuf {
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+// accountResources returns the resources account id serves in a group version, from its
+// discovery, read with the platform's client.
+func (s *apiServer) accountResources(ctx context.Context, id cluster.ID, gv schema.GroupVersion) ([]metav1.APIResource, error) {
+	if s.clients == nil {
+		return nil, errors.New("failed to discover resources: the server is starting")
+	}
+	list, err := s.clients.Kube(string(id)).Discovery().ServerResourcesForGroupVersionWithContext(ctx, gv.String())
+	if err != nil {
+		return nil, err
+	}
+	return list.APIResources, nil
+}
