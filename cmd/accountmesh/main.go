@@ -37,7 +37,7 @@ func newRootCommand() *cobra.Command {
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	root.PersistentFlags().AddGoFlagSet(klogFlags)
-	root.AddCommand(newStartCommand(), newVersionCommand(), newBackupCommand())
+	root.AddCommand(newStartCommand(), newVersionCommand(), newBackupCommand(), newRestoreCommand())
 	return root
 }
 
@@ -130,4 +130,42 @@ func loadingRules(path string) *clientcmd.ClientConfigLoadingRules {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = path
 	return rules
+}
+
+func newRestoreCommand() *cobra.Command {
+	var kubeconfig, from, into, name string
+	cmd := &cobra.Command{
+		Use:   "restore --kubeconfig K --from FILE --into PARENT [--name N]",
+		Short: "Recreate a backed-up subtree under another parent account, with new cluster IDs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" || into == "" {
+				return fmt.Errorf("--from and --into are required")
+			}
+			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loadingRules(kubeconfig), &clientcmd.ConfigOverrides{}).ClientConfig()
+			if err != nil {
+				return fmt.Errorf("failed to load the kubeconfig: %w", err)
+			}
+			f, err := os.Open(from)
+			if err != nil {
+				return fmt.Errorf("failed to open %s: %w", from, err)
+			}
+			defer func() { _ = f.Close() }()
+			res, err := backup.Restore(cmd.Context(), cfg, f, into, name)
+			if err != nil {
+				return err
+			}
+			o := cmd.OutOrStdout()
+			_, _ = fmt.Fprintf(o, "restored %d accounts: %d objects created, %d made by the platform already\n", len(res.Accounts), res.Created, res.Existing)
+			for _, s := range res.Skipped {
+				_, _ = fmt.Fprintf(o, "not restored: %s\n", s)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Kubeconfig with credentials that create accounts under --into and objects in them (e.g. the admin's).")
+	cmd.Flags().StringVar(&from, "from", "", "Archive written by accountmesh backup.")
+	cmd.Flags().StringVar(&into, "into", "", "Path of the parent account to restore under, e.g. root:acme.")
+	cmd.Flags().StringVar(&name, "name", "", "Name of the restored top account; default: the backed-up one's.")
+	return cmd
 }

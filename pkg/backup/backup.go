@@ -50,6 +50,9 @@ type Manifest struct {
 	Created metav1.Time `json:"created"`
 	// Accounts are the subtree's accounts, parents before children.
 	Accounts []Account `json:"accounts"`
+	// TopAccount is the top account's Account object in its parent (type, owner,
+	// description), when the credentials could read it; nil for root.
+	TopAccount map[string]any `json:"topAccount,omitempty"`
 }
 
 // Account is one account of the archive.
@@ -108,6 +111,17 @@ func Write(ctx context.Context, cfg *rest.Config, path string, out io.Writer) (*
 		return nil, fmt.Errorf("failed to read account %s: %w", path, err)
 	}
 	id, _, _ := unstructured.NestedString(info.Object, "spec", "clusterID")
+	if parent, name, ok := cutLast(path); ok {
+		pd, err := w.dynamic(parent)
+		if err != nil {
+			return nil, err
+		}
+		obj, err := pd.Resource(corev1alpha1.SchemeGroupVersion.WithResource("accounts")).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the Account %s in %s: %w", name, parent, err)
+		}
+		m.TopAccount = obj.Object
+	}
 
 	var files [][]byte
 	queue := []Account{{Path: path, ClusterID: id}}
@@ -251,4 +265,13 @@ func writeEntry(tw *tar.Writer, name string, data []byte) error {
 		return fmt.Errorf("failed to write %s to the archive: %w", name, err)
 	}
 	return nil
+}
+
+// cutLast splits a path into its parent's path and its last segment; false for root.
+func cutLast(path string) (parent, name string, ok bool) {
+	i := strings.LastIndex(path, ":")
+	if i < 0 {
+		return "", "", false
+	}
+	return path[:i], path[i+1:], true
 }

@@ -127,6 +127,46 @@ func TestBackup(t *testing.T) {
 		}
 	}
 	require.Nil(t, has(topObjs, "v1", "ConfigMap", "default", "in-child"), "the child's object is in its parent's file")
+
+	// Restored under another name (an org's type allows only root as its parent), with new
+	// cluster IDs, the subtree holds the same objects:
+	// a backup of the copy equals the original one object for object, but for what the
+	// server sets (uid, resource version, times, managed fields, the cluster annotation).
+	copyName := framework.RandomName("e2e-copy-")
+	cmd = exec.CommandContext(ctx, bin, "restore", "--kubeconfig", server.Kubeconfig, "--from", out, "--into", "root", "--name", copyName)
+	stdout, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", stdout)
+	require.Contains(t, string(stdout), "restored 2 accounts")
+	again := filepath.Join(t.TempDir(), "again.tar.gz")
+	cmd = exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", "root:"+copyName, "--out", again)
+	stdout, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", stdout)
+	m2, files2 := readBackup(t, again)
+	require.Len(t, m2.Accounts, 2)
+	require.NotEqual(t, top.ClusterID, m2.Accounts[0].ClusterID)
+	require.NotEqual(t, child.ClusterID, m2.Accounts[1].ClusterID)
+	for i := range m.Accounts {
+		require.Equal(t, comparable(files[m.Accounts[i].File]), comparable(files2[m2.Accounts[i].File]),
+			"account %s restored as %s differs", m.Accounts[i].Path, m2.Accounts[i].Path)
+	}
+}
+
+// comparable returns objs by kind, namespace and name, without what the server sets.
+func comparable(objs []unstructured.Unstructured) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, o := range objs {
+		o := o.DeepCopy()
+		for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"} {
+			unstructured.RemoveNestedField(o.Object, "metadata", f)
+		}
+		unstructured.RemoveNestedField(o.Object, "metadata", "annotations", "accountmesh.io/cluster")
+		if len(o.GetAnnotations()) == 0 {
+			unstructured.RemoveNestedField(o.Object, "metadata", "annotations")
+		}
+		unstructured.RemoveNestedField(o.Object, "status")
+		out[o.GetAPIVersion()+"/"+o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = o.Object
+	}
+	return out
 }
 
 const widgetCRDForBackup = `apiVersion: apiextensions.k8s.io/v1
