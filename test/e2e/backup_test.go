@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/accountmesh/accountmesh/pkg/backup"
+	"github.com/accountmesh/accountmesh/test/e2e/framework"
+)
+
+// readBackup returns the manifest of an archive and the objects of each of its files.
+func readBackup(t *testing.T, file string) (backup.Manifest, map[string][]unstructured.Unstructured) {
+	t.Helper()
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer func() { _ = f.Close() }()
+	gz, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	tr := tar.NewReader(gz)
+	var m backup.Manifest
+	files := map[string][]unstructured.Unstructured{}
+	for i := 0; ; i++ {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		if i == 0 {
+			require.Equal(t, backup.ManifestFile, h.Name, "the manifest is not the first entry")
+			require.NoError(t, json.NewDecoder(tr).Decode(&m))
+			continue
+		}
+		sc := bufio.NewScanner(tr)
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			var u unstructured.Unstructured
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &u.Object))
+			files[h.Name] = append(files[h.Name], u)
+		}
+		require.NoError(t, sc.Err())
+	}
+	return m, files
+}
+
+// has tells whether objs holds an object of kind with name.
+func has(objs []unstructured.Unstructured, apiVersion, kind, namespace, name string) *unstructured.Unstructured {
+	for i, o := range objs {
+		if o.GetAPIVersion() == apiVersion && o.GetKind() == kind && o.GetNamespace() == namespace && o.GetName() == name {
+			return &objs[i]
+		}
+	}
+	return nil
+}
+
+// TestBackup backs up a subtree (an account with a child) with `accountmesh backup`: the
+// archive's manifest names the format version, the revision and both accounts with their
+// cluster IDs, and each account's file holds its own objects (Secrets with their data, CRDs
+// and custom resources, RBAC, the child's Account object) and nothing of a sibling; computed
+// objects (AccountInfo, built-in roles) are left out.
+func TestBackup(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	top := server.NewAccount(t, "root")
+	child := server.CreateAccount(t, top.Path, "child")
+	sibling := server.NewAccount(t, "root")
+	_, err := top.Kube.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds"},
+		Data: map[string][]byte{"password": []byte("hunter2")}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	framework.KubectlStdin(t, top.Kubeconfig, widgetCRDForBackup, "apply", "-f", "-")
+	framework.Kubectl(t, top.Kubeconfig, "wait", "--for=condition=Established", "crd/gadgets.backup.example.com")
+	framework.KubectlStdin(t, top.Kubeconfig, "apiVersion: backup.example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: default}\nspec: {size: 3}\n", "create", "-f", "-")
+	framework.Kubectl(t, top.Kubeconfig, "create", "rolebinding", "readers", "--clusterrole=view", "--user=alice", "-n", "default")
+	framework.Kubectl(t, child.Kubeconfig, "create", "configmap", "in-child", "--from-literal=a=1")
+	framework.Kubectl(t, sibling.Kubeconfig, "create", "configmap", "in-sibling", "--from-literal=a=1")
+
+	bin, err := framework.Binary()
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "backup.tar.gz")
+	cmd := exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", top.Path, "--out", out)
+	stdout, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", stdout)
+	require.Contains(t, string(stdout), "backed up 2 accounts")
+
+	m, files := readBackup(t, out)
+	require.Equal(t, backup.Kind, m.Kind)
+	require.Equal(t, backup.FormatVersion, m.FormatVersion)
+	require.Equal(t, top.Path, m.Account)
+	require.NotEmpty(t, m.ResourceVersion)
+	require.Len(t, m.Accounts, 2)
+	require.Equal(t, top.Path, m.Accounts[0].Path)
+	require.Equal(t, top.ClusterID, m.Accounts[0].ClusterID)
+	require.Equal(t, child.Path, m.Accounts[1].Path)
+	require.Equal(t, child.ClusterID, m.Accounts[1].ClusterID)
+
+	topObjs, childObjs := files[m.Accounts[0].File], files[m.Accounts[1].File]
+	require.Len(t, topObjs, m.Accounts[0].Objects)
+	s := has(topObjs, "v1", "Secret", "default", "creds")
+	require.NotNil(t, s, "the Secret is missing")
+	data, _, _ := unstructured.NestedString(s.Object, "data", "password")
+	require.Equal(t, "aHVudGVyMg==", data)
+	require.NotNil(t, has(topObjs, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "gadgets.backup.example.com"))
+	require.NotNil(t, has(topObjs, "backup.example.com/v1", "Gadget", "default", "g"))
+	require.NotNil(t, has(topObjs, "rbac.authorization.k8s.io/v1", "RoleBinding", "default", "readers"))
+	require.NotNil(t, has(topObjs, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "accountmesh:owner"))
+	require.NotNil(t, has(topObjs, "core.accountmesh.io/v1alpha1", "Account", "", "child"))
+	require.NotNil(t, has(topObjs, "v1", "Namespace", "", "default"))
+	require.Nil(t, has(topObjs, "core.accountmesh.io/v1alpha1", "AccountInfo", "", "account"), "computed AccountInfo backed up")
+	require.Nil(t, has(topObjs, "rbac.authorization.k8s.io/v1", "ClusterRole", "", "admin"), "built-in role backed up")
+	require.NotNil(t, has(childObjs, "v1", "ConfigMap", "default", "in-child"))
+	for name, objs := range files {
+		for _, o := range objs {
+			require.NotEqual(t, "in-sibling", o.GetName(), "%s holds the sibling's ConfigMap", name)
+			require.Contains(t, []string{top.ClusterID, child.ClusterID}, o.GetAnnotations()["accountmesh.io/cluster"],
+				"%s holds %s %s of another account", name, o.GetKind(), o.GetName())
+		}
+	}
+	require.Nil(t, has(topObjs, "v1", "ConfigMap", "default", "in-child"), "the child's object is in its parent's file")
+
+	// Restored under another name (an org's type allows only root as its parent), with new
+	// cluster IDs, the subtree holds the same objects:
+	// a backup of the copy equals the original one object for object, but for what the
+	// server sets (uid, resource version, times, managed fields, the cluster annotation).
+	copyName := framework.RandomName("e2e-copy-")
+	cmd = exec.CommandContext(ctx, bin, "restore", "--kubeconfig", server.Kubeconfig, "--from", out, "--into", "root", "--name", copyName)
+	stdout, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", stdout)
+	require.Contains(t, string(stdout), "restored 2 accounts")
+	again := filepath.Join(t.TempDir(), "again.tar.gz")
+	cmd = exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", "root:"+copyName, "--out", again)
+	stdout, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", stdout)
+	m2, files2 := readBackup(t, again)
+	require.Len(t, m2.Accounts, 2)
+	require.NotEqual(t, top.ClusterID, m2.Accounts[0].ClusterID)
+	require.NotEqual(t, child.ClusterID, m2.Accounts[1].ClusterID)
+	for i := range m.Accounts {
+		require.Equal(t, comparable(files[m.Accounts[i].File]), comparable(files2[m2.Accounts[i].File]),
+			"account %s restored as %s differs", m.Accounts[i].Path, m2.Accounts[i].Path)
+	}
+}
+
+// comparable returns objs by kind, namespace and name, without what the server sets.
+func comparable(objs []unstructured.Unstructured) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, o := range objs {
+		o := o.DeepCopy()
+		for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"} {
+			unstructured.RemoveNestedField(o.Object, "metadata", f)
+		}
+		unstructured.RemoveNestedField(o.Object, "metadata", "annotations", "accountmesh.io/cluster")
+		if len(o.GetAnnotations()) == 0 {
+			unstructured.RemoveNestedField(o.Object, "metadata", "annotations")
+		}
+		unstructured.RemoveNestedField(o.Object, "status")
+		out[o.GetAPIVersion()+"/"+o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = o.Object
+	}
+	return out
+}
+
+const widgetCRDForBackup = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.backup.example.com}
+spec:
+  group: backup.example.com
+  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+`
