@@ -78,9 +78,8 @@ func TestBackup(t *testing.T) {
 	_, err := top.Kube.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds"},
 		Data: map[string][]byte{"password": []byte("hunter2")}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	framework.KubectlStdin(t, top.Kubeconfig, widgetCRDForBackup, "apply", "-f", "-")
-	framework.Kubectl(t, top.Kubeconfig, "wait", "--for=condition=Established", "crd/gadgets.backup.example.com")
-	framework.KubectlStdin(t, top.Kubeconfig, "apiVersion: backup.example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: default}\nspec: {size: 3}\n", "create", "-f", "-")
+	applyWidgetCRD(t, top, "backup.example.com", "")
+	framework.KubectlStdin(t, top.Kubeconfig, "apiVersion: backup.example.com/v1\nkind: Widget\nmetadata: {name: g, namespace: default}\nspec: {size: 3}\n", "create", "-f", "-")
 	framework.Kubectl(t, top.Kubeconfig, "create", "rolebinding", "readers", "--clusterrole=view", "--user=alice", "-n", "default")
 	framework.Kubectl(t, child.Kubeconfig, "create", "configmap", "in-child", "--from-literal=a=1")
 	framework.Kubectl(t, sibling.Kubeconfig, "create", "configmap", "in-sibling", "--from-literal=a=1")
@@ -110,8 +109,8 @@ func TestBackup(t *testing.T) {
 	require.NotNil(t, s, "the Secret is missing")
 	data, _, _ := unstructured.NestedString(s.Object, "data", "password")
 	require.Equal(t, "aHVudGVyMg==", data)
-	require.NotNil(t, has(topObjs, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "gadgets.backup.example.com"))
-	require.NotNil(t, has(topObjs, "backup.example.com/v1", "Gadget", "default", "g"))
+	require.NotNil(t, has(topObjs, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "widgets.backup.example.com"))
+	require.NotNil(t, has(topObjs, "backup.example.com/v1", "Widget", "default", "g"))
 	require.NotNil(t, has(topObjs, "rbac.authorization.k8s.io/v1", "RoleBinding", "default", "readers"))
 	require.NotNil(t, has(topObjs, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "accountmesh:owner"))
 	require.NotNil(t, has(topObjs, "core.accountmesh.io/v1alpha1", "Account", "", "child"))
@@ -168,21 +167,3 @@ func comparable(objs []unstructured.Unstructured) map[string]map[string]any {
 	}
 	return out
 }
-
-const widgetCRDForBackup = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.backup.example.com}
-spec:
-  group: backup.example.com
-  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec: {type: object, properties: {size: {type: integer}}}
-`
