@@ -4,15 +4,18 @@ import (
 	"archive/tar"
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -127,24 +130,39 @@ func TestBackup(t *testing.T) {
 	}
 	require.Nil(t, has(topObjs, "v1", "ConfigMap", "default", "in-child"), "the child's object is in its parent's file")
 
-	// Restored under another name (an org's type allows only root as its parent), with new
-	// cluster IDs, the subtree holds the same objects:
-	// a backup of the copy equals the original one object for object, but for what the
-	// server sets (uid, resource version, times, managed fields, the cluster annotation).
+	// Restored under another name (an org's type allows only root as its parent), the
+	// subtree holds the same objects.
 	copyName := framework.RandomName("e2e-copy-")
-	cmd = exec.CommandContext(ctx, bin, "restore", "--kubeconfig", server.Kubeconfig, "--from", out, "--into", "root", "--name", copyName)
-	stdout, err = cmd.CombinedOutput()
+	restoreAndCompare(t, bin, out, copyName, m, files)
+
+	// Restored in place after the original was deleted, the subtree is back as it was.
+	d, err := framework.DynamicFor(server.ConfigFor("root"))
+	require.NoError(t, err)
+	require.NoError(t, d.Resource(framework.AccountsGVR).Delete(ctx, top.Name, metav1.DeleteOptions{}))
+	framework.Eventually(t, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := d.Resource(framework.AccountsGVR).Get(ctx, top.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	}, "the original account was not deleted")
+	restoreAndCompare(t, bin, out, top.Name, m, files)
+}
+
+// restoreAndCompare restores the archive out (manifest m, objects files) into root as name,
+// backs the copy up, and compares it with the original object for object, but for what the
+// server sets (uid, resource version, times, managed fields, the cluster annotation); the
+// copy has new cluster IDs.
+func restoreAndCompare(t *testing.T, bin, out, name string, m backup.Manifest, files map[string][]unstructured.Unstructured) {
+	t.Helper()
+	ctx := t.Context()
+	stdout, err := exec.CommandContext(ctx, bin, "restore", "--kubeconfig", server.Kubeconfig, "--from", out, "--into", "root", "--name", name).CombinedOutput()
 	require.NoError(t, err, "%s", stdout)
 	require.Contains(t, string(stdout), "restored 2 accounts")
 	again := filepath.Join(t.TempDir(), "again.tar.gz")
-	cmd = exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", "root:"+copyName, "--out", again)
-	stdout, err = cmd.CombinedOutput()
+	stdout, err = exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", "root:"+name, "--out", again).CombinedOutput()
 	require.NoError(t, err, "%s", stdout)
 	m2, files2 := readBackup(t, again)
-	require.Len(t, m2.Accounts, 2)
-	require.NotEqual(t, top.ClusterID, m2.Accounts[0].ClusterID)
-	require.NotEqual(t, child.ClusterID, m2.Accounts[1].ClusterID)
+	require.Len(t, m2.Accounts, len(m.Accounts))
 	for i := range m.Accounts {
+		require.NotEqual(t, m.Accounts[i].ClusterID, m2.Accounts[i].ClusterID)
 		require.Equal(t, comparable(files[m.Accounts[i].File]), comparable(files2[m2.Accounts[i].File]),
 			"account %s restored as %s differs", m.Accounts[i].Path, m2.Accounts[i].Path)
 	}
