@@ -51,7 +51,7 @@ var order = []string{"CustomResourceDefinition", "AccountType", "Namespace", "Cl
 // backed-up top account's name) under the account at into, through cfg: new accounts with
 // new cluster IDs, then each account's objects without their server-set metadata.
 func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name string) (*Restored, error) {
-	m, files, err := read(r)
+	m, files, err := Read(r)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +204,9 @@ func (w *writer) waitReady(ctx context.Context, path string) error {
 	return nil
 }
 
-// read reads an archive: its manifest and the objects of each file.
-func read(r io.Reader) (*Manifest, map[string][]unstructured.Unstructured, error) {
+// Read reads an archive: its manifest (which must come first and be of this format version)
+// and the objects of each file.
+func Read(r io.Reader) (*Manifest, map[string][]unstructured.Unstructured, error) {
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to read the archive: %w", err)

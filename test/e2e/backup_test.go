@@ -1,12 +1,7 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,32 +24,9 @@ func readBackup(t *testing.T, file string) (backup.Manifest, map[string][]unstru
 	f, err := os.Open(file)
 	require.NoError(t, err)
 	defer func() { _ = f.Close() }()
-	gz, err := gzip.NewReader(f)
+	m, files, err := backup.Read(f)
 	require.NoError(t, err)
-	tr := tar.NewReader(gz)
-	var m backup.Manifest
-	files := map[string][]unstructured.Unstructured{}
-	for i := 0; ; i++ {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		if i == 0 {
-			require.Equal(t, backup.ManifestFile, h.Name, "the manifest is not the first entry")
-			require.NoError(t, json.NewDecoder(tr).Decode(&m))
-			continue
-		}
-		sc := bufio.NewScanner(tr)
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			var u unstructured.Unstructured
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &u.Object))
-			files[h.Name] = append(files[h.Name], u)
-		}
-		require.NoError(t, sc.Err())
-	}
-	return m, files
+	return *m, files
 }
 
 // has tells whether objs holds an object of kind with name.
