@@ -80,15 +80,18 @@ func TestHostileBackup(t *testing.T) {
 	require.True(t, apierrors.IsNotFound(err), "the restore created the role: %v", err)
 
 	// An export's identity key is never restored, even by an admin: the export and its key
-	// are reported, the rest is restored.
+	// are reported, as are a binding and the objects it served; the rest is restored.
 	archive = craftedArchive(t, acc.Path+":provider",
 		map[string]any{"apiVersion": "apis.accountmesh.io/v1alpha1", "kind": "APIExport", "metadata": map[string]any{"name": "db"}},
 		map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db-identity", "namespace": "default"},
 			"data": map[string]any{"key": "c3RvbGVu"}},
+		map[string]any{"apiVersion": "apis.accountmesh.io/v1alpha1", "kind": "APIBinding", "metadata": map[string]any{"name": "db"},
+			"status": map[string]any{"boundResources": []any{map[string]any{"group": "db.example.com", "resource": "databases"}}}},
+		map[string]any{"apiVersion": "db.example.com/v1", "kind": "Database", "metadata": map[string]any{"name": "d", "namespace": "default"}},
 		map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "kept", "namespace": "default"}})
 	res, err := backup.Restore(ctx, server.ConfigFor("root"), archive, acc.Path, "provider")
 	require.NoError(t, err)
-	require.Len(t, res.Skipped, 2, "skipped: %v", res.Skipped)
+	require.Len(t, res.Skipped, 4, "skipped: %v", res.Skipped)
 	provider, err := kubernetes.NewForConfig(server.ConfigFor(acc.Path + ":provider"))
 	require.NoError(t, err)
 	_, err = provider.CoreV1().ConfigMaps("default").Get(ctx, "kept", metav1.GetOptions{})
