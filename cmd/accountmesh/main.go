@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
@@ -90,10 +91,9 @@ func newBackupCommand() *cobra.Command {
 			if account == "" || out == "" {
 				return fmt.Errorf("--account and --out are required")
 			}
-			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-				loadingRules(kubeconfig), &clientcmd.ConfigOverrides{}).ClientConfig()
+			cfg, err := restConfig(kubeconfig)
 			if err != nil {
-				return fmt.Errorf("failed to load the kubeconfig: %w", err)
+				return err
 			}
 			f, err := os.CreateTemp(filepath.Dir(out), ".backup-*")
 			if err != nil {
@@ -125,11 +125,15 @@ func newBackupCommand() *cobra.Command {
 	return cmd
 }
 
-// loadingRules load the kubeconfig at path, or as kubectl would without one.
-func loadingRules(path string) *clientcmd.ClientConfigLoadingRules {
+// restConfig loads the kubeconfig at path, or as kubectl would without one.
+func restConfig(path string) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = path
-	return rules
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("failed to load the kubeconfig: %w", err)
+	}
+	return cfg, nil
 }
 
 func newRestoreCommand() *cobra.Command {
@@ -142,9 +146,9 @@ func newRestoreCommand() *cobra.Command {
 			if from == "" || into == "" {
 				return fmt.Errorf("--from and --into are required")
 			}
-			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loadingRules(kubeconfig), &clientcmd.ConfigOverrides{}).ClientConfig()
+			cfg, err := restConfig(kubeconfig)
 			if err != nil {
-				return fmt.Errorf("failed to load the kubeconfig: %w", err)
+				return err
 			}
 			f, err := os.Open(from)
 			if err != nil {

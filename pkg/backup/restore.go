@@ -51,7 +51,7 @@ var order = []string{"CustomResourceDefinition", "AccountType", "Namespace", "Cl
 // backed-up top account's name) under the account at into, through cfg: new accounts with
 // new cluster IDs, then each account's objects without their server-set metadata.
 func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name string) (*Restored, error) {
-	m, files, err := read(r)
+	m, files, err := Read(r)
 	if err != nil {
 		return nil, err
 	}
@@ -87,10 +87,26 @@ func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name stri
 		objects := files[a.File]
 		// An export's identity key stays with the export: restored, it would let an export
 		// of that name here take the original's identity.
-		identities := map[string]bool{}
+		// Bindings are not restored, so neither are the objects of the groups they served
+		// (unless a CRD of the account serves the group too).
+		identities, bound := map[string]bool{}, map[string]bool{}
 		for _, o := range objects {
-			if o.GetKind() == "APIExport" {
+			switch o.GetKind() {
+			case "APIExport":
 				identities[o.GetName()+"-identity"] = true
+			case "APIBinding":
+				resources, _, _ := unstructured.NestedSlice(o.Object, "status", "boundResources")
+				for _, r := range resources {
+					if group, ok := r.(map[string]any)["group"].(string); ok {
+						bound[group] = true
+					}
+				}
+			}
+		}
+		for _, o := range objects {
+			if o.GetKind() == "CustomResourceDefinition" {
+				group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+				delete(bound, group)
 			}
 		}
 		slices.SortStableFunc(objects, func(x, y unstructured.Unstructured) int { return rank(x) - rank(y) })
@@ -98,6 +114,9 @@ func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name stri
 			switch {
 			case slices.Contains(notRestored, o.GetKind()):
 				res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s in %s: exports and bindings are not restored", o.GetKind(), o.GetName(), a.Path))
+				continue
+			case bound[o.GroupVersionKind().Group]:
+				res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s in %s: served by a binding, which is not restored", o.GetKind(), o.GetName(), a.Path))
 				continue
 			case o.GetKind() == "Secret" && o.GetNamespace() == "default" && identities[o.GetName()]:
 				res.Skipped = append(res.Skipped, fmt.Sprintf("Secret default/%s in %s: an export's identity key", o.GetName(), a.Path))
@@ -204,8 +223,9 @@ func (w *writer) waitReady(ctx context.Context, path string) error {
 	return nil
 }
 
-// read reads an archive: its manifest and the objects of each file.
-func read(r io.Reader) (*Manifest, map[string][]unstructured.Unstructured, error) {
+// Read reads an archive: its manifest (which must come first and be of this format version)
+// and the objects of each file.
+func Read(r io.Reader) (*Manifest, map[string][]unstructured.Unstructured, error) {
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to read the archive: %w", err)

@@ -1,18 +1,16 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bufio"
-	"compress/gzip"
-	"encoding/json"
-	"io"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -26,32 +24,9 @@ func readBackup(t *testing.T, file string) (backup.Manifest, map[string][]unstru
 	f, err := os.Open(file)
 	require.NoError(t, err)
 	defer func() { _ = f.Close() }()
-	gz, err := gzip.NewReader(f)
+	m, files, err := backup.Read(f)
 	require.NoError(t, err)
-	tr := tar.NewReader(gz)
-	var m backup.Manifest
-	files := map[string][]unstructured.Unstructured{}
-	for i := 0; ; i++ {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		if i == 0 {
-			require.Equal(t, backup.ManifestFile, h.Name, "the manifest is not the first entry")
-			require.NoError(t, json.NewDecoder(tr).Decode(&m))
-			continue
-		}
-		sc := bufio.NewScanner(tr)
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			var u unstructured.Unstructured
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &u.Object))
-			files[h.Name] = append(files[h.Name], u)
-		}
-		require.NoError(t, sc.Err())
-	}
-	return m, files
+	return *m, files
 }
 
 // has tells whether objs holds an object of kind with name.
@@ -78,9 +53,8 @@ func TestBackup(t *testing.T) {
 	_, err := top.Kube.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds"},
 		Data: map[string][]byte{"password": []byte("hunter2")}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	framework.KubectlStdin(t, top.Kubeconfig, widgetCRDForBackup, "apply", "-f", "-")
-	framework.Kubectl(t, top.Kubeconfig, "wait", "--for=condition=Established", "crd/gadgets.backup.example.com")
-	framework.KubectlStdin(t, top.Kubeconfig, "apiVersion: backup.example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: default}\nspec: {size: 3}\n", "create", "-f", "-")
+	applyWidgetCRD(t, top, "backup.example.com", "")
+	framework.KubectlStdin(t, top.Kubeconfig, "apiVersion: backup.example.com/v1\nkind: Widget\nmetadata: {name: g, namespace: default}\nspec: {size: 3}\n", "create", "-f", "-")
 	framework.Kubectl(t, top.Kubeconfig, "create", "rolebinding", "readers", "--clusterrole=view", "--user=alice", "-n", "default")
 	framework.Kubectl(t, child.Kubeconfig, "create", "configmap", "in-child", "--from-literal=a=1")
 	framework.Kubectl(t, sibling.Kubeconfig, "create", "configmap", "in-sibling", "--from-literal=a=1")
@@ -110,8 +84,8 @@ func TestBackup(t *testing.T) {
 	require.NotNil(t, s, "the Secret is missing")
 	data, _, _ := unstructured.NestedString(s.Object, "data", "password")
 	require.Equal(t, "aHVudGVyMg==", data)
-	require.NotNil(t, has(topObjs, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "gadgets.backup.example.com"))
-	require.NotNil(t, has(topObjs, "backup.example.com/v1", "Gadget", "default", "g"))
+	require.NotNil(t, has(topObjs, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "widgets.backup.example.com"))
+	require.NotNil(t, has(topObjs, "backup.example.com/v1", "Widget", "default", "g"))
 	require.NotNil(t, has(topObjs, "rbac.authorization.k8s.io/v1", "RoleBinding", "default", "readers"))
 	require.NotNil(t, has(topObjs, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "", "accountmesh:owner"))
 	require.NotNil(t, has(topObjs, "core.accountmesh.io/v1alpha1", "Account", "", "child"))
@@ -128,24 +102,39 @@ func TestBackup(t *testing.T) {
 	}
 	require.Nil(t, has(topObjs, "v1", "ConfigMap", "default", "in-child"), "the child's object is in its parent's file")
 
-	// Restored under another name (an org's type allows only root as its parent), with new
-	// cluster IDs, the subtree holds the same objects:
-	// a backup of the copy equals the original one object for object, but for what the
-	// server sets (uid, resource version, times, managed fields, the cluster annotation).
+	// Restored under another name (an org's type allows only root as its parent), the
+	// subtree holds the same objects.
 	copyName := framework.RandomName("e2e-copy-")
-	cmd = exec.CommandContext(ctx, bin, "restore", "--kubeconfig", server.Kubeconfig, "--from", out, "--into", "root", "--name", copyName)
-	stdout, err = cmd.CombinedOutput()
+	restoreAndCompare(t, bin, out, copyName, m, files)
+
+	// Restored in place after the original was deleted, the subtree is back as it was.
+	d, err := framework.DynamicFor(server.ConfigFor("root"))
+	require.NoError(t, err)
+	require.NoError(t, d.Resource(framework.AccountsGVR).Delete(ctx, top.Name, metav1.DeleteOptions{}))
+	framework.Eventually(t, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := d.Resource(framework.AccountsGVR).Get(ctx, top.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	}, "the original account was not deleted")
+	restoreAndCompare(t, bin, out, top.Name, m, files)
+}
+
+// restoreAndCompare restores the archive out (manifest m, objects files) into root as name,
+// backs the copy up, and compares it with the original object for object, but for what the
+// server sets (uid, resource version, times, managed fields, the cluster annotation); the
+// copy has new cluster IDs.
+func restoreAndCompare(t *testing.T, bin, out, name string, m backup.Manifest, files map[string][]unstructured.Unstructured) {
+	t.Helper()
+	ctx := t.Context()
+	stdout, err := exec.CommandContext(ctx, bin, "restore", "--kubeconfig", server.Kubeconfig, "--from", out, "--into", "root", "--name", name).CombinedOutput()
 	require.NoError(t, err, "%s", stdout)
 	require.Contains(t, string(stdout), "restored 2 accounts")
 	again := filepath.Join(t.TempDir(), "again.tar.gz")
-	cmd = exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", "root:"+copyName, "--out", again)
-	stdout, err = cmd.CombinedOutput()
+	stdout, err = exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", "root:"+name, "--out", again).CombinedOutput()
 	require.NoError(t, err, "%s", stdout)
 	m2, files2 := readBackup(t, again)
-	require.Len(t, m2.Accounts, 2)
-	require.NotEqual(t, top.ClusterID, m2.Accounts[0].ClusterID)
-	require.NotEqual(t, child.ClusterID, m2.Accounts[1].ClusterID)
+	require.Len(t, m2.Accounts, len(m.Accounts))
 	for i := range m.Accounts {
+		require.NotEqual(t, m.Accounts[i].ClusterID, m2.Accounts[i].ClusterID)
 		require.Equal(t, comparable(files[m.Accounts[i].File]), comparable(files2[m2.Accounts[i].File]),
 			"account %s restored as %s differs", m.Accounts[i].Path, m2.Accounts[i].Path)
 	}
@@ -168,21 +157,3 @@ func comparable(objs []unstructured.Unstructured) map[string]map[string]any {
 	}
 	return out
 }
-
-const widgetCRDForBackup = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.backup.example.com}
-spec:
-  group: backup.example.com
-  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec: {type: object, properties: {size: {type: integer}}}
-`

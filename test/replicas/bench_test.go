@@ -1,6 +1,7 @@
 package replicas
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -9,12 +10,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/accountmesh/accountmesh/pkg/backup"
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
 
@@ -112,5 +116,39 @@ func BenchmarkEtcdPerAccount(b *testing.B) {
 		keys1, bytes1 := size()
 		b.ReportMetric(float64(keys1-keys0)/n, "keys/account")
 		b.ReportMetric(float64(bytes1-bytes0)/n, "bytes/account")
+	}
+}
+
+// BenchmarkBackupRestore backs up an organisation with 100 child accounts (each with a
+// ConfigMap and a Secret) and restores it under another name, reporting the time of each and
+// the archive's size.
+//
+//	go test -run '^$' -bench BackupRestore -benchtime 1x ./test/replicas/
+func BenchmarkBackupRestore(b *testing.B) {
+	const n = 100
+	m := newMesh(b, 1)
+	s := m.replicas[0]
+	org := s.NewAccount(b, "root")
+	createAccounts(b, s.ConfigFor(org.Path), "a", n, func(int) {})
+	waitReady(b, s.ConfigFor(org.Path), n)
+	for i := range n {
+		kube, err := kubernetes.NewForConfig(s.ConfigFor(fmt.Sprintf("%s:a-%d", org.Path, i)))
+		require.NoError(b, err)
+		_, err = kube.CoreV1().ConfigMaps("default").Create(b.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
+		require.NoError(b, err)
+		_, err = kube.CoreV1().Secrets("default").Create(b.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s"}, StringData: map[string]string{"k": "v"}}, metav1.CreateOptions{})
+		require.NoError(b, err)
+	}
+	for b.Loop() {
+		var buf bytes.Buffer
+		start := time.Now()
+		_, err := backup.Write(b.Context(), s.ConfigFor("root"), org.Path, &buf)
+		require.NoError(b, err)
+		b.ReportMetric(time.Since(start).Seconds(), "s-backup")
+		b.ReportMetric(float64(buf.Len())/1024, "KiB")
+		start = time.Now()
+		_, err = backup.Restore(b.Context(), s.ConfigFor("root"), &buf, "root", framework.RandomName("copy-"))
+		require.NoError(b, err)
+		b.ReportMetric(time.Since(start).Seconds(), "s-restore")
 	}
 }
