@@ -64,8 +64,10 @@ type policy struct {
 	compiled validating.Validator
 }
 
-func (p *policy) evaluator() validating.Validator {
-	p.once.Do(func() { p.compiled = compile(p.obj) })
+// evaluator compiles the policy once; obj is the policy as the caller read it under the
+// index's lock (a status update replaces p.obj with an object of the same spec).
+func (p *policy) evaluator(obj *admissionregistrationv1.ValidatingAdmissionPolicy) validating.Validator {
+	p.once.Do(func() { p.compiled = compile(obj) })
 	return p.compiled
 }
 
@@ -240,6 +242,10 @@ func (x *Index) Hooks(id cluster.ID) []validating.PolicyHook {
 		name string
 	}
 	at := map[key]int{}
+	// Under the index's lock only the bindings are gathered: compiling a policy and finding its
+	// paramKind's resource (a discovery request) happen after, so no change of the index waits
+	// for them.
+	var sources []*policy
 	x.visit(id, func(acc cluster.ID, _ bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy) {
 		if p == nil {
 			return
@@ -250,15 +256,19 @@ func (x *Index) Hooks(id cluster.ID) []validating.PolicyHook {
 			return
 		}
 		at[k] = len(h.hooks)
-		hook := validating.PolicyHook{Policy: p.obj, Bindings: []*admissionregistrationv1.ValidatingAdmissionPolicyBinding{b}, Evaluator: p.evaluator()}
-		if pk := p.obj.Spec.ParamKind; pk != nil {
-			if err := x.resolveParams(acc, pk, &hook); err != nil {
+		h.hooks = append(h.hooks, validating.PolicyHook{Policy: p.obj, Bindings: []*admissionregistrationv1.ValidatingAdmissionPolicyBinding{b}})
+		sources = append(sources, p)
+	})
+	for k, i := range at {
+		hook := &h.hooks[i]
+		hook.Evaluator = sources[i].evaluator(hook.Policy)
+		if pk := hook.Policy.Spec.ParamKind; pk != nil {
+			if err := x.resolveParams(k.acc, pk, hook); err != nil {
 				hook.ConfigurationError = err
 				h.expires = time.Now().Add(paramErrorTTL)
 			}
 		}
-		h.hooks = append(h.hooks, hook)
-	})
+	}
 	x.hooks.Store(id, h)
 	return h.hooks
 }
