@@ -93,7 +93,8 @@ func RenderContext(w io.Writer, oc *orchestrationv1alpha1.OrchestrationContext) 
 	}
 	depth := depths(oc.Spec.Members)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEMBER\tACCOUNT\tSTATE\tNEEDS\tMESSAGE")
+	// A tabwriter reports write errors at Flush.
+	_, _ = fmt.Fprintln(tw, "MEMBER\tACCOUNT\tSTATE\tNEEDS\tMESSAGE")
 	for _, m := range byDepth(oc.Spec.Members, depth) {
 		s, ok := states[m.Name]
 		state := "Unknown"
@@ -115,7 +116,7 @@ func RenderContext(w io.Writer, oc *orchestrationv1alpha1.OrchestrationContext) 
 		if depth[m.Name] > 0 {
 			prefix = strings.Repeat("  ", depth[m.Name]-1) + "└─"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\n", prefix, m.Name, account, state, strings.Join(needs, ", "), s.Message)
+		_, _ = fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\n", prefix, m.Name, account, state, strings.Join(needs, ", "), s.Message)
 	}
 	return tw.Flush()
 }

@@ -58,6 +58,7 @@ func newMesh(t testing.TB, n int, extra ...string) *mesh {
 // start starts one more replica of the mesh with the token in tokenFile. It listens on a port
 // of its own that it keeps when restarted, as a load balancer in front expects.
 func (m *mesh) start(t testing.TB, tokenFile string) (*framework.Server, error) {
+	t.Helper()
 	port, err := freePort()
 	if err != nil {
 		return nil, err

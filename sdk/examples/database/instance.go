@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,9 @@ import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/sdk/provider"
 )
+
+// conflictRetry is when a ServiceInstance whose status report lost a race is looked at again.
+const conflictRetry = time.Second
 
 // instanceReconciler deploys the dedicated instance of a Dedicated managed service for each
 // consumer organisation: when a consumer account's binding names its shadow account, it finds
@@ -56,7 +60,7 @@ func (r *instanceReconciler) Reconcile(ctx context.Context, req mcreconcile.Requ
 	si.Status = *status
 	if err := sc.Status().Update(ctx, si); err != nil {
 		if apierrors.IsConflict(err) {
-			return reconcile.Result{Requeue: true}, nil
+			return reconcile.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return reconcile.Result{}, fmt.Errorf("failed to report on the ServiceInstance of account %s: %w", req.ClusterName, err)
 	}
