@@ -134,11 +134,11 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 				return err
 			}
 		}
-		eventuallyDenied(t, "at most 2 keys", secret(3))
+		_ = eventuallyDenied(t, "at most 2 keys", secret(3))
 		require.NoError(t, secret(2)(ctx, "two"))
 		// The same binding in the other account finds no param there: Deny.
 		framework.KubectlStdin(t, other.Kubeconfig, maxKeysPolicy("configmaps"), "apply", "-f", "-")
-		eventuallyDenied(t, "no params found", configMapCreator(other.Kube, "default", nil))
+		_ = eventuallyDenied(t, "no params found", configMapCreator(other.Kube, "default", nil))
 	})
 
 	t.Run("custom resources", func(t *testing.T) {
@@ -271,7 +271,7 @@ kind: ValidatingAdmissionPolicyBinding
 metadata: {name: deny-everything}
 spec: {policyName: deny-everything, validationActions: [Deny]}
 `, "apply", "-f", "-")
-		eventuallyDenied(t, "nothing goes", configMapCreator(other.Kube, "default", map[string]string{"cost-center": "1"}))
+		_ = eventuallyDenied(t, "nothing goes", configMapCreator(other.Kube, "default", map[string]string{"cost-center": "1"}))
 		framework.Kubectl(t, other.Kubeconfig, "delete", "validatingadmissionpolicybinding", "deny-everything")
 		framework.Kubectl(t, other.Kubeconfig, "delete", "validatingadmissionpolicy", "deny-everything")
 		framework.Eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
