@@ -65,7 +65,7 @@ func TestHostilePolicies(t *testing.T) {
 			Type: corev1.SecretTypeBasicAuth, StringData: map[string]string{"username": "u", "password": "p"}}, metav1.CreateOptions{})
 		return err
 	}
-	_ = eventuallyDenied(t, "basic-auth secrets are forbidden", func(_ context.Context, name string) error { return basicAuth(name) })
+	eventuallyDenied(t, "basic-auth secrets are forbidden", func(_ context.Context, name string) error { return basicAuth(name) })
 
 	t.Run("shadow with a local policy and binding of the same names", func(t *testing.T) {
 		framework.KubectlStdin(t, tr.teamAdmin, `
@@ -139,7 +139,7 @@ spec: {policyName: no-basic-auth, validationActions: [Audit]}
 	t.Run("a leaf's inherited binding stays in its subtree", func(t *testing.T) {
 		// A platform admin may label it; it applies in the team, not in its parent or sibling.
 		framework.KubectlStdin(t, tr.team.Kubeconfig, denyConfigMaps("leaf-wide", true), "apply", "-f", "-")
-		_ = eventuallyDenied(t, "leaf-wide says no", configMapCreator(tr.team.Kube, "default", nil))
+		eventuallyDenied(t, "leaf-wide says no", configMapCreator(tr.team.Kube, "default", nil))
 		requireAllowsProbes(t, tr.l3)
 		requireAllowsProbes(t, tr.sibling)
 		for _, acc := range []*framework.Account{tr.l3, tr.sibling} {
@@ -151,7 +151,7 @@ spec: {policyName: no-basic-auth, validationActions: [Audit]}
 
 	t.Run("a sibling's policies never apply or show", func(t *testing.T) {
 		framework.KubectlStdin(t, tr.sibling.Kubeconfig, denyConfigMaps("sibling-wide", true), "apply", "-f", "-")
-		_ = eventuallyDenied(t, "sibling-wide says no", configMapCreator(tr.sibling.Kube, "default", map[string]string{"x": "y"}))
+		eventuallyDenied(t, "sibling-wide says no", configMapCreator(tr.sibling.Kube, "default", map[string]string{"x": "y"}))
 		_, err := tr.team.Kube.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "not-a-probe"}}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		out := framework.Kubectl(t, tr.teamAdmin, "get", "effectivepolicies", "-o", "yaml")
@@ -160,7 +160,7 @@ spec: {policyName: no-basic-auth, validationActions: [Audit]}
 		require.NotContains(t, out, "sibling-wide")
 		// A binding of the org without the label stays in the org.
 		framework.KubectlStdin(t, tr.org.Kubeconfig, denyConfigMaps("org-local", false), "apply", "-f", "-")
-		_ = eventuallyDenied(t, "org-local says no", configMapCreator(tr.org.Kube, "default", nil))
+		eventuallyDenied(t, "org-local says no", configMapCreator(tr.org.Kube, "default", nil))
 		require.False(t, strings.Contains(framework.Kubectl(t, tr.teamAdmin, "get", "effectivepolicies"), "org-local"))
 	})
 }
