@@ -115,6 +115,12 @@ func TestGracefulShutdown(t *testing.T) {
 	logAll, err := s.Log()
 	require.NoError(t, err)
 	for _, line := range strings.Split(strings.TrimPrefix(logAll, logBefore), "\n") {
+		// A watch of the server's own in-process informers that shutdown cancels in flight
+		// (seen once: the flow-control configuration's) is logged by client-go's reflector;
+		// it is the stop, not a fault. Anything else fails.
+		if strings.Contains(line, `"Failed to watch"`) && strings.Contains(line, "context canceled") {
+			continue
+		}
 		require.False(t, strings.HasPrefix(line, "E") || strings.HasPrefix(line, "W"),
 			"the server logged an error or warning while shutting down:\n%s", line)
 	}
