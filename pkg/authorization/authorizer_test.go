@@ -3,6 +3,7 @@ package authorization
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -363,6 +364,9 @@ func TestShadowAccountAdmins(t *testing.T) {
 			require.Equal(t, tc.want, d == authorizer.DecisionAllow)
 			rules := p.RulesFor(tc.u, tc.in, "default", false)
 			require.Equal(t, tc.want, rulesAllow(secret, rules), "RulesFor agrees")
+			require.Equal(t, tc.want, slices.Contains(p.AccessibleAccounts(tc.u, root), tc.in), "AccessibleAccounts agrees")
 		})
 	}
+	require.Equal(t, []cluster.ID{prov}, p.AccessibleAccounts(authenticated("reader"), root), "a content reader sees the provider account only")
+	require.Equal(t, []cluster.ID{below}, p.AccessibleAccounts(authenticated("carol"), below), "the list stays under the request's account")
 }

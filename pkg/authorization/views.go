@@ -12,8 +12,9 @@ import (
 )
 
 // AccessibleAccounts returns the accounts u can access in the subtree of account under, under
-// included: those where a binding names u, and every descendant of those where an inherited
-// one does. Privileged users can access every account.
+// included: those where a binding names u, every descendant of those where an inherited one
+// does, and the shadow accounts where u is admin as a content holder of one of their exports.
+// Privileged users can access every account.
 func (p *Policy) AccessibleAccounts(u user.Info, under cluster.ID) []cluster.ID {
 	confined, ok := authentication.ConfinedTo(u)
 	if !ok {
@@ -25,25 +26,39 @@ func (p *Policy) AccessibleAccounts(u user.Info, under cluster.ID) []cluster.ID 
 	unconfined := &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups()}
 	if !slices.Contains(out, confined) && slices.Contains(p.accessibleAccounts(unconfined, under), confined) {
 		out = append(out, confined)
-		slices.Sort(out)
+	}
+	// Its grants in its own account also make it admin of the shadow accounts below it.
+	p.mu.RLock()
+	shadows := p.shadowsHeldLocked(u, confined)
+	p.mu.RUnlock()
+	set := map[cluster.ID]bool{}
+	for _, id := range out {
+		set[id] = true
+	}
+	for _, id := range shadows {
+		p.addSubtree(set, id)
+	}
+	return p.sortedWithin(set, under)
+}
+
+// shadowsHeldLocked returns the shadow accounts directly below account id in which u is admin
+// as a content holder of one of their exports. The caller holds the read lock.
+func (p *Policy) shadowsHeldLocked(u user.Info, id cluster.ID) []cluster.ID {
+	var out []cluster.ID
+	for _, kid := range p.tree.Children(id) {
+		if e, ok := p.tree.Lookup(kid); ok && e.Shadow != nil {
+			if _, held := p.shadowAdminLocked(u, kid); held {
+				out = append(out, kid)
+			}
+		}
 	}
 	return out
 }
 
 func (p *Policy) accessibleAccounts(u user.Info, under cluster.ID) []cluster.ID {
 	set := map[cluster.ID]bool{}
-	var descend func(id cluster.ID, depth int)
-	descend = func(id cluster.ID, depth int) {
-		if set[id] || depth > maxDepth {
-			return
-		}
-		set[id] = true
-		for _, kid := range p.tree.Children(id) {
-			descend(kid, depth+1)
-		}
-	}
 	if IsPrivileged(u) {
-		descend(under, 0)
+		p.addSubtree(set, under)
 		return p.sorted(set)
 	}
 	p.mu.RLock()
@@ -60,13 +75,42 @@ func (p *Policy) accessibleAccounts(u user.Info, under cluster.ID) []cluster.ID 
 			}
 		}
 	}
+	// Content rights on an export come from a binding in the provider account (inherited ones
+	// already reach its shadow accounts below).
+	var shadows []cluster.ID
+	for _, id := range localIn {
+		shadows = append(shadows, p.shadowsHeldLocked(u, id)...)
+	}
 	p.mu.RUnlock()
 	for _, id := range inheritedFrom {
-		descend(id, 0)
+		p.addSubtree(set, id)
 	}
 	for _, id := range localIn {
 		set[id] = true
 	}
+	for _, id := range shadows {
+		p.addSubtree(set, id)
+	}
+	return p.sortedWithin(set, under)
+}
+
+// addSubtree adds account id and its descendants to set.
+func (p *Policy) addSubtree(set map[cluster.ID]bool, id cluster.ID) {
+	var descend func(id cluster.ID, depth int)
+	descend = func(id cluster.ID, depth int) {
+		if set[id] || depth > maxDepth {
+			return
+		}
+		set[id] = true
+		for _, kid := range p.tree.Children(id) {
+			descend(kid, depth+1)
+		}
+	}
+	descend(id, 0)
+}
+
+// sortedWithin returns the accounts of set under (or at) account under, sorted.
+func (p *Policy) sortedWithin(set map[cluster.ID]bool, under cluster.ID) []cluster.ID {
 	for id := range set {
 		if !p.within(id, under) {
 			delete(set, id)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,6 +86,22 @@ func TestManagedServiceShared(t *testing.T) {
 	tree := mesh(t, p.Kubeconfig, "tree", p.Path)
 	require.Contains(t, tree, "consumer-"+o1.ClusterID+" (shadow, Ready) [shadow account of organisation "+o1.ClusterID+"]")
 	require.Contains(t, tree, "consumer-"+o2.ClusterID+" (shadow, Ready) [shadow account of organisation "+o2.ClusterID+"]")
+
+	// An operator holding content rights on the export finds the shadow accounts among her
+	// accessible accounts, as admin there; the consumer's admin does not.
+	operator, consumer := framework.RandomName("operator-"), framework.RandomName("consumer-")
+	grantContent(t, p, "db", "--user="+operator)
+	grantRole(t, o1, "admin", "--user="+consumer, true)
+	accessible := func(user string) []string {
+		return strings.Fields(framework.Kubectl(t, userKubeconfig(t, "root", user), "get", "accessibleaccounts", "-o", "jsonpath={.items[*].spec.path}"))
+	}
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		got := accessible(operator)
+		return slices.Contains(got, s1[1]) && slices.Contains(got, s2[1]), nil
+	}, "the content holder's accessible accounts lack the shadow accounts")
+	got := accessible(consumer)
+	require.Contains(t, got, a1.Path)
+	require.NotContains(t, got, s1[1])
 
 	// The provider sees both fields in its view's apibindings.
 	view := server.ConfigFor("root")
