@@ -16,9 +16,9 @@ import (
 )
 
 // TestProviderExample runs the example Database provider (sdk/examples/database, built on
-// sdk/provider and multicluster-runtime) against the export view of the real server. The
-// provider user is alice, an admin of the provider account only. Two consumer accounts bind
-// the export with real kubectl, one accepting the claim on connection Secrets and one
+// sdk/provider and multicluster-runtime) against the export view of the real server, with the
+// example's plain export (config/export-claims.yaml). The provider user is alice, an admin of
+// the provider account only. Two consumer accounts bind the export with real kubectl, one accepting the claim on connection Secrets and one
 // rejecting it, and each creates the Database "orders": the accepted one becomes Ready with its
 // Secret, the rejected one reports SecretClaimRejected and gets no Secret until the consumer
 // accepts the claim. The provider's log names each consumer by cluster ID, and unbinding
@@ -32,7 +32,7 @@ func TestProviderExample(t *testing.T) {
 
 	prov := server.NewAccount(t, "root")
 	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "schema-v1.yaml"))
-	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "export.yaml"))
+	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "export-claims.yaml"))
 	framework.Kubectl(t, prov.Kubeconfig, "wait", "apiexport/db", "--for=condition=Ready")
 	grantRole(t, prov, "admin", "--user=alice", false)
 	providerKubeconfig := server.WriteTokenKubeconfig(t, prov.Path, aliceToken)
@@ -40,7 +40,7 @@ func TestProviderExample(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "provider.log")
 	startExampleProvider(t, bin, providerKubeconfig, prov.Path, logFile)
 
-	bindingYAML, err := os.ReadFile(filepath.Join(example, "consumer", "binding.yaml"))
+	bindingYAML, err := os.ReadFile(filepath.Join(example, "consumer", "binding-claims.yaml"))
 	require.NoError(t, err)
 	bind := func(acc *framework.Account, state string) {
 		t.Helper()
@@ -98,11 +98,12 @@ func TestProviderExample(t *testing.T) {
 
 // TestProviderExampleManaged runs the example Database provider as a separate process with a
 // provider-account ServiceAccount token (content rights on the export, nothing else) for the
-// export as a Shared managed service. Two consumer organisations bind it (one from two
-// accounts) with real kubectl and create the Database "orders": each account's connection
-// Secret lands in its tenant space, its password is the customer's credential that the
-// provider keeps in the organisation's shadow account (one per organisation, shared by its
-// accounts), and no account sees another's. The provider cannot write outside the tenant
+// example's default export (config/export.yaml), a Shared managed service. Two consumer
+// organisations bind it (one from two accounts) with real kubectl and the example's binding,
+// and create the Database "orders": each account's connection Secret lands in its tenant
+// space, its password is the customer's credential that the provider keeps in the
+// organisation's shadow account (one per organisation, shared by its accounts), and no account
+// sees another's. The provider cannot write outside the tenant
 // space; deleting a Database removes its Secret and credential. A second provider process with
 // --dedicated serves the export as a Dedicated service and reports each organisation's
 // ServiceInstance Ready, which the binding shows as InstanceReady.
@@ -112,7 +113,9 @@ func TestProviderExampleManaged(t *testing.T) {
 	require.NoError(t, err)
 	ctx := t.Context()
 	example := filepath.Join(framework.RepoRoot(), "sdk", "examples", "database")
-	managedExport, err := os.ReadFile(filepath.Join(example, "config", "export-managed.yaml"))
+	managedExport, err := os.ReadFile(filepath.Join(example, "config", "export.yaml"))
+	require.NoError(t, err)
+	managedBinding, err := os.ReadFile(filepath.Join(example, "consumer", "binding.yaml"))
 	require.NoError(t, err)
 
 	// startProvider publishes the export in a new provider account with the model and runs
@@ -137,7 +140,7 @@ func TestProviderExampleManaged(t *testing.T) {
 	a1, b1, a2 := server.NewAccount(t, o1.Path), server.NewAccount(t, o1.Path), server.NewAccount(t, o2.Path)
 	consumers := []*framework.Account{a1, b1, a2}
 	for _, c := range consumers {
-		framework.KubectlStdin(t, c.Kubeconfig, bindingYAML("db", prov.Path, "db"), "create", "-f", "-")
+		framework.KubectlStdin(t, c.Kubeconfig, strings.ReplaceAll(string(managedBinding), `"root:prov"`, `"`+prov.Path+`"`), "create", "-f", "-")
 		waitBinding(t, c, "db", "ServiceConnected", "True")
 		framework.Kubectl(t, c.Kubeconfig, "create", "-f", filepath.Join(example, "consumer", "database.yaml"))
 	}

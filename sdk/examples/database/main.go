@@ -1,12 +1,12 @@
 // Command database is the example provider of Account Mesh. It serves the APIExport "db"
 // (config/): consumers bind it, create Databases in their accounts, and this controller, built
 // on sdk/provider and multicluster-runtime, marks each Database Ready and writes its
-// connection Secret, through the export's provider view. With config/export.yaml the Secret
-// goes beside the Database, through the consumer's accepted claim on labelled Secrets; with
-// config/export-managed.yaml (a Shared managed service) it goes into the binding's tenant
-// space, and the customer's credentials are kept in the organisation's shadow account. With
-// --dedicated (and the export's model Dedicated) it also reports each organisation's
-// ServiceInstance Ready.
+// connection Secret, through the export's provider view. With config/export.yaml (a Shared
+// managed service, the default) the Secret goes into the binding's tenant space, and the
+// customer's credentials are kept in the organisation's shadow account; with
+// config/export-claims.yaml it goes beside the Database, through the consumer's accepted claim
+// on labelled Secrets. With --dedicated (and the export's model Dedicated) it also reports each
+// organisation's ServiceInstance Ready.
 //
 //	go run ./sdk/examples/database --kubeconfig provider.kubeconfig --path root:prov --export db
 //
