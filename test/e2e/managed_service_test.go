@@ -168,7 +168,9 @@ func TestManagedServiceTenantSpaceConflict(t *testing.T) {
 // TestManagedServiceRestart crashes the server (kill -9) while the controllers connect two
 // bindings of one organisation, as soon as the shadow account exists, and again right after
 // both are deleted: after each restart, the organisation has exactly one shadow account and
-// each binding its tenant space, and then neither.
+// each binding its tenant space, and then neither. The second binding's tenant space is held
+// up by a namespace of its name, so that the first crash falls between the creation of the
+// shadow account and that of its tenant space.
 func TestManagedServiceRestart(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -180,12 +182,18 @@ func TestManagedServiceRestart(t *testing.T) {
 	org := s.CreateAccount(t, "root", "acme")
 	consumers := []*framework.Account{s.CreateAccount(t, org.Path, "a"), s.CreateAccount(t, org.Path, "b")}
 	publishDatabases(t, p, "db", group, sharedServiceYAML)
+	_, err = consumers[1].Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "db"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
 	for _, c := range consumers {
 		framework.KubectlStdin(t, c.Kubeconfig, bindingYAML("db", p.Path, "db"), "create", "-f", "-")
 	}
 	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
 		return len(shadowAccounts(t, p)) > 0, nil
 	}, "no shadow account was created")
+	waitBinding(t, consumers[1], "db", "ServiceConnected", "False TenantSpaceConflict:")
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) {
+		return serviceStatus(t, consumers[1], "db")[0] != "", nil
+	}, "the held-up binding does not name its shadow account")
 	s.Kill()
 	require.NoError(t, s.Start(ctx))
 	// Kubeconfigs follow the restarted server's port.
@@ -195,8 +203,13 @@ func TestManagedServiceRestart(t *testing.T) {
 	p = now(p)
 	for i, c := range consumers {
 		consumers[i] = now(c)
-		waitBinding(t, consumers[i], "db", "ServiceConnected", "True")
-		ns, err := consumers[i].Kube.CoreV1().Namespaces().Get(ctx, "db", metav1.GetOptions{})
+	}
+	// The held-up binding is still held up after the crash, and connects once the namespace goes.
+	waitBinding(t, consumers[1], "db", "ServiceConnected", "False TenantSpaceConflict:")
+	framework.Kubectl(t, consumers[1].Kubeconfig, "delete", "namespace", "db", "--wait=true")
+	for _, c := range consumers {
+		waitBinding(t, c, "db", "ServiceConnected", "True")
+		ns, err := c.Kube.CoreV1().Namespaces().Get(ctx, "db", metav1.GetOptions{})
 		require.NoError(t, err)
 		require.Equal(t, "db", ns.Labels["accountmesh.io/tenant-space"])
 	}
