@@ -38,6 +38,7 @@ func Builtin() []*corev1alpha1.AccountType {
 		}),
 		newType(corev1alpha1.TypeShadow, corev1alpha1.AccountTypeSpec{
 			AllowedParents: []string{corev1alpha1.TypeOrg, corev1alpha1.TypeAccount, corev1alpha1.TypeProvider},
+			Terminators:    []string{corev1alpha1.TerminatorServiceInstances},
 		}),
 	}
 }

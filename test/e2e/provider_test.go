@@ -201,4 +201,17 @@ func TestProviderExampleManaged(t *testing.T) {
 	msg := waitBinding(t, c2, "db", "InstanceReady", "True Deployed:")
 	require.Contains(t, msg, "."+o2.ClusterID+".dedicated.db.example.com")
 	waitForLog(t, dlog, `"Deployed dedicated instance" .*cluster="`+c2.ClusterID+`" organization="`+o2.ClusterID+`"`)
+	dshadowID, dshadow := serviceStatus(t, c2, "db")[0], serviceStatus(t, c2, "db")[1]
+	framework.Eventually(t, time.Minute, func(context.Context) (bool, error) {
+		return framework.Kubectl(t, server.WriteKubeconfig(t, dshadow), "get", "serviceinstance", "db", "-o", "jsonpath={.metadata.finalizers}") == `["db.example.com/dedicated-instance"]`, nil
+	}, "the provider did not hold its instance with a finalizer")
+
+	// The organisation's last unbinding deletes the shadow account: its ServiceInstance goes
+	// first, torn down by the provider while the account's content is still there, then the
+	// account.
+	framework.Kubectl(t, c2.Kubeconfig, "delete", "apibinding", "db", "--timeout=60s")
+	waitForLog(t, dlog, `"Tore down dedicated instance" shadowAccount="`+dshadowID+`" organization="`+o2.ClusterID+`"`)
+	framework.Eventually(t, time.Minute, func(context.Context) (bool, error) {
+		return len(shadowAccounts(t, dprov)) == 0, nil
+	}, "the shadow account outlived its organisation's last binding")
 }

@@ -144,6 +144,10 @@ func New(f *client.Factory, accounts Accounts, inf Informers) (*Controller, erro
 			}
 			return err
 		},
+		updateStatus: func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error {
+			_, err := f.AccountMesh(string(parent)).CoreV1alpha1().Accounts().UpdateStatus(ctx, acc, metav1.UpdateOptions{})
+			return err
+		},
 		instances: func(shadow cluster.ID) []*apisv1alpha1.ServiceInstance {
 			objs, _ := inf.Instances.Store().ByIndex(byAccount, string(shadow))
 			out := make([]*apisv1alpha1.ServiceInstance, 0, len(objs))

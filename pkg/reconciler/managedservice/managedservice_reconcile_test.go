@@ -3,6 +3,7 @@ package managedservice
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -71,6 +72,15 @@ func shadowOf(org cluster.ID, exports string, phase corev1alpha1.AccountPhase) *
 	}
 }
 
+// terminating is acme's shadow account being deleted, with the platform's terminator and
+// another one.
+func terminating() *corev1alpha1.Account {
+	acc := shadowOf("acme", "db.example.com", corev1alpha1.AccountPhaseTerminating)
+	acc.DeletionTimestamp = &metav1.Time{}
+	acc.Status.Terminators = []string{"example.com/other", corev1alpha1.TerminatorServiceInstances}
+	return acc
+}
+
 func TestReconcileShadowAccount(t *testing.T) {
 	t.Parallel()
 	deleting := boundBinding("db")
@@ -103,6 +113,16 @@ func TestReconcileShadowAccount(t *testing.T) {
 		{name: "a Shared service has none", bindings: []consumerBinding{{"team", boundBinding("db")}}, instances: []string{"db.example.com", "gone"},
 			existing: shadowOf("acme", "db.example.com", corev1alpha1.AccountPhaseReady), want: "nothing", wantInstances: []string{"-db.example.com", "-gone"}},
 		{name: "nor deleted", existing: &corev1alpha1.Account{ObjectMeta: metav1.ObjectMeta{Name: ShadowName("acme")}, Spec: corev1alpha1.AccountSpec{Type: corev1alpha1.TypeAccount}}, want: "nothing"},
+		{name: "terminating: its ServiceInstances go first", existing: terminating(), instances: []string{"db.example.com"}, want: "nothing", wantInstances: []string{"-db.example.com"}},
+		{name: "terminating, even while needed", bindings: []consumerBinding{{"team", boundBinding("db")}}, dedicated: true,
+			existing: terminating(), instances: []string{"db.example.com"}, want: "nothing", wantInstances: []string{"-db.example.com"}},
+		{name: "terminating: a ServiceInstance held by its provider's finalizer waits", existing: terminating(), instances: []string{"~db.example.com"}, want: "nothing"},
+		{name: "terminating: once they are gone, the terminator goes", existing: terminating(), want: "released"},
+		{name: "terminating without the terminator", existing: func() *corev1alpha1.Account {
+			acc := terminating()
+			acc.Status.Terminators = []string{"example.com/other"}
+			return acc
+		}(), want: "nothing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -128,7 +148,11 @@ func TestReconcileShadowAccount(t *testing.T) {
 					require.Equal(t, cluster.ID("shadowid"), shadow)
 					var out []*apisv1alpha1.ServiceInstance
 					for _, name := range tc.instances {
-						out = append(out, &apisv1alpha1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: name}})
+						si := &apisv1alpha1.ServiceInstance{ObjectMeta: metav1.ObjectMeta{Name: name}}
+						if n, ok := strings.CutPrefix(name, "~"); ok {
+							si.Name, si.DeletionTimestamp = n, &metav1.Time{}
+						}
+						out = append(out, si)
 					}
 					return out
 				},
@@ -152,6 +176,12 @@ func TestReconcileShadowAccount(t *testing.T) {
 					return nil
 				},
 				delete: func(context.Context, cluster.ID, *corev1alpha1.Account) error { got = "deleted"; return nil },
+				updateStatus: func(_ context.Context, parent cluster.ID, acc *corev1alpha1.Account) error {
+					require.Equal(t, cluster.ID("prov"), parent)
+					require.Equal(t, []string{"example.com/other"}, acc.Status.Terminators, "only the platform's terminator goes")
+					got = "released"
+					return nil
+				},
 			}
 			require.NoError(t, r.reconcile(t.Context(), "prov", "acme"))
 			require.Equal(t, tc.want, got)

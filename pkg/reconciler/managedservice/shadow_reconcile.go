@@ -70,6 +70,8 @@ type shadowReconciler struct {
 	create  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
 	update  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
 	delete  func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
+	// updateStatus writes an Account's status, with its resource version as a precondition.
+	updateStatus func(ctx context.Context, parent cluster.ID, acc *corev1alpha1.Account) error
 	// instances reads the ServiceInstances of a shadow account from the cache.
 	instances      func(shadow cluster.ID) []*apisv1alpha1.ServiceInstance
 	createInstance func(ctx context.Context, shadow cluster.ID, si *apisv1alpha1.ServiceInstance) error
@@ -88,8 +90,11 @@ func (r *shadowReconciler) reconcile(ctx context.Context, provider, org cluster.
 	}
 	joined := strings.Join(exports, ",")
 	switch {
+	case exists && acc.DeletionTimestamp != nil:
+		// Deleted, needed or not: created again once gone, when its deletion queues the pair.
+		return r.terminate(ctx, provider, acc)
 	case len(exports) == 0:
-		if !exists || acc.DeletionTimestamp != nil {
+		if !exists {
 			return nil
 		}
 		if err := r.delete(ctx, provider, acc); err != nil {
@@ -100,9 +105,6 @@ func (r *shadowReconciler) reconcile(ctx context.Context, provider, org cluster.
 		if err := r.create(ctx, provider, r.newShadow(provider, org, joined)); err != nil {
 			return fmt.Errorf("failed to create shadow account %s: %w", name, err)
 		}
-		return nil
-	case acc.DeletionTimestamp != nil:
-		// Deleted while needed: created again once gone, when its deletion queues the pair.
 		return nil
 	case acc.Annotations[corev1alpha1.ServiceExportsAnnotation] != joined:
 		updated := acc.DeepCopy()
@@ -153,6 +155,33 @@ func (r *shadowReconciler) serviceInstances(ctx context.Context, shadow, org clu
 				return fmt.Errorf("failed to delete ServiceInstance %s: %w", name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// terminate runs the shadow account's terminator while the account is being deleted: it
+// deletes the account's ServiceInstances and, once they are gone (their providers' finalizers
+// done), lets the account's deletion go on by removing the terminator.
+func (r *shadowReconciler) terminate(ctx context.Context, provider cluster.ID, acc *corev1alpha1.Account) error {
+	if acc.Status.ClusterID == "" || !slices.Contains(acc.Status.Terminators, corev1alpha1.TerminatorServiceInstances) {
+		return nil
+	}
+	instances := r.instances(cluster.ID(acc.Status.ClusterID))
+	for _, si := range instances {
+		if si.DeletionTimestamp == nil {
+			if err := r.deleteInstance(ctx, cluster.ID(acc.Status.ClusterID), si); err != nil {
+				return fmt.Errorf("failed to delete ServiceInstance %s: %w", si.Name, err)
+			}
+		}
+	}
+	if len(instances) > 0 {
+		// The deletion of each instance queues the pair again.
+		return nil
+	}
+	updated := acc.DeepCopy()
+	updated.Status.Terminators = slices.DeleteFunc(updated.Status.Terminators, func(t string) bool { return t == corev1alpha1.TerminatorServiceInstances })
+	if err := r.updateStatus(ctx, provider, updated); err != nil {
+		return fmt.Errorf("failed to remove the terminator of shadow account %s: %w", acc.Name, err)
 	}
 	return nil
 }

@@ -100,10 +100,12 @@ func run(ctx context.Context, o options) error {
 		return cl.GetClient(), nil
 	}, service: p.Service, shadow: shadows.get}
 	if o.dedicated {
+		td := newTeardowns(scheme, p.AccountConfig, shadows.get)
+		go td.run(ctx)
 		err = mcbuilder.ControllerManagedBy(mgr).
 			Named("serviceinstance").
 			For(&apisv1alpha1.APIBinding{}).
-			Complete(&instanceReconciler{export: o.export, service: p.Service, shadow: shadows.get})
+			Complete(&instanceReconciler{export: o.export, service: p.Service, shadow: shadows.get, teardowns: td})
 		if err != nil {
 			return fmt.Errorf("failed to create the instance controller: %w", err)
 		}

@@ -35,6 +35,12 @@ const (
 	InitializerResources = "core.accountmesh.io/default-resources"
 )
 
+// TerminatorServiceInstances is the terminator of every shadow account: the platform deletes
+// its ServiceInstances and lets the account's content go only once they are gone, so that a
+// provider's finalizer on a ServiceInstance can tear the dedicated instance down with the
+// customer's state still in place.
+const TerminatorServiceInstances = "apis.accountmesh.io/service-instances"
+
 // BuiltinInitializers are the initializers of every account, before those of its type.
 var BuiltinInitializers = []string{InitializerNamespace, InitializerOwner, InitializerResources}
 
