@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
@@ -25,26 +24,7 @@ func (s *apiServer) installOrchestrationAPIs() error {
 	if err != nil {
 		return err
 	}
-	return s.installGroupsWith(withoutProtobuf{scheme.Codecs}, apiGroup{orchestrationv1alpha1.SchemeGroupVersion, storage})
-}
-
-// withoutProtobuf serves a group whose types have no protobuf encoding in JSON and YAML only,
-// so that a client accepting protobuf first (the metadata client, which the namespace
-// controller deletes namespaces' content with) is answered in JSON instead of an encoding
-// error.
-type withoutProtobuf struct {
-	runtime.NegotiatedSerializer
-}
-
-// SupportedMediaTypes implements runtime.NegotiatedSerializer.
-func (w withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
-	var out []runtime.SerializerInfo
-	for _, info := range w.NegotiatedSerializer.SupportedMediaTypes() {
-		if info.MediaType != runtime.ContentTypeProtobuf {
-			out = append(out, info)
-		}
-	}
-	return out
+	return s.installGroups(apiGroup{orchestrationv1alpha1.SchemeGroupVersion, storage})
 }
 
 // accountResources returns the resources account id serves in a group version, from its

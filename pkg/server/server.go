@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -301,20 +302,15 @@ type apiGroup struct {
 }
 
 // installGroups installs built-in API groups and records them as built-in, so that CRDs cannot
-// claim them.
+// claim them. Our own groups (*.accountmesh.io), whose types have no protobuf encoding, are
+// served in JSON and YAML only.
 func (s *apiServer) installGroups(groups ...apiGroup) error {
-	return s.installGroupsWith(nil, groups...)
-}
-
-// installGroupsWith is installGroups with serializer, when not nil, instead of the server's
-// codecs.
-func (s *apiServer) installGroupsWith(serializer runtime.NegotiatedSerializer, groups ...apiGroup) error {
 	infos := make([]*genericapiserver.APIGroupInfo, 0, len(groups))
 	for _, g := range groups {
 		info := genericapiserver.NewDefaultAPIGroupInfo(g.gv.Group, scheme.Scheme, metav1.ParameterCodec, scheme.Codecs)
 		info.VersionedResourcesStorageMap[g.gv.Version] = g.storages
-		if serializer != nil {
-			info.NegotiatedSerializer = serializer
+		if strings.HasSuffix(g.gv.Group, ".accountmesh.io") {
+			info.NegotiatedSerializer = withoutProtobuf{scheme.Codecs}
 		}
 		infos = append(infos, &info)
 		s.builtinGroups = append(s.builtinGroups, g.gv.Group)
@@ -325,6 +321,24 @@ func (s *apiServer) installGroupsWith(serializer runtime.NegotiatedSerializer, g
 	// accountmesh.io itself holds the server's own records in etcd.
 	s.crdGroups.SetBuiltinGroups(append(s.builtinGroups, "accountmesh.io")...)
 	return nil
+}
+
+// withoutProtobuf serves a group whose types have no protobuf encoding in JSON and YAML only,
+// so that a client accepting protobuf first (the metadata client, which the garbage collector
+// and the namespace controller delete with) is answered in JSON instead of an encoding error.
+type withoutProtobuf struct {
+	runtime.NegotiatedSerializer
+}
+
+// SupportedMediaTypes implements runtime.NegotiatedSerializer.
+func (w withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
+	var out []runtime.SerializerInfo
+	for _, info := range w.NegotiatedSerializer.SupportedMediaTypes() {
+		if info.MediaType != runtime.ContentTypeProtobuf {
+			out = append(out, info)
+		}
+	}
+	return out
 }
 
 // startIndex runs the shared Account informer, which feeds the account index, and holds
