@@ -32,14 +32,18 @@ const controllerName = "orchestration"
 const (
 	// byMember indexes contexts by the objects they name (memberKey).
 	byMember = "orchestration/member"
+	// bySelector indexes contexts by the accounts and groups their selector members select
+	// in (selectKey).
+	bySelector = "orchestration/selector"
 	// byAccountResource indexes APIBindings by account and bound group/resource.
 	byAccountResource = "orchestration/account-resource"
 )
 
-// Index resolves accounts.
+// Index resolves accounts and walks the tree.
 type Index interface {
 	Resolve(pathOrID string) (cluster.ID, bool)
 	Lookup(id cluster.ID) (cluster.Entry, bool)
+	Children(id cluster.ID) []cluster.ID
 }
 
 // Informer is what the controller uses of a shared informer over all accounts
@@ -84,15 +88,10 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 		return f.Metadata(string(cluster.Wildcard)).Resource(schema.GroupVersionResource{Group: key.gr.Group, Version: version, Resource: key.resource()})
 	}
 	c.sources.referenced = func(group string, m *metav1.PartialObjectMetadata) bool {
-		keys, err := store.IndexKeys(byMember, memberKey(cluster.ID(m.Annotations[corev1alpha1.ClusterAnnotation]), group, m.Namespace, m.Name))
-		return err == nil && len(keys) > 0
+		return len(contextsOf(store, index, group, m)) > 0
 	}
 	c.sources.changed = func(group string, m *metav1.PartialObjectMetadata) {
-		keys, err := store.IndexKeys(byMember, memberKey(cluster.ID(m.Annotations[corev1alpha1.ClusterAnnotation]), group, m.Namespace, m.Name))
-		if err != nil {
-			return
-		}
-		for _, key := range keys {
+		for _, key := range contextsOf(store, index, group, m) {
 			c.queue.Add(key)
 		}
 	}
@@ -132,6 +131,13 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 		},
 		getMember: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
 			return f.Dynamic(string(id)).Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		},
+		listMembers: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, selector string, limit int) ([]unstructured.Unstructured, error) {
+			list, err := f.Dynamic(string(id)).Resource(gvr).List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: int64(limit) + 1})
+			if err != nil {
+				return nil, err
+			}
+			return list.Items, nil
 		},
 		patchGate: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error {
 			var gate any = value
@@ -174,7 +180,10 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 		AddFunc:    enqueue,
 		UpdateFunc: func(_, obj any) { enqueue(obj) },
 		DeleteFunc: enqueue,
-	}, cache.Indexers{byMember: func(obj any) ([]string, error) { return memberKeys(index, obj), nil }})
+	}, cache.Indexers{
+		byMember:   func(obj any) ([]string, error) { return memberKeys(index, obj), nil },
+		bySelector: func(obj any) ([]string, error) { return selectKeys(index, obj), nil },
+	})
 	return c, nil
 }
 
@@ -217,6 +226,71 @@ func memberKeys(index Index, obj any) []string {
 		out = append(out, memberKey(id, gv.Group, m.Ref.Namespace, m.Ref.Name))
 	}
 	return out
+}
+
+// selectKey names the objects of a group in an account that a selector member selects, as the
+// bySelector index holds it; subtree for a selector that reaches the accounts below too.
+func selectKey(id cluster.ID, group string, subtree bool) string {
+	key := string(id) + "|" + group
+	if subtree {
+		key += "|subtree"
+	}
+	return key
+}
+
+// selectKeys returns the keys of the accounts and groups a context's selector members select
+// in, for the bySelector index: a selector over a subtree under both keys of its account.
+func selectKeys(index Index, obj any) []string {
+	oc, ok := obj.(*orchestrationv1alpha1.OrchestrationContext)
+	if !ok {
+		return nil
+	}
+	here := cluster.ID(oc.Annotations[corev1alpha1.ClusterAnnotation])
+	var out []string
+	for _, m := range oc.Spec.Members {
+		if m.Selector == nil {
+			continue
+		}
+		gv, err := schema.ParseGroupVersion(m.Selector.APIVersion)
+		if err != nil {
+			continue
+		}
+		id := here
+		if m.Selector.Account != "" {
+			if id, ok = index.Resolve(m.Selector.Account); !ok {
+				id = cluster.ID(m.Selector.Account)
+			}
+		}
+		out = append(out, selectKey(id, gv.Group, false))
+		if m.Selector.Subtree {
+			out = append(out, selectKey(id, gv.Group, true))
+		}
+	}
+	return out
+}
+
+// maxDepth bounds the walk up the tree from a changed object to the selectors above it.
+const maxDepth = 64
+
+// contextsOf returns the keys of the contexts that an object of group concerns: those that
+// name it, those with a selector in its account and those with a selector over a subtree
+// above it. A selector sees every change of the objects of its kind in the accounts it
+// reaches, so that an object whose labels stop matching is noticed too.
+func contextsOf(store cache.Indexer, index Index, group string, m *metav1.PartialObjectMetadata) []string {
+	id := cluster.ID(m.Annotations[corev1alpha1.ClusterAnnotation])
+	keys, _ := store.IndexKeys(byMember, memberKey(id, group, m.Namespace, m.Name))
+	selected, _ := store.IndexKeys(bySelector, selectKey(id, group, false))
+	keys = append(keys, selected...)
+	for depth := 0; depth < maxDepth; depth++ {
+		e, ok := index.Lookup(id)
+		if !ok || e.Parent == "" {
+			break
+		}
+		id = e.Parent
+		above, _ := store.IndexKeys(bySelector, selectKey(id, group, true))
+		keys = append(keys, above...)
+	}
+	return keys
 }
 
 // bindingAccountResources indexes a binding by its account and each group/resource it bound.
