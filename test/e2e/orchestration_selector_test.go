@@ -72,14 +72,14 @@ func TestOrchestrationSelector(t *testing.T) {
 	framework.KubectlStdin(t, bobKC, selectorContextYAML("local", group, "", false), "create", "-f", "-")
 	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
 		return statusMemberNames(t, bobKC, "local") == "dbs dbs/"+org.Path+"/default/a front", nil
-	}, "the local selector does not match a alone: %s", func() string { return statusMemberNames(t, bobKC, "local") }())
+	}, "the local selector does not match a alone: %s", lazy(func() string { return statusMemberNames(t, bobKC, "local") }))
 
 	// alice's is inherited: the selector reaches the child account.
 	kubectlEventuallyStdin(t, aliceKC, selectorContextYAML("fleet", group, "", true), "create", "-f", "-")
 	a, b := "dbs/"+org.Path+"/default/a", "dbs/"+child.Path+"/default/b"
 	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
 		return statusMemberNames(t, aliceKC, "fleet") == "dbs "+a+" "+b+" front", nil
-	}, "the matches are not reported: %s", func() string { return statusMemberNames(t, aliceKC, "fleet") }())
+	}, "the matches are not reported: %s", lazy(func() string { return statusMemberNames(t, aliceKC, "fleet") }))
 	require.Equal(t, "0/2 matches ready; not ready: "+org.Path+"/default/a, "+child.Path+"/default/b", contextField(t, aliceKC, "fleet", memberField("dbs", "message")))
 	require.Equal(t, child.Path, contextField(t, aliceKC, "fleet", memberField(b, "account")))
 	require.Equal(t, "dbs", contextField(t, aliceKC, "fleet", memberField("front", "waitingFor[*]")))

@@ -118,8 +118,14 @@ func eventuallyContext(t *testing.T, kubeconfig, name, jsonPath, want string) {
 	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
 		got = contextField(t, kubeconfig, name, jsonPath)
 		return got == want, nil
-	}, "context %s %s: want %q, got %q", name, jsonPath, want, func() string { return got }())
+	}, "context %s %s: want %q, got %s", name, jsonPath, want, lazy(func() string { return got }))
 }
+
+// lazy is a message argument computed when the message is written: after polling, not
+// before.
+type lazy func() string
+
+func (l lazy) String() string { return l() }
 
 // conditionPath is the JSONPath of a condition's status.
 func conditionPath(t string) string { return `{.status.conditions[?(@.type=="` + t + `")].status}` }
@@ -139,7 +145,7 @@ func eventuallyGate(t *testing.T, a *framework.Account, name, want string) {
 	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
 		got = framework.Kubectl(t, a.Kubeconfig, "get", "components", name, "-o", gatePath)
 		return got == want, nil
-	}, "component %s: dependency gate %q, want %q", name, func() string { return got }(), want)
+	}, "component %s: dependency gate %s, want %q", name, lazy(func() string { return got }), want)
 }
 
 // requireNoGate requires that a component has no dependency gate.
@@ -247,7 +253,7 @@ func TestOrchestrationContext(t *testing.T) {
 		out, errOut, err := framework.KubectlResult(t, app.Kubeconfig, "", "get", "events", "--field-selector=involvedObject.name=app", "-o", "jsonpath={.items[*].reason}")
 		reasons = out + errOut
 		return err == nil && strings.Contains(out, "MemberNotReady") && strings.Contains(out, "MemberReady"), nil
-	}, "no member transition events: %s", func() string { return reasons }())
+	}, "no member transition events: %s", lazy(func() string { return reasons }))
 
 	// The status never carries a member's spec.
 	status := framework.Kubectl(t, aliceKC, "get", "orchestrationcontext", "app", "-o", "jsonpath={.status}")
