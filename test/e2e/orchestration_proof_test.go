@@ -96,22 +96,12 @@ func runWidgetProvider(t *testing.T, d dynamic.Interface, gvr schema.GroupVersio
 // reverse dependency order: the Database only once the Widget is gone.
 func TestOrchestrationProof(t *testing.T) {
 	t.Parallel()
-	bin, err := exampleProvider()
-	require.NoError(t, err)
 	example := filepath.Join(framework.RepoRoot(), "sdk", "examples", "database")
 	org := server.NewAccount(t, "root")
 	data, app := server.CreateAccount(t, org.Path, "data"), server.CreateAccount(t, org.Path, "app")
 
 	// The Database provider: the example, as a process with alice's token.
-	dbProv := server.NewAccount(t, "root")
-	framework.Kubectl(t, dbProv.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "schema-v1.yaml"))
-	framework.Kubectl(t, dbProv.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "export.yaml"))
-	framework.Kubectl(t, dbProv.Kubeconfig, "wait", "apiexport/db", "--for=condition=Ready")
-	grantRole(t, dbProv, "admin", "--user=alice", false)
-	providerKubeconfig := server.WriteTokenKubeconfig(t, dbProv.Path, aliceToken)
-	whoamiEventually(t, providerKubeconfig)
-	logFile := filepath.Join(t.TempDir(), "provider.log")
-	startExampleProvider(t, bin, providerKubeconfig, dbProv.Path, logFile)
+	dbProv, _ := startDatabaseProvider(t)
 	dbBinding, err := os.ReadFile(filepath.Join(example, "consumer", "binding.yaml"))
 	require.NoError(t, err)
 	bindDatabases := func(state string) {
