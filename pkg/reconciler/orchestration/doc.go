@@ -22,6 +22,10 @@
 // (whatever their labels, so that an object that stops matching is noticed too), and a change
 // of one queues the contexts concerned.
 //
+// What an account serves (its discovery, per group version) is cached until a CRD or APIBinding
+// of the account changes, or for a minute at most; the requester's access is reviewed anew on
+// every reconcile.
+//
 // It talks to the server only through clients, and writes only the status of contexts and
 // Events about them.
 package orchestration
