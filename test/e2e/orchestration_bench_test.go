@@ -298,7 +298,8 @@ func retryOnMissing(ctx context.Context, f func() error) error {
 		if err == nil || apierrors.IsAlreadyExists(err) {
 			return nil
 		}
-		if time.Now().After(deadline) || !(apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsForbidden(err)) {
+		passing := apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsForbidden(err)
+		if !passing || time.Now().After(deadline) {
 			return err
 		}
 		select {

@@ -141,7 +141,11 @@ func (x fakeIndex) Resolve(p string) (cluster.ID, bool) { id, ok := x[p]; return
 func (x fakeIndex) Lookup(id cluster.ID) (cluster.Entry, bool) {
 	for p, i := range x {
 		if i == id {
-			return cluster.Entry{ID: id, Path: p}, true
+			e := cluster.Entry{ID: id, Path: p}
+			if k := strings.LastIndex(p, ":"); k > 0 {
+				e.Parent = x[p[:k]]
+			}
+			return e, true
 		}
 	}
 	return cluster.Entry{}, false
