@@ -71,7 +71,8 @@ func (o *ContextStatusOptions) Run(ctx context.Context) error {
 
 // RenderContext draws a context: its summary and conditions, then its members in dependency
 // order, each indented by how deep it sits in the graph (its longest chain of dependencies),
-// with its account, state, and what it needs and still waits for.
+// with its account, state, and what it needs and still waits for; a selector member's matches
+// are listed under it.
 func RenderContext(w io.Writer, oc *orchestrationv1alpha1.OrchestrationContext) error {
 	summary := oc.Status.Summary
 	if summary == "" {
@@ -102,8 +103,12 @@ func RenderContext(w io.Writer, oc *orchestrationv1alpha1.OrchestrationContext) 
 			state = s.Reason
 		}
 		account := s.Account
-		if account == "" && m.Ref != nil {
+		switch {
+		case account != "":
+		case m.Ref != nil:
 			account = m.Ref.Account
+		case m.Selector != nil:
+			account = m.Selector.Account
 		}
 		needs := make([]string, 0, len(m.DependsOn))
 		for _, d := range m.DependsOn {
@@ -117,6 +122,18 @@ func RenderContext(w io.Writer, oc *orchestrationv1alpha1.OrchestrationContext) 
 			prefix = strings.Repeat("  ", depth[m.Name]-1) + "└─"
 		}
 		_, _ = fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\n", prefix, m.Name, account, state, strings.Join(needs, ", "), s.Message)
+		if m.Selector == nil {
+			continue
+		}
+		// The objects a selector matches, under it, without the selector's name and account.
+		for _, match := range oc.Status.Members {
+			rest, ok := strings.CutPrefix(match.Name, m.Name+"/")
+			if !ok {
+				continue
+			}
+			rest = strings.TrimPrefix(rest, match.Account+"/")
+			_, _ = fmt.Fprintf(tw, "%s  - %s\t%s\t%s\t\t%s\n", strings.Repeat("  ", depth[m.Name]), rest, match.Account, match.Reason, match.Message)
+		}
 	}
 	return tw.Flush()
 }

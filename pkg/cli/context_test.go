@@ -44,3 +44,32 @@ queue        root:app   Ready
   └─gateway  root:app   NotReady  web (waiting)  
 `, b.String())
 }
+
+func TestRenderContextSelector(t *testing.T) {
+	t.Parallel()
+	oc := &orchestrationv1alpha1.OrchestrationContext{
+		ObjectMeta: metav1.ObjectMeta{Name: "fleet", Namespace: "default"},
+		Spec: orchestrationv1alpha1.OrchestrationContextSpec{Members: []orchestrationv1alpha1.Member{
+			{Name: "dbs", Selector: &orchestrationv1alpha1.MemberSelector{Account: "root:data", Subtree: true}},
+			{Name: "web", DependsOn: []string{"dbs"}, Ref: &orchestrationv1alpha1.MemberReference{Name: "web"}},
+		}},
+		Status: orchestrationv1alpha1.OrchestrationContextStatus{
+			Summary: "0/2 ready",
+			Members: []orchestrationv1alpha1.MemberStatus{
+				{Name: "dbs", Account: "root:data", Reason: "NotReady", Message: "1/2 matches ready"},
+				{Name: "dbs/root:data/default/one", Account: "root:data", Ready: true, Reason: "Ready"},
+				{Name: "dbs/root:data:team/default/two", Account: "root:data:team", Reason: "NotReady", Message: "disk full"},
+				{Name: "web", Account: "root:app", Reason: "NotReady", WaitingFor: []string{"dbs"}},
+			},
+		},
+	}
+	var b strings.Builder
+	require.NoError(t, RenderContext(&b, oc))
+	require.Equal(t, `default/fleet: 0/2 ready  
+MEMBER           ACCOUNT         STATE     NEEDS          MESSAGE
+dbs              root:data       NotReady                 1/2 matches ready
+  - default/one  root:data       Ready                    
+  - default/two  root:data:team  NotReady                 disk full
+└─web            root:app        NotReady  dbs (waiting)  
+`, b.String())
+}

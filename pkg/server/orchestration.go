@@ -20,6 +20,8 @@ func (s *apiServer) installOrchestrationAPIs() error {
 		Index:      s.Index,
 		Authorizer: s.Generic.Authorization.Authorizer,
 		Resources:  s.accountResources,
+		Rules:      s.authz.Policy(),
+		Count:      s.countObjects,
 	})
 	if err != nil {
 		return err
@@ -38,4 +40,17 @@ func (s *apiServer) accountResources(ctx context.Context, id cluster.ID, gv sche
 		return nil, err
 	}
 	return list.APIResources, nil
+}
+
+// countObjects counts the objects of a resource in an account that match a label selector, at
+// most limit+1 of them, read with the platform's client.
+func (s *apiServer) countObjects(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, selector string, limit int) (int, error) {
+	if s.clients == nil {
+		return 0, errors.New("failed to count objects: the server is starting")
+	}
+	list, err := s.clients.Dynamic(string(id)).Resource(gvr).List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: int64(limit) + 1})
+	if err != nil {
+		return 0, err
+	}
+	return len(list.Items), nil
 }

@@ -410,7 +410,7 @@ func (s *apiServer) runControllers(ctx context.Context) error {
 		return err
 	}
 	gc.Start(ctx, 2)
-	orchestrations, err := orchestration.New(f, s.Index, s.crds.apis.Bindings)
+	orchestrations, err := orchestration.New(f, s.Index, s.crds.apis.Bindings, s.crds.informer)
 	if err != nil {
 		return err
 	}

@@ -20,9 +20,7 @@ import (
 // which would otherwise be all a benchmark measures.
 func unthrottledKube(tb testing.TB, cfg *rest.Config) kubernetes.Interface {
 	tb.Helper()
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = -1, 0
-	k, err := kubernetes.NewForConfig(cfg)
+	k, err := kubernetes.NewForConfig(unthrottled(cfg))
 	require.NoError(tb, err)
 	return k
 }

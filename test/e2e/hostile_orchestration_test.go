@@ -114,3 +114,47 @@ func TestHostileOrchestration(t *testing.T) {
 		return strings.Contains(all, `"summary": "1/1 ready"`), nil
 	}, "the shared context never became ready")
 }
+
+// TestHostileOrchestrationSelector attacks selector members (R41) as mallory, who edits one
+// account and may not read a victim account nor the account below her own: a selector in the
+// victim is refused alike whether the account exists or serves the kind, naming only the
+// entry; a selector over her own subtree needs an inherited grant, so her local one does not
+// reach the account below, whose objects no status of hers shows.
+func TestHostileOrchestrationSelector(t *testing.T) {
+	t.Parallel()
+	mallory := framework.RandomName("mallory-")
+	a, v, group := componentAccounts(t, mallory)
+	below := server.NewAccount(t, a.Path)
+	applyComponentCRD(t, below, group)
+	framework.KubectlStdin(t, v.Kubeconfig, labelledComponentYAML(group, "vault", "db"), "create", "-f", "-")
+	framework.KubectlStdin(t, below.Kubeconfig, labelledComponentYAML(group, "hidden", "db"), "create", "-f", "-")
+	framework.KubectlStdin(t, a.Kubeconfig, componentYAML(group, "front", "front"), "create", "-f", "-")
+	m := userKubeconfig(t, a.Path, mallory)
+	kubectlEventually(t, m, "get", "orchestrationcontexts")
+
+	probe := func(account string, subtree bool) string {
+		return framework.KubectlFails(t, m, selectorContextYAML("probe", group, account, subtree), "create", "-f", "-")
+	}
+	present := probe(v.Path, false)
+	require.Contains(t, present, `may not get, list and watch the kind selected by spec.members[0] ("dbs")`)
+	require.Equal(t, present, probe("root:"+framework.RandomName("absent-"), false), "an absent account must look like a forbidden one")
+	require.Equal(t, present, probe(v.ClusterID, false), "a cluster ID must look like a path")
+	for _, leak := range []string{v.ClusterID, "vault"} {
+		require.NotContains(t, present, leak)
+	}
+
+	// Her grant in her account does not reach below it.
+	out := probe("", true)
+	require.Contains(t, out, `through inherited bindings, the kind selected by spec.members[0] ("dbs")`)
+	require.NotContains(t, out, below.Path)
+	_, _, err := framework.KubectlResult(t, a.Kubeconfig, "", "get", "orchestrationcontext", "probe")
+	require.Error(t, err, "a refused context was stored")
+
+	// Without subtree, her selector sees her account only.
+	framework.KubectlStdin(t, m, selectorContextYAML("mine", group, "", false), "create", "-f", "-")
+	eventuallyContext(t, m, "mine", memberField("dbs", "reason"), "NotFound")
+	all := framework.Kubectl(t, m, "get", "orchestrationcontexts", "-o", "json")
+	for _, leak := range []string{"hidden", below.Path, "vault", v.Path} {
+		require.NotContains(t, all, leak)
+	}
+}

@@ -118,8 +118,14 @@ func eventuallyContext(t *testing.T, kubeconfig, name, jsonPath, want string) {
 	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
 		got = contextField(t, kubeconfig, name, jsonPath)
 		return got == want, nil
-	}, "context %s %s: want %q, got %q", name, jsonPath, want, func() string { return got }())
+	}, "context %s %s: want %q, got %s", name, jsonPath, want, lazy(func() string { return got }))
 }
+
+// lazy is a message argument computed when the message is written: after polling, not
+// before.
+type lazy func() string
+
+func (l lazy) String() string { return l() }
 
 // conditionPath is the JSONPath of a condition's status.
 func conditionPath(t string) string { return `{.status.conditions[?(@.type=="` + t + `")].status}` }
@@ -139,7 +145,7 @@ func eventuallyGate(t *testing.T, a *framework.Account, name, want string) {
 	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
 		got = framework.Kubectl(t, a.Kubeconfig, "get", "components", name, "-o", gatePath)
 		return got == want, nil
-	}, "component %s: dependency gate %q, want %q", name, func() string { return got }(), want)
+	}, "component %s: dependency gate %s, want %q", name, lazy(func() string { return got }), want)
 }
 
 // requireNoGate requires that a component has no dependency gate.
@@ -247,7 +253,7 @@ func TestOrchestrationContext(t *testing.T) {
 		out, errOut, err := framework.KubectlResult(t, app.Kubeconfig, "", "get", "events", "--field-selector=involvedObject.name=app", "-o", "jsonpath={.items[*].reason}")
 		reasons = out + errOut
 		return err == nil && strings.Contains(out, "MemberNotReady") && strings.Contains(out, "MemberReady"), nil
-	}, "no member transition events: %s", func() string { return reasons }())
+	}, "no member transition events: %s", lazy(func() string { return reasons }))
 
 	// The status never carries a member's spec.
 	status := framework.Kubectl(t, aliceKC, "get", "orchestrationcontext", "app", "-o", "jsonpath={.status}")
@@ -330,4 +336,60 @@ func TestOrchestrationDeletionPolicy(t *testing.T) {
 	// Orphan: the context goes, its member stays.
 	framework.Kubectl(t, aliceKC, "delete", "orchestrationcontext", "keep")
 	framework.Kubectl(t, app.Kubeconfig, "get", "configmap", "kept")
+}
+
+// TestOrchestrationRestart kills the server while a context with the Delete policy is being
+// deleted, half-way: the member without dependents and a selector's matches are gone, web
+// lingers on a finalizer and db waits for it. After a restart on the same data the deletion
+// converges in order: db goes only once web is gone, then the context.
+func TestOrchestrationRestart(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := framework.StartServer(ctx, t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(s.Stop)
+	app := s.CreateAccount(t, "root", "app")
+	group := randomGroup()
+	applyComponentCRD(t, app, group)
+	for _, name := range []string{"db", "web"} {
+		framework.KubectlStdin(t, app.Kubeconfig, componentYAML(group, name, name), "create", "-f", "-")
+	}
+	framework.Kubectl(t, app.Kubeconfig, "patch", "components", "web", "--type=merge", "-p", `{"metadata":{"finalizers":["e2e.example.com/hold"]}}`)
+	framework.Kubectl(t, app.Kubeconfig, "create", "configmap", "settings")
+	for _, name := range []string{"extra-1", "extra-2", "kept"} {
+		framework.Kubectl(t, app.Kubeconfig, "create", "configmap", name)
+	}
+	framework.Kubectl(t, app.Kubeconfig, "label", "configmap", "extra-1", "extra-2", "role=extra")
+	stack := contextWithPolicyYAML("stack", "Delete",
+		memberYAML{name: "db", apiVersion: group + "/v1", kind: "Component", namespace: "default", object: "db"},
+		memberYAML{name: "web", apiVersion: group + "/v1", kind: "Component", namespace: "default", object: "web", dependsOn: []string{"db"}},
+		memberYAML{name: "settings", apiVersion: "v1", kind: "ConfigMap", namespace: "default", object: "settings"},
+	) + "  - name: extras\n    selector: {apiVersion: v1, kind: ConfigMap, labelSelector: {matchLabels: {role: extra}}}\n"
+	kubectlEventuallyStdin(t, app.Kubeconfig, stack, "create", "-f", "-")
+	eventuallyContext(t, app.Kubeconfig, "stack", conditionPath("Progressing"), "True")
+
+	framework.Kubectl(t, app.Kubeconfig, "delete", "orchestrationcontext", "stack", "--wait=false")
+	eventuallyContext(t, app.Kubeconfig, "stack", `{.status.conditions[?(@.type=="Deleting")].message}`,
+		"deleting: web; waiting for their dependents: db (for web)")
+	// settings and the selector's matches went at once; web lingers, db waits for it.
+	names := strings.Fields(framework.Kubectl(t, app.Kubeconfig, "get", "components,configmaps", "-o", "jsonpath={.items[*].metadata.name}"))
+	require.Subset(t, names, []string{"db", "web", "kept"})
+	require.NotContains(t, names, "settings")
+	require.NotContains(t, names, "extra-1")
+	require.NotContains(t, names, "extra-2")
+
+	s.Kill()
+	require.NoError(t, s.Start(ctx))
+	kc := s.WriteKubeconfig(t, app.Path)
+	// Still waiting for web after the restart: db stays.
+	eventuallyContext(t, kc, "stack", `{.status.conditions[?(@.type=="Deleting")].message}`,
+		"deleting: web; waiting for their dependents: db (for web)")
+	require.Empty(t, framework.Kubectl(t, kc, "get", "components", "db", "-o", "jsonpath={.metadata.deletionTimestamp}"))
+
+	framework.Kubectl(t, kc, "patch", "components", "web", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
+	framework.Eventually(t, orchestrationTimeout, func(context.Context) (bool, error) {
+		out := framework.Kubectl(t, kc, "get", "components,orchestrationcontexts", "-o", "name")
+		return !strings.Contains(out, "db") && !strings.Contains(out, "stack"), nil
+	}, "db and the context were not deleted after the restart")
+	framework.Kubectl(t, kc, "get", "configmap", "kept")
 }

@@ -61,3 +61,23 @@ func waitForLog(t *testing.T, logFile, re string) {
 		return r.Match(b), err
 	}, "the provider did not log %s", re)
 }
+
+// startDatabaseProvider publishes the example's export db, from the file export of its config
+// directory, in a new provider account and runs the example provider against it as alice, an
+// admin of that account only; it returns the account and the provider's log file.
+func startDatabaseProvider(t *testing.T, export string) (*framework.Account, string) {
+	t.Helper()
+	bin, err := exampleProvider()
+	require.NoError(t, err)
+	example := filepath.Join(framework.RepoRoot(), "sdk", "examples", "database")
+	prov := server.NewAccount(t, "root")
+	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "schema-v1.yaml"))
+	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(example, "config", export))
+	framework.Kubectl(t, prov.Kubeconfig, "wait", "apiexport/db", "--for=condition=Ready")
+	grantRole(t, prov, "admin", "--user=alice", false)
+	providerKubeconfig := server.WriteTokenKubeconfig(t, prov.Path, aliceToken)
+	whoamiEventually(t, providerKubeconfig)
+	logFile := filepath.Join(t.TempDir(), "provider.log")
+	startExampleProvider(t, bin, providerKubeconfig, prov.Path, logFile)
+	return prov, logFile
+}

@@ -25,20 +25,9 @@ import (
 // disengages the account.
 func TestProviderExample(t *testing.T) {
 	t.Parallel()
-	bin, err := exampleProvider()
-	require.NoError(t, err)
 	ctx := t.Context()
 	example := filepath.Join(framework.RepoRoot(), "sdk", "examples", "database")
-
-	prov := server.NewAccount(t, "root")
-	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "schema-v1.yaml"))
-	framework.Kubectl(t, prov.Kubeconfig, "apply", "-f", filepath.Join(example, "config", "export-claims.yaml"))
-	framework.Kubectl(t, prov.Kubeconfig, "wait", "apiexport/db", "--for=condition=Ready")
-	grantRole(t, prov, "admin", "--user=alice", false)
-	providerKubeconfig := server.WriteTokenKubeconfig(t, prov.Path, aliceToken)
-	whoamiEventually(t, providerKubeconfig)
-	logFile := filepath.Join(t.TempDir(), "provider.log")
-	startExampleProvider(t, bin, providerKubeconfig, prov.Path, logFile)
+	prov, logFile := startDatabaseProvider(t, "export-claims.yaml")
 
 	bindingYAML, err := os.ReadFile(filepath.Join(example, "consumer", "binding-claims.yaml"))
 	require.NoError(t, err)

@@ -3465,7 +3465,7 @@ func schema_pkg_apis_orchestration_v1alpha1_Member(ref common.ReferenceCallback)
 					},
 					"selector": {
 						SchemaProps: spec.SchemaProps{
-							Description: "selector names the objects of a kind that match a label selector. Not supported yet: a context with a selector member is refused.",
+							Description: "selector names the objects of a kind that match a label selector, in one account or in an account and every account below it. The member is ready when it matches at least one object and every object it matches is ready; each match is reported in status.members as \"<member>/<account path>/<namespace>/<name>\" (without the namespace for a cluster-scoped kind). At most MaxSelectors (10) per context.",
 							Ref:         ref(orchestrationv1alpha1.MemberSelector{}.OpenAPIModelName()),
 						},
 					},
@@ -3560,7 +3560,7 @@ func schema_pkg_apis_orchestration_v1alpha1_MemberSelector(ref common.ReferenceC
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "MemberSelector names the objects of a kind that match a label selector.",
+				Description: "MemberSelector names the objects of a kind that match a label selector. Grouping them needs get, list and watch of the kind, in all its namespaces, in the account (with the Delete policy, delete too); with subtree, through inherited bindings at the account, which apply in every account below it, now and later. A selector spans at most MaxSelectorAccounts (100) accounts and matches at most MaxSelectorMatches (100) objects.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"account": {
@@ -3588,7 +3588,7 @@ func schema_pkg_apis_orchestration_v1alpha1_MemberSelector(ref common.ReferenceC
 					},
 					"labelSelector": {
 						SchemaProps: spec.SchemaProps{
-							Description: "labelSelector selects the objects.",
+							Description: "labelSelector selects the objects; every object of the kind when empty.",
 							Ref:         ref(metav1.LabelSelector{}.OpenAPIModelName()),
 						},
 					},
@@ -3617,7 +3617,7 @@ func schema_pkg_apis_orchestration_v1alpha1_MemberStatus(ref common.ReferenceCal
 				Properties: map[string]spec.Schema{
 					"name": {
 						SchemaProps: spec.SchemaProps{
-							Description: "name is the member's name in spec.members.",
+							Description: "name is the member's name in spec.members or, for an object a selector member matches, \"<member>/<account path>/<namespace>/<name>\".",
 							Default:     "",
 							Type:        []string{"string"},
 							Format:      "",
@@ -3640,7 +3640,7 @@ func schema_pkg_apis_orchestration_v1alpha1_MemberStatus(ref common.ReferenceCal
 					},
 					"reason": {
 						SchemaProps: spec.SchemaProps{
-							Description: "reason is Ready, NotReady, NotFound, Unauthorized or ReadinessError.",
+							Description: "reason is Ready, NotReady, NotFound, Unauthorized, ReadinessError or, for a selector member, SelectorCapped. A selector that matches nothing is NotFound.",
 							Type:        []string{"string"},
 							Format:      "",
 						},
@@ -3881,7 +3881,7 @@ func schema_pkg_apis_orchestration_v1alpha1_OrchestrationContextStatus(ref commo
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "members are the members' states, in the order of spec.members.",
+							Description: "members are the members' states, in the order of spec.members, each selector member followed by the objects it matches.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{

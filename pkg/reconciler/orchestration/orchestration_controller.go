@@ -32,14 +32,18 @@ const controllerName = "orchestration"
 const (
 	// byMember indexes contexts by the objects they name (memberKey).
 	byMember = "orchestration/member"
+	// bySelector indexes contexts by the accounts and groups their selector members select
+	// in (selectKey).
+	bySelector = "orchestration/selector"
 	// byAccountResource indexes APIBindings by account and bound group/resource.
 	byAccountResource = "orchestration/account-resource"
 )
 
-// Index resolves accounts.
+// Index resolves accounts and walks the tree.
 type Index interface {
 	Resolve(pathOrID string) (cluster.ID, bool)
 	Lookup(id cluster.ID) (cluster.Entry, bool)
+	Children(id cluster.ID) []cluster.ID
 }
 
 // Informer is what the controller uses of a shared informer over all accounts
@@ -49,12 +53,15 @@ type Informer interface {
 	Store() cache.Indexer
 	// HasSynced reports whether the first list is cached and handled.
 	HasSynced() bool
+	// AddInlineEventHandler registers a cheap handler run in the informer's goroutine.
+	AddInlineEventHandler(h cache.ResourceEventHandler)
 }
 
 // Controller reports the readiness of the members of every OrchestrationContext.
 type Controller struct {
 	informer cache.Controller
 	bindings Informer
+	crds     Informer
 	queue    *controller.Queue[string]
 	sources  *sources
 }
@@ -66,10 +73,11 @@ func memberKey(id cluster.ID, group, namespace, name string) string {
 
 // New returns the controller, which talks to the server through f, resolves accounts with
 // index and finds the identity of bound resources in the shared informer of APIBindings
-// (bindings), to which it adds an index; Start runs it.
-func New(f *client.Factory, index Index, bindings Informer) (*Controller, error) {
-	if f == nil || index == nil || bindings == nil {
-		return nil, errors.New("failed to create the orchestration controller: missing client factory, index or bindings")
+// (bindings), to which it adds an index; it caches what accounts serve until their CRDs (crds)
+// or bindings change. Start runs it.
+func New(f *client.Factory, index Index, bindings, crds Informer) (*Controller, error) {
+	if f == nil || index == nil || bindings == nil || crds == nil {
+		return nil, errors.New("failed to create the orchestration controller: missing client factory, index, bindings or CRDs")
 	}
 	if err := bindings.Store().AddIndexers(cache.Indexers{byAccountResource: bindingAccountResources}); err != nil {
 		return nil, fmt.Errorf("failed to index APIBindings: %w", err)
@@ -78,21 +86,25 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 	if err != nil {
 		return nil, err
 	}
-	c := &Controller{bindings: bindings, sources: newSources()}
+	c := &Controller{bindings: bindings, crds: crds, sources: newSources()}
+	served := newResources(func(ctx context.Context, id cluster.ID, gv schema.GroupVersion) ([]metav1.APIResource, error) {
+		list, err := f.Kube(string(id)).Discovery().ServerResourcesForGroupVersionWithContext(ctx, gv.String())
+		if err != nil {
+			return nil, err
+		}
+		return list.APIResources, nil
+	})
+	bindings.AddInlineEventHandler(served.invalidator())
+	crds.AddInlineEventHandler(served.invalidator())
 	var store cache.Indexer
 	c.sources.newListWatch = func(key sourceKey, version string) metadata.ResourceInterface {
 		return f.Metadata(string(cluster.Wildcard)).Resource(schema.GroupVersionResource{Group: key.gr.Group, Version: version, Resource: key.resource()})
 	}
 	c.sources.referenced = func(group string, m *metav1.PartialObjectMetadata) bool {
-		keys, err := store.IndexKeys(byMember, memberKey(cluster.ID(m.Annotations[corev1alpha1.ClusterAnnotation]), group, m.Namespace, m.Name))
-		return err == nil && len(keys) > 0
+		return len(contextsOf(store, index, group, m)) > 0
 	}
 	c.sources.changed = func(group string, m *metav1.PartialObjectMetadata) {
-		keys, err := store.IndexKeys(byMember, memberKey(cluster.ID(m.Annotations[corev1alpha1.ClusterAnnotation]), group, m.Namespace, m.Name))
-		if err != nil {
-			return
-		}
-		for _, key := range keys {
+		for _, key := range contextsOf(store, index, group, m) {
 			c.queue.Add(key)
 		}
 	}
@@ -107,11 +119,11 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 		},
 		index: index,
 		resolve: func(ctx context.Context, id cluster.ID, gv schema.GroupVersion, kind string) (memberResource, bool, error) {
-			list, err := f.Kube(string(id)).Discovery().ServerResourcesForGroupVersionWithContext(ctx, gv.String())
+			list, err := served.get(ctx, id, gv)
 			if err != nil {
 				return memberResource{}, false, err
 			}
-			for _, res := range list.APIResources {
+			for _, res := range list {
 				if res.Kind != kind || strings.Contains(res.Name, "/") {
 					continue
 				}
@@ -132,6 +144,13 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 		},
 		getMember: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
 			return f.Dynamic(string(id)).Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		},
+		listMembers: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, selector string, limit int) ([]unstructured.Unstructured, error) {
+			list, err := f.Dynamic(string(id)).Resource(gvr).List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: int64(limit) + 1})
+			if err != nil {
+				return nil, err
+			}
+			return list.Items, nil
 		},
 		patchGate: func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error {
 			var gate any = value
@@ -174,7 +193,10 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 		AddFunc:    enqueue,
 		UpdateFunc: func(_, obj any) { enqueue(obj) },
 		DeleteFunc: enqueue,
-	}, cache.Indexers{byMember: func(obj any) ([]string, error) { return memberKeys(index, obj), nil }})
+	}, cache.Indexers{
+		byMember:   func(obj any) ([]string, error) { return memberKeys(index, obj), nil },
+		bySelector: func(obj any) ([]string, error) { return selectKeys(index, obj), nil },
+	})
 	return c, nil
 }
 
@@ -183,7 +205,7 @@ func New(f *client.Factory, index Index, bindings Informer) (*Controller, error)
 func (c *Controller) Start(ctx context.Context, workers int) {
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("controller", controllerName))
 	go c.informer.RunWithContext(ctx)
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.informer.HasSynced, c.bindings.HasSynced) {
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.informer.HasSynced, c.bindings.HasSynced, c.crds.HasSynced) {
 		return
 	}
 	c.sources.start(ctx)
@@ -194,29 +216,97 @@ func (c *Controller) Start(ctx context.Context, workers int) {
 // in an account that does not exist yet is keyed by what the reference says, and so is never
 // matched.
 func memberKeys(index Index, obj any) []string {
+	var out []string
+	forEachMember(index, obj, func(id cluster.ID, group string, m *orchestrationv1alpha1.Member) {
+		if m.Ref != nil {
+			out = append(out, memberKey(id, group, m.Ref.Namespace, m.Ref.Name))
+		}
+	})
+	return out
+}
+
+// forEachMember calls f with every member of a context, its account (what the member names, as
+// written, when the index does not know it) and its group; members whose apiVersion does not
+// parse are skipped.
+func forEachMember(index Index, obj any, f func(id cluster.ID, group string, m *orchestrationv1alpha1.Member)) {
 	oc, ok := obj.(*orchestrationv1alpha1.OrchestrationContext)
 	if !ok {
-		return nil
+		return
 	}
 	here := cluster.ID(oc.Annotations[corev1alpha1.ClusterAnnotation])
-	out := make([]string, 0, len(oc.Spec.Members))
-	for _, m := range oc.Spec.Members {
-		if m.Ref == nil {
+	for i := range oc.Spec.Members {
+		m := &oc.Spec.Members[i]
+		var account, apiVersion string
+		switch {
+		case m.Ref != nil:
+			account, apiVersion = m.Ref.Account, m.Ref.APIVersion
+		case m.Selector != nil:
+			account, apiVersion = m.Selector.Account, m.Selector.APIVersion
+		default:
 			continue
 		}
-		gv, err := schema.ParseGroupVersion(m.Ref.APIVersion)
+		gv, err := schema.ParseGroupVersion(apiVersion)
 		if err != nil {
 			continue
 		}
 		id := here
-		if m.Ref.Account != "" {
-			if id, ok = index.Resolve(m.Ref.Account); !ok {
-				id = cluster.ID(m.Ref.Account)
+		if account != "" {
+			if id, ok = index.Resolve(account); !ok {
+				id = cluster.ID(account)
 			}
 		}
-		out = append(out, memberKey(id, gv.Group, m.Ref.Namespace, m.Ref.Name))
+		f(id, gv.Group, m)
 	}
+}
+
+// selectKey names the objects of a group in an account that a selector member selects, as the
+// bySelector index holds it; subtree for a selector that reaches the accounts below too.
+func selectKey(id cluster.ID, group string, subtree bool) string {
+	key := string(id) + "|" + group
+	if subtree {
+		key += "|subtree"
+	}
+	return key
+}
+
+// selectKeys returns the keys of the accounts and groups a context's selector members select
+// in, for the bySelector index: a selector over a subtree under both keys of its account.
+func selectKeys(index Index, obj any) []string {
+	var out []string
+	forEachMember(index, obj, func(id cluster.ID, group string, m *orchestrationv1alpha1.Member) {
+		if m.Selector == nil {
+			return
+		}
+		out = append(out, selectKey(id, group, false))
+		if m.Selector.Subtree {
+			out = append(out, selectKey(id, group, true))
+		}
+	})
 	return out
+}
+
+// maxDepth bounds the walk up the tree from a changed object to the selectors above it.
+const maxDepth = 64
+
+// contextsOf returns the keys of the contexts that an object of group concerns: those that
+// name it, those with a selector in its account and those with a selector over a subtree
+// above it. A selector sees every change of the objects of its kind in the accounts it
+// reaches, so that an object whose labels stop matching is noticed too.
+func contextsOf(store cache.Indexer, index Index, group string, m *metav1.PartialObjectMetadata) []string {
+	id := cluster.ID(m.Annotations[corev1alpha1.ClusterAnnotation])
+	keys, _ := store.IndexKeys(byMember, memberKey(id, group, m.Namespace, m.Name))
+	selected, _ := store.IndexKeys(bySelector, selectKey(id, group, false))
+	keys = append(keys, selected...)
+	for depth := 0; depth < maxDepth; depth++ {
+		e, ok := index.Lookup(id)
+		if !ok || e.Parent == "" {
+			break
+		}
+		id = e.Parent
+		above, _ := store.IndexKeys(bySelector, selectKey(id, group, true))
+		keys = append(keys, above...)
+	}
+	return keys
 }
 
 // bindingAccountResources indexes a binding by its account and each group/resource it bound.

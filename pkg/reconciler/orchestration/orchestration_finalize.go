@@ -22,7 +22,8 @@ import (
 const deletionRecheck = 30 * time.Second
 
 // finalize handles a deleted context that still has the finalizer: with the Delete policy, it
-// deletes the members, each only once the members that depend on it are gone, and reports
+// deletes the members (a selector's: the objects it matches now), each only once the members
+// that depend on it are gone (all of a selector's matches), and reports
 // progress in the Deleting condition; with Orphan, it withdraws its dependency gates from the
 // members. Either way, a member the requester may no longer delete (or patch) is left as it is.
 // Once done, it removes the finalizer.
@@ -34,26 +35,25 @@ func (r *reconciler) finalize(ctx context.Context, id cluster.ID, oc *orchestrat
 		}
 		return 0, r.release(ctx, id, oc)
 	}
-	gone := map[string]bool{}
 	var present []*member
+	remaining := map[string]bool{}
 	for i := range members {
 		m := &members[i]
 		ok, err := r.deletable(ctx, m, requester, hasRequester)
 		if err != nil {
 			return 0, err
 		}
-		if !ok {
-			gone[m.spec.Name] = true
-			continue
+		if ok {
+			present = append(present, m)
+			remaining[m.owner] = true
 		}
-		present = append(present, m)
 	}
 	var deleting, waiting []string
 	for _, m := range present {
 		var blockers []string
-		for _, other := range members {
-			if slices.Contains(other.spec.DependsOn, m.spec.Name) && !gone[other.spec.Name] {
-				blockers = append(blockers, other.spec.Name)
+		for _, other := range oc.Spec.Members {
+			if slices.Contains(other.DependsOn, m.owner) && remaining[other.Name] {
+				blockers = append(blockers, other.Name)
 			}
 		}
 		if len(blockers) > 0 {

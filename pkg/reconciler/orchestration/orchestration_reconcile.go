@@ -55,6 +55,9 @@ type reconciler struct {
 	// review answers a SubjectAccessReview in an account.
 	review    func(ctx context.Context, id cluster.ID, sar *authorizationv1.SubjectAccessReview) (bool, error)
 	getMember func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error)
+	// listMembers lists the objects of a resource in an account, in all namespaces, that match
+	// a label selector, at most limit+1 of them.
+	listMembers func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, selector string, limit int) ([]unstructured.Unstructured, error)
 	// patchGate sets a member's DependenciesReadyAnnotation to value, or removes it when
 	// value is empty.
 	patchGate func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, namespace, name, value string) error
@@ -76,9 +79,18 @@ type reconciler struct {
 // maxPrograms bounds the cache of compiled readiness expressions; it is emptied when full.
 const maxPrograms = 1024
 
-// member is a member as the controller found it.
+// member is a member as the controller found it: a reference, a selector or an object that a
+// selector matches.
 type member struct {
 	spec *orchestrationv1alpha1.Member
+	// owner is the name of the member in spec.members: spec.Name, or the selector's name for
+	// an object it matches.
+	owner string
+	// sel is the expansion of a selector member; nil for the others.
+	sel *selection
+	// listed is an object a selector matched, as it was listed: the requester's access to
+	// its whole account was reviewed.
+	listed *unstructured.Unstructured
 	// id and path are the member's account; found is false when it does not exist.
 	id    cluster.ID
 	path  string
@@ -107,7 +119,8 @@ func (r *reconciler) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, nil
 	}
 	oc := cached.DeepCopy()
-	members, err := r.resolveMembers(ctx, id, oc)
+	requester, hasRequester := requesterOf(oc)
+	members, err := r.resolveMembers(ctx, id, oc, requester, hasRequester)
 	if err != nil {
 		return 0, err
 	}
@@ -116,10 +129,17 @@ func (r *reconciler) reconcile(ctx context.Context, key string) (time.Duration, 
 		if m.served {
 			want[m.res.source] = m.res.gvr.Version
 		}
+		if m.sel != nil {
+			for _, a := range m.sel.accounts {
+				want[a.res.source] = a.res.gvr.Version
+			}
+		}
 	}
 	// Watch before reading, so that no change after the read is missed.
 	r.watch(key, want)
-	requester, hasRequester := requesterOf(oc)
+	if members, err = r.expandSelectors(ctx, members); err != nil {
+		return 0, err
+	}
 	if oc.DeletionTimestamp != nil {
 		if !slices.Contains(oc.Finalizers, orchestrationv1alpha1.Finalizer) {
 			return 0, nil
@@ -131,32 +151,41 @@ func (r *reconciler) reconcile(ctx context.Context, key string) (time.Duration, 
 		previous[s.Name] = s
 	}
 	now := metav1.NewTime(r.now())
-	states := make([]orchestrationv1alpha1.MemberStatus, 0, len(members))
+	states := make([]orchestrationv1alpha1.MemberStatus, len(members))
 	for i := range members {
 		m := &members[i]
-		s := orchestrationv1alpha1.MemberStatus{Name: m.spec.Name, Account: m.path}
-		if err := r.observe(ctx, m, requester, hasRequester, &s); err != nil {
+		states[i] = orchestrationv1alpha1.MemberStatus{Name: m.spec.Name, Account: m.path}
+		if m.sel != nil {
+			continue
+		}
+		if err := r.observe(ctx, m, requester, hasRequester, &states[i]); err != nil {
 			return 0, err
 		}
+	}
+	rollUpSelectors(members, states)
+	ready := map[string]bool{}
+	var top []orchestrationv1alpha1.MemberStatus
+	for i := range states {
+		s := &states[i]
 		old, had := previous[s.Name]
 		s.WasReady = s.Ready || (had && old.WasReady)
 		s.LastTransitionTime = now
 		if had && old.Ready == s.Ready && old.Reason == s.Reason {
 			s.LastTransitionTime = old.LastTransitionTime
 		}
-		states = append(states, s)
-	}
-	ready := map[string]bool{}
-	for _, s := range states {
 		ready[s.Name] = s.Ready
 	}
 	for i, m := range members {
 		states[i].WaitingFor = orchestration.WaitingFor(*m.spec, func(name string) bool { return ready[name] })
+		if !m.matched() {
+			top = append(top, states[i])
+		}
 	}
 	if err := r.publishGates(ctx, members, states, requester); err != nil {
 		return 0, err
 	}
-	status := summarize(oc, states, now)
+	status := summarize(oc, top, now)
+	status.Members = states
 	if apiequality.Semantic.DeepEqual(status, oc.Status) {
 		return recheckPeriod, nil
 	}
@@ -172,14 +201,24 @@ func (r *reconciler) reconcile(ctx context.Context, key string) (time.Duration, 
 	return recheckPeriod, nil
 }
 
-// resolveMembers finds the account and resource of every member.
-func (r *reconciler) resolveMembers(ctx context.Context, here cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext) ([]member, error) {
+// resolveMembers finds the account and resource of every member and, for a selector, the
+// accounts it reaches where the requester may read its kind.
+func (r *reconciler) resolveMembers(ctx context.Context, here cluster.ID, oc *orchestrationv1alpha1.OrchestrationContext,
+	requester authenticationv1.UserInfo, hasRequester bool) ([]member, error) {
 	out := make([]member, 0, len(oc.Spec.Members))
 	for i := range oc.Spec.Members {
 		spec := &oc.Spec.Members[i]
-		m := member{spec: spec, id: here, found: true}
+		m := member{spec: spec, owner: spec.Name, id: here, found: true}
+		if spec.Selector != nil {
+			sel, err := r.resolveSelector(ctx, here, spec, requester, hasRequester)
+			if err != nil {
+				return nil, fmt.Errorf("failed to resolve member %q of %s/%s: %w", spec.Name, oc.Namespace, oc.Name, err)
+			}
+			out = append(out, sel)
+			continue
+		}
 		if spec.Ref == nil {
-			out = append(out, member{spec: spec})
+			out = append(out, member{spec: spec, owner: spec.Name})
 			continue
 		}
 		if spec.Ref.Account != "" {
@@ -218,22 +257,24 @@ func (r *reconciler) observe(ctx context.Context, m *member, requester authentic
 		unauthorized()
 		return nil
 	}
-	namespace := m.namespace()
-	allowed, err := r.may(ctx, m, requester, "get", "watch")
-	if err != nil {
-		return err
-	}
-	if !allowed {
-		unauthorized()
-		return nil
-	}
-	obj, err := r.getMember(ctx, m.id, m.res.gvr, namespace, m.spec.Ref.Name)
-	if apierrors.IsNotFound(err) {
-		s.Ready, s.Reason, s.Message = false, orchestrationv1alpha1.ReasonNotFound, "the member does not exist"
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("failed to get member %q: %w", m.spec.Name, err)
+	obj := m.listed
+	if obj == nil {
+		allowed, err := r.may(ctx, m, requester, "get", "watch")
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			unauthorized()
+			return nil
+		}
+		obj, err = r.getMember(ctx, m.id, m.res.gvr, m.namespace(), m.spec.Ref.Name)
+		if apierrors.IsNotFound(err) {
+			s.Ready, s.Reason, s.Message = false, orchestrationv1alpha1.ReasonNotFound, "the member does not exist"
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("failed to get member %q: %w", m.spec.Name, err)
+		}
 	}
 	s.ObservedGeneration = obj.GetGeneration()
 	m.read = true
@@ -299,21 +340,27 @@ func (r *reconciler) setGate(ctx context.Context, m *member, requester authentic
 
 // may asks the member's account whether the requester may perform all verbs on the member.
 func (r *reconciler) may(ctx context.Context, m *member, requester authenticationv1.UserInfo, verbs ...string) (bool, error) {
+	return r.mayOn(ctx, m.id, &authorizationv1.ResourceAttributes{
+		Namespace: m.namespace(), Group: m.res.gvr.Group, Version: m.res.gvr.Version, Resource: m.res.gvr.Resource, Name: m.spec.Ref.Name,
+	}, m.spec.Name, requester, verbs...)
+}
+
+// mayOn asks account id whether the requester may perform all verbs on what attrs (without
+// the verb) names; member names the member in errors.
+func (r *reconciler) mayOn(ctx context.Context, id cluster.ID, attrs *authorizationv1.ResourceAttributes, member string,
+	requester authenticationv1.UserInfo, verbs ...string) (bool, error) {
 	extra := map[string]authorizationv1.ExtraValue{}
 	for k, v := range requester.Extra {
 		extra[k] = authorizationv1.ExtraValue(v)
 	}
-	namespace := m.namespace()
 	for _, verb := range verbs {
-		allowed, err := r.review(ctx, m.id, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: requester.Username, UID: requester.UID, Groups: requester.Groups, Extra: extra,
-			ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Namespace: namespace, Verb: verb, Group: m.res.gvr.Group, Version: m.res.gvr.Version,
-				Resource: m.res.gvr.Resource, Name: m.spec.Ref.Name,
-			},
+		ra := *attrs
+		ra.Verb = verb
+		allowed, err := r.review(ctx, id, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: requester.Username, UID: requester.UID, Groups: requester.Groups, Extra: extra, ResourceAttributes: &ra,
 		}})
 		if err != nil {
-			return false, fmt.Errorf("failed to review access to member %q: %w", m.spec.Name, err)
+			return false, fmt.Errorf("failed to review access to member %q: %w", member, err)
 		}
 		if !allowed {
 			return false, nil

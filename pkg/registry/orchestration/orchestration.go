@@ -16,6 +16,7 @@ import (
 	"slices"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -32,9 +33,17 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
-// Index resolves accounts: a path or cluster ID to an ID.
+// Index resolves accounts: a path or cluster ID to an ID, and an account to its children.
 type Index interface {
 	Resolve(pathOrID string) (cluster.ID, bool)
+	Children(id cluster.ID) []cluster.ID
+}
+
+// Rules lists the rules a user holds in an account (pkg/authorization.Policy).
+type Rules interface {
+	// RulesFor returns the rules u holds in account id and namespace ns; with inheritedOnly,
+	// only those of inherited bindings, which hold in every account below id too.
+	RulesFor(u user.Info, id cluster.ID, ns string, inheritedOnly bool) []rbacv1.PolicyRule
 }
 
 // Deps are what the registry needs from the server.
@@ -46,6 +55,11 @@ type Deps struct {
 	// Resources returns the resources an account serves in a group version, as its discovery
 	// lists them; a NotFound error when it serves none.
 	Resources func(ctx context.Context, id cluster.ID, gv schema.GroupVersion) ([]metav1.APIResource, error)
+	// Rules tells whether a selector member's verbs are granted through inherited bindings.
+	Rules Rules
+	// Count returns how many objects of a resource in an account, in all namespaces, match a
+	// label selector, counting at most limit+1.
+	Count func(ctx context.Context, id cluster.ID, gvr schema.GroupVersionResource, selector string, limit int) (int, error)
 }
 
 // NewStorage returns the storage of the orchestration.accountmesh.io/v1alpha1 resources.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -30,6 +31,15 @@ func validateSpec(spec *orchestrationv1alpha1.OrchestrationContextSpec) field.Er
 		return field.ErrorList{field.TooMany(path, n, orchestrationv1alpha1.MaxMembers)}
 	}
 	var errs field.ErrorList
+	selectors := 0
+	for i := range spec.Members {
+		if spec.Members[i].Selector != nil {
+			selectors++
+		}
+	}
+	if selectors > orchestrationv1alpha1.MaxSelectors {
+		errs = append(errs, field.Invalid(path, selectors, fmt.Sprintf("a context has at most %d selector members", orchestrationv1alpha1.MaxSelectors)))
+	}
 	names := sets.New[string]()
 	for i := range spec.Members {
 		m := &spec.Members[i]
@@ -78,8 +88,7 @@ func validateMember(m *orchestrationv1alpha1.Member, p *field.Path) field.ErrorL
 	case m.Ref != nil && m.Selector != nil:
 		errs = append(errs, field.Invalid(p, m.Name, fmt.Sprintf("member %q may set only one of ref and selector", m.Name)))
 	case m.Selector != nil:
-		errs = append(errs, field.Invalid(p.Child("selector"), m.Name,
-			fmt.Sprintf("member %q: selector members are not supported yet; name each object with ref", m.Name)))
+		errs = append(errs, validateSelector(m.Selector, p.Child("selector"))...)
 	default:
 		errs = append(errs, validateRef(m.Ref, p.Child("ref"))...)
 	}
@@ -91,16 +100,28 @@ func validateMember(m *orchestrationv1alpha1.Member, p *field.Path) field.ErrorL
 	return errs
 }
 
-func validateRef(ref *orchestrationv1alpha1.MemberReference, p *field.Path) field.ErrorList {
+func validateSelector(sel *orchestrationv1alpha1.MemberSelector, p *field.Path) field.ErrorList {
+	errs := validateKind(sel.APIVersion, sel.Kind, p)
+	errs = append(errs, metav1validation.ValidateLabelSelector(sel.LabelSelector, metav1validation.LabelSelectorValidationOptions{}, p.Child("labelSelector"))...)
+	return errs
+}
+
+// validateKind checks the apiVersion and kind of a reference or selector.
+func validateKind(apiVersion, kind string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if ref.APIVersion == "" {
+	if apiVersion == "" {
 		errs = append(errs, field.Required(p.Child("apiVersion"), ""))
-	} else if _, err := schema.ParseGroupVersion(ref.APIVersion); err != nil {
-		errs = append(errs, field.Invalid(p.Child("apiVersion"), ref.APIVersion, err.Error()))
+	} else if _, err := schema.ParseGroupVersion(apiVersion); err != nil {
+		errs = append(errs, field.Invalid(p.Child("apiVersion"), apiVersion, err.Error()))
 	}
-	if ref.Kind == "" {
+	if kind == "" {
 		errs = append(errs, field.Required(p.Child("kind"), ""))
 	}
+	return errs
+}
+
+func validateRef(ref *orchestrationv1alpha1.MemberReference, p *field.Path) field.ErrorList {
+	errs := validateKind(ref.APIVersion, ref.Kind, p)
 	if ref.Name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
 	} else {

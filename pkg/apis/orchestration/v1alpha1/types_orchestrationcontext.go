@@ -35,6 +35,17 @@ const (
 // MaxMembers is the most members a context may have.
 const MaxMembers = 500
 
+// Caps of selector members.
+const (
+	// MaxSelectors is the most selector members a context may have.
+	MaxSelectors = 10
+	// MaxSelectorAccounts is the most accounts a selector with subtree may span, its own
+	// included.
+	MaxSelectorAccounts = 100
+	// MaxSelectorMatches is the most objects a selector may match, in all its accounts.
+	MaxSelectorMatches = 100
+)
+
 // Condition types of an OrchestrationContext.
 const (
 	// ConditionReady is True when every member is ready.
@@ -61,6 +72,9 @@ const (
 	ReasonUnauthorized = "Unauthorized"
 	// ReasonReadinessError means the readiness expression failed on the member.
 	ReasonReadinessError = "ReadinessError"
+	// ReasonSelectorCapped means a selector member spans more than MaxSelectorAccounts
+	// accounts or matches more than MaxSelectorMatches objects; it is not ready.
+	ReasonSelectorCapped = "SelectorCapped"
 	// ReasonMembersNotReady means some members are not ready.
 	ReasonMembersNotReady = "MembersNotReady"
 	// ReasonMembersDegraded means some members were ready and are not any more.
@@ -123,8 +137,11 @@ type Member struct {
 	// +optional
 	Ref *MemberReference `json:"ref,omitempty"`
 
-	// selector names the objects of a kind that match a label selector. Not supported yet: a
-	// context with a selector member is refused.
+	// selector names the objects of a kind that match a label selector, in one account or in
+	// an account and every account below it. The member is ready when it matches at least one
+	// object and every object it matches is ready; each match is reported in status.members
+	// as "<member>/<account path>/<namespace>/<name>" (without the namespace for a
+	// cluster-scoped kind). At most MaxSelectors (10) per context.
 	// +optional
 	Selector *MemberSelector `json:"selector,omitempty"`
 
@@ -166,7 +183,11 @@ type MemberReference struct {
 	Name string `json:"name"`
 }
 
-// MemberSelector names the objects of a kind that match a label selector.
+// MemberSelector names the objects of a kind that match a label selector. Grouping them needs
+// get, list and watch of the kind, in all its namespaces, in the account (with the Delete
+// policy, delete too); with subtree, through inherited bindings at the account, which apply
+// in every account below it, now and later. A selector spans at most MaxSelectorAccounts
+// (100) accounts and matches at most MaxSelectorMatches (100) objects.
 type MemberSelector struct {
 	// account is the path of the account to select in; the context's account when empty.
 	// +optional
@@ -180,7 +201,7 @@ type MemberSelector struct {
 	// +required
 	Kind string `json:"kind"`
 
-	// labelSelector selects the objects.
+	// labelSelector selects the objects; every object of the kind when empty.
 	// +optional
 	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
 
@@ -203,7 +224,8 @@ type OrchestrationContextStatus struct {
 	// +optional
 	ReadyMembers int32 `json:"readyMembers,omitempty"`
 
-	// members are the members' states, in the order of spec.members.
+	// members are the members' states, in the order of spec.members, each selector member
+	// followed by the objects it matches.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -219,7 +241,8 @@ type OrchestrationContextStatus struct {
 
 // MemberStatus is the state of one member, as much as the requester may know of it.
 type MemberStatus struct {
-	// name is the member's name in spec.members.
+	// name is the member's name in spec.members or, for an object a selector member
+	// matches, "<member>/<account path>/<namespace>/<name>".
 	// +required
 	Name string `json:"name"`
 
@@ -231,7 +254,8 @@ type MemberStatus struct {
 	// +required
 	Ready bool `json:"ready"`
 
-	// reason is Ready, NotReady, NotFound, Unauthorized or ReadinessError.
+	// reason is Ready, NotReady, NotFound, Unauthorized, ReadinessError or, for a selector
+	// member, SelectorCapped. A selector that matches nothing is NotFound.
 	// +optional
 	Reason string `json:"reason,omitempty"`
 
