@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -120,6 +121,11 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admissi
 		return admission.NewForbidden(a, errors.New("not yet ready to handle request"))
 	}
 	hooks := p.index.Hooks(id)
+	// An export's policies see requests on the export's resources only, whatever their match
+	// says: a provider polices its API, never the consumer's other objects.
+	if exported := p.index.ExportHooksFor(id, a.GetResource().GroupResource()); len(exported) > 0 {
+		hooks = slices.Concat(hooks, exported)
+	}
 	if len(hooks) == 0 {
 		return nil
 	}

@@ -63,6 +63,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.BindingReference{}.OpenAPIModelName():                         schema_pkg_apis_apis_v1alpha1_BindingReference(ref),
 		v1alpha1.BoundResource{}.OpenAPIModelName():                            schema_pkg_apis_apis_v1alpha1_BoundResource(ref),
 		v1alpha1.Catalog{}.OpenAPIModelName():                                  schema_pkg_apis_apis_v1alpha1_Catalog(ref),
+		v1alpha1.ExportAdmissionPolicy{}.OpenAPIModelName():                    schema_pkg_apis_apis_v1alpha1_ExportAdmissionPolicy(ref),
 		v1alpha1.ExportReference{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_ExportReference(ref),
 		v1alpha1.ExportedResource{}.OpenAPIModelName():                         schema_pkg_apis_apis_v1alpha1_ExportedResource(ref),
 		v1alpha1.Identity{}.OpenAPIModelName():                                 schema_pkg_apis_apis_v1alpha1_Identity(ref),
@@ -1001,6 +1002,27 @@ func schema_pkg_apis_apis_v1alpha1_APIExportSpec(ref common.ReferenceCallback) c
 							Ref:         ref(v1alpha1.ServiceSpec{}.OpenAPIModelName()),
 						},
 					},
+					"admissionPolicies": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"bindingName",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "admissionPolicies name ValidatingAdmissionPolicyBindings of this account, at most 16, that apply to the exported resources in every account that binds them: each binding's policy and params are resolved in this account, and it is evaluated only for requests on this export's resources there, whatever its match says. Consumers see them in their effectivepolicies and cannot change or remove them. Naming a binding needs the right to get it.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ExportAdmissionPolicy{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"resources"},
 			},
@@ -1011,7 +1033,7 @@ func schema_pkg_apis_apis_v1alpha1_APIExportSpec(ref common.ReferenceCallback) c
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.Catalog{}.OpenAPIModelName(), v1alpha1.ExportedResource{}.OpenAPIModelName(), v1alpha1.Identity{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName(), v1alpha1.ServiceSpec{}.OpenAPIModelName()},
+			v1alpha1.Catalog{}.OpenAPIModelName(), v1alpha1.ExportAdmissionPolicy{}.OpenAPIModelName(), v1alpha1.ExportedResource{}.OpenAPIModelName(), v1alpha1.Identity{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName(), v1alpha1.ServiceSpec{}.OpenAPIModelName()},
 	}
 }
 
@@ -1434,6 +1456,28 @@ func schema_pkg_apis_apis_v1alpha1_Catalog(ref common.ReferenceCallback) common.
 						},
 					},
 				},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ExportAdmissionPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ExportAdmissionPolicy names a ValidatingAdmissionPolicyBinding of the export's account that applies to the export's resources wherever they are bound.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"bindingName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "bindingName is the ValidatingAdmissionPolicyBinding's name. A binding that does not exist (yet) does nothing.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"bindingName"},
 			},
 		},
 	}
@@ -2249,7 +2293,7 @@ func schema_pkg_apis_authorization_v1alpha1_EffectivePolicy(ref common.Reference
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "EffectivePolicy is one ValidatingAdmissionPolicyBinding that applies in the account it is read in: a binding of the account itself, or one labelled accountmesh.io/inherit: \"true\" in an ancestor, with the policy it binds (both resolved where the binding lives). Its name is <account path>.<binding name>. It is computed on every request and never stored; the bindings it shows can be changed only in the account they live in.",
+				Description: "EffectivePolicy is one ValidatingAdmissionPolicyBinding that applies in the account it is read in: a binding of the account itself, one labelled accountmesh.io/inherit: \"true\" in an ancestor, or one an APIExport bound here names in spec.admissionPolicies, with the policy it binds (both resolved where the binding lives). Its name is <account path>.<binding name>, or <account path>.<export name>.<binding name> for an export's. It is computed on every request and never stored; the bindings it shows can be changed only in the account they live in.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"kind": {
@@ -2365,6 +2409,13 @@ func schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref common.Refer
 						SchemaProps: spec.SchemaProps{
 							Description: "inheritable is true when the binding is labelled to apply in descendants too.",
 							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"export": {
+						SchemaProps: spec.SchemaProps{
+							Description: "export is set when the binding comes from the APIExport of that name in account, bound here: it applies to that export's resources only.",
+							Type:        []string{"string"},
 							Format:      "",
 						},
 					},
