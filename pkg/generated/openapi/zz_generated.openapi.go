@@ -96,6 +96,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.AccountSpec{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountSpec(ref),
 		corev1alpha1.AccountStatus{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_AccountStatus(ref),
 		corev1alpha1.AccountType{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountType(ref),
+		corev1alpha1.AccountTypeLimits{}.OpenAPIModelName():                    schema_pkg_apis_core_v1alpha1_AccountTypeLimits(ref),
 		corev1alpha1.AccountTypeList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeList(ref),
 		corev1alpha1.AccountTypeSpec{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref),
 		corev1alpha1.AccountUsage{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_AccountUsage(ref),
@@ -2669,7 +2670,7 @@ func schema_pkg_apis_core_v1alpha1_AccountLimits(ref common.ReferenceCallback) c
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "AccountLimits bound the accounts below an account.",
+				Description: "AccountLimits bound the account and the accounts below it.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"maxChildAccounts": {
@@ -2682,6 +2683,13 @@ func schema_pkg_apis_core_v1alpha1_AccountLimits(ref common.ReferenceCallback) c
 					"maxSubtreeAccounts": {
 						SchemaProps: spec.SchemaProps{
 							Description: "maxSubtreeAccounts is how many accounts there may be below the account, at any depth.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxObjects": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxObjects is how many objects, of all resources, the account, and each account below it, may store.",
 							Type:        []string{"integer"},
 							Format:      "int32",
 						},
@@ -2964,6 +2972,26 @@ func schema_pkg_apis_core_v1alpha1_AccountType(ref common.ReferenceCallback) com
 	}
 }
 
+func schema_pkg_apis_core_v1alpha1_AccountTypeLimits(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountTypeLimits bound each account of a type.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"maxObjects": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxObjects is how many objects, of all resources, an account of the type may store.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_core_v1alpha1_AccountTypeList(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -3143,11 +3171,17 @@ func schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref common.ReferenceCallback)
 							},
 						},
 					},
+					"limits": {
+						SchemaProps: spec.SchemaProps{
+							Description: "limits are defaults for accounts of this type, and of the types extending it: an account's effective limit is the smallest of its type's (and of the types it extends), those its Account object and its ancestors' set, and the platform's.",
+							Ref:         ref(corev1alpha1.AccountTypeLimits{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			runtime.RawExtension{}.OpenAPIModelName()},
+			corev1alpha1.AccountTypeLimits{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
 	}
 }
 
@@ -3186,8 +3220,22 @@ func schema_pkg_apis_core_v1alpha1_AccountUsage(ref common.ReferenceCallback) co
 							Ref:         ref(corev1alpha1.EffectiveLimit{}.OpenAPIModelName()),
 						},
 					},
+					"objects": {
+						SchemaProps: spec.SchemaProps{
+							Description: "objects is the number of objects the account stores, of all resources, as the server last counted them: creations are counted as they are admitted, deletions when the server counts again (every 30 s).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"maxObjects": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxObjects is the effective limit on the objects the account stores, if any: the smallest set by its Account object or an ancestor's, its type, or the platform.",
+							Ref:         ref(corev1alpha1.EffectiveLimit{}.OpenAPIModelName()),
+						},
+					},
 				},
-				Required: []string{"childAccounts", "subtreeAccounts"},
+				Required: []string{"childAccounts", "subtreeAccounts", "objects"},
 			},
 		},
 		Dependencies: []string{
@@ -3254,8 +3302,22 @@ func schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref common.ReferenceCallback) 
 					},
 					"setBy": {
 						SchemaProps: spec.SchemaProps{
-							Description: "setBy is the path of the account whose Account object sets it.",
+							Description: "setBy is the path of the account whose Account object sets it, or, for a type's limit, where the type is defined.",
 							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"source": {
+						SchemaProps: spec.SchemaProps{
+							Description: "source says what set the limit; empty means Account.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "type is the AccountType that sets the limit, when source is AccountType.",
 							Type:        []string{"string"},
 							Format:      "",
 						},
