@@ -12,41 +12,32 @@ import (
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
 
-// providerPolicies are a provider's policies: databases may have at most 10 replicas, and (what
-// a provider must not be able to impose on its consumers) no ConfigMap may be named like a
-// probe. Both are named by the export.
-const providerPolicies = `
+// policyYAML is a ValidatingAdmissionPolicy name with one resource rule and one validation,
+// and a binding of the same name that denies.
+func policyYAML(name, rule, expression, message string) string {
+	return `
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
-metadata: {name: db-replicas}
+metadata: {name: ` + name + `}
 spec:
   matchConstraints:
-    resourceRules:
-    - {apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [databases]}
-  validations:
-  - expression: "!has(object.spec.replicas) || object.spec.replicas <= 10"
-    message: a database has at most 10 replicas
+    resourceRules: [` + rule + `]
+  validations: [{expression: "` + expression + `", message: "` + message + `"}]
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
-metadata: {name: db-replicas}
-spec: {policyName: db-replicas, validationActions: [Deny]}
-` + "---" + `
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: police-configmaps}
-spec:
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE], resources: ["*"]}
-  validations:
-  - {expression: "!object.metadata.name.startsWith('probe-')", message: "the provider says no"}
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: police-configmaps}
-spec: {policyName: police-configmaps, validationActions: [Deny]}
+metadata: {name: ` + name + `}
+spec: {policyName: ` + name + `, validationActions: [Deny]}
 `
+}
+
+// providerPolicies are a provider's policies: databases may have at most 10 replicas, and (what
+// a provider must not be able to impose on its consumers) nothing may be named like a probe.
+// Both are named by the export.
+var providerPolicies = policyYAML("db-replicas", `{apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [databases]}`,
+	"!has(object.spec.replicas) || object.spec.replicas <= 10", "a database has at most 10 replicas") + "---" +
+	policyYAML("police-configmaps", `{apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE], resources: ["*"]}`,
+		"!object.metadata.name.startsWith('probe-')", "the provider says no")
 
 // exportPolicies is the spec.admissionPolicies of the provider's export.
 const exportPolicies = "  admissionPolicies:\n  - {bindingName: db-replicas}\n  - {bindingName: police-configmaps}\n"
@@ -101,21 +92,7 @@ func TestProviderAdmissionPolicies(t *testing.T) {
 		// Not the consumer's to delete, change or shadow.
 		require.Contains(t, framework.KubectlFails(t, c.Kubeconfig, "", "delete", "effectivepolicy", name), "MethodNotAllowed")
 		require.Contains(t, framework.KubectlFails(t, c.Kubeconfig, "", "delete", "validatingadmissionpolicybinding", "db-replicas"), "NotFound")
-		kubectlApply(t, c.Kubeconfig, `
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: db-replicas}
-spec:
-  matchConstraints:
-    resourceRules:
-    - {apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE], resources: [databases]}
-  validations: [{expression: "true"}]
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: db-replicas}
-spec: {policyName: db-replicas, validationActions: [Audit]}
-`)
+		kubectlApply(t, c.Kubeconfig, policyYAML("db-replicas", `{apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE], resources: [databases]}`, "true", "local"))
 		require.Contains(t, framework.KubectlFails(t, c.Kubeconfig, databaseYAML(group, framework.RandomName("big-"), 11), "create", "-f", "-"),
 			"a database has at most 10 replicas", "a local policy of the same name shadows nothing")
 	}
