@@ -1,9 +1,9 @@
 package objectcount
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -172,8 +172,9 @@ func (c *Counter) Recount(ctx context.Context) error {
 // scan reads the keys under the prefix, in pages at the revision of the first, and counts
 // those of known accounts: keys are <prefix><group>/<resource>/<cluster ID>/[<namespace>/]<name>.
 func (c *Counter) scan(ctx context.Context) (map[cluster.ID]int64, error) {
-	counted := map[cluster.ID]int64{}
-	known := map[cluster.ID]bool{}
+	// Per account seen, its count, or nil for an account the tree does not know; looked up by
+	// the key's bytes, which allocates nothing.
+	seen := map[string]*int64{}
 	key, end := c.prefix, clientv3.GetPrefixRangeEnd(c.prefix)
 	var rev int64
 	for {
@@ -187,23 +188,49 @@ func (c *Counter) scan(ctx context.Context) (map[cluster.ID]int64, error) {
 		}
 		rev = resp.Header.Revision
 		for _, kv := range resp.Kvs {
-			parts := strings.SplitN(strings.TrimPrefix(string(kv.Key), c.prefix), "/", 4)
-			if len(parts) < 4 {
+			id, ok := clusterOf(kv.Key[len(c.prefix):])
+			if !ok {
 				continue
 			}
-			id := cluster.ID(parts[2])
-			ok, seen := known[id]
-			if !seen {
-				_, ok = c.tree.Lookup(id)
-				known[id] = ok
+			n, found := seen[string(id)]
+			if !found {
+				if _, known := c.tree.Lookup(cluster.ID(id)); known {
+					n = new(int64)
+				}
+				seen[string(id)] = n
 			}
-			if ok {
-				counted[id]++
+			if n != nil {
+				*n++
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return counted, nil
+			break
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
+	counted := make(map[cluster.ID]int64, len(seen))
+	for id, n := range seen {
+		if n != nil {
+			counted[cluster.ID(id)] = *n
+		}
+	}
+	return counted, nil
+}
+
+// clusterOf returns the cluster ID of a key below the prefix: its third segment, followed by at
+// least one more.
+func clusterOf(key []byte) ([]byte, bool) {
+	rest := key
+	for range 2 {
+		i := bytes.IndexByte(rest, '/')
+		if i < 0 {
+			return nil, false
+		}
+		rest = rest[i+1:]
+	}
+	i := bytes.IndexByte(rest, '/')
+	if i <= 0 || i == len(rest)-1 {
+		return nil, false
+	}
+	return rest[:i], true
 }
