@@ -102,6 +102,8 @@ spec: {extends: account, limits: {maxObjects: 25}}
 	framework.Kubectl(t, org.Kubeconfig, "patch", "account", "typed", "--type=merge", "-p", `{"spec":{"limits":{"maxObjects":100}}}`)
 	framework.Kubectl(t, server.Kubeconfig, "patch", "account", org.Name, "--type=merge", "-p", `{"spec":{"limits":{"maxObjects":1000}}}`)
 	eventuallyMaxObjects(t, org, fmt.Sprintf("1000|Account|%s|", org.Path))
+	// The org's owner administers the org, not its Account object in root: no raising its limit.
+	requireForbidden(t, userKubeconfig(t, "root", owner), "patch", "account", org.Name, "--type=merge", "-p", `{"spec":{"limits":{"maxObjects":100000}}}`)
 	require.Equal(t, []string{"25", "AccountType", org.Path, typeName}, objectUsage(t, typed.Kubeconfig)[1:], "the type's is the smallest")
 	stderr, _ = fillUntilRefused(t, typed.Kubeconfig, 30)
 	require.Contains(t, stderr, fmt.Sprintf("exceeded account limit maxObjects=25 set by account type %s of account %s: %s stores 25 objects", typeName, org.Path, typed.Path))
