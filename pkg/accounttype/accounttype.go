@@ -50,6 +50,11 @@ type Type struct {
 	Labels map[string]string
 	// DefaultResources are the objects created in new accounts of the type, inherited first.
 	DefaultResources []DefaultResource
+	// MaxObjects is the smallest limits.maxObjects of the type and the types it extends, nil for
+	// none; MaxObjectsType names the type that sets it and MaxObjectsIn where it is defined.
+	MaxObjects     *int32
+	MaxObjectsType string
+	MaxObjectsIn   cluster.ID
 }
 
 // DefaultResource is an object created in every new account of a type, as the user who
@@ -126,6 +131,9 @@ func Resolve(ctx context.Context, src Source, from cluster.ID, name string) (*Ty
 		out.Initializers = appendNew(out.Initializers, s.Initializers...)
 		out.Terminators = appendNew(out.Terminators, s.Terminators...)
 		maps.Copy(out.Labels, s.Labels)
+		if l := s.Limits; l != nil && l.MaxObjects != nil && (out.MaxObjects == nil || *l.MaxObjects < *out.MaxObjects) {
+			out.MaxObjects, out.MaxObjectsType, out.MaxObjectsIn = l.MaxObjects, chain[i].Name, where[i]
+		}
 		for _, r := range s.DefaultResources {
 			out.DefaultResources = append(out.DefaultResources, DefaultResource{
 				Object: r, DefinedBy: chain[i].Annotations[corev1alpha1.DefinedByAnnotation], Type: chain[i].Name,

@@ -42,9 +42,10 @@ type Shadow struct {
 	Exports []string
 }
 
-// Limits bound the accounts below an account; a nil field sets no limit.
+// Limits bound the accounts below an account, and the objects each of them and the account
+// itself store; a nil field sets no limit.
 type Limits struct {
-	MaxChildAccounts, MaxSubtreeAccounts *int32
+	MaxChildAccounts, MaxSubtreeAccounts, MaxObjects *int32
 }
 
 // Limit is a limit on the accounts below an account, and the account that set it.

@@ -1,6 +1,7 @@
 package dynamic
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -329,6 +330,37 @@ func (x *Index) ServesBound(id cluster.ID, e *apisv1alpha1.APIExport, gr schema.
 	defer x.mu.RUnlock()
 	entry, ok := x.bound[id][gr.Resource+"."+gr.Group]
 	return ok && entry.Binding.IdentityHash == e.Status.IdentityHash && entry.Served()
+}
+
+// BoundExport returns the account and name of the export that account id serves resource gr
+// from, if gr is a bound resource served there.
+func (x *Index) BoundExport(id cluster.ID, gr schema.GroupResource) (cluster.ID, string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	e, ok := x.bound[id][gr.Resource+"."+gr.Group]
+	if !ok || !e.Served() {
+		return "", "", false
+	}
+	return e.Binding.ExportID, e.Binding.ExportName, true
+}
+
+// BoundExports returns the sources of the resources account id serves from exports, one per
+// export, sorted by export account and name.
+func (x *Index) BoundExports(id cluster.ID) []*BindingSource {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []*BindingSource
+	for _, e := range x.bound[id] {
+		if e.Served() && !slices.ContainsFunc(out, func(b *BindingSource) bool {
+			return b.ExportID == e.Binding.ExportID && b.ExportName == e.Binding.ExportName
+		}) {
+			out = append(out, e.Binding)
+		}
+	}
+	slices.SortFunc(out, func(a, b *BindingSource) int {
+		return cmp.Or(cmp.Compare(a.ExportID, b.ExportID), cmp.Compare(a.ExportName, b.ExportName))
+	})
+	return out
 }
 
 // BoundAccounts returns the accounts serving resources bound from the export with identityHash.

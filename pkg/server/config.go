@@ -139,7 +139,9 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	// is not counted.
 	s.quotaAdmission = resourcequota.New(core)
 	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), accountlimits.New(s.Index), s.crdGroups,
-		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies, s.quotaAdmission)
+		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies, s.quotaAdmission,
+		// Last: only creations every other plugin admitted count against the account's objects.
+		accountlimits.NewObjects(s.objects, s.Index))
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.Definitions, namer)

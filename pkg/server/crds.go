@@ -96,6 +96,9 @@ func (s *apiServer) newCustomResources() (*customResources, error) {
 	}
 	s.viewWatches.Register(cr.apis.Bindings)
 	view.OnExportDeleted(cr.apis.Exports, cr.index.ForgetExport)
+	// Exports name the admission policies that apply where they are bound.
+	cr.apis.Exports.AddInlineEventHandler(s.policies.index.ExportHandler())
+	s.policies.index.SetBound(boundExports{cr.index})
 	if cr.bindings, err = apisreconciler.New(s.clients, cr.claims, servedResources{cr.index}, s.Index, cr.apis); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ type Options struct {
 	// ShutdownWatchGrace bounds how long shutdown waits for open watches to end: they are
 	// ended cleanly once the listener closes, so that clients resume elsewhere.
 	ShutdownWatchGrace time.Duration
+	// DefaultMaxObjectsPerAccount is the platform's limit on the objects every account but
+	// root stores; 0 sets none. Account and AccountType limits can only lower it.
+	DefaultMaxObjectsPerAccount int32
 }
 
 // NewOptions returns the default options.
@@ -71,6 +74,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often replicas try to acquire or renew the controllers' lease.")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "On SIGTERM, how long /readyz fails while requests are still served, before the listener closes (for load balancers in front of replicas).")
 	fs.DurationVar(&o.ShutdownWatchGrace, "shutdown-watch-termination-grace-period", o.ShutdownWatchGrace, "On SIGTERM, how long to wait for open watches to end after the listener closed; watches are ended cleanly so that clients resume on another replica.")
+	fs.Int32Var(&o.DefaultMaxObjectsPerAccount, "default-max-objects-per-account", o.DefaultMaxObjectsPerAccount, "How many objects, of all resources, every account but root may store; 0 sets no limit. Account.spec.limits.maxObjects and AccountType.spec.limits.maxObjects can only lower it.")
 	o.Authentication.AddFlags(fs)
 }
 
@@ -148,6 +152,9 @@ func (o CompletedOptions) Validate() error {
 	}
 	if o.ShutdownWatchGrace <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-watch-termination-grace-period must be positive"))
+	}
+	if o.DefaultMaxObjectsPerAccount < 0 {
+		errs = append(errs, fmt.Errorf("--default-max-objects-per-account must not be negative"))
 	}
 	errs = append(errs, o.Authentication.Validate()...)
 	return errors.Join(errs...)

@@ -4,12 +4,14 @@ import (
 	"fmt"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/validatingpolicy"
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/dynamic"
 )
 
 // admissionPolicies are the informers of every account's ValidatingAdmissionPolicies and
@@ -61,4 +63,26 @@ func (s *apiServer) watchAdmissionPolicies() error {
 		return nil
 	})
 	return nil
+}
+
+// boundExports tells the policy index which exports accounts bind, from the custom resource
+// index.
+type boundExports struct{ index *dynamic.Index }
+
+var _ validatingpolicy.Bound = boundExports{}
+
+// BoundFrom implements validatingpolicy.Bound.
+func (b boundExports) BoundFrom(id cluster.ID, gr schema.GroupResource) (validatingpolicy.ExportRef, bool) {
+	acc, name, ok := b.index.BoundExport(id, gr)
+	return validatingpolicy.ExportRef{Account: acc, Name: name}, ok
+}
+
+// Exports implements validatingpolicy.Bound.
+func (b boundExports) Exports(id cluster.ID) []validatingpolicy.ExportRef {
+	sources := b.index.BoundExports(id)
+	out := make([]validatingpolicy.ExportRef, 0, len(sources))
+	for _, s := range sources {
+		out = append(out, validatingpolicy.ExportRef{Account: s.ExportID, Name: s.ExportName})
+	}
+	return out
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/discovery"
+	"github.com/accountmesh/accountmesh/pkg/objectcount"
 	"github.com/accountmesh/accountmesh/pkg/openapi"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/account"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/accountindex"
@@ -86,7 +87,9 @@ type apiServer struct {
 	policies *admissionPolicies
 	// quotaAdmission enforces every account's ResourceQuotas; quotas caches them.
 	quotaAdmission *resourcequota.Plugin
-	quotas         *client.SharedInformer
+	// objects counts every account's objects, for their limits.
+	objects *objectcount.Counter
+	quotas  *client.SharedInformer
 	// discovery serves per-account /apis; its sources are set once the server exists.
 	discovery *discovery.Discovery
 	// openapi serves per-account OpenAPI v3 and v2; its sources are set once the server exists.
@@ -136,6 +139,8 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 	s.admission = namespacelifecycle.New()
 	s.crdGroups = crdgroup.New()
 	s.policies = newAdmissionPolicies(s.Index)
+	objectcount.Register()
+	s.objects = objectcount.New(d.etcdClient, c.Options.EtcdPrefix, s.Index, int64(c.Options.DefaultMaxObjectsPerAccount))
 	s.discovery, s.openapi = &discovery.Discovery{}, openapi.New()
 	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
 		return nil, err
@@ -204,6 +209,8 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 		corev1.SchemeGroupVersion.WithResource("namespaces"), fields.Everything()), &metav1.PartialObjectMetadata{})
 	s.namespaces.SetTransform(client.DropManagedFields)
 	types := initializer.NewTypes(s.clients, s.accountTypes, s.Index)
+	s.objects.SetTypes(types)
+	s.startObjectCount()
 	s.lifecycle = account.New(s.clients, s.Index, s.ExternalURL, s.accounts, initializer.Builtin(s.clients, types)...)
 	if s.crds, err = s.newCustomResources(); err != nil {
 		return nil, err
@@ -271,7 +278,7 @@ func (s *apiServer) installAPIs() error {
 	if err != nil {
 		return err
 	}
-	accountStorage, err := accountmesh.NewStorage(scheme.Scheme, getter, s.Index, s.ExternalURL, s.Generic.Authorization.Authorizer, s.purger.Purge)
+	accountStorage, err := accountmesh.NewStorage(scheme.Scheme, getter, s.Index, s.ExternalURL, s.Generic.Authorization.Authorizer, s.purger.Purge, s.objects)
 	if err != nil {
 		return err
 	}

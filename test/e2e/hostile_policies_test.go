@@ -164,3 +164,51 @@ spec: {policyName: no-basic-auth, validationActions: [Audit]}
 		require.False(t, strings.Contains(framework.Kubectl(t, tr.teamAdmin, "get", "effectivepolicies"), "org-local"))
 	})
 }
+
+// TestHostileProviderPolicies attacks provider policies (R39): an export's policy whose match
+// names every resource applies in consumer accounts to the export's resources only, never to a
+// consumer's ConfigMaps, while it does hold for them in the provider's own account; and a
+// provider's user who may change the export but not read a binding cannot make consumers
+// subject to it.
+func TestHostileProviderPolicies(t *testing.T) {
+	t.Parallel()
+	group, provider, consumers := providerWithPolicies(t)
+
+	// The policy is in effect: in the provider's account for ConfigMaps (a binding of its own),
+	// and in the consumers for Databases.
+	eventuallyDenied(t, "the provider says no", configMapCreator(provider.Kube, "default", nil))
+	for _, c := range consumers {
+		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+			_, stderr, err := framework.KubectlResult(t, c.Kubeconfig, databaseYAML(group, framework.RandomName("probe-"), 1), "create", "-f", "-")
+			return err != nil && strings.Contains(stderr, "the provider says no"), nil
+		}, "the provider's policy holds for its databases in %s", c.Path)
+		// But not for anything else of the consumer's.
+		requireAllowsProbes(t, c)
+		framework.Kubectl(t, c.Kubeconfig, "create", "namespace", framework.RandomName("probe-"))
+	}
+
+	// A provider's user who may update the export but not get bindings cannot name one.
+	user := framework.RandomName("exporter-")
+	kubectlApply(t, provider.Kubeconfig, `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: exporter}
+rules:
+- {apiGroups: [apis.accountmesh.io], resources: [apiexports], verbs: [get, list, update, patch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: exporter}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: exporter}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: `+user+`}]
+`)
+	exporter := userKubeconfig(t, provider.Path, user)
+	kubectlEventually(t, exporter, "get", "apiexport", "db")
+	before := framework.Kubectl(t, provider.Kubeconfig, "get", "apiexport", "db", "-o", "jsonpath={.spec.admissionPolicies}")
+	errOut := framework.KubectlFails(t, exporter, "", "patch", "apiexport", "db", "--type=json",
+		"-p", `[{"op":"add","path":"/spec/admissionPolicies/-","value":{"bindingName":"someone-elses"}}]`)
+	require.Contains(t, errOut, `naming ValidatingAdmissionPolicyBinding "someone-elses" needs the right to get it`)
+	require.Equal(t, before, framework.Kubectl(t, provider.Kubeconfig, "get", "apiexport", "db", "-o", "jsonpath={.spec.admissionPolicies}"), "nothing changed")
+	// What the export named already stays: removing one is not checked.
+	framework.Kubectl(t, exporter, "patch", "apiexport", "db", "--type=json", "-p", `[{"op":"remove","path":"/spec/admissionPolicies/1"}]`)
+}

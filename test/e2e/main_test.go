@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -62,7 +63,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer closeAuth()
-	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), append([]string{"--etcd-servers", e.Endpoint}, authArgs...)...)
+	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), append([]string{"--etcd-servers", e.Endpoint,
+		// Far above what any test stores in an account, so that every account shows the
+		// platform's limit (TestAccountObjectLimits).
+		"--default-max-objects-per-account", strconv.Itoa(platformMaxObjects)}, authArgs...)...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

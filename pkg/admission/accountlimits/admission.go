@@ -2,7 +2,9 @@
 // (spec.limits): creating an Account is refused with 403 Forbidden when its parent would have
 // more children than the smallest maxChildAccounts set on the parent or an ancestor, or when an
 // account on the way up would have more accounts below it than the maxSubtreeAccounts it sets.
-// The message names the limit, its value and the account that set it.
+// Objects (a second plugin) refuses creating any object in an account that stores as many as
+// its effective maxObjects (pkg/objectcount counts them and resolves the limit). The message
+// names the limit, its value and the account, type or flag that set it.
 //
 // It must not mutate objects; it reads the tree and the limits from the account index only, so
 // accounts the index does not know yet (created a moment ago) are not counted.
@@ -65,8 +67,11 @@ func (p *Plugin) exceeded(a admission.Attributes, limit string, l cluster.Limit,
 	return admission.NewForbidden(a, fmt.Errorf("exceeded account limit %s=%d set by account %s: %s", limit, l.Value, p.path(l.SetBy), usage))
 }
 
-func (p *Plugin) path(id cluster.ID) string {
-	if e, ok := p.index.Lookup(id); ok {
+func (p *Plugin) path(id cluster.ID) string { return path(p.index, id) }
+
+// path returns the path of account id, or its ID when the index does not know it.
+func path(index Index, id cluster.ID) string {
+	if e, ok := index.Lookup(id); ok {
 		return e.Path
 	}
 	return string(id)

@@ -13,11 +13,16 @@
 // and is checked). A binding labelled to flow down may be written only by who may write bindings
 // through inherited grants, as for inherited RBAC.
 //
+// A provider's APIExport may name bindings of its account in spec.admissionPolicies: in every
+// account that binds the export, they are evaluated for requests on the export's resources
+// there, and on nothing else, whatever their match says (policy and params resolved in the
+// provider's account), so a provider polices its API but never a consumer's other objects.
+//
 // Nothing here walks etcd on a request: the index is fed by wildcard informers, the hooks of an
 // account are computed once per change of any policy or binding, and compiled policies are
 // cached per account, policy and generation. Param objects are read through the binding's
 // account when a policy uses them.
 //
-// It must not mutate requests and must not look at any account but the request's and its
-// ancestors.
+// It must not mutate requests and must not look at any account but the request's, its
+// ancestors and the provider accounts of the exports it binds.
 package validatingpolicy

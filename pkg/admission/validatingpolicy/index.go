@@ -49,11 +49,18 @@ type Index struct {
 	mu       sync.RWMutex
 	policies map[cluster.ID]map[string]*policy
 	bindings map[cluster.ID]map[string]*admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	// exports are the binding names each export lists in spec.admissionPolicies, by account and
+	// export name; bound tells which accounts bind which exports.
+	exports map[cluster.ID]map[string][]string
+	bound   Bound
+	// anyExportPolicies is set while some export lists admission policies: requests elsewhere
+	// skip looking up what their resource is bound from.
+	anyExportPolicies atomic.Bool
 
 	// generation counts changes of policies and bindings; cached hooks of an older one are
 	// stale.
 	generation atomic.Uint64
-	hooks      sync.Map // cluster.ID -> *accountHooks
+	hooks      sync.Map // cluster.ID or ExportRef -> *accountHooks
 }
 
 // policy is a stored policy and, once needed, its compiled evaluator, valid for its
@@ -84,6 +91,7 @@ func NewIndex(tree Tree, params ParamResolver) *Index {
 		tree: tree, params: params,
 		policies: map[cluster.ID]map[string]*policy{},
 		bindings: map[cluster.ID]map[string]*admissionregistrationv1.ValidatingAdmissionPolicyBinding{},
+		exports:  map[cluster.ID]map[string][]string{},
 	}
 }
 
@@ -162,10 +170,16 @@ func indexHandler[T any, V any](x *Index, byAccount map[cluster.ID]map[string]V,
 }
 
 // changed drops the hooks computed so far, the deleted accounts' with them; a computation that
-// raced with the change is stored with an older generation and not used.
+// raced with the change is stored with an older generation and not used. It is called with the
+// lock held.
 func (x *Index) changed() {
 	x.generation.Add(1)
 	x.hooks.Clear()
+	found := false
+	for _, byName := range x.exports {
+		found = found || len(byName) > 0
+	}
+	x.anyExportPolicies.Store(found)
 }
 
 // Inherited reports whether a binding applies in the descendants of its account too.
@@ -179,13 +193,17 @@ type Effective struct {
 	Account cluster.ID
 	// Inherited is set when Account is an ancestor.
 	Inherited bool
-	Binding   *admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	// Export is set when the binding is named by the APIExport of this name in Account, bound
+	// in the account: it applies to that export's resources only.
+	Export  string
+	Binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding
 	// Policy is nil when the binding's policy does not exist: the binding then does nothing.
 	Policy *admissionregistrationv1.ValidatingAdmissionPolicy
 }
 
 // Effective returns the bindings that apply in account id, its own first, then those inherited
-// from each ancestor, nearest first, each account's by name.
+// from each ancestor, nearest first, each account's by name, then those of the exports it
+// binds.
 func (x *Index) Effective(id cluster.ID) []Effective {
 	var out []Effective
 	x.visit(id, func(acc cluster.ID, inherited bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy) {
@@ -195,12 +213,16 @@ func (x *Index) Effective(id cluster.ID) []Effective {
 		}
 		out = append(out, e)
 	})
-	return out
+	return append(out, x.effectiveExports(id)...)
 }
+
+// visitFunc is called for each binding that applies, with the account it lives in, whether
+// that is an ancestor, and its policy (nil when the policy does not exist).
+type visitFunc func(acc cluster.ID, inherited bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy)
 
 // visit calls fn for every binding that applies in account id, in the order of Effective,
 // under the read lock.
-func (x *Index) visit(id cluster.ID, fn func(acc cluster.ID, inherited bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy)) {
+func (x *Index) visit(id cluster.ID, fn visitFunc) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	acc, inherited := id, false
@@ -229,28 +251,34 @@ func (x *Index) visit(id cluster.ID, fn func(acc cluster.ID, inherited bool, b *
 // Hooks returns the policy hooks that apply in account id: one per policy with the bindings
 // of it that apply. They are computed once per change of the index.
 func (x *Index) Hooks(id cluster.ID) []validating.PolicyHook {
+	return x.cachedHooks(id, func(fn visitFunc) { x.visit(id, fn) })
+}
+
+// cachedHooks returns the hooks cached under key for the current generation, or computes them
+// from the bindings gather visits and caches them.
+func (x *Index) cachedHooks(key any, gather func(visitFunc)) []validating.PolicyHook {
 	gen := x.generation.Load()
-	if v, ok := x.hooks.Load(id); ok {
+	if v, ok := x.hooks.Load(key); ok {
 		h := v.(*accountHooks)
 		if h.generation == gen && (h.expires.IsZero() || time.Now().Before(h.expires)) {
 			return h.hooks
 		}
 	}
 	h := &accountHooks{generation: gen}
-	type key struct {
+	type policyKey struct {
 		acc  cluster.ID
 		name string
 	}
-	at := map[key]int{}
+	at := map[policyKey]int{}
 	// Under the index's lock only the bindings are gathered: compiling a policy and finding its
 	// paramKind's resource (a discovery request) happen after, so no change of the index waits
 	// for them.
 	var sources []*policy
-	x.visit(id, func(acc cluster.ID, _ bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy) {
+	gather(func(acc cluster.ID, _ bool, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, p *policy) {
 		if p == nil {
 			return
 		}
-		k := key{acc, p.obj.Name}
+		k := policyKey{acc, p.obj.Name}
 		if i, ok := at[k]; ok {
 			h.hooks[i].Bindings = append(h.hooks[i].Bindings, b)
 			return
@@ -269,7 +297,7 @@ func (x *Index) Hooks(id cluster.ID) []validating.PolicyHook {
 			}
 		}
 	}
-	x.hooks.Store(id, h)
+	x.hooks.Store(key, h)
 	return h.hooks
 }
 

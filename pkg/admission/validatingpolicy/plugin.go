@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/generic"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/matching"
@@ -27,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-helpers/auth/rbac/validation"
 
+	"github.com/accountmesh/accountmesh/pkg/admission/reviews"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -40,19 +39,13 @@ const readyTimeout = 10 * time.Second
 
 // exempt are the resources no policy checks: the policy resources themselves (so that no
 // policy locks its admin out), and the reviews that store nothing, as upstream excludes them.
-var exempt = sets.New(
+var exempt = reviews.Resources().Insert(
 	admissionregistrationv1.Resource("validatingadmissionpolicies"),
 	admissionregistrationv1.Resource("validatingadmissionpolicybindings"),
 	admissionregistrationv1.Resource("mutatingadmissionpolicies"),
 	admissionregistrationv1.Resource("mutatingadmissionpolicybindings"),
 	admissionregistrationv1.Resource("validatingwebhookconfigurations"),
 	admissionregistrationv1.Resource("mutatingwebhookconfigurations"),
-	authenticationv1.Resource("tokenreviews"),
-	authenticationv1.Resource("selfsubjectreviews"),
-	authorizationv1.Resource("subjectaccessreviews"),
-	authorizationv1.Resource("selfsubjectaccessreviews"),
-	authorizationv1.Resource("localsubjectaccessreviews"),
-	authorizationv1.Resource("selfsubjectrulesreviews"),
 )
 
 // Namespaces is what the plugin needs to match namespace selectors in an account.
@@ -120,6 +113,11 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admissi
 		return admission.NewForbidden(a, errors.New("not yet ready to handle request"))
 	}
 	hooks := p.index.Hooks(id)
+	// An export's policies see requests on the export's resources only, whatever their match
+	// says: a provider polices its API, never the consumer's other objects.
+	if exported := p.index.ExportHooksFor(id, a.GetResource().GroupResource()); len(exported) > 0 {
+		hooks = slices.Concat(hooks, exported)
+	}
 	if len(hooks) == 0 {
 		return nil
 	}

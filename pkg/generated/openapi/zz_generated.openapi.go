@@ -63,6 +63,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.BindingReference{}.OpenAPIModelName():                         schema_pkg_apis_apis_v1alpha1_BindingReference(ref),
 		v1alpha1.BoundResource{}.OpenAPIModelName():                            schema_pkg_apis_apis_v1alpha1_BoundResource(ref),
 		v1alpha1.Catalog{}.OpenAPIModelName():                                  schema_pkg_apis_apis_v1alpha1_Catalog(ref),
+		v1alpha1.ExportAdmissionPolicy{}.OpenAPIModelName():                    schema_pkg_apis_apis_v1alpha1_ExportAdmissionPolicy(ref),
 		v1alpha1.ExportReference{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_ExportReference(ref),
 		v1alpha1.ExportedResource{}.OpenAPIModelName():                         schema_pkg_apis_apis_v1alpha1_ExportedResource(ref),
 		v1alpha1.Identity{}.OpenAPIModelName():                                 schema_pkg_apis_apis_v1alpha1_Identity(ref),
@@ -95,6 +96,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.AccountSpec{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountSpec(ref),
 		corev1alpha1.AccountStatus{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_AccountStatus(ref),
 		corev1alpha1.AccountType{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountType(ref),
+		corev1alpha1.AccountTypeLimits{}.OpenAPIModelName():                    schema_pkg_apis_core_v1alpha1_AccountTypeLimits(ref),
 		corev1alpha1.AccountTypeList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeList(ref),
 		corev1alpha1.AccountTypeSpec{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref),
 		corev1alpha1.AccountUsage{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_AccountUsage(ref),
@@ -1001,6 +1003,27 @@ func schema_pkg_apis_apis_v1alpha1_APIExportSpec(ref common.ReferenceCallback) c
 							Ref:         ref(v1alpha1.ServiceSpec{}.OpenAPIModelName()),
 						},
 					},
+					"admissionPolicies": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"bindingName",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "admissionPolicies name ValidatingAdmissionPolicyBindings of this account, at most 16, that apply to the exported resources in every account that binds them: each binding's policy and params are resolved in this account, and it is evaluated only for requests on this export's resources there, whatever its match says. Consumers see them in their effectivepolicies and cannot change or remove them. Naming a binding needs the right to get it.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ExportAdmissionPolicy{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"resources"},
 			},
@@ -1011,7 +1034,7 @@ func schema_pkg_apis_apis_v1alpha1_APIExportSpec(ref common.ReferenceCallback) c
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.Catalog{}.OpenAPIModelName(), v1alpha1.ExportedResource{}.OpenAPIModelName(), v1alpha1.Identity{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName(), v1alpha1.ServiceSpec{}.OpenAPIModelName()},
+			v1alpha1.Catalog{}.OpenAPIModelName(), v1alpha1.ExportAdmissionPolicy{}.OpenAPIModelName(), v1alpha1.ExportedResource{}.OpenAPIModelName(), v1alpha1.Identity{}.OpenAPIModelName(), v1alpha1.PermissionClaim{}.OpenAPIModelName(), v1alpha1.ServiceSpec{}.OpenAPIModelName()},
 	}
 }
 
@@ -1434,6 +1457,28 @@ func schema_pkg_apis_apis_v1alpha1_Catalog(ref common.ReferenceCallback) common.
 						},
 					},
 				},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_ExportAdmissionPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ExportAdmissionPolicy names a ValidatingAdmissionPolicyBinding of the export's account that applies to the export's resources wherever they are bound.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"bindingName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "bindingName is the ValidatingAdmissionPolicyBinding's name. A binding that does not exist (yet) does nothing.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"bindingName"},
 			},
 		},
 	}
@@ -2249,7 +2294,7 @@ func schema_pkg_apis_authorization_v1alpha1_EffectivePolicy(ref common.Reference
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "EffectivePolicy is one ValidatingAdmissionPolicyBinding that applies in the account it is read in: a binding of the account itself, or one labelled accountmesh.io/inherit: \"true\" in an ancestor, with the policy it binds (both resolved where the binding lives). Its name is <account path>.<binding name>. It is computed on every request and never stored; the bindings it shows can be changed only in the account they live in.",
+				Description: "EffectivePolicy is one ValidatingAdmissionPolicyBinding that applies in the account it is read in: a binding of the account itself, one labelled accountmesh.io/inherit: \"true\" in an ancestor, or one an APIExport bound here names in spec.admissionPolicies, with the policy it binds (both resolved where the binding lives). Its name is <account path>.<binding name>, or <account path>.<export name>.<binding name> for an export's. It is computed on every request and never stored; the bindings it shows can be changed only in the account they live in.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"kind": {
@@ -2365,6 +2410,13 @@ func schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref common.Refer
 						SchemaProps: spec.SchemaProps{
 							Description: "inheritable is true when the binding is labelled to apply in descendants too.",
 							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"export": {
+						SchemaProps: spec.SchemaProps{
+							Description: "export is set when the binding comes from the APIExport of that name in account, bound here: it applies to that export's resources only.",
+							Type:        []string{"string"},
 							Format:      "",
 						},
 					},
@@ -2618,7 +2670,7 @@ func schema_pkg_apis_core_v1alpha1_AccountLimits(ref common.ReferenceCallback) c
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "AccountLimits bound the accounts below an account.",
+				Description: "AccountLimits bound the account and the accounts below it.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"maxChildAccounts": {
@@ -2631,6 +2683,13 @@ func schema_pkg_apis_core_v1alpha1_AccountLimits(ref common.ReferenceCallback) c
 					"maxSubtreeAccounts": {
 						SchemaProps: spec.SchemaProps{
 							Description: "maxSubtreeAccounts is how many accounts there may be below the account, at any depth.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxObjects": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxObjects is how many objects, of all resources, the account, and each account below it, may store.",
 							Type:        []string{"integer"},
 							Format:      "int32",
 						},
@@ -2913,6 +2972,26 @@ func schema_pkg_apis_core_v1alpha1_AccountType(ref common.ReferenceCallback) com
 	}
 }
 
+func schema_pkg_apis_core_v1alpha1_AccountTypeLimits(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccountTypeLimits bound each account of a type.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"maxObjects": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxObjects is how many objects, of all resources, an account of the type may store.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_core_v1alpha1_AccountTypeList(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -3092,11 +3171,17 @@ func schema_pkg_apis_core_v1alpha1_AccountTypeSpec(ref common.ReferenceCallback)
 							},
 						},
 					},
+					"limits": {
+						SchemaProps: spec.SchemaProps{
+							Description: "limits are defaults for accounts of this type, and of the types extending it: an account's effective limit is the smallest of its type's (and of the types it extends), those its Account object and its ancestors' set, and the platform's.",
+							Ref:         ref(corev1alpha1.AccountTypeLimits{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			runtime.RawExtension{}.OpenAPIModelName()},
+			corev1alpha1.AccountTypeLimits{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
 	}
 }
 
@@ -3135,8 +3220,22 @@ func schema_pkg_apis_core_v1alpha1_AccountUsage(ref common.ReferenceCallback) co
 							Ref:         ref(corev1alpha1.EffectiveLimit{}.OpenAPIModelName()),
 						},
 					},
+					"objects": {
+						SchemaProps: spec.SchemaProps{
+							Description: "objects is the number of objects the account stores, of all resources, as the server last counted them: creations are counted as they are admitted, deletions when the server counts again (every 30 s).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"maxObjects": {
+						SchemaProps: spec.SchemaProps{
+							Description: "maxObjects is the effective limit on the objects the account stores, if any: the smallest set by its Account object or an ancestor's, its type, or the platform.",
+							Ref:         ref(corev1alpha1.EffectiveLimit{}.OpenAPIModelName()),
+						},
+					},
 				},
-				Required: []string{"childAccounts", "subtreeAccounts"},
+				Required: []string{"childAccounts", "subtreeAccounts", "objects"},
 			},
 		},
 		Dependencies: []string{
@@ -3203,8 +3302,22 @@ func schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref common.ReferenceCallback) 
 					},
 					"setBy": {
 						SchemaProps: spec.SchemaProps{
-							Description: "setBy is the path of the account whose Account object sets it.",
+							Description: "setBy is the path of the account whose Account object sets it, or, for a type's limit, where the type is defined.",
 							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"source": {
+						SchemaProps: spec.SchemaProps{
+							Description: "source says what set the limit; empty means Account.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "type is the AccountType that sets the limit, when source is AccountType.",
 							Type:        []string{"string"},
 							Format:      "",
 						},

@@ -28,7 +28,7 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 				Shadow: shadowOf(acc),
 			}
 			if l := acc.Spec.Limits; l != nil {
-				attrs.Limits = &cluster.Limits{MaxChildAccounts: l.MaxChildAccounts, MaxSubtreeAccounts: l.MaxSubtreeAccounts}
+				attrs.Limits = &cluster.Limits{MaxChildAccounts: l.MaxChildAccounts, MaxSubtreeAccounts: l.MaxSubtreeAccounts, MaxObjects: l.MaxObjects}
 			}
 			idx.Set(parent, acc.Name, id, attrs)
 		}

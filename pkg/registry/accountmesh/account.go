@@ -21,6 +21,7 @@ import (
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/objectcount"
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
 
@@ -37,12 +38,18 @@ type Index interface {
 	Limits(id cluster.ID) (maxChild cluster.Limit, maxSubtree []cluster.Limit)
 }
 
+// Objects counts the objects of accounts and says their limits.
+type Objects interface {
+	Limit(ctx context.Context, id cluster.ID) (objectcount.Limit, bool)
+	Count(id cluster.ID) int64
+}
+
 // NewStorage returns the storage of accounts, accounttypes and accountinfos. baseURL is the
 // external URL of the server, e.g. https://127.0.0.1:6443; account URLs are
 // baseURL/clusters/<path>. authz decides who may use which account type; purge deletes the
-// content of deleted accounts.
+// content of deleted accounts; objects tells AccountInfo the objects an account stores.
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index Index, baseURL string,
-	authz authorizer.Authorizer, purge PurgeFunc) (map[string]rest.Storage, error) {
+	authz authorizer.Authorizer, purge PurgeFunc, objects Objects) (map[string]rest.Storage, error) {
 	typeStorage, err := store.New(scheme, getter, accountTypeOptions(index))
 	if err != nil {
 		return nil, err
@@ -85,7 +92,7 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index 
 	if err != nil {
 		return nil, err
 	}
-	storages["accountinfos"] = &InfoREST{index: index}
+	storages["accountinfos"] = &InfoREST{index: index, objects: objects}
 	storages["accounts/content"] = &ContentREST{accounts: storages["accounts"].(rest.Getter), children: index, purge: purge}
 	storages["accounttypes"] = typeStorage["accounttypes"]
 	return storages, nil

@@ -19,7 +19,8 @@ import (
 
 // InfoREST serves the AccountInfo singleton of every account from the account index.
 type InfoREST struct {
-	index Index
+	index   Index
+	objects Objects
 }
 
 var (
@@ -96,7 +97,7 @@ func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) 
 		}
 		info.Spec.Consumer = &corev1alpha1.ConsumerInfo{Organization: org, Exports: e.Shadow.Exports}
 	}
-	info.Spec.Usage = r.usage(id)
+	info.Spec.Usage = r.usage(ctx, id)
 	// The organisation is the nearest org on the way up, the account itself included.
 	for a, ok := e, true; ok; a, ok = r.index.Lookup(a.Parent) {
 		if a.Type == corev1alpha1.TypeOrg {
@@ -111,7 +112,7 @@ func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) 
 }
 
 // usage counts the accounts below id against the limits that apply to them.
-func (r *InfoREST) usage(id cluster.ID) *corev1alpha1.AccountUsage {
+func (r *InfoREST) usage(ctx context.Context, id cluster.ID) *corev1alpha1.AccountUsage {
 	children, subtree := r.index.Usage(id)
 	u := &corev1alpha1.AccountUsage{ChildAccounts: int32(min(children, math.MaxInt32)), SubtreeAccounts: int32(min(subtree, math.MaxInt32))}
 	limit := func(l cluster.Limit) *corev1alpha1.EffectiveLimit {
@@ -128,6 +129,15 @@ func (r *InfoREST) usage(id cluster.ID) *corev1alpha1.AccountUsage {
 	for _, l := range maxSubtree {
 		if u.MaxSubtreeAccounts == nil || l.Value < u.MaxSubtreeAccounts.Value {
 			u.MaxSubtreeAccounts = limit(l)
+		}
+	}
+	if r.objects != nil {
+		u.Objects = r.objects.Count(id)
+		if l, ok := r.objects.Limit(ctx, id); ok {
+			u.MaxObjects = &corev1alpha1.EffectiveLimit{Value: int32(min(l.Value, math.MaxInt32)), Source: l.Source, Type: l.Type}
+			if e, ok := r.index.Lookup(l.SetBy); ok && l.SetBy != "" {
+				u.MaxObjects.SetBy = e.Path
+			}
 		}
 	}
 	return u

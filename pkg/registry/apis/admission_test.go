@@ -2,10 +2,12 @@ package apis
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
@@ -143,6 +145,79 @@ func TestCheckClaims(t *testing.T) {
 				return
 			}
 			require.ErrorContains(t, errs.ToAggregate(), tc.want)
+		})
+	}
+}
+
+func TestCheckAdmissionPolicies(t *testing.T) {
+	t.Parallel()
+	authz := fakeAuthorizer{
+		{user: "bob", verb: "get", group: "admissionregistration.k8s.io", resource: "validatingadmissionpolicybindings", name: "mine", account: "prov"},
+		{user: "bob", verb: "get", group: "admissionregistration.k8s.io", resource: "validatingadmissionpolicybindings", name: "mine", account: "other"},
+	}
+	export := func(names ...string) *apisv1alpha1.APIExport {
+		e := &apisv1alpha1.APIExport{}
+		for _, n := range names {
+			e.Spec.AdmissionPolicies = append(e.Spec.AdmissionPolicies, apisv1alpha1.ExportAdmissionPolicy{BindingName: n})
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name, user string
+		account    cluster.ID
+		e, old     *apisv1alpha1.APIExport
+		want       []string
+	}{
+		{name: "may get it", user: "bob", account: "prov", e: export("mine")},
+		{name: "may not get it", user: "bob", account: "prov", e: export("mine", "theirs"),
+			want: []string{`spec.admissionPolicies[1].bindingName: Forbidden: naming ValidatingAdmissionPolicyBinding "theirs" needs the right to get it in this account, which you do not have`}},
+		{name: "a grant elsewhere counts for nothing", user: "eve", account: "prov", e: export("mine"),
+			want: []string{`spec.admissionPolicies[0].bindingName: Forbidden: naming ValidatingAdmissionPolicyBinding "mine" needs the right to get it in this account, which you do not have`}},
+		{name: "what the export named already is not checked", user: "eve", account: "prov", e: export("theirs"), old: export("theirs", "mine")},
+		{name: "no user", account: "prov", e: export("mine"),
+			want: []string{`spec.admissionPolicies[0].bindingName: Forbidden: naming ValidatingAdmissionPolicyBinding "mine" needs the right to get it in this account, which you do not have`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := cluster.WithCluster(t.Context(), tc.account)
+			if tc.user != "" {
+				ctx = genericapirequest.WithUser(ctx, &user.DefaultInfo{Name: tc.user})
+			}
+			a := &admission{authz: authorizer.AuthorizerFunc(authz.Authorize)}
+			var got []string
+			for _, err := range a.checkAdmissionPolicies(ctx, tc.e, tc.old) {
+				got = append(got, err.Error())
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestValidateAdmissionPolicies(t *testing.T) {
+	t.Parallel()
+	many := make([]apisv1alpha1.ExportAdmissionPolicy, 17)
+	for i := range many {
+		many[i].BindingName = fmt.Sprintf("b%d", i)
+	}
+	for _, tc := range []struct {
+		name     string
+		policies []apisv1alpha1.ExportAdmissionPolicy
+		want     []string
+	}{
+		{name: "valid", policies: []apisv1alpha1.ExportAdmissionPolicy{{BindingName: "a"}, {BindingName: "b.c"}}},
+		{name: "twice", policies: []apisv1alpha1.ExportAdmissionPolicy{{BindingName: "a"}, {BindingName: "a"}},
+			want: []string{`spec.admissionPolicies[1].bindingName: Duplicate value: "a"`}},
+		{name: "not a name", policies: []apisv1alpha1.ExportAdmissionPolicy{{BindingName: "A_b"}},
+			want: []string{`spec.admissionPolicies[0].bindingName: Invalid value: "A_b": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`}},
+		{name: "too many", policies: many, want: []string{`spec.admissionPolicies: Too many: 17: must have at most 16 items`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, err := range validateAdmissionPolicies(tc.policies, field.NewPath("spec", "admissionPolicies")) {
+				got = append(got, err.Error())
+			}
+			require.Equal(t, tc.want, got)
 		})
 	}
 }

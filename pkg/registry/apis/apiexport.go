@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -52,18 +55,26 @@ func apiExportOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error) 
 		return store.Options{}, err
 	}
 	exportOf := func(obj runtime.Object) *apisv1alpha1.APIExport { return obj.(*apisv1alpha1.APIExport) }
+	a := &admission{index: deps.Index, authz: deps.Authorizer}
 	return store.Options{
 		Resource:  apisv1alpha1.Resource("apiexports"),
 		Singular:  "apiexport",
 		New:       func() runtime.Object { return &apisv1alpha1.APIExport{} },
 		NewList:   func() runtime.Object { return &apisv1alpha1.APIExportList{} },
 		HasStatus: true,
-		Validate: func(_ context.Context, obj runtime.Object) field.ErrorList {
-			return validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"), deps.BuiltinGroups())
+		Validate: func(ctx context.Context, obj runtime.Object) field.ErrorList {
+			if errs := validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"), deps.BuiltinGroups()); len(errs) > 0 {
+				return errs
+			}
+			return a.checkAdmissionPolicies(ctx, exportOf(obj), nil)
 		},
 		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 			errs := append(cel.Validate(ctx, obj, old), validateAPIExportSpec(&exportOf(obj).Spec, field.NewPath("spec"), deps.BuiltinGroups())...)
-			return append(errs, validateServiceChange(ctx, exportOf(obj), exportOf(old), deps.Consumers)...)
+			errs = append(errs, validateServiceChange(ctx, exportOf(obj), exportOf(old), deps.Consumers)...)
+			if len(errs) > 0 {
+				return errs
+			}
+			return a.checkAdmissionPolicies(ctx, exportOf(obj), exportOf(old))
 		},
 		ValidateStatusUpdate: cel.Validate,
 		ShortNames:           []string{"export"},
@@ -151,6 +162,62 @@ func validateAPIExportSpec(spec *apisv1alpha1.APIExportSpec, path *field.Path, b
 	}
 	if spec.Service != nil {
 		errs = append(errs, validateService(spec, path.Child("service"))...)
+	}
+	return append(errs, validateAdmissionPolicies(spec.AdmissionPolicies, path.Child("admissionPolicies"))...)
+}
+
+// maxAdmissionPolicies bounds spec.admissionPolicies.
+const maxAdmissionPolicies = 16
+
+// validateAdmissionPolicies checks that an export names at most maxAdmissionPolicies bindings,
+// each once, by valid names.
+func validateAdmissionPolicies(policies []apisv1alpha1.ExportAdmissionPolicy, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if n := len(policies); n > maxAdmissionPolicies {
+		errs = append(errs, field.TooMany(path, n, maxAdmissionPolicies))
+	}
+	seen := sets.New[string]()
+	for i, p := range policies {
+		name := path.Index(i).Child("bindingName")
+		for _, msg := range validation.IsDNS1123Subdomain(p.BindingName) {
+			errs = append(errs, field.Invalid(name, p.BindingName, msg))
+		}
+		if seen.Has(p.BindingName) {
+			errs = append(errs, field.Duplicate(name, p.BindingName))
+		}
+		seen.Insert(p.BindingName)
+	}
+	return errs
+}
+
+// checkAdmissionPolicies refuses to name, on create or when an update adds it, a
+// ValidatingAdmissionPolicyBinding the user may not get in the export's account: an export
+// imposes its policies on every consumer, so only who may see them may name them.
+func (a *admission) checkAdmissionPolicies(ctx context.Context, e, old *apisv1alpha1.APIExport) field.ErrorList {
+	named := sets.New[string]()
+	if old != nil {
+		for _, p := range old.Spec.AdmissionPolicies {
+			named.Insert(p.BindingName)
+		}
+	}
+	u, hasUser := genericapirequest.UserFrom(ctx)
+	var errs field.ErrorList
+	for i, p := range e.Spec.AdmissionPolicies {
+		if named.Has(p.BindingName) {
+			continue
+		}
+		allowed := false
+		if hasUser {
+			decision, _, err := a.authz.Authorize(ctx, authorizer.AttributesRecord{
+				User: u, Verb: "get", APIGroup: admissionregistrationv1.GroupName, APIVersion: "v1",
+				Resource: "validatingadmissionpolicybindings", Name: p.BindingName, ResourceRequest: true,
+			})
+			allowed = err == nil && decision == authorizer.DecisionAllow
+		}
+		if !allowed {
+			errs = append(errs, field.Forbidden(field.NewPath("spec", "admissionPolicies").Index(i).Child("bindingName"),
+				fmt.Sprintf("naming ValidatingAdmissionPolicyBinding %q needs the right to get it in this account, which you do not have", p.BindingName)))
+		}
 	}
 	return errs
 }

@@ -52,6 +52,9 @@ var effectivePolicyTable = store.NewTableConvertor(authorizationv1alpha1.Resourc
 	store.Column{Name: "Inherited", Type: "boolean", Description: "Whether the binding comes from an ancestor.", Value: func(obj runtime.Object) interface{} {
 		return obj.(*authorizationv1alpha1.EffectivePolicy).Spec.Inherited
 	}},
+	store.Column{Name: "Export", Type: "string", Description: "The bound APIExport that brings the binding, if any.", Value: func(obj runtime.Object) interface{} {
+		return obj.(*authorizationv1alpha1.EffectivePolicy).Spec.Export
+	}},
 )
 
 // New implements rest.Storage.
@@ -81,11 +84,15 @@ func (r *EffectivePolicyREST) list(ctx context.Context) (*authorizationv1alpha1.
 		if !ok {
 			continue
 		}
+		name := acc.Path + "." + e.Binding.Name
+		if e.Export != "" {
+			name = acc.Path + "." + e.Export + "." + e.Binding.Name
+		}
 		item := authorizationv1alpha1.EffectivePolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: acc.Path + "." + e.Binding.Name},
+			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: authorizationv1alpha1.EffectivePolicySpec{
 				Account: acc.Path, Inherited: e.Inherited, Inheritable: validatingpolicy.Inherited(e.Binding),
-				BindingName: e.Binding.Name, Binding: *e.Binding.Spec.DeepCopy(),
+				Export: e.Export, BindingName: e.Binding.Name, Binding: *e.Binding.Spec.DeepCopy(),
 			},
 		}
 		if e.Policy != nil {

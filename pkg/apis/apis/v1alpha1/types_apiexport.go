@@ -105,6 +105,26 @@ type APIExportSpec struct {
 	// it be removed, while the export has bindings.
 	// +optional
 	Service *ServiceSpec `json:"service,omitempty"`
+
+	// admissionPolicies name ValidatingAdmissionPolicyBindings of this account, at most 16,
+	// that apply to the exported resources in every account that binds them: each binding's
+	// policy and params are resolved in this account, and it is evaluated only for requests on
+	// this export's resources there, whatever its match says. Consumers see them in their
+	// effectivepolicies and cannot change or remove them. Naming a binding needs the right to
+	// get it.
+	// +optional
+	// +listType=map
+	// +listMapKey=bindingName
+	AdmissionPolicies []ExportAdmissionPolicy `json:"admissionPolicies,omitempty"`
+}
+
+// ExportAdmissionPolicy names a ValidatingAdmissionPolicyBinding of the export's account that
+// applies to the export's resources wherever they are bound.
+type ExportAdmissionPolicy struct {
+	// bindingName is the ValidatingAdmissionPolicyBinding's name. A binding that does not
+	// exist (yet) does nothing.
+	// +required
+	BindingName string `json:"bindingName"`
 }
 
 // ServiceModel says how a managed service serves its consumers.

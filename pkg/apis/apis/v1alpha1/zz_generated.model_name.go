@@ -97,6 +97,11 @@ func (in Catalog) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ExportAdmissionPolicy) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.ExportAdmissionPolicy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ExportReference) OpenAPIModelName() string {
 	return "io.accountmesh.apis.v1alpha1.ExportReference"
 }

@@ -6,10 +6,12 @@ import (
 )
 
 // EffectivePolicy is one ValidatingAdmissionPolicyBinding that applies in the account it is
-// read in: a binding of the account itself, or one labelled accountmesh.io/inherit: "true" in
-// an ancestor, with the policy it binds (both resolved where the binding lives). Its name is
-// <account path>.<binding name>. It is computed on every request and never stored; the
-// bindings it shows can be changed only in the account they live in.
+// read in: a binding of the account itself, one labelled accountmesh.io/inherit: "true" in
+// an ancestor, or one an APIExport bound here names in spec.admissionPolicies, with the policy
+// it binds (both resolved where the binding lives). Its name is <account path>.<binding name>,
+// or <account path>.<export name>.<binding name> for an export's. It is computed on every
+// request and never stored; the bindings it shows can be changed only in the account they live
+// in.
 //
 // +genclient
 // +genclient:nonNamespaced
@@ -37,6 +39,10 @@ type EffectivePolicySpec struct {
 	// inheritable is true when the binding is labelled to apply in descendants too.
 	// +optional
 	Inheritable bool `json:"inheritable,omitempty"`
+	// export is set when the binding comes from the APIExport of that name in account, bound
+	// here: it applies to that export's resources only.
+	// +optional
+	Export string `json:"export,omitempty"`
 	// bindingName is the ValidatingAdmissionPolicyBinding's name.
 	// +required
 	BindingName string `json:"bindingName"`

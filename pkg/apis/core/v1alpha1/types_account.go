@@ -119,7 +119,7 @@ type AccountSpec struct {
 	Limits *AccountLimits `json:"limits,omitempty"`
 }
 
-// AccountLimits bound the accounts below an account.
+// AccountLimits bound the account and the accounts below it.
 type AccountLimits struct {
 	// maxChildAccounts is how many child accounts the account, and each account below it, may
 	// have.
@@ -129,6 +129,11 @@ type AccountLimits struct {
 	// maxSubtreeAccounts is how many accounts there may be below the account, at any depth.
 	// +optional
 	MaxSubtreeAccounts *int32 `json:"maxSubtreeAccounts,omitempty"`
+
+	// maxObjects is how many objects, of all resources, the account, and each account below
+	// it, may store.
+	// +optional
+	MaxObjects *int32 `json:"maxObjects,omitempty"`
 }
 
 // AccountStatus is the observed state of an account.

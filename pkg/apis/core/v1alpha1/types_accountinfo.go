@@ -96,7 +96,31 @@ type AccountUsage struct {
 	// ancestor, if any.
 	// +optional
 	MaxSubtreeAccounts *EffectiveLimit `json:"maxSubtreeAccounts,omitempty"`
+
+	// objects is the number of objects the account stores, of all resources, as the server last
+	// counted them: creations are counted as they are admitted, deletions when the server
+	// counts again (every 30 s).
+	// +required
+	Objects int64 `json:"objects"`
+
+	// maxObjects is the effective limit on the objects the account stores, if any: the
+	// smallest set by its Account object or an ancestor's, its type, or the platform.
+	// +optional
+	MaxObjects *EffectiveLimit `json:"maxObjects,omitempty"`
 }
+
+// LimitSource says what set a limit.
+type LimitSource string
+
+// The sources of a limit.
+const (
+	// LimitSourceAccount is the Account object of the account setBy names.
+	LimitSourceAccount LimitSource = "Account"
+	// LimitSourceAccountType is the AccountType named type, defined in the account setBy names.
+	LimitSourceAccountType LimitSource = "AccountType"
+	// LimitSourcePlatform is the server's --default-max-objects-per-account; setBy is empty.
+	LimitSourcePlatform LimitSource = "Platform"
+)
 
 // EffectiveLimit is a limit and the account that set it.
 type EffectiveLimit struct {
@@ -104,9 +128,18 @@ type EffectiveLimit struct {
 	// +required
 	Value int32 `json:"value"`
 
-	// setBy is the path of the account whose Account object sets it.
+	// setBy is the path of the account whose Account object sets it, or, for a type's limit,
+	// where the type is defined.
 	// +required
 	SetBy string `json:"setBy"`
+
+	// source says what set the limit; empty means Account.
+	// +optional
+	Source LimitSource `json:"source,omitempty"`
+
+	// type is the AccountType that sets the limit, when source is AccountType.
+	// +optional
+	Type string `json:"type,omitempty"`
 }
 
 // AccountReference points to an account by path and cluster ID.

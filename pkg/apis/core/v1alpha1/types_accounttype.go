@@ -124,6 +124,19 @@ type AccountTypeSpec struct {
 	// +optional
 	// +listType=atomic
 	DefaultResources []runtime.RawExtension `json:"defaultResources,omitempty"`
+
+	// limits are defaults for accounts of this type, and of the types extending it: an
+	// account's effective limit is the smallest of its type's (and of the types it extends),
+	// those its Account object and its ancestors' set, and the platform's.
+	// +optional
+	Limits *AccountTypeLimits `json:"limits,omitempty"`
+}
+
+// AccountTypeLimits bound each account of a type.
+type AccountTypeLimits struct {
+	// maxObjects is how many objects, of all resources, an account of the type may store.
+	// +optional
+	MaxObjects *int32 `json:"maxObjects,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -72,6 +72,11 @@ func (in AccountType) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccountTypeLimits) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.AccountTypeLimits"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in AccountTypeList) OpenAPIModelName() string {
 	return "io.accountmesh.core.v1alpha1.AccountTypeList"
 }
