@@ -144,6 +144,8 @@ func addInternalTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(internal(admissionregistrationv1.GroupName),
 		&admissionregistrationv1.ValidatingAdmissionPolicy{}, &admissionregistrationv1.ValidatingAdmissionPolicyList{},
 		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{},
+		&admissionregistrationv1.ValidatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfigurationList{},
+		&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.MutatingWebhookConfigurationList{},
 	)
 	s.AddKnownTypes(internal(orchestrationv1alpha1.GroupName),
 		&orchestrationv1alpha1.OrchestrationContext{}, &orchestrationv1alpha1.OrchestrationContextList{},

@@ -46,6 +46,10 @@ type Options struct {
 	// ShutdownWatchGrace bounds how long shutdown waits for open watches to end: they are
 	// ended cleanly once the listener closes, so that clients resume elsewhere.
 	ShutdownWatchGrace time.Duration
+	// AdmissionWebhookAllowLoopback lets tenants' admission webhooks call loopback addresses
+	// (for tests and development); link-local, unspecified and multicast addresses stay
+	// refused.
+	AdmissionWebhookAllowLoopback bool
 }
 
 // NewOptions returns the default options.
@@ -71,6 +75,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often replicas try to acquire or renew the controllers' lease.")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "On SIGTERM, how long /readyz fails while requests are still served, before the listener closes (for load balancers in front of replicas).")
 	fs.DurationVar(&o.ShutdownWatchGrace, "shutdown-watch-termination-grace-period", o.ShutdownWatchGrace, "On SIGTERM, how long to wait for open watches to end after the listener closed; watches are ended cleanly so that clients resume on another replica.")
+	fs.BoolVar(&o.AdmissionWebhookAllowLoopback, "admission-webhook-allow-loopback", o.AdmissionWebhookAllowLoopback, "Let admission webhooks of accounts call loopback addresses (for tests and development only: any tenant could then reach services on the server's machine).")
 	o.Authentication.AddFlags(fs)
 }
 

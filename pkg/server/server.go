@@ -83,6 +83,8 @@ type apiServer struct {
 	crdGroups *crdgroup.Plugin
 	// policies enforce every account's ValidatingAdmissionPolicies.
 	policies *admissionPolicies
+	// webhooks call every account's admission webhooks.
+	webhooks *admissionWebhooks
 	// quotaAdmission enforces every account's ResourceQuotas; quotas caches them.
 	quotaAdmission *resourcequota.Plugin
 	quotas         *client.SharedInformer
@@ -135,6 +137,7 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 	s.admission = namespacelifecycle.New()
 	s.crdGroups = crdgroup.New()
 	s.policies = newAdmissionPolicies(s.Index)
+	s.webhooks = newAdmissionWebhooks(s.Index, c.Options.AdmissionWebhookAllowLoopback)
 	s.discovery, s.openapi = &discovery.Discovery{}, openapi.New()
 	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
 		return nil, err
@@ -183,6 +186,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 		return nil, err
 	}
 	if err := s.watchAdmissionPolicies(); err != nil {
+		return nil, err
+	}
+	if err := s.watchAdmissionWebhooks(); err != nil {
 		return nil, err
 	}
 	if err := s.watchQuotas(); err != nil {
@@ -266,7 +272,7 @@ func (s *apiServer) installAPIs() error {
 	if err != nil {
 		return err
 	}
-	admissionStorage, err := admissionregistration.NewStorage(scheme.Scheme, getter)
+	admissionStorage, err := admissionregistration.NewStorage(scheme.Scheme, getter, s.webhooks.egress.CheckURL)
 	if err != nil {
 		return err
 	}

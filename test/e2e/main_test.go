@@ -62,7 +62,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer closeAuth()
-	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), append([]string{"--etcd-servers", e.Endpoint}, authArgs...)...)
+	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), append([]string{"--etcd-servers", e.Endpoint, "--admission-webhook-allow-loopback"}, authArgs...)...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
