@@ -41,9 +41,13 @@ func TestValidateWebhookConfiguration(t *testing.T) {
 			h.ClientConfig = admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Namespace: "a", Name: "b"}}
 		}, "webhooks[0].clientConfig.service"},
 		{"no url", func(h *admissionregistrationv1.ValidatingWebhook) { h.ClientConfig.URL = nil }, "webhooks[0].clientConfig.url"},
-		{"http", func(h *admissionregistrationv1.ValidatingWebhook) { h.ClientConfig.URL = ptr.To("http://hooks.example.com") }, "webhooks[0].clientConfig.url"},
+		{"http", func(h *admissionregistrationv1.ValidatingWebhook) {
+			h.ClientConfig.URL = ptr.To("http://hooks.example.com")
+		}, "webhooks[0].clientConfig.url"},
 		{"refused by the egress check", func(h *admissionregistrationv1.ValidatingWebhook) { h.ClientConfig.URL = ptr.To("https://internal/x") }, "webhooks[0].clientConfig.url"},
-		{"query", func(h *admissionregistrationv1.ValidatingWebhook) { h.ClientConfig.URL = ptr.To("https://hooks.example.com/?a=b") }, "webhooks[0].clientConfig.url"},
+		{"query", func(h *admissionregistrationv1.ValidatingWebhook) {
+			h.ClientConfig.URL = ptr.To("https://hooks.example.com/?a=b")
+		}, "webhooks[0].clientConfig.url"},
 		{"short name", func(h *admissionregistrationv1.ValidatingWebhook) { h.Name = "check" }, "webhooks[0].name"},
 		{"no side effects", func(h *admissionregistrationv1.ValidatingWebhook) { h.SideEffects = nil }, "webhooks[0].sideEffects"},
 		{"side effects Some", func(h *admissionregistrationv1.ValidatingWebhook) {
