@@ -64,8 +64,9 @@ var viewRules = []rbacv1.PolicyRule{
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
 	rule(readVerbs, apisv1alpha1.GroupName, "apiresourceschemas", "apiexports", "apiexports/status", "apibindings", "apibindings/status",
 		"serviceinstances", "serviceinstances/status"),
-	// The admission policies that apply, inherited ones included: who writes should know.
-	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "effectivepolicies"),
+	// The admission policies and webhooks that apply, inherited ones included: who writes
+	// should know.
+	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "effectivepolicies", "effectivewebhooks"),
 	rule(readVerbs, orchestrationv1alpha1.GroupName, "orchestrationcontexts", "orchestrationcontexts/status"),
 }
 

@@ -134,6 +134,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&authorizationv1alpha1.AccessibleAccount{}, &authorizationv1alpha1.AccessibleAccountList{},
 		&authorizationv1alpha1.AccessGrant{}, &authorizationv1alpha1.AccessGrantList{},
 		&authorizationv1alpha1.EffectivePolicy{}, &authorizationv1alpha1.EffectivePolicyList{},
+		&authorizationv1alpha1.EffectiveWebhook{}, &authorizationv1alpha1.EffectiveWebhookList{},
 	)
 	s.AddKnownTypes(internal(apisv1alpha1.GroupName),
 		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},

@@ -20,6 +20,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/webhook"
+	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client/clientset/versioned"
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
 
@@ -273,9 +275,43 @@ func TestInheritedWebhook(t *testing.T) {
 	require.Equal(t, map[string][]string{"deny-in-child": {child.Path}}, h.seen("deny-in-child"))
 	require.Equal(t, map[string][]string{"allowed-in-child": {child.Path}}, h.seen("allowed-in-child"))
 
-	// The child sees its parent's configuration nowhere in its own API.
+	// The child sees its parent's configuration nowhere in its own API, but among its
+	// effective webhooks, read-only, with where it comes from; the parent's own mutating
+	// configuration is not there.
 	_, err = child.Kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(t.Context(), "inherited", metav1.GetOptions{})
 	require.True(t, apierrors.IsNotFound(err), "%v", err)
+	viewer := framework.RandomName("viewer-")
+	framework.Kubectl(t, child.Kubeconfig, "create", "clusterrolebinding", "viewer", "--clusterrole=view", "--user="+viewer)
+	c, err := versioned.NewForConfig(userConfig(t, child.Path, viewer))
+	require.NoError(t, err)
+	var list *authorizationv1alpha1.EffectiveWebhookList
+	framework.Eventually(t, grantTimeout, func(ctx context.Context) (bool, error) {
+		list, err = c.AuthorizationV1alpha1().EffectiveWebhooks().List(ctx, metav1.ListOptions{})
+		return err == nil, nil
+	}, "the viewer could not list effective webhooks: %v", err)
+	require.Len(t, list.Items, 1)
+	item := list.Items[0]
+	require.Equal(t, parent.Path+".validating.inherited", item.Name)
+	require.Equal(t, parent.Path, item.Spec.Account)
+	require.True(t, item.Spec.Inherited)
+	require.True(t, item.Spec.Inheritable)
+	require.Len(t, item.Spec.Validating, 1)
+	require.Equal(t, "inherited.hooks.example.com", item.Spec.Validating[0].Name)
+	out := framework.Kubectl(t, userKubeconfig(t, child.Path, viewer), "get", "effectivewebhooks")
+	require.Contains(t, out, parent.Path+".validating.inherited")
+	_, stderr, err := framework.KubectlResult(t, userKubeconfig(t, child.Path, viewer), "", "delete", "effectivewebhook", parent.Path+".validating.inherited")
+	require.Error(t, err)
+	require.Contains(t, strings.ToLower(stderr), "forbidden")
+
+	// In the parent, both of its own are effective, neither inherited.
+	pc, err := versioned.NewForConfig(parent.Config)
+	require.NoError(t, err)
+	own, err := pc.AuthorizationV1alpha1().EffectiveWebhooks().List(t.Context(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, own.Items, 2)
+	for _, it := range own.Items {
+		require.False(t, it.Spec.Inherited, it.Name)
+	}
 }
 
 // TestWebhookURLsRefused: a webhook must be called by an https URL whose host resolves to
