@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/webhook"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
@@ -239,8 +240,30 @@ webhooks:
 			start := time.Now()
 			require.NoError(t, create("Ignore"), "failurePolicy Ignore lets the request through")
 			t.Logf("%s webhook with Ignore: request took %s", tc.name, time.Since(start))
+
+			// Counted, without the tenant's webhook names.
+			metrics := scrapeMetrics(t)
+			require.NotContains(t, metrics, "hooks.example.com", "a tenant's webhook name in a metric")
+			require.Regexp(t, `apiserver_admission_webhook_rejection_count\{error_type="calling_webhook_error",name="unexpected",operation="CREATE",rejection_code="[0-9]+",type="validating"\} [1-9]`, metrics)
+			require.Regexp(t, `apiserver_admission_webhook_fail_open_count\{name="unexpected",type="validating"\} [1-9]`, metrics)
 		})
 	}
+}
+
+// scrapeMetrics returns the server's /metrics, read as a platform admin.
+func scrapeMetrics(t *testing.T) string {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(server.Config)
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, server.BaseURL+"/metrics", nil)
+	require.NoError(t, err)
+	resp, err := hc.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return string(body)
 }
 
 // closedURL returns an https URL of a loopback port nothing listens on.
