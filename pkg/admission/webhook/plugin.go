@@ -181,7 +181,8 @@ func (p *Plugin) forRequest(ctx context.Context, a admission.Attributes) (*accou
 	}
 	acc, ok := p.c.Accounts.Lookup(id)
 	if !ok {
-		return nil, nil, nil
+		// Webhooks apply but the account cannot be named to them: refuse, never skip them.
+		return nil, nil, admission.NewForbidden(a, errors.New("not yet ready to handle request"))
 	}
 	return ps, withAccount(a, acc), nil
 }
