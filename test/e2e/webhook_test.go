@@ -35,6 +35,8 @@ type hookServer struct {
 
 	mu       sync.Mutex
 	requests []*admissionv1.AdmissionRequest
+	// paths are the paths the requests were sent to, in the same order.
+	paths []string
 }
 
 func newHookServer(t *testing.T) *hookServer {
@@ -55,6 +57,7 @@ func (h *hookServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Lock()
 	h.requests = append(h.requests, review.Request)
+	h.paths = append(h.paths, r.URL.Path)
 	h.mu.Unlock()
 	resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
 	switch r.URL.Path {
@@ -72,10 +75,27 @@ func (h *hookServer) serve(w http.ResponseWriter, r *http.Request) {
 		patch := `[{"op":"add","path":"/metadata/labels","value":{"mutated":"yes"}}]`
 		pt := admissionv1.PatchTypeJSONPatch
 		resp.Patch, resp.PatchType = []byte(patch), &pt
+	case "/data":
+		patch := `[{"op":"add","path":"/data","value":{"from":"webhook"}}]`
+		pt := admissionv1.PatchTypeJSONPatch
+		resp.Patch, resp.PatchType = []byte(patch), &pt
 	}
 	review.Response, review.Request = resp, nil
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(review)
+}
+
+// calls returns how often the webhook at path was sent a request for the object named name.
+func (h *hookServer) calls(path, name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for i, r := range h.requests {
+		if r.Name == name && h.paths[i] == path {
+			n++
+		}
+	}
+	return n
 }
 
 // seen returns the requests the webhook was sent for objects named with prefix, with the path
@@ -194,6 +214,35 @@ func TestMutatingWebhook(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, other.Labels)
 	require.Empty(t, h.seen("plain-"))
+	// Reinvocation: a webhook with reinvocationPolicy IfNeeded is called again when a later
+	// webhook changed the object; one with Never is not.
+	framework.KubectlStdin(t, acc.Kubeconfig, fmt.Sprintf(`apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: reinvoke}
+webhooks:
+- name: first.hooks.example.com
+  clientConfig: {url: %q, caBundle: %s}
+  rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}]
+  objectSelector: {matchLabels: {reinvoke: "yes"}}
+  reinvocationPolicy: IfNeeded
+  sideEffects: None
+  admissionReviewVersions: [v1]
+- name: second.hooks.example.com
+  clientConfig: {url: %q, caBundle: %s}
+  rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}]
+  objectSelector: {matchLabels: {reinvoke: "yes"}}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+`, h.srv.URL+"/allow", b64(h.caBundle), h.srv.URL+"/data", b64(h.caBundle)), "apply", "-f", "-")
+	var name string
+	framework.Eventually(t, 30*time.Second, func(ctx context.Context) (bool, error) {
+		name = framework.RandomName("r-")
+		cm, err := acc.Kube.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+			Name: name, Labels: map[string]string{"reinvoke": "yes"}}}, metav1.CreateOptions{})
+		return err == nil && cm.Data["from"] == "webhook", err
+	}, "the reinvoked webhooks never took effect")
+	require.Equal(t, 2, h.calls("/allow", name), "the IfNeeded webhook is called again after the later one changed the object")
+	require.Equal(t, 1, h.calls("/data", name), "the Never webhook is called once")
 }
 
 // TestWebhookFailurePolicy: a webhook that hangs is cut at its timeoutSeconds; with
