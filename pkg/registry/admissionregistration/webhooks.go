@@ -3,6 +3,7 @@ package admissionregistration
 import (
 	"context"
 	"slices"
+	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,6 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	"k8s.io/apiserver/pkg/cel/environment"
 	webhookutil "k8s.io/apiserver/pkg/util/webhook"
 
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
@@ -202,6 +206,30 @@ func validateWebhooks(ctx context.Context, hooks []webhook, check CheckURL) fiel
 		}
 		errs = append(errs, validateReviewVersions(h.admissionReviewVersions, p.Child("admissionReviewVersions"))...)
 		errs = append(errs, validateMatchConditions(h.matchConditions, p.Child("matchConditions"))...)
+		errs = append(errs, compileMatchConditions(h.matchConditions, p.Child("matchConditions"))...)
+	}
+	return errs
+}
+
+// conditionCompiler compiles webhooks' matchConditions as upstream's plugins do.
+var conditionCompiler = sync.OnceValue(func() plugincel.Compiler {
+	return plugincel.NewCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+})
+
+// compileMatchConditions refuses matchConditions that do not compile to a bool, as upstream
+// does when a webhook configuration is written: one that cannot be evaluated would fail every
+// request the webhook matches.
+func compileMatchConditions(conditions []admissionregistrationv1.MatchCondition, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, c := range conditions {
+		if c.Expression == "" {
+			continue
+		}
+		r := conditionCompiler().CompileCELExpression(&matchconditions.MatchCondition{Name: c.Name, Expression: c.Expression},
+			plugincel.OptionalVariableDeclarations{HasAuthorizer: true}, environment.NewExpressions)
+		if r.Error != nil {
+			errs = append(errs, field.Invalid(p.Index(i).Child("expression"), c.Expression, r.Error.Detail))
+		}
 	}
 	return errs
 }
@@ -246,9 +274,7 @@ func validateReviewVersions(versions []string, p *field.Path) field.ErrorList {
 	return errs
 }
 
-// validateMatchConditions requires unique qualified names and expressions; as for policies,
-// expressions are compiled when they are used (a condition that does not compile fails the
-// request closed, naming the error).
+// validateMatchConditions requires unique qualified names and expressions.
 func validateMatchConditions(conditions []admissionregistrationv1.MatchCondition, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(conditions) > maxMatchConditions {

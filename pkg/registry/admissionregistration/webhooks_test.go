@@ -62,6 +62,16 @@ func TestValidateWebhookConfiguration(t *testing.T) {
 		{"match condition without expression", func(h *admissionregistrationv1.ValidatingWebhook) {
 			h.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "a"}}
 		}, "webhooks[0].matchConditions[0].expression"},
+		{"match condition that does not compile", func(h *admissionregistrationv1.ValidatingWebhook) {
+			h.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "a", Expression: "object.metadata.name =="}}
+		}, "webhooks[0].matchConditions[0].expression"},
+		{"match condition that is not a bool", func(h *admissionregistrationv1.ValidatingWebhook) {
+			h.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "a", Expression: "'x'"}}
+		}, "webhooks[0].matchConditions[0].expression"},
+		{"match condition with the authorizer", func(h *admissionregistrationv1.ValidatingWebhook) {
+			h.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "a",
+				Expression: "authorizer.group('').resource('configmaps').check('get').allowed() && request.userInfo.username != 'x'"}}
+		}, ""},
 		{"rule without resources", func(h *admissionregistrationv1.ValidatingWebhook) { h.Rules[0].Resources = nil }, "webhooks[0].rules[0].resources"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
