@@ -182,6 +182,18 @@ func TestValidatingWebhook(t *testing.T) {
 	require.Equal(t, []string{acc.ClusterID}, []string(review.UserInfo.Extra[webhook.AccountIDExtraKey]))
 	require.Equal(t, "default", review.Namespace)
 
+	// A dry run reaches the webhook (sideEffects None), marked as such, and stores nothing.
+	_, err = acc.Kube.CoreV1().ConfigMaps("default").Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "deny-dry"}},
+		metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	require.ErrorContains(t, err, "the test webhook refuses deny-dry")
+	h.mu.Lock()
+	for _, r := range h.requests {
+		if r.Name == "deny-dry" {
+			require.True(t, r.DryRun != nil && *r.DryRun, "the review says it is a dry run")
+		}
+	}
+	h.mu.Unlock()
+
 	// The sibling's requests never reach the webhook, whatever their name.
 	for i := range 3 {
 		_, err := createConfigMap(t, sibling, fmt.Sprintf("deny-sibling-%d", i))
