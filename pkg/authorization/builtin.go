@@ -64,8 +64,9 @@ var viewRules = []rbacv1.PolicyRule{
 	rule(readVerbs, corev1alpha1.GroupName, "accounts", "accounts/status", "accountinfos", "accounttypes"),
 	rule(readVerbs, apisv1alpha1.GroupName, "apiresourceschemas", "apiexports", "apiexports/status", "apibindings", "apibindings/status",
 		"serviceinstances", "serviceinstances/status"),
-	// The admission policies that apply, inherited ones included: who writes should know.
-	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "effectivepolicies"),
+	// The admission policies and webhooks that apply, inherited ones included: who writes
+	// should know.
+	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "effectivepolicies", "effectivewebhooks"),
 	rule(readVerbs, orchestrationv1alpha1.GroupName, "orchestrationcontexts", "orchestrationcontexts/status"),
 }
 
@@ -95,6 +96,9 @@ var adminRules = []rbacv1.PolicyRule{
 	// The account's admission policies (their status is the server's to write).
 	rule(allVerbs, admissionregistrationv1.GroupName, "validatingadmissionpolicies", "validatingadmissionpolicybindings"),
 	rule(readVerbs, admissionregistrationv1.GroupName, "validatingadmissionpolicies/status"),
+	// The account's admission webhooks: they see every object they match, so they are the
+	// admin's, not edit's.
+	rule(allVerbs, admissionregistrationv1.GroupName, "validatingwebhookconfigurations", "mutatingwebhookconfigurations"),
 	// Questions about others in the account, as upstream's cluster-admin may ask them (and its
 	// admin, in a namespace): so that the account's admin may grant system:auth-delegator.
 	rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),

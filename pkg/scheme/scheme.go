@@ -134,6 +134,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 		&authorizationv1alpha1.AccessibleAccount{}, &authorizationv1alpha1.AccessibleAccountList{},
 		&authorizationv1alpha1.AccessGrant{}, &authorizationv1alpha1.AccessGrantList{},
 		&authorizationv1alpha1.EffectivePolicy{}, &authorizationv1alpha1.EffectivePolicyList{},
+		&authorizationv1alpha1.EffectiveWebhook{}, &authorizationv1alpha1.EffectiveWebhookList{},
 	)
 	s.AddKnownTypes(internal(apisv1alpha1.GroupName),
 		&apisv1alpha1.APIResourceSchema{}, &apisv1alpha1.APIResourceSchemaList{},
@@ -144,6 +145,8 @@ func addInternalTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(internal(admissionregistrationv1.GroupName),
 		&admissionregistrationv1.ValidatingAdmissionPolicy{}, &admissionregistrationv1.ValidatingAdmissionPolicyList{},
 		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{},
+		&admissionregistrationv1.ValidatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfigurationList{},
+		&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.MutatingWebhookConfigurationList{},
 	)
 	s.AddKnownTypes(internal(orchestrationv1alpha1.GroupName),
 		&orchestrationv1alpha1.OrchestrationContext{}, &orchestrationv1alpha1.OrchestrationContextList{},

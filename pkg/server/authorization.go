@@ -37,7 +37,7 @@ func (s *apiServer) installAuthorization() error {
 			"subjectaccessreviews":      &authzregistry.SubjectAccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
 			"localsubjectaccessreviews": &authzregistry.LocalSubjectAccessReviewREST{Authorizer: s.Generic.Authorization.Authorizer},
 		}},
-		apiGroup{authorizationv1alpha1.SchemeGroupVersion, authzregistry.NewStorage(policy, s.policies.index, s.Index)},
+		apiGroup{authorizationv1alpha1.SchemeGroupVersion, authzregistry.NewStorage(policy, s.policies.index, s.webhooks.index, s.Index)},
 	); err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
 	"github.com/accountmesh/accountmesh/pkg/admission/resourcequota"
 	"github.com/accountmesh/accountmesh/pkg/admission/validatingpolicy"
+	"github.com/accountmesh/accountmesh/pkg/admission/webhook"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
@@ -135,13 +136,17 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	// The clients exist once the server does, before it serves.
 	core := validatingpolicy.CoreClientsFunc(func(c string) corev1client.CoreV1Interface { return s.clients.CoreV1(c) })
 	policies := validatingpolicy.New(s.policies.index, g.Authorization.Authorizer, s.authz.Policy(), s.admission, core, s.policies.synced)
+	// Webhooks come after the policies, as upstream's: mutating webhooks after every other
+	// mutation, validating ones after the policies.
+	webhooks := webhook.New(webhook.Config{Index: s.webhooks.index, Accounts: s.Index, Authorizer: g.Authorization.Authorizer,
+		Rules: s.authz.Policy(), Namespaces: s.admission, Core: core, Egress: s.webhooks.egress, Synced: s.webhooks.synced})
 	// Quotas come after everything that may refuse a request, as upstream's: a refused request
 	// is not counted.
 	s.quotaAdmission = resourcequota.New(core)
-	g.AdmissionControl = admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), accountlimits.New(s.Index), s.crdGroups,
-		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies, s.quotaAdmission,
+	g.AdmissionControl = webhook.WithReinvocation(admission.NewChainHandler(s.admission, accountlifecycle.New(s.Index), accountlimits.New(s.Index), s.crdGroups,
+		escalation, accounttypedefaults.New(g.Authorization.Authorizer, escalation), policies, webhooks, s.quotaAdmission,
 		// Last: only creations every other plugin admitted count against the account's objects.
-		accountlimits.NewObjects(s.objects, s.Index))
+		accountlimits.NewObjects(s.objects, s.Index)))
 
 	namer := openapinamer.NewDefinitionNamer(scheme.Scheme)
 	g.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.Definitions, namer)

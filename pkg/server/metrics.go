@@ -81,6 +81,19 @@ var policyLabelledMetrics = []string{
 	"apiserver_validating_admission_policy_check_duration_seconds",
 }
 
+// webhookLabelledMetrics are the upstream (v0.37) metrics of admission webhooks, labelled with
+// the names tenants give their webhooks; boundMetricLabels records every name as "unexpected".
+var webhookLabelledMetrics = []string{
+	// k8s.io/apiserver/pkg/admission/metrics
+	"apiserver_admission_webhook_admission_duration_seconds",
+	"apiserver_admission_webhook_rejection_count",
+	"apiserver_admission_webhook_fail_open_count",
+	"apiserver_admission_webhook_request_total",
+	"apiserver_admission_match_condition_evaluation_errors_total",
+	"apiserver_admission_match_condition_exclusions_total",
+	"apiserver_admission_match_condition_evaluation_seconds",
+}
+
 // builtinSubresources are the subresources the server serves, custom resources' included.
 var builtinSubresources = []string{"", "status", "scale", "token", "finalize", "content", "approval", "proxy", "log", "binding", "eviction"}
 
@@ -115,6 +128,10 @@ func boundMetricLabels(s *runtime.Scheme) {
 		for _, label := range []string{"policy", "policy_binding"} {
 			allow[m+","+label] = ""
 		}
+	}
+	// So are webhooks.
+	for _, m := range webhookLabelledMetrics {
+		allow[m+",name"] = ""
 	}
 	metrics.SetLabelAllowList(allow)
 }

@@ -49,6 +49,10 @@ type Options struct {
 	// DefaultMaxObjectsPerAccount is the platform's limit on the objects every account but
 	// root stores; 0 sets none. Account and AccountType limits can only lower it.
 	DefaultMaxObjectsPerAccount int32
+	// AdmissionWebhookAllowLoopback lets tenants' admission webhooks call loopback addresses
+	// (for tests and development); link-local, unspecified and multicast addresses stay
+	// refused.
+	AdmissionWebhookAllowLoopback bool
 }
 
 // NewOptions returns the default options.
@@ -75,6 +79,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "On SIGTERM, how long /readyz fails while requests are still served, before the listener closes (for load balancers in front of replicas).")
 	fs.DurationVar(&o.ShutdownWatchGrace, "shutdown-watch-termination-grace-period", o.ShutdownWatchGrace, "On SIGTERM, how long to wait for open watches to end after the listener closed; watches are ended cleanly so that clients resume on another replica.")
 	fs.Int32Var(&o.DefaultMaxObjectsPerAccount, "default-max-objects-per-account", o.DefaultMaxObjectsPerAccount, "How many objects, of all resources, every account but root may store; 0 sets no limit. Account.spec.limits.maxObjects and AccountType.spec.limits.maxObjects can only lower it.")
+	fs.BoolVar(&o.AdmissionWebhookAllowLoopback, "admission-webhook-allow-loopback", o.AdmissionWebhookAllowLoopback, "Let admission webhooks of accounts call loopback addresses (for tests and development only: any tenant could then reach services on the server's machine).")
 	o.Authentication.AddFlags(fs)
 }
 

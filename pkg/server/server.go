@@ -85,6 +85,8 @@ type apiServer struct {
 	crdGroups *crdgroup.Plugin
 	// policies enforce every account's ValidatingAdmissionPolicies.
 	policies *admissionPolicies
+	// webhooks call every account's admission webhooks.
+	webhooks *admissionWebhooks
 	// quotaAdmission enforces every account's ResourceQuotas; quotas caches them.
 	quotaAdmission *resourcequota.Plugin
 	// objects counts every account's objects, for their limits.
@@ -141,6 +143,7 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 	s.policies = newAdmissionPolicies(s.Index)
 	objectcount.Register()
 	s.objects = objectcount.New(d.etcdClient, c.Options.EtcdPrefix, s.Index, int64(c.Options.DefaultMaxObjectsPerAccount))
+	s.webhooks = newAdmissionWebhooks(s.Index, c.Options.AdmissionWebhookAllowLoopback)
 	s.discovery, s.openapi = &discovery.Discovery{}, openapi.New()
 	if s.Generic, err = s.genericConfig(d.listener, d.externalAddress, d.pki, s.authn); err != nil {
 		return nil, err
@@ -189,6 +192,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 		return nil, err
 	}
 	if err := s.watchAdmissionPolicies(); err != nil {
+		return nil, err
+	}
+	if err := s.watchAdmissionWebhooks(); err != nil {
 		return nil, err
 	}
 	if err := s.watchQuotas(); err != nil {
@@ -274,7 +280,7 @@ func (s *apiServer) installAPIs() error {
 	if err != nil {
 		return err
 	}
-	admissionStorage, err := admissionregistration.NewStorage(scheme.Scheme, getter)
+	admissionStorage, err := admissionregistration.NewStorage(scheme.Scheme, getter, s.webhooks.egress.CheckURL)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer closeAuth()
-	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), append([]string{"--etcd-servers", e.Endpoint,
+	server, err = framework.StartServer(ctx, filepath.Join(dir, "server"), append([]string{"--etcd-servers", e.Endpoint, "--admission-webhook-allow-loopback",
 		// Far above what any test stores in an account, so that every account shows the
 		// platform's limit (TestAccountObjectLimits).
 		"--default-max-objects-per-account", strconv.Itoa(platformMaxObjects)}, authArgs...)...)

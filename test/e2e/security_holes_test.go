@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -382,17 +380,7 @@ spec:
 	_, err = acc.Kube.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 
-	hc, err := rest.HTTPClientFor(server.Config)
-	require.NoError(t, err)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server.BaseURL+"/metrics", nil)
-	require.NoError(t, err)
-	resp, err := hc.Do(req)
-	require.NoError(t, err)
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	metrics := string(body)
+	metrics := scrapeMetrics(t)
 	for _, line := range strings.Split(metrics, "\n") {
 		require.NotContains(t, line, suffix, "a tenant's name in a metric")
 	}

@@ -86,6 +86,9 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		authorizationv1alpha1.EffectivePolicy{}.OpenAPIModelName():             schema_pkg_apis_authorization_v1alpha1_EffectivePolicy(ref),
 		authorizationv1alpha1.EffectivePolicyList{}.OpenAPIModelName():         schema_pkg_apis_authorization_v1alpha1_EffectivePolicyList(ref),
 		authorizationv1alpha1.EffectivePolicySpec{}.OpenAPIModelName():         schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref),
+		authorizationv1alpha1.EffectiveWebhook{}.OpenAPIModelName():            schema_pkg_apis_authorization_v1alpha1_EffectiveWebhook(ref),
+		authorizationv1alpha1.EffectiveWebhookList{}.OpenAPIModelName():        schema_pkg_apis_authorization_v1alpha1_EffectiveWebhookList(ref),
+		authorizationv1alpha1.EffectiveWebhookSpec{}.OpenAPIModelName():        schema_pkg_apis_authorization_v1alpha1_EffectiveWebhookSpec(ref),
 		corev1alpha1.Account{}.OpenAPIModelName():                              schema_pkg_apis_core_v1alpha1_Account(ref),
 		corev1alpha1.AccountInfo{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_AccountInfo(ref),
 		corev1alpha1.AccountInfoList{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_AccountInfoList(ref),
@@ -2447,6 +2450,182 @@ func schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref common.Refer
 		},
 		Dependencies: []string{
 			v1.ValidatingAdmissionPolicyBindingSpec{}.OpenAPIModelName(), v1.ValidatingAdmissionPolicySpec{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_EffectiveWebhook(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectiveWebhook is one ValidatingWebhookConfiguration or MutatingWebhookConfiguration whose webhooks are called for requests in the account it is read in: a configuration of the account itself, or one labelled accountmesh.io/inherit: \"true\" in an ancestor. Its name is <account path>.<validating|mutating>.<configuration name>. It is computed on every request and never stored; the configurations it shows can be changed only in the account they live in.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "metadata is the object's metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "spec describes the configuration.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(authorizationv1alpha1.EffectiveWebhookSpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			authorizationv1alpha1.EffectiveWebhookSpec{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_EffectiveWebhookList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectiveWebhookList is a list of EffectiveWebhooks, nearest account first, validating before mutating.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "metadata is the list's metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "items are the configurations.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(authorizationv1alpha1.EffectiveWebhook{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			authorizationv1alpha1.EffectiveWebhook{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_EffectiveWebhookSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "EffectiveWebhookSpec describes one webhook configuration that applies in an account.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"account": {
+						SchemaProps: spec.SchemaProps{
+							Description: "account is the path of the account where the configuration lives.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"inherited": {
+						SchemaProps: spec.SchemaProps{
+							Description: "inherited is true when the configuration lives in an ancestor and flows down.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"inheritable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "inheritable is true when the configuration is labelled to apply in descendants too.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"configurationName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "configurationName is the configuration's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"validating": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "validating are the webhooks of a ValidatingWebhookConfiguration.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1.ValidatingWebhook{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"mutating": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "mutating are the webhooks of a MutatingWebhookConfiguration.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1.MutatingWebhook{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"account", "configurationName"},
+			},
+		},
+		Dependencies: []string{
+			v1.MutatingWebhook{}.OpenAPIModelName(), v1.ValidatingWebhook{}.OpenAPIModelName()},
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 )
 
 // NewStorage returns the storage of the admissionregistration.k8s.io/v1 resources, keyed by
-// resource name (and resource/status).
-func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter) (map[string]rest.Storage, error) {
-	storages, err := store.NewGroup(scheme, getter, policyOptions(), bindingOptions())
+// resource name (and resource/status). check refuses the URLs webhooks may not call.
+func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, check CheckURL) (map[string]rest.Storage, error) {
+	storages, err := store.NewGroup(scheme, getter, policyOptions(), bindingOptions(), validatingWebhookOptions(check), mutatingWebhookOptions(check))
 	if err != nil {
 		return nil, fmt.Errorf("failed to create storage for %s: %w", admissionregistrationv1.GroupName, err)
 	}

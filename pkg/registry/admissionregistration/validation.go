@@ -104,24 +104,7 @@ func validatePolicySpec(spec *admissionregistrationv1.ValidatingAdmissionPolicyS
 	if fp := spec.FailurePolicy; fp != nil && *fp != admissionregistrationv1.Fail && *fp != admissionregistrationv1.Ignore {
 		errs = append(errs, field.NotSupported(p.Child("failurePolicy"), *fp, []admissionregistrationv1.FailurePolicyType{admissionregistrationv1.Fail, admissionregistrationv1.Ignore}))
 	}
-	names := sets.New[string]()
-	for i, c := range spec.MatchConditions {
-		cp := p.Child("matchConditions").Index(i)
-		switch {
-		case c.Name == "":
-			errs = append(errs, field.Required(cp.Child("name"), ""))
-		case names.Has(c.Name):
-			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
-		default:
-			names.Insert(c.Name)
-			for _, msg := range utilvalidation.IsQualifiedName(c.Name) {
-				errs = append(errs, field.Invalid(cp.Child("name"), c.Name, msg))
-			}
-		}
-		if c.Expression == "" {
-			errs = append(errs, field.Required(cp.Child("expression"), ""))
-		}
-	}
+	errs = append(errs, validateMatchConditions(spec.MatchConditions, p.Child("matchConditions"))...)
 	vars := sets.New[string]()
 	for i, v := range spec.Variables {
 		vp := p.Child("variables").Index(i)

@@ -13,6 +13,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/validatingpolicy"
+	"github.com/accountmesh/accountmesh/pkg/admission/webhook"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	authz "github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -78,7 +79,7 @@ func TestReviews(t *testing.T) {
 func TestViews(t *testing.T) {
 	t.Parallel()
 	p, idx := setup(t)
-	s := NewStorage(p, validatingpolicy.NewIndex(idx, nil), idx)
+	s := NewStorage(p, validatingpolicy.NewIndex(idx, nil), webhook.NewIndex(idx), idx)
 	list, err := s["accessibleaccounts"].(*AccessibleAccountREST).List(request(root, "vic"), nil)
 	require.NoError(t, err)
 	var paths []string

@@ -33,11 +33,12 @@ type Views interface {
 }
 
 // NewStorage returns the storage of authorization.accountmesh.io/v1alpha1, keyed by resource.
-func NewStorage(views Views, policies Policies, index Lookup) map[string]rest.Storage {
+func NewStorage(views Views, policies Policies, webhooks Webhooks, index Lookup) map[string]rest.Storage {
 	return map[string]rest.Storage{
 		"accessibleaccounts": &AccessibleAccountREST{views: views, index: index},
 		"accessgrants":       &AccessGrantREST{views: views, index: index},
 		"effectivepolicies":  &EffectivePolicyREST{policies: policies, index: index},
+		"effectivewebhooks":  &EffectiveWebhookREST{webhooks: webhooks, index: index},
 	}
 }
 

@@ -29,6 +29,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&AccessibleAccount{}, &AccessibleAccountList{},
 		&AccessGrant{}, &AccessGrantList{},
 		&EffectivePolicy{}, &EffectivePolicyList{},
+		&EffectiveWebhook{}, &EffectiveWebhookList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

@@ -65,3 +65,18 @@ func (in EffectivePolicyList) OpenAPIModelName() string {
 func (in EffectivePolicySpec) OpenAPIModelName() string {
 	return "io.accountmesh.authorization.v1alpha1.EffectivePolicySpec"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EffectiveWebhook) OpenAPIModelName() string {
+	return "io.accountmesh.authorization.v1alpha1.EffectiveWebhook"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EffectiveWebhookList) OpenAPIModelName() string {
+	return "io.accountmesh.authorization.v1alpha1.EffectiveWebhookList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in EffectiveWebhookSpec) OpenAPIModelName() string {
+	return "io.accountmesh.authorization.v1alpha1.EffectiveWebhookSpec"
+}

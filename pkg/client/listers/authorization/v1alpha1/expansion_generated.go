@@ -29,3 +29,7 @@ type AccessibleAccountListerExpansion interface{}
 // EffectivePolicyListerExpansion allows custom methods to be added to
 // EffectivePolicyLister.
 type EffectivePolicyListerExpansion interface{}
+
+// EffectiveWebhookListerExpansion allows custom methods to be added to
+// EffectiveWebhookLister.
+type EffectiveWebhookListerExpansion interface{}

@@ -31,6 +31,7 @@ type AuthorizationV1alpha1Interface interface {
 	AccessGrantsGetter
 	AccessibleAccountsGetter
 	EffectivePoliciesGetter
+	EffectiveWebhooksGetter
 }
 
 // AuthorizationV1alpha1Client is used to interact with features provided by the authorization.accountmesh.io group.
@@ -48,6 +49,10 @@ func (c *AuthorizationV1alpha1Client) AccessibleAccounts() AccessibleAccountInte
 
 func (c *AuthorizationV1alpha1Client) EffectivePolicies() EffectivePolicyInterface {
 	return newEffectivePolicies(c)
+}
+
+func (c *AuthorizationV1alpha1Client) EffectiveWebhooks() EffectiveWebhookInterface {
+	return newEffectiveWebhooks(c)
 }
 
 // NewForConfig creates a new AuthorizationV1alpha1Client for the given config.

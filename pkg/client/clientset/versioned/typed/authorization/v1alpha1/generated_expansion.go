@@ -23,3 +23,5 @@ type AccessGrantExpansion interface{}
 type AccessibleAccountExpansion interface{}
 
 type EffectivePolicyExpansion interface{}
+
+type EffectiveWebhookExpansion interface{}

@@ -40,6 +40,10 @@ func (c *FakeAuthorizationV1alpha1) EffectivePolicies() v1alpha1.EffectivePolicy
 	return newFakeEffectivePolicies(c)
 }
 
+func (c *FakeAuthorizationV1alpha1) EffectiveWebhooks() v1alpha1.EffectiveWebhookInterface {
+	return newFakeEffectiveWebhooks(c)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeAuthorizationV1alpha1) RESTClient() rest.Interface {
