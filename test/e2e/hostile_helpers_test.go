@@ -23,7 +23,7 @@ import (
 )
 
 // The hostile-tenant suite (hostile_*_test.go) is a set of tables, one row per attack by a
-// caller without admin rights. Every row names the rule of docs/security.md it attacks (R1…R32),
+// caller without admin rights. Every row names the rule of docs/security.md it attacks (R1…R35),
 // asserts the exact status a kube-apiserver would answer, that no response carries data of an
 // account the caller may not read, and, re-reading with admin credentials, that nothing
 // changed.

@@ -211,7 +211,11 @@ func (r *REST) Watch(ctx context.Context, opts *metainternalversion.ListOptions)
 		return nil, err
 	}
 	initial := opts == nil || opts.ResourceVersion == "" || opts.ResourceVersion == "0"
-	initialEnd := opts != nil && opts.SendInitialEvents != nil && *opts.SendInitialEvents
+	// A watch-list request (sendInitialEvents with bookmarks) ends its initial events with a
+	// bookmark; the server also defaults sendInitialEvents on some watches without bookmarks,
+	// which get the initial events only.
+	sendInitial := opts != nil && opts.SendInitialEvents != nil && *opts.SendInitialEvents
+	initialEnd := sendInitial && opts.AllowWatchBookmarks
 	ch := make(chan watch.Event, 16)
 	w := watch.NewProxyWatcher(ch)
 	go func() {
@@ -226,7 +230,7 @@ func (r *REST) Watch(ctx context.Context, opts *metainternalversion.ListOptions)
 				return false
 			}
 		}
-		if initial || initialEnd {
+		if initial || sendInitial {
 			for _, e := range current {
 				if !send(watch.Event{Type: watch.Added, Object: e}) {
 					return
