@@ -206,12 +206,24 @@ func (a *admission) checkBind(ctx context.Context, ref *apisv1alpha1.ExportRefer
 // groups of the consumer account added. It is the check of binding creation, and the rule of
 // what the marketplace shows.
 func MayBind(ctx context.Context, authz authorizer.Authorizer, index Index, u user.Info, consumer, provider cluster.ID, export string) bool {
+	binder, ok := Binder(index, u, consumer)
+	return ok && MayBindAs(ctx, authz, binder, provider, export)
+}
+
+// Binder returns u as bind checks see it in account consumer: with the reserved groups of
+// the account and its subtrees; false if the account is unknown.
+func Binder(index Index, u user.Info, consumer cluster.ID) (user.Info, bool) {
 	e, ok := index.Lookup(consumer)
 	if !ok || e.Path == "" {
-		return false
+		return nil, false
 	}
+	return withConsumerGroups(u, e.Path), true
+}
+
+// MayBindAs is MayBind for a binder of Binder, to check many exports for one caller.
+func MayBindAs(ctx context.Context, authz authorizer.Authorizer, binder user.Info, provider cluster.ID, export string) bool {
 	decision, _, err := authz.Authorize(cluster.WithCluster(ctx, provider), authorizer.AttributesRecord{
-		User: withConsumerGroups(u, e.Path), Verb: "bind",
+		User: binder, Verb: "bind",
 		APIGroup: apisv1alpha1.GroupName, APIVersion: apisv1alpha1.SchemeGroupVersion.Version,
 		Resource: "apiexports", Name: export, ResourceRequest: true,
 	})

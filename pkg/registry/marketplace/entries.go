@@ -58,6 +58,10 @@ func EntryName(provider cluster.ID, export string) string {
 
 // entries computes the entries of account id for user u, sorted by name.
 func (d *Deps) entries(ctx context.Context, id cluster.ID, u user.Info) []marketplacev1alpha1.MarketplaceEntry {
+	binder, ok := apis.Binder(d.Index, u, id)
+	if !ok {
+		return nil
+	}
 	bound := d.boundExports(id)
 	var out []marketplacev1alpha1.MarketplaceEntry
 	for _, e := range d.Exports() {
@@ -66,7 +70,7 @@ func (d *Deps) entries(ctx context.Context, id cluster.ID, u user.Info) []market
 		if !ok || p.Deleting || e.DeletionTimestamp != nil {
 			continue
 		}
-		if !apis.MayBind(ctx, d.Authorizer, d.Index, u, id, provider, e.Name) {
+		if !apis.MayBindAs(ctx, d.Authorizer, binder, provider, e.Name) {
 			continue
 		}
 		out = append(out, d.entry(p, e, bound[exportKey{provider, e.Name}]))
