@@ -87,6 +87,17 @@ func TestMarketplaceCLI(t *testing.T) {
 	require.Contains(t, out, "connected: tenant space namespace/db")
 	require.Equal(t, "True", framework.Kubectl(t, team.Kubeconfig, "get", "apibinding", "sub-db", "-o", `jsonpath={.status.conditions[?(@.type=="ServiceConnected")].status}`))
 
+	// The shadow account's AccountInfo names the plan, and follows a change of plan.
+	shadow := server.WriteKubeconfig(t, framework.Kubectl(t, team.Kubeconfig, "get", "apibinding", "sub-db", "-o", "jsonpath={.status.shadowAccount.clusterID}"))
+	shadowPlans := func() string {
+		return framework.Kubectl(t, shadow, "get", "accountinfo", "account", "-o", `jsonpath={range .spec.consumer.plans[*]}{.export}={.plan} {end}`)
+	}
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) { return shadowPlans() == "db=basic ", nil },
+		"the shadow account's AccountInfo never showed the plan: %q", shadowPlans())
+	framework.Kubectl(t, kc, "patch", "apibinding", "sub-db", "--type=merge", "-p", `{"spec":{"plan":"pro"}}`)
+	framework.Eventually(t, bindTimeout, func(context.Context) (bool, error) { return shadowPlans() == "db=pro ", nil },
+		"the shadow account's AccountInfo never showed the new plan: %q", shadowPlans())
+
 	// The entry shows the binding; unbind waits until it is gone.
 	require.Contains(t, mesh(t, kc, "marketplace", "describe", pubEntry), "  pub-db (Bound, plan pro)")
 	require.Contains(t, mesh(t, kc, "unbind", "pub-db"), "apibinding/pub-db unbound")

@@ -102,6 +102,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.AccountUsage{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_AccountUsage(ref),
 		corev1alpha1.ConsumerInfo{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref),
 		corev1alpha1.EffectiveLimit{}.OpenAPIModelName():                       schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref),
+		corev1alpha1.ServicePlan{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_ServicePlan(ref),
 		iamv1alpha1.IdentityProvider{}.OpenAPIModelName():                      schema_pkg_apis_iam_v1alpha1_IdentityProvider(ref),
 		iamv1alpha1.IdentityProviderList{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderList(ref),
 		iamv1alpha1.IdentityProviderSpec{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderSpec(ref),
@@ -3267,12 +3268,30 @@ func schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref common.ReferenceCallback) co
 							},
 						},
 					},
+					"plans": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "plans are the plans the organisation's bindings of those exports are on, one entry per export and plan in use.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.ServicePlan{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"organization"},
 			},
 		},
 		Dependencies: []string{
-			corev1alpha1.AccountReference{}.OpenAPIModelName()},
+			corev1alpha1.AccountReference{}.OpenAPIModelName(), corev1alpha1.ServicePlan{}.OpenAPIModelName()},
 	}
 }
 
@@ -3301,6 +3320,36 @@ func schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref common.ReferenceCallback) 
 					},
 				},
 				Required: []string{"value", "setBy"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_ServicePlan(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServicePlan is a plan of an export that a consumer organisation's bindings are on.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"export": {
+						SchemaProps: spec.SchemaProps{
+							Description: "export is the APIExport's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"plan": {
+						SchemaProps: spec.SchemaProps{
+							Description: "plan is the plan's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"export", "plan"},
 			},
 		},
 	}
