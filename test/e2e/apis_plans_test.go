@@ -24,17 +24,11 @@ const plansCatalogYAML = `  catalog:
     - {name: pro, displayName: Pro, description: Replicated.}
 `
 
-// plannedExportYAML is the APIExport name of <group>/databases with the plans of
-// plansCatalogYAML and the extra spec lines.
+// plannedExportYAML is dbExportYAML of <group>/databases with the catalog of
+// plansCatalogYAML, and the extra spec lines.
 func plannedExportYAML(name, group, extra string) string {
-	return `apiVersion: apis.accountmesh.io/v1alpha1
-kind: APIExport
-metadata:
-  name: ` + name + `
-spec:
-  resources:
-  - {group: ` + group + `, name: databases, schema: v1.databases.` + group + `}
-` + plansCatalogYAML + extra
+	plain := dbExportYAML(name, group, "v1.databases."+group, extra)
+	return strings.Replace(plain, "  catalog: {displayName: Databases, description: Managed databases., categories: [data]}\n", plansCatalogYAML, 1)
 }
 
 // publishPlanned publishes the export name of databases in group with plans and waits for it
