@@ -25,9 +25,10 @@ OPENAPI_PACKAGES := \
 	github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1 \
 	github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1 \
 	github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1 \
-	github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1
+	github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1 \
+	github.com/accountmesh/accountmesh/pkg/apis/marketplace/v1alpha1
 
-API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1 ./pkg/apis/authorization/v1alpha1 ./pkg/apis/apis/v1alpha1 ./pkg/apis/orchestration/v1alpha1 ./sdk/examples/database/apis/v1
+API_PACKAGES := ./pkg/apis/core/v1alpha1 ./pkg/apis/iam/v1alpha1 ./pkg/apis/authorization/v1alpha1 ./pkg/apis/apis/v1alpha1 ./pkg/apis/orchestration/v1alpha1 ./pkg/apis/marketplace/v1alpha1 ./sdk/examples/database/apis/v1
 
 .PHONY: all
 all: build
@@ -63,7 +64,7 @@ conformance: ## Run upstream's sig-api-machinery and sig-auth e2e tests against 
 load: ## Run the account load benchmark.
 	$(GO) run ./test/load --accounts 2000 --objects 10
 
-CLIENT_PACKAGES := $(addprefix github.com/accountmesh/accountmesh/pkg/apis/,core/v1alpha1 iam/v1alpha1 authorization/v1alpha1 apis/v1alpha1 orchestration/v1alpha1)
+CLIENT_PACKAGES := $(addprefix github.com/accountmesh/accountmesh/pkg/apis/,core/v1alpha1 iam/v1alpha1 authorization/v1alpha1 apis/v1alpha1 orchestration/v1alpha1 marketplace/v1alpha1)
 CLIENT_PKG := github.com/accountmesh/accountmesh/pkg/client
 
 .PHONY: codegen

@@ -106,6 +106,24 @@ with the account each comes from. Needs list on accessgrants.authorization.accou
 			Args: cobra.NoArgs,
 		}),
 		contextCommand(o),
+		marketplaceCommand(o),
+		newCommand(cli.NewBindOptions(o), &cobra.Command{
+			Use:   "bind <provider-path>/<export>",
+			Short: "Bind a service from the marketplace and wait until its API is usable (and connected)",
+			Long: `Bind an export that kubectl mesh marketplace lists in the current account: create the
+APIBinding (named after the export unless --name), with a plan (--plan, else the export's
+default), answering the export's permission claims (--accept-claims, --reject-claims, or one by
+one on a terminal), and wait until its resources are served and, for a managed service, the
+service is connected. An export that does not exist and one you may not bind read the same.`,
+			Example: "  kubectl mesh bind root:acme:dbaas/db --plan pro --accept-claims",
+			Args:    cobra.MaximumNArgs(1),
+		}),
+		newCommand(cli.NewUnbindOptions(o), &cobra.Command{
+			Use:     "unbind <binding>",
+			Short:   "Delete an APIBinding and wait until its objects are cleaned up",
+			Example: "  kubectl mesh unbind db",
+			Args:    cobra.MaximumNArgs(1),
+		}),
 		newCommand(cli.NewLoginOptions(o), &cobra.Command{
 			Use:   "login --issuer-url URL --client-id ID",
 			Short: "Log in with an OpenID Connect issuer and use the login in the current context",
@@ -125,6 +143,26 @@ under the user's cache directory (mode 0600) and the current context's user runs
 		}),
 	)
 	return root
+}
+
+// marketplaceCommand lists the marketplace, and describes an entry of it.
+func marketplaceCommand(o *cli.Options) *cobra.Command {
+	cmd := newCommand(cli.NewMarketplaceOptions(o), &cobra.Command{
+		Use:   "marketplace",
+		Short: "List the services you may bind in the current account",
+		Long: `List the marketplace of the current account: one entry per export you may bind here, with
+its provider, service name, categories, model (Shared or Dedicated for a managed service) and
+this account's bindings of it; -o wide adds the export, its plans (the default starred) and
+whether it can be bound now.`,
+		Example: "  kubectl mesh marketplace --category data\n  kubectl mesh marketplace -o wide\n  kubectl mesh marketplace describe db-0123456789",
+		Args:    cobra.NoArgs,
+	})
+	cmd.AddCommand(newCommand(cli.NewMarketplaceDescribeOptions(o), &cobra.Command{
+		Use:   "describe <entry>",
+		Short: "Show everything about a marketplace entry: catalog, plans, claims, bindings",
+		Args:  cobra.MaximumNArgs(1),
+	}))
+	return cmd
 }
 
 // contextCommand groups the commands about orchestration contexts.

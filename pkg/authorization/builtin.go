@@ -11,6 +11,7 @@ import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	marketplacev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/marketplace/v1alpha1"
 	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
 )
 
@@ -68,6 +69,9 @@ var viewRules = []rbacv1.PolicyRule{
 	// should know.
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "effectivepolicies", "effectivewebhooks"),
 	rule(readVerbs, orchestrationv1alpha1.GroupName, "orchestrationcontexts", "orchestrationcontexts/status"),
+	// What the reader may bind here: computed with the reader's own rights, so it shows a
+	// viewer nothing they could not learn by trying to bind.
+	rule(readVerbs, marketplacev1alpha1.GroupName, "marketplaceentries"),
 }
 
 // editRules change an account's objects, RBAC excepted, as upstream edit, but without

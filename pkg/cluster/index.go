@@ -40,6 +40,8 @@ type Shadow struct {
 	ConsumerOrg ID
 	// Exports are the names of the parent account's exports the organisation binds.
 	Exports []string
+	// Plans are the plans the organisation's bindings are on, as export=plan.
+	Plans []string
 }
 
 // Limits bound the accounts below an account, and the objects each of them and the account

@@ -30,6 +30,7 @@ import (
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
+	marketplacev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/marketplace/v1alpha1"
 	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
 )
 
@@ -69,6 +70,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		apisv1alpha1.AddToScheme,
 		admissionregistrationv1.AddToScheme,
 		orchestrationv1alpha1.AddToScheme,
+		marketplacev1alpha1.AddToScheme,
 		addInternalTypes,
 		addEventConversions,
 		addFieldLabelConversions,
@@ -150,6 +152,9 @@ func addInternalTypes(s *runtime.Scheme) error {
 	)
 	s.AddKnownTypes(internal(orchestrationv1alpha1.GroupName),
 		&orchestrationv1alpha1.OrchestrationContext{}, &orchestrationv1alpha1.OrchestrationContextList{},
+	)
+	s.AddKnownTypes(internal(marketplacev1alpha1.GroupName),
+		&marketplacev1alpha1.MarketplaceEntry{}, &marketplacev1alpha1.MarketplaceEntryList{},
 	)
 	// events.k8s.io shares storage with core events: its internal type is the core Event.
 	s.AddKnownTypes(internal(eventsv1.GroupName), &corev1.Event{}, &corev1.EventList{})

@@ -2,6 +2,7 @@ package server
 
 import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
+	"github.com/accountmesh/accountmesh/pkg/client"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
 	"github.com/accountmesh/accountmesh/pkg/registry/apis"
@@ -18,6 +19,14 @@ func (s *apiServer) installProviderAPIs() error {
 		Authorizer:    s.Generic.Authorization.Authorizer,
 		Consumers: func(_ cluster.ID, identityHash string) bool {
 			return s.views.HasBindings(identityHash)
+		},
+		// The export informer is created after this group is installed, before the server
+		// serves.
+		Export: func(id cluster.ID, name string) (*apisv1alpha1.APIExport, bool) {
+			if s.crds == nil {
+				return nil, false
+			}
+			return client.Get[*apisv1alpha1.APIExport](s.crds.apis.Exports.Store(), id, "", name)
 		},
 	})
 	if err != nil {

@@ -51,6 +51,8 @@ func (s *apiServer) installAuthorization() error {
 		}
 		inf := client.NewSharedInformer(lw, rbacResources[resource])
 		inf.AddInlineEventHandler(h)
+		// After the policy has the change: the marketplace shows what the policy allows.
+		inf.AddInlineEventHandler(s.marketplaceChanged())
 		informers = append(informers, inf)
 		synced = append(synced, inf.HasSynced)
 	}

@@ -58,6 +58,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/registry/coordination"
 	"github.com/accountmesh/accountmesh/pkg/registry/core"
 	registryflowcontrol "github.com/accountmesh/accountmesh/pkg/registry/flowcontrol"
+	"github.com/accountmesh/accountmesh/pkg/registry/marketplace"
 	"github.com/accountmesh/accountmesh/pkg/registry/rbac"
 	"github.com/accountmesh/accountmesh/pkg/registry/storagemigration"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
@@ -122,6 +123,8 @@ type apiServer struct {
 	services *managedservice.Controller
 	// serviceInstances is the informer of ServiceInstances in all accounts.
 	serviceInstances *client.SharedInformer
+	// marketplace wakes the marketplace's watches when what entries are computed from changes.
+	marketplace *marketplace.Notifier
 	// builtinGroups are the API groups installed so far.
 	builtinGroups []string
 }
@@ -131,7 +134,8 @@ type apiServer struct {
 // controllers (started by post-start hooks on the replica that holds their lease; lost is
 // called when that lease is lost). Building storage starts the watch caches.
 func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost func()) (*apiServer, error) {
-	s := &apiServer{Options: c.Options, Index: cluster.NewIndex(d.root), ExternalURL: d.externalURL, caBundle: d.caBundle}
+	s := &apiServer{Options: c.Options, Index: cluster.NewIndex(d.root), ExternalURL: d.externalURL, caBundle: d.caBundle,
+		marketplace: marketplace.NewNotifier()}
 	var err error
 	if s.authn, err = newAuthentication(ctx, c.Options.Authentication, d.serviceAccountKey, s.Index); err != nil {
 		return nil, err
@@ -230,6 +234,9 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 		Exports: s.crds.apis.Exports, Bindings: s.crds.apis.Bindings, Instances: s.serviceInstances,
 		Accounts: s.accounts, Namespaces: s.namespaces,
 	}); err != nil {
+		return nil, err
+	}
+	if err := s.installMarketplace(); err != nil {
 		return nil, err
 	}
 	// After the API server has drained, before etcd stops.

@@ -23,10 +23,10 @@ import (
 )
 
 // The hostile-tenant suite (hostile_*_test.go) is a set of tables, one row per attack by a
-// caller without admin rights. Every row names the rule of docs/security.md it attacks
-// (R1…R32, R39), asserts the exact status a kube-apiserver would answer, that no response
-// carries data of an account the caller may not read, and, re-reading with admin credentials,
-// that nothing changed.
+// caller without admin rights. Every row names the rule of docs/security.md it attacks,
+// asserts the exact status a kube-apiserver would answer, that no response carries data of an
+// account the caller may not read, and, re-reading with admin credentials, that nothing
+// changed.
 
 // actor is one identity's raw HTTP access: a client certificate, a bearer token or nothing.
 type actor struct {

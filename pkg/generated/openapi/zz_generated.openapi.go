@@ -26,6 +26,7 @@ import (
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
+	marketplacev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/marketplace/v1alpha1"
 	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
 	v1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -68,6 +69,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.ExportedResource{}.OpenAPIModelName():                         schema_pkg_apis_apis_v1alpha1_ExportedResource(ref),
 		v1alpha1.Identity{}.OpenAPIModelName():                                 schema_pkg_apis_apis_v1alpha1_Identity(ref),
 		v1alpha1.PermissionClaim{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_PermissionClaim(ref),
+		v1alpha1.Plan{}.OpenAPIModelName():                                     schema_pkg_apis_apis_v1alpha1_Plan(ref),
 		v1alpha1.RelatedResource{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_RelatedResource(ref),
 		v1alpha1.ServiceInstance{}.OpenAPIModelName():                          schema_pkg_apis_apis_v1alpha1_ServiceInstance(ref),
 		v1alpha1.ServiceInstanceConsumer{}.OpenAPIModelName():                  schema_pkg_apis_apis_v1alpha1_ServiceInstanceConsumer(ref),
@@ -105,10 +107,19 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.AccountUsage{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_AccountUsage(ref),
 		corev1alpha1.ConsumerInfo{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref),
 		corev1alpha1.EffectiveLimit{}.OpenAPIModelName():                       schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref),
+		corev1alpha1.ServicePlan{}.OpenAPIModelName():                          schema_pkg_apis_core_v1alpha1_ServicePlan(ref),
 		iamv1alpha1.IdentityProvider{}.OpenAPIModelName():                      schema_pkg_apis_iam_v1alpha1_IdentityProvider(ref),
 		iamv1alpha1.IdentityProviderList{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderList(ref),
 		iamv1alpha1.IdentityProviderSpec{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderSpec(ref),
 		iamv1alpha1.IdentityProviderStatus{}.OpenAPIModelName():                schema_pkg_apis_iam_v1alpha1_IdentityProviderStatus(ref),
+		marketplacev1alpha1.Binding{}.OpenAPIModelName():                       schema_pkg_apis_marketplace_v1alpha1_Binding(ref),
+		marketplacev1alpha1.Catalog{}.OpenAPIModelName():                       schema_pkg_apis_marketplace_v1alpha1_Catalog(ref),
+		marketplacev1alpha1.MarketplaceEntry{}.OpenAPIModelName():              schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntry(ref),
+		marketplacev1alpha1.MarketplaceEntryList{}.OpenAPIModelName():          schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntryList(ref),
+		marketplacev1alpha1.MarketplaceEntrySpec{}.OpenAPIModelName():          schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntrySpec(ref),
+		marketplacev1alpha1.MarketplaceEntryStatus{}.OpenAPIModelName():        schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntryStatus(ref),
+		marketplacev1alpha1.Provider{}.OpenAPIModelName():                      schema_pkg_apis_marketplace_v1alpha1_Provider(ref),
+		marketplacev1alpha1.ServedResource{}.OpenAPIModelName():                schema_pkg_apis_marketplace_v1alpha1_ServedResource(ref),
 		orchestrationv1alpha1.Member{}.OpenAPIModelName():                      schema_pkg_apis_orchestration_v1alpha1_Member(ref),
 		orchestrationv1alpha1.MemberReference{}.OpenAPIModelName():             schema_pkg_apis_orchestration_v1alpha1_MemberReference(ref),
 		orchestrationv1alpha1.MemberSelector{}.OpenAPIModelName():              schema_pkg_apis_orchestration_v1alpha1_MemberSelector(ref),
@@ -691,6 +702,13 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingSpec(ref common.ReferenceCallback) 
 							},
 						},
 					},
+					"plan": {
+						SchemaProps: spec.SchemaProps{
+							Description: "plan is the name of one of the export's plans (spec.catalog.plans). When empty on creation, the export's default plan is filled in; an export without plans takes none. It may change: the provider sees the update in its view.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"reference"},
 			},
@@ -789,6 +807,13 @@ func schema_pkg_apis_apis_v1alpha1_APIBindingStatus(ref common.ReferenceCallback
 									},
 								},
 							},
+						},
+					},
+					"plan": {
+						SchemaProps: spec.SchemaProps{
+							Description: "plan is the plan in effect: spec.plan, or the export's default plan when spec.plan is empty, once the export offers it. A plan the export no longer offers stays in effect until spec.plan names another.",
+							Type:        []string{"string"},
+							Format:      "",
 						},
 					},
 					"shadowAccount": {
@@ -1459,9 +1484,32 @@ func schema_pkg_apis_apis_v1alpha1_Catalog(ref common.ReferenceCallback) common.
 							Format:      "",
 						},
 					},
+					"plans": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "plans are the offers a consumer chooses from when binding, at most 16, unique by name; at most one is the default, chosen when a binding names none.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Plan{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
+		Dependencies: []string{
+			v1alpha1.Plan{}.OpenAPIModelName()},
 	}
 }
 
@@ -1636,6 +1684,49 @@ func schema_pkg_apis_apis_v1alpha1_PermissionClaim(ref common.ReferenceCallback)
 		},
 		Dependencies: []string{
 			metav1.LabelSelector{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_apis_v1alpha1_Plan(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Plan is one offer of an export, e.g. a tier of service. The platform records the plan each binding chose; what a plan means is the provider's business.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "name identifies the plan: a DNS label.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"displayName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "displayName is a human-readable name, at most 256 characters.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"description": {
+						SchemaProps: spec.SchemaProps{
+							Description: "description says what the plan offers, at most 4096 characters.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"default": {
+						SchemaProps: spec.SchemaProps{
+							Description: "default marks the plan a binding gets when it names none; at most one plan is the default.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
 	}
 }
 
@@ -3455,12 +3546,30 @@ func schema_pkg_apis_core_v1alpha1_ConsumerInfo(ref common.ReferenceCallback) co
 							},
 						},
 					},
+					"plans": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "plans are the plans the organisation's bindings of those exports are on, one entry per export and plan in use.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.ServicePlan{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"organization"},
 			},
 		},
 		Dependencies: []string{
-			corev1alpha1.AccountReference{}.OpenAPIModelName()},
+			corev1alpha1.AccountReference{}.OpenAPIModelName(), corev1alpha1.ServicePlan{}.OpenAPIModelName()},
 	}
 }
 
@@ -3503,6 +3612,36 @@ func schema_pkg_apis_core_v1alpha1_EffectiveLimit(ref common.ReferenceCallback) 
 					},
 				},
 				Required: []string{"value", "setBy"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_ServicePlan(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServicePlan is a plan of an export that a consumer organisation's bindings are on.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"export": {
+						SchemaProps: spec.SchemaProps{
+							Description: "export is the APIExport's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"plan": {
+						SchemaProps: spec.SchemaProps{
+							Description: "plan is the plan's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"export", "plan"},
 			},
 		},
 	}
@@ -3731,6 +3870,434 @@ func schema_pkg_apis_iam_v1alpha1_IdentityProviderStatus(ref common.ReferenceCal
 		},
 		Dependencies: []string{
 			metav1.Condition{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_marketplace_v1alpha1_Binding(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Binding is an APIBinding of this account that binds an entry's export.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "name is the APIBinding's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "phase is the binding's phase.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"plan": {
+						SchemaProps: spec.SchemaProps{
+							Description: "plan is the binding's plan in effect.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_marketplace_v1alpha1_Catalog(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Catalog is an export's catalog description.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"displayName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "displayName is a human-readable name of the service.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"description": {
+						SchemaProps: spec.SchemaProps{
+							Description: "description says what the service does.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"categories": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "set",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "categories group services; each is also a label category.accountmesh.io/<category>.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"iconURL": {
+						SchemaProps: spec.SchemaProps{
+							Description: "iconURL is an https or data:image/ URL of an icon.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"documentationURL": {
+						SchemaProps: spec.SchemaProps{
+							Description: "documentationURL is an https URL of the service's documentation.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntry(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "MarketplaceEntry is an APIExport the caller may bind in this account, as the marketplace shows it. Entries are computed for each request, never stored, and cannot be written: an account lists one entry per export that the caller may bind from it (the verb bind on the export, checked as binding checks it), and nothing about the others. The name is the export's name and a short hash of the provider account's cluster ID and the export's name, stable for the export's life.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "spec is what the provider offers.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(marketplacev1alpha1.MarketplaceEntrySpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "status is the export's readiness and this account's bindings of it.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(marketplacev1alpha1.MarketplaceEntryStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			marketplacev1alpha1.MarketplaceEntrySpec{}.OpenAPIModelName(), marketplacev1alpha1.MarketplaceEntryStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntryList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "MarketplaceEntryList is a list of MarketplaceEntries.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "items are the entries.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(marketplacev1alpha1.MarketplaceEntry{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			marketplacev1alpha1.MarketplaceEntry{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntrySpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "MarketplaceEntrySpec is what a provider offers through one export.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"provider": {
+						SchemaProps: spec.SchemaProps{
+							Description: "provider is the account that exports the service.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(marketplacev1alpha1.Provider{}.OpenAPIModelName()),
+						},
+					},
+					"export": {
+						SchemaProps: spec.SchemaProps{
+							Description: "export is the APIExport's name in the provider account.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"catalog": {
+						SchemaProps: spec.SchemaProps{
+							Description: "catalog is the export's catalog description.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(marketplacev1alpha1.Catalog{}.OpenAPIModelName()),
+						},
+					},
+					"model": {
+						SchemaProps: spec.SchemaProps{
+							Description: "model is the managed service's model, Shared or Dedicated; empty for a plain API.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"plans": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "plans are the plans a binding chooses from.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Plan{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"locations": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "set",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "locations are where the service runs, once the platform knows locations.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"resources": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "resources are the APIs a binding serves in the account.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(marketplacev1alpha1.ServedResource{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"permissionClaims": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "permissionClaims are what the provider asks for in the consumer account, with their verbs and selectors: what a binding is asked to accept or reject.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.PermissionClaim{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"provider", "export"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.PermissionClaim{}.OpenAPIModelName(), v1alpha1.Plan{}.OpenAPIModelName(), marketplacev1alpha1.Catalog{}.OpenAPIModelName(), marketplacev1alpha1.Provider{}.OpenAPIModelName(), marketplacev1alpha1.ServedResource{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntryStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "MarketplaceEntryStatus is the export's readiness and this account's bindings of it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"bindings": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "bindings are the APIBindings of this account that bind the export.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(marketplacev1alpha1.Binding{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"conditions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"type",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "conditions is Ready, copied from the export: False or Unknown means it cannot be bound yet, with the reason.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(metav1.Condition{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			marketplacev1alpha1.Binding{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_marketplace_v1alpha1_Provider(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Provider names the account of an export.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "path is the provider account's path, as a binding's spec.reference.export.path.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"displayName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "displayName is the provider account's display name.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"path"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_marketplace_v1alpha1_ServedResource(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ServedResource is one API served by a binding.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"group": {
+						SchemaProps: spec.SchemaProps{
+							Description: "group is the resource's API group.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"resource": {
+						SchemaProps: spec.SchemaProps{
+							Description: "resource is the plural resource name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"group", "resource"},
+			},
+		},
 	}
 }
 

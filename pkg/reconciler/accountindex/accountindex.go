@@ -60,6 +60,9 @@ func shadowOf(acc *corev1alpha1.Account) *cluster.Shadow {
 	if exports := acc.Annotations[corev1alpha1.ServiceExportsAnnotation]; exports != "" {
 		s.Exports = strings.Split(exports, ",")
 	}
+	if plans := acc.Annotations[corev1alpha1.ServicePlansAnnotation]; plans != "" {
+		s.Plans = strings.Split(plans, ",")
+	}
 	return s
 }
 

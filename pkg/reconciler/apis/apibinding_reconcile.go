@@ -89,6 +89,7 @@ func (r *bindingReconciler) bind(id cluster.ID, b *apisv1alpha1.APIBinding) bool
 		return false
 	}
 	set(cond)
+	b.Status.Plan = planInEffect(b, export)
 	bound, conflict := r.claimResources(id, b, export)
 	if conflict != "" {
 		fail(metav1.Condition{Type: apisv1alpha1.BindingConditionNamingConflicts, Status: metav1.ConditionFalse, Reason: apisv1alpha1.BindingReasonNamingConflict, Message: conflict})
@@ -148,6 +149,19 @@ func (r *bindingReconciler) resolveExport(id cluster.ID, b *apisv1alpha1.APIBind
 	b.Status.ExportClusterID, b.Status.IdentityHash = string(exportID), export.Status.IdentityHash
 	c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Valid", fmt.Sprintf("APIExport %q of %q", ref.Name, shown)
 	return export, c
+}
+
+// planInEffect returns the binding's plan: spec.plan, or the export's default when it is
+// empty, once the export offers it; else the plan in effect so far.
+func planInEffect(b *apisv1alpha1.APIBinding, export *apisv1alpha1.APIExport) string {
+	want := b.Spec.Plan
+	if want == "" {
+		want = export.DefaultPlan()
+	}
+	if want != "" && export.HasPlan(want) {
+		return want
+	}
+	return b.Status.Plan
 }
 
 // claimResources claims the export's resources in the account and returns them as bound

@@ -81,14 +81,14 @@ type shadowReconciler struct {
 // reconcile creates, updates or deletes the shadow account of org in provider, and keeps the
 // ServiceInstances of its Dedicated services in it.
 func (r *shadowReconciler) reconcile(ctx context.Context, provider, org cluster.ID) error {
-	exports, dedicated := r.exports(provider, org)
+	exports, dedicated, plans := r.exports(provider, org)
 	name := ShadowName(org)
 	acc, exists := r.account(provider, name)
 	if exists && !IsShadowOf(acc, org) {
 		// Never adopted: the bindings report the conflict.
 		return nil
 	}
-	joined := strings.Join(exports, ",")
+	joined, joinedPlans := strings.Join(exports, ","), strings.Join(plans, ",")
 	switch {
 	case exists && acc.DeletionTimestamp != nil:
 		// Deleted, needed or not: created again once gone, when its deletion queues the pair.
@@ -102,16 +102,17 @@ func (r *shadowReconciler) reconcile(ctx context.Context, provider, org cluster.
 		}
 		return nil
 	case !exists:
-		if err := r.create(ctx, provider, r.newShadow(provider, org, joined)); err != nil {
+		if err := r.create(ctx, provider, r.newShadow(provider, org, joined, joinedPlans)); err != nil {
 			return fmt.Errorf("failed to create shadow account %s: %w", name, err)
 		}
 		return nil
-	case acc.Annotations[corev1alpha1.ServiceExportsAnnotation] != joined:
+	case acc.Annotations[corev1alpha1.ServiceExportsAnnotation] != joined || acc.Annotations[corev1alpha1.ServicePlansAnnotation] != joinedPlans:
 		updated := acc.DeepCopy()
 		if updated.Annotations == nil {
 			updated.Annotations = map[string]string{}
 		}
 		updated.Annotations[corev1alpha1.ServiceExportsAnnotation] = joined
+		setOrDelete(updated.Annotations, corev1alpha1.ServicePlansAnnotation, joinedPlans)
 		if err := r.update(ctx, provider, updated); err != nil {
 			return fmt.Errorf("failed to update shadow account %s: %w", name, err)
 		}
@@ -187,11 +188,12 @@ func (r *shadowReconciler) terminate(ctx context.Context, provider cluster.ID, a
 }
 
 // exports returns the sorted names of provider's managed services that live bindings of
-// organisation org bind, and those of them that are Dedicated. Bindings being deleted, and
-// those of accounts or organisations being deleted, do not count.
-func (r *shadowReconciler) exports(provider, org cluster.ID) (out, dedicated []string) {
+// organisation org bind, those of them that are Dedicated, and the plans those bindings are on
+// as sorted export=plan pairs. Bindings being deleted, and those of accounts or organisations
+// being deleted, do not count.
+func (r *shadowReconciler) exports(provider, org cluster.ID) (out, dedicated, plans []string) {
 	if o, ok := r.accounts.Lookup(org); !ok || o.Deleting {
-		return nil, nil
+		return nil, nil, nil
 	}
 	for _, cb := range r.bindings(provider) {
 		b := cb.binding
@@ -205,7 +207,14 @@ func (r *shadowReconciler) exports(provider, org cluster.ID) (out, dedicated []s
 		if o, ok := ConsumerOrg(r.accounts, cb.account); !ok || o.ID != org {
 			continue
 		}
-		if export, ok := r.managed(b); ok && !slices.Contains(out, export.Name) {
+		export, ok := r.managed(b)
+		if !ok {
+			continue
+		}
+		if p := export.Name + "=" + b.Status.Plan; b.Status.Plan != "" && !slices.Contains(plans, p) {
+			plans = append(plans, p)
+		}
+		if !slices.Contains(out, export.Name) {
 			out = append(out, export.Name)
 			if export.Spec.Service.Model == apisv1alpha1.ServiceModelDedicated {
 				dedicated = append(dedicated, export.Name)
@@ -214,12 +223,22 @@ func (r *shadowReconciler) exports(provider, org cluster.ID) (out, dedicated []s
 	}
 	slices.Sort(out)
 	slices.Sort(dedicated)
-	return out, dedicated
+	slices.Sort(plans)
+	return out, dedicated, plans
+}
+
+// setOrDelete sets key to value in m, or deletes it when value is empty.
+func setOrDelete(m map[string]string, key, value string) {
+	if value == "" {
+		delete(m, key)
+		return
+	}
+	m[key] = value
 }
 
 // newShadow returns the shadow account of org in provider, owned by the provider account's
 // owner.
-func (r *shadowReconciler) newShadow(provider, org cluster.ID, exports string) *corev1alpha1.Account {
+func (r *shadowReconciler) newShadow(provider, org cluster.ID, exports, plans string) *corev1alpha1.Account {
 	acc := &corev1alpha1.Account{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        ShadowName(org),
@@ -231,6 +250,7 @@ func (r *shadowReconciler) newShadow(provider, org cluster.ID, exports string) *
 			Description: "The platform's account for a consumer organisation of this account's managed services.",
 		},
 	}
+	setOrDelete(acc.Annotations, corev1alpha1.ServicePlansAnnotation, plans)
 	if p, ok := r.accounts.Lookup(provider); ok {
 		acc.Spec.Owner = p.Owner
 	}

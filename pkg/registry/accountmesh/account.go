@@ -281,6 +281,10 @@ func validateShadowMarks(ctx context.Context, acc, old *corev1alpha1.Account) fi
 			v, ok := a.Annotations[corev1alpha1.ServiceExportsAnnotation]
 			return v, ok
 		}},
+		{field.NewPath("metadata", "annotations"), corev1alpha1.ServicePlansAnnotation, func(a *corev1alpha1.Account) (string, bool) {
+			v, ok := a.Annotations[corev1alpha1.ServicePlansAnnotation]
+			return v, ok
+		}},
 	}
 	u, hasUser := genericapirequest.UserFrom(ctx)
 	platform := hasUser && authorization.IsPrivileged(u)

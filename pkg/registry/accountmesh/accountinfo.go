@@ -3,6 +3,7 @@ package accountmesh
 import (
 	"context"
 	"math"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -96,6 +97,11 @@ func (r *InfoREST) info(ctx context.Context) (*corev1alpha1.AccountInfo, error) 
 			org.Path = o.Path
 		}
 		info.Spec.Consumer = &corev1alpha1.ConsumerInfo{Organization: org, Exports: e.Shadow.Exports}
+		for _, p := range e.Shadow.Plans {
+			if export, plan, ok := strings.Cut(p, "="); ok {
+				info.Spec.Consumer.Plans = append(info.Spec.Consumer.Plans, corev1alpha1.ServicePlan{Export: export, Plan: plan})
+			}
+		}
 	}
 	info.Spec.Usage = r.usage(ctx, id)
 	// The organisation is the nearest org on the way up, the account itself included.

@@ -221,3 +221,46 @@ func TestValidateAdmissionPolicies(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckPlan(t *testing.T) {
+	t.Parallel()
+	index := fakeIndex{"root:prov": "prov", "root:cons": "cons"}
+	planned := &apisv1alpha1.APIExport{Spec: apisv1alpha1.APIExportSpec{Catalog: &apisv1alpha1.Catalog{Plans: []apisv1alpha1.Plan{
+		{Name: "basic", Default: true}, {Name: "pro"},
+	}}}}
+	planned.Name = "db"
+	noDefault := planned.DeepCopy()
+	noDefault.Name, noDefault.Spec.Catalog.Plans[0].Default = "nodefault", false
+	plain := &apisv1alpha1.APIExport{}
+	plain.Name = "plain"
+	exports := map[string]*apisv1alpha1.APIExport{"db": planned, "nodefault": noDefault, "plain": plain}
+	a := &admission{index: index, export: func(id cluster.ID, name string) (*apisv1alpha1.APIExport, bool) {
+		e, ok := exports[name]
+		return e, ok && id == "prov"
+	}}
+	for _, tc := range []struct {
+		name, export, plan, want string
+	}{
+		{name: "offered plan", export: "db", plan: "pro"},
+		{name: "unknown plan lists the plans", export: "db", plan: "gold", want: `spec.plan: Unsupported value: "gold": supported values: "basic", "pro"`},
+		{name: "no plan, no default", export: "nodefault", want: `spec.plan: Required value: APIExport "nodefault" has no default plan; choose one of: basic, pro`},
+		{name: "plan of an export without plans", export: "plain", plan: "basic", want: `spec.plan: Invalid value: "basic": APIExport "plain" offers no plans; leave spec.plan empty`},
+		{name: "no plan, no plans", export: "plain"},
+		{name: "export not cached yet", export: "later", plan: "anything"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := &apisv1alpha1.APIBinding{Spec: apisv1alpha1.APIBindingSpec{
+				Reference: apisv1alpha1.BindingReference{Export: &apisv1alpha1.ExportReference{Path: "root:prov", Name: tc.export}},
+				Plan:      tc.plan,
+			}}
+			errs := a.checkPlan(cluster.WithCluster(t.Context(), "cons"), b)
+			if tc.want == "" {
+				require.Empty(t, errs)
+				return
+			}
+			require.Len(t, errs, 1)
+			require.Equal(t, tc.want, errs[0].Error())
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -31,7 +32,7 @@ func apiBindingOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error)
 	if err != nil {
 		return store.Options{}, err
 	}
-	a := &admission{index: deps.Index, authz: deps.Authorizer}
+	a := &admission{index: deps.Index, authz: deps.Authorizer, export: deps.Export}
 	bindingOf := func(obj runtime.Object) *apisv1alpha1.APIBinding { return obj.(*apisv1alpha1.APIBinding) }
 	return store.Options{
 		Resource:  apisv1alpha1.Resource("apibindings"),
@@ -41,10 +42,18 @@ func apiBindingOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error)
 		HasStatus: true,
 		// The finalizer is there from the start, so that even a binding deleted at once has
 		// its instances cleaned up.
-		PrepareForCreate: func(_ context.Context, obj runtime.Object) {
+		PrepareForCreate: func(ctx context.Context, obj runtime.Object) {
 			b := bindingOf(obj)
 			if !slices.Contains(b.Finalizers, apisv1alpha1.BindingFinalizer) {
 				b.Finalizers = append(b.Finalizers, apisv1alpha1.BindingFinalizer)
+			}
+			// The default plan is pinned at creation: a provider changing its default later
+			// moves no existing consumer. Validation refuses the binding if the creator may
+			// not bind the export.
+			if b.Spec.Plan == "" {
+				if e, ok := a.lookupExport(ctx, b.Spec.Reference.Export); ok {
+					b.Spec.Plan = e.DefaultPlan()
+				}
 			}
 		},
 		Validate: func(ctx context.Context, obj runtime.Object) field.ErrorList {
@@ -56,12 +65,21 @@ func apiBindingOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error)
 			if errs := a.checkBind(ctx, b.Spec.Reference.Export); len(errs) > 0 {
 				return errs
 			}
+			if errs := a.checkPlan(ctx, b); len(errs) > 0 {
+				return errs
+			}
 			return a.checkClaims(ctx, b, nil)
 		},
 		ValidateUpdate: func(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 			errs := append(cel.Validate(ctx, obj, old), validateAPIBindingSpec(&bindingOf(obj).Spec, field.NewPath("spec"))...)
 			if len(errs) > 0 {
 				return errs
+			}
+			// A plan the export stopped offering does not block other changes of the binding.
+			if b := bindingOf(obj); b.Spec.Plan != bindingOf(old).Spec.Plan {
+				if errs := a.checkPlan(ctx, b); len(errs) > 0 {
+					return errs
+				}
 			}
 			return a.checkClaims(ctx, bindingOf(obj), bindingOf(old))
 		},
@@ -90,6 +108,9 @@ func apiBindingOptions(scheme *runtime.Scheme, deps Deps) (store.Options, error)
 			}},
 			{Name: "Ready", Type: "string", Description: "Whether the bound resources are served.", Value: func(obj runtime.Object) interface{} {
 				return conditionStatus(bindingOf(obj).Status.Conditions, apisv1alpha1.BindingConditionReady)
+			}},
+			{Name: "Plan", Type: "string", Priority: 1, Description: "The plan in effect.", Value: func(obj runtime.Object) interface{} {
+				return bindingOf(obj).Status.Plan
 			}},
 			{Name: "Tenant Space", Type: "string", Description: "For a managed service, the namespace the provider writes back into.", Value: func(obj runtime.Object) interface{} {
 				if ts := bindingOf(obj).Status.TenantSpace; ts != nil {
@@ -120,6 +141,11 @@ func validateAPIBindingSpec(spec *apisv1alpha1.APIBindingSpec, path *field.Path)
 			errs = append(errs, field.Invalid(ref.Child("name"), e.Name, msg))
 		}
 	}
+	if spec.Plan != "" {
+		for _, msg := range validation.IsDNS1123Label(spec.Plan) {
+			errs = append(errs, field.Invalid(path.Child("plan"), spec.Plan, msg))
+		}
+	}
 	claims := path.Child("permissionClaims")
 	keys := sets.New[string]()
 	for i := range spec.PermissionClaims {
@@ -140,8 +166,21 @@ func validateAPIBindingSpec(spec *apisv1alpha1.APIBindingSpec, path *field.Path)
 
 // admission holds the checks of a binding that need the requesting user.
 type admission struct {
-	index Index
-	authz authorizer.Authorizer
+	index  Index
+	authz  authorizer.Authorizer
+	export func(id cluster.ID, name string) (*apisv1alpha1.APIExport, bool)
+}
+
+// exportAccount returns the account of the export a binding of the request's account
+// references, and the account as the message shows it.
+func (a *admission) exportAccount(ctx context.Context, ref *apisv1alpha1.ExportReference) (cluster.ID, string, bool) {
+	consumer, inAccount := cluster.FromContext(ctx)
+	if ref.Path != "" {
+		provider, ok := a.index.Resolve(ref.Path)
+		return provider, ref.Path, ok
+	}
+	e, ok := a.index.Lookup(consumer)
+	return consumer, e.Path, inAccount && ok && e.Path != ""
 }
 
 // checkBind refuses a binding unless its creator may bind the export in the export's
@@ -149,33 +188,83 @@ type admission struct {
 // export the user may not bind, so that nothing is revealed about other accounts.
 func (a *admission) checkBind(ctx context.Context, ref *apisv1alpha1.ExportReference) field.ErrorList {
 	u, hasUser := genericapirequest.UserFrom(ctx)
-	consumer, inAccount := cluster.FromContext(ctx)
-	consumerPath := ""
-	if e, ok := a.index.Lookup(consumer); ok {
-		consumerPath = e.Path
-	}
-	provider, shown := consumer, consumerPath
-	found := inAccount && consumerPath != ""
-	if ref.Path != "" {
-		provider, found = a.index.Resolve(ref.Path)
-		shown = ref.Path
-	}
+	consumer, _ := cluster.FromContext(ctx)
+	provider, shown, found := a.exportAccount(ctx, ref)
 	name := "<unknown>"
 	if hasUser {
 		name = u.GetName()
 	}
-	forbidden := field.ErrorList{field.Forbidden(field.NewPath("spec", "reference", "export"),
-		fmt.Sprintf("user %q may not bind APIExport %q of account %q", name, ref.Name, shown))}
-	if !hasUser || !found {
-		return forbidden
+	if hasUser && found && MayBind(ctx, a.authz, a.index, u, consumer, provider, ref.Name) {
+		return nil
 	}
-	decision, _, err := a.authz.Authorize(cluster.WithCluster(ctx, provider), authorizer.AttributesRecord{
-		User: withConsumerGroups(u, consumerPath), Verb: "bind",
+	return field.ErrorList{field.Forbidden(field.NewPath("spec", "reference", "export"),
+		fmt.Sprintf("user %q may not bind APIExport %q of account %q", name, ref.Name, shown))}
+}
+
+// MayBind reports whether user u, in account consumer, may bind the export named export of
+// account provider: the verb bind on the export in the provider account, with the reserved
+// groups of the consumer account added. It is the check of binding creation, and the rule of
+// what the marketplace shows.
+func MayBind(ctx context.Context, authz authorizer.Authorizer, index Index, u user.Info, consumer, provider cluster.ID, export string) bool {
+	binder, ok := Binder(index, u, consumer)
+	return ok && MayBindAs(ctx, authz, binder, provider, export)
+}
+
+// Binder returns u as bind checks see it in account consumer: with the reserved groups of
+// the account and its subtrees; false if the account is unknown.
+func Binder(index Index, u user.Info, consumer cluster.ID) (user.Info, bool) {
+	e, ok := index.Lookup(consumer)
+	if !ok || e.Path == "" {
+		return nil, false
+	}
+	return withConsumerGroups(u, e.Path), true
+}
+
+// MayBindAs is MayBind for a binder of Binder, to check many exports for one caller.
+func MayBindAs(ctx context.Context, authz authorizer.Authorizer, binder user.Info, provider cluster.ID, export string) bool {
+	decision, _, err := authz.Authorize(cluster.WithCluster(ctx, provider), authorizer.AttributesRecord{
+		User: binder, Verb: "bind",
 		APIGroup: apisv1alpha1.GroupName, APIVersion: apisv1alpha1.SchemeGroupVersion.Version,
-		Resource: "apiexports", Name: ref.Name, ResourceRequest: true,
+		Resource: "apiexports", Name: export, ResourceRequest: true,
 	})
-	if err != nil || decision != authorizer.DecisionAllow {
-		return forbidden
+	return err == nil && decision == authorizer.DecisionAllow
+}
+
+// lookupExport returns the export a binding of the request's account references, from the
+// server's cache.
+func (a *admission) lookupExport(ctx context.Context, ref *apisv1alpha1.ExportReference) (*apisv1alpha1.APIExport, bool) {
+	if a.export == nil || ref == nil {
+		return nil, false
+	}
+	provider, _, ok := a.exportAccount(ctx, ref)
+	if !ok {
+		return nil, false
+	}
+	return a.export(provider, ref.Name)
+}
+
+// checkPlan refuses a plan the export does not offer, a plan of an export without plans, and
+// no plan for an export with plans and no default. An export not in the cache (not created
+// yet, or in another replica's future) is left to the binding controller, which puts no plan
+// in effect until the export offers it.
+func (a *admission) checkPlan(ctx context.Context, b *apisv1alpha1.APIBinding) field.ErrorList {
+	e, ok := a.lookupExport(ctx, b.Spec.Reference.Export)
+	if !ok {
+		return nil
+	}
+	path := field.NewPath("spec", "plan")
+	plans := e.Plans()
+	names := make([]string, 0, len(plans))
+	for _, p := range plans {
+		names = append(names, p.Name)
+	}
+	switch {
+	case len(plans) == 0 && b.Spec.Plan != "":
+		return field.ErrorList{field.Invalid(path, b.Spec.Plan, fmt.Sprintf("APIExport %q offers no plans; leave spec.plan empty", e.Name))}
+	case len(plans) > 0 && b.Spec.Plan == "":
+		return field.ErrorList{field.Required(path, fmt.Sprintf("APIExport %q has no default plan; choose one of: %s", e.Name, strings.Join(names, ", ")))}
+	case len(plans) > 0 && !slices.Contains(names, b.Spec.Plan):
+		return field.ErrorList{field.NotSupported(path, b.Spec.Plan, names)}
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ const (
 	maxDescription       = 4096
 	maxCategories        = 16
 	maxIconURL           = 64 << 10
+	maxPlans             = 16
 )
 
 // claimVerbs are the verbs a permission claim may name, besides "*".
@@ -382,6 +383,42 @@ func validateCatalog(c *apisv1alpha1.Catalog, path *field.Path) field.ErrorList 
 	}
 	if doc := c.DocumentationURL; doc != "" && !isHTTPSURL(doc) {
 		errs = append(errs, field.Invalid(path.Child("documentationURL"), doc, "must be an https URL"))
+	}
+	return append(errs, validatePlans(c.Plans, path.Child("plans"))...)
+}
+
+// validatePlans checks an export's plans: at most maxPlans, unique DNS-label names, at most one
+// default.
+func validatePlans(plans []apisv1alpha1.Plan, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if n := len(plans); n > maxPlans {
+		errs = append(errs, field.TooMany(path, n, maxPlans))
+	}
+	names := sets.New[string]()
+	defaultPlan := ""
+	for i, p := range plans {
+		pp := path.Index(i)
+		for _, msg := range validation.IsDNS1123Label(p.Name) {
+			errs = append(errs, field.Invalid(pp.Child("name"), p.Name, msg))
+		}
+		if names.Has(p.Name) {
+			errs = append(errs, field.Duplicate(pp.Child("name"), p.Name))
+		}
+		names.Insert(p.Name)
+		if len(p.DisplayName) > maxDisplayName {
+			errs = append(errs, field.TooLong(pp.Child("displayName"), "", maxDisplayName))
+		}
+		if len(p.Description) > maxDescription {
+			errs = append(errs, field.TooLong(pp.Child("description"), "", maxDescription))
+		}
+		if p.Default {
+			if defaultPlan != "" {
+				errs = append(errs, field.Invalid(pp.Child("default"), true,
+					fmt.Sprintf("plan %q is already the default; at most one plan is", defaultPlan)))
+			} else {
+				defaultPlan = p.Name
+			}
+		}
 	}
 	return errs
 }

@@ -4,9 +4,11 @@
 // the export, in the export's account, for the user creating the binding, with the reserved
 // groups that name the consumer account and its subtrees added (pkg/authentication).
 //
-// It must not look exports up (it only asks whether an export has bindings, before a change
-// of its service model), nor serve bound resources: resolving exports and serving their
-// resources is the job of the export and binding controllers and of pkg/dynamic.
+// It looks exports up in the server's cache only for a binding's plan (after the bind check
+// passed, so that only those who may bind learn an export's plans) and asks whether an export
+// has bindings before a change of its service model. It must not serve bound resources:
+// resolving exports and serving their resources is the job of the export and binding
+// controllers and of pkg/dynamic.
 package apis
 
 import (
@@ -16,6 +18,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/kube-openapi/pkg/common"
 
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 	"github.com/accountmesh/accountmesh/pkg/registry/store"
 )
@@ -40,6 +43,9 @@ type Deps struct {
 	// Consumers reports whether the export of account id with identityHash has bindings; nil
 	// means it never has.
 	Consumers func(id cluster.ID, identityHash string) bool
+	// Export reads an export of account id from the server's cache, to default and check a
+	// binding's plan; nil, or an export not found, leaves the plan to the binding controller.
+	Export func(id cluster.ID, name string) (*apisv1alpha1.APIExport, bool)
 }
 
 // NewStorage returns the storage of the apis.accountmesh.io/v1alpha1 resources, keyed by

@@ -145,6 +145,12 @@ type APIBindingSpec struct {
 	// +listMapKey=resource
 	// +listMapKey=identityHash
 	PermissionClaims []AcceptablePermissionClaim `json:"permissionClaims,omitempty"`
+
+	// plan is the name of one of the export's plans (spec.catalog.plans). When empty on
+	// creation, the export's default plan is filled in; an export without plans takes none.
+	// It may change: the provider sees the update in its view.
+	// +optional
+	Plan string `json:"plan,omitempty"`
 }
 
 // BindingReference names what a binding binds.
@@ -213,6 +219,12 @@ type APIBindingStatus struct {
 	// +optional
 	// +listType=atomic
 	AppliedPermissionClaims []PermissionClaim `json:"appliedPermissionClaims,omitempty"`
+
+	// plan is the plan in effect: spec.plan, or the export's default plan when spec.plan is
+	// empty, once the export offers it. A plan the export no longer offers stays in effect
+	// until spec.plan names another.
+	// +optional
+	Plan string `json:"plan,omitempty"`
 
 	// shadowAccount is, for a managed service, the consumer organisation's shadow account in
 	// the provider's account, once it exists.

@@ -241,6 +241,34 @@ type Catalog struct {
 	// documentationURL is an https URL of the service's documentation.
 	// +optional
 	DocumentationURL string `json:"documentationURL,omitempty"`
+
+	// plans are the offers a consumer chooses from when binding, at most 16, unique by name;
+	// at most one is the default, chosen when a binding names none.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Plans []Plan `json:"plans,omitempty"`
+}
+
+// Plan is one offer of an export, e.g. a tier of service. The platform records the plan each
+// binding chose; what a plan means is the provider's business.
+type Plan struct {
+	// name identifies the plan: a DNS label.
+	// +required
+	Name string `json:"name"`
+
+	// displayName is a human-readable name, at most 256 characters.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+
+	// description says what the plan offers, at most 4096 characters.
+	// +optional
+	Description string `json:"description,omitempty"`
+
+	// default marks the plan a binding gets when it names none; at most one plan is the
+	// default.
+	// +optional
+	Default bool `json:"default,omitempty"`
 }
 
 // APIExportStatus is set by the export controller.
@@ -258,6 +286,34 @@ type APIExportStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Plans returns the export's plans.
+func (e *APIExport) Plans() []Plan {
+	if e.Spec.Catalog == nil {
+		return nil
+	}
+	return e.Spec.Catalog.Plans
+}
+
+// DefaultPlan returns the name of the export's default plan, "" when it has none.
+func (e *APIExport) DefaultPlan() string {
+	for _, p := range e.Plans() {
+		if p.Default {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// HasPlan reports whether the export offers the plan named name.
+func (e *APIExport) HasPlan(name string) bool {
+	for _, p := range e.Plans() {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

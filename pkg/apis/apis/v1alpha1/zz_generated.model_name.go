@@ -122,6 +122,11 @@ func (in PermissionClaim) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Plan) OpenAPIModelName() string {
+	return "io.accountmesh.apis.v1alpha1.Plan"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RelatedResource) OpenAPIModelName() string {
 	return "io.accountmesh.apis.v1alpha1.RelatedResource"
 }

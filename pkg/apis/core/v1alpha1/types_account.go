@@ -24,6 +24,10 @@ const (
 	// ServiceExportsAnnotation lists, on a shadow account's Account object, the names of the
 	// parent account's exports the consumer organisation binds, comma-separated and sorted.
 	ServiceExportsAnnotation = "accountmesh.io/service-exports"
+	// ServicePlansAnnotation lists, on a shadow account's Account object, the plans the
+	// consumer organisation's bindings of those exports are on, as export=plan pairs,
+	// comma-separated and sorted.
+	ServicePlansAnnotation = "accountmesh.io/service-plans"
 )
 
 // AccountPhase is the lifecycle phase of an account.

@@ -76,6 +76,23 @@ type ConsumerInfo struct {
 	// +optional
 	// +listType=set
 	Exports []string `json:"exports,omitempty"`
+
+	// plans are the plans the organisation's bindings of those exports are on, one entry per
+	// export and plan in use.
+	// +optional
+	// +listType=atomic
+	Plans []ServicePlan `json:"plans,omitempty"`
+}
+
+// ServicePlan is a plan of an export that a consumer organisation's bindings are on.
+type ServicePlan struct {
+	// export is the APIExport's name.
+	// +required
+	Export string `json:"export"`
+
+	// plan is the plan's name.
+	// +required
+	Plan string `json:"plan"`
 }
 
 // AccountUsage counts the accounts below an account against its effective limits.

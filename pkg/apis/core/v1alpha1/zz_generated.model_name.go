@@ -100,3 +100,8 @@ func (in ConsumerInfo) OpenAPIModelName() string {
 func (in EffectiveLimit) OpenAPIModelName() string {
 	return "io.accountmesh.core.v1alpha1.EffectiveLimit"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ServicePlan) OpenAPIModelName() string {
+	return "io.accountmesh.core.v1alpha1.ServicePlan"
+}

@@ -26,6 +26,7 @@ import (
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/core/v1alpha1"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/iam/v1alpha1"
+	marketplacev1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/marketplace/v1alpha1"
 	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/orchestration/v1alpha1"
 	discovery "k8s.io/client-go/discovery"
 	rest "k8s.io/client-go/rest"
@@ -38,6 +39,7 @@ type Interface interface {
 	AuthorizationV1alpha1() authorizationv1alpha1.AuthorizationV1alpha1Interface
 	CoreV1alpha1() corev1alpha1.CoreV1alpha1Interface
 	IamV1alpha1() iamv1alpha1.IamV1alpha1Interface
+	MarketplaceV1alpha1() marketplacev1alpha1.MarketplaceV1alpha1Interface
 	OrchestrationV1alpha1() orchestrationv1alpha1.OrchestrationV1alpha1Interface
 }
 
@@ -48,6 +50,7 @@ type Clientset struct {
 	authorizationV1alpha1 *authorizationv1alpha1.AuthorizationV1alpha1Client
 	coreV1alpha1          *corev1alpha1.CoreV1alpha1Client
 	iamV1alpha1           *iamv1alpha1.IamV1alpha1Client
+	marketplaceV1alpha1   *marketplacev1alpha1.MarketplaceV1alpha1Client
 	orchestrationV1alpha1 *orchestrationv1alpha1.OrchestrationV1alpha1Client
 }
 
@@ -69,6 +72,11 @@ func (c *Clientset) CoreV1alpha1() corev1alpha1.CoreV1alpha1Interface {
 // IamV1alpha1 retrieves the IamV1alpha1Client
 func (c *Clientset) IamV1alpha1() iamv1alpha1.IamV1alpha1Interface {
 	return c.iamV1alpha1
+}
+
+// MarketplaceV1alpha1 retrieves the MarketplaceV1alpha1Client
+func (c *Clientset) MarketplaceV1alpha1() marketplacev1alpha1.MarketplaceV1alpha1Interface {
+	return c.marketplaceV1alpha1
 }
 
 // OrchestrationV1alpha1 retrieves the OrchestrationV1alpha1Client
@@ -136,6 +144,10 @@ func NewForConfigAndClient(c *rest.Config, httpClient *http.Client) (*Clientset,
 	if err != nil {
 		return nil, err
 	}
+	cs.marketplaceV1alpha1, err = marketplacev1alpha1.NewForConfigAndClient(&configShallowCopy, httpClient)
+	if err != nil {
+		return nil, err
+	}
 	cs.orchestrationV1alpha1, err = orchestrationv1alpha1.NewForConfigAndClient(&configShallowCopy, httpClient)
 	if err != nil {
 		return nil, err
@@ -165,6 +177,7 @@ func New(c rest.Interface) *Clientset {
 	cs.authorizationV1alpha1 = authorizationv1alpha1.New(c)
 	cs.coreV1alpha1 = corev1alpha1.New(c)
 	cs.iamV1alpha1 = iamv1alpha1.New(c)
+	cs.marketplaceV1alpha1 = marketplacev1alpha1.New(c)
 	cs.orchestrationV1alpha1 = orchestrationv1alpha1.New(c)
 
 	cs.DiscoveryClient = discovery.NewDiscoveryClient(c)

@@ -29,6 +29,7 @@ import (
 	core "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/core"
 	iam "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/iam"
 	internalinterfaces "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/internalinterfaces"
+	marketplace "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/marketplace"
 	orchestration "github.com/accountmesh/accountmesh/pkg/client/informers/externalversions/orchestration"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
@@ -331,6 +332,7 @@ type SharedInformerFactory interface {
 	Apis() apis.Interface
 	Core() core.Interface
 	Iam() iam.Interface
+	Marketplace() marketplace.Interface
 	Orchestration() orchestration.Interface
 }
 
@@ -344,6 +346,10 @@ func (f *sharedInformerFactory) Core() core.Interface {
 
 func (f *sharedInformerFactory) Iam() iam.Interface {
 	return iam.New(f, f.namespace, f.tweakListOptions)
+}
+
+func (f *sharedInformerFactory) Marketplace() marketplace.Interface {
+	return marketplace.New(f, f.namespace, f.tweakListOptions)
 }
 
 func (f *sharedInformerFactory) Orchestration() orchestration.Interface {

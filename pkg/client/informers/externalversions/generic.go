@@ -24,6 +24,7 @@ import (
 	v1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
+	marketplacev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/marketplace/v1alpha1"
 	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	cache "k8s.io/client-go/tools/cache"
@@ -74,6 +75,10 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		// Group=iam.accountmesh.io, Version=v1alpha1
 	case iamv1alpha1.SchemeGroupVersion.WithResource("identityproviders"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Iam().V1alpha1().IdentityProviders().Informer()}, nil
+
+		// Group=marketplace.accountmesh.io, Version=v1alpha1
+	case marketplacev1alpha1.SchemeGroupVersion.WithResource("marketplaceentries"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Marketplace().V1alpha1().MarketplaceEntries().Informer()}, nil
 
 		// Group=orchestration.accountmesh.io, Version=v1alpha1
 	case orchestrationv1alpha1.SchemeGroupVersion.WithResource("orchestrationcontexts"):

@@ -28,6 +28,8 @@ import (
 	fakecorev1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/core/v1alpha1/fake"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/iam/v1alpha1"
 	fakeiamv1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/iam/v1alpha1/fake"
+	marketplacev1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/marketplace/v1alpha1"
+	fakemarketplacev1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/marketplace/v1alpha1/fake"
 	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/orchestration/v1alpha1"
 	fakeorchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/client/clientset/versioned/typed/orchestration/v1alpha1/fake"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -121,6 +123,11 @@ func (c *Clientset) CoreV1alpha1() corev1alpha1.CoreV1alpha1Interface {
 // IamV1alpha1 retrieves the IamV1alpha1Client
 func (c *Clientset) IamV1alpha1() iamv1alpha1.IamV1alpha1Interface {
 	return &fakeiamv1alpha1.FakeIamV1alpha1{Fake: &c.Fake}
+}
+
+// MarketplaceV1alpha1 retrieves the MarketplaceV1alpha1Client
+func (c *Clientset) MarketplaceV1alpha1() marketplacev1alpha1.MarketplaceV1alpha1Interface {
+	return &fakemarketplacev1alpha1.FakeMarketplaceV1alpha1{Fake: &c.Fake}
 }
 
 // OrchestrationV1alpha1 retrieves the OrchestrationV1alpha1Client
