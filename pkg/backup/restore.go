@@ -22,7 +22,9 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/util/retry"
 
+	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 )
 
@@ -37,19 +39,22 @@ type Restored struct {
 	Skipped []string
 }
 
-// notRestored are kinds a restore leaves out: exports carry an identity (restoring their key
-// elsewhere would give a second export the first one's storage and views), and bindings
-// reconnect through exports.
-var notRestored = []string{"APIExport", "APIResourceSchema", "APIBinding"}
-
 // order is the order in which kinds are created in an account; others come after, custom
-// resources last.
+// resources last. Schemas come before the exports that name them; bindings and the objects of
+// the resources they serve are created in a second pass, once every export of the subtree is.
 var order = []string{"CustomResourceDefinition", "AccountType", "Namespace", "ClusterRole", "Role",
-	"ClusterRoleBinding", "RoleBinding", "ServiceAccount", "Secret", "ConfigMap"}
+	"ClusterRoleBinding", "RoleBinding", "ServiceAccount", "Secret", "ConfigMap", "APIResourceSchema", "APIExport"}
+
+// bindTimeout bounds the wait for a restored binding to serve its resources.
+const bindTimeout = time.Minute
 
 // Restore recreates the subtree of the archive read from r as the account name (default: the
 // backed-up top account's name) under the account at into, through cfg: new accounts with
-// new cluster IDs, then each account's objects without their server-set metadata.
+// new cluster IDs, then each account's objects without their server-set metadata. Exports
+// and schemas of the subtree are recreated with new identities; bindings come last, their
+// references to accounts of the subtree rewritten, each followed, once it serves its
+// resources, by the objects of those resources. A binding that cannot be made again (its
+// export is gone, or the caller may not bind it) is reported with its objects.
 func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name string) (*Restored, error) {
 	m, files, err := Read(r)
 	if err != nil {
@@ -65,8 +70,16 @@ func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name stri
 	if i := strings.Index(base, "/clusters/"); i >= 0 {
 		base = base[:i]
 	}
-	w := &writer{cfg: cfg, base: strings.TrimSuffix(base, "/")}
-	res := &Restored{Accounts: map[string]string{}}
+	rs := &restorer{
+		writer:   &writer{cfg: cfg, base: strings.TrimSuffix(base, "/")},
+		res:      &Restored{Accounts: map[string]string{}},
+		paths:    map[string]string{},
+		hashes:   map[string]string{},
+		deferred: map[string][]unstructured.Unstructured{},
+	}
+	for _, a := range m.Accounts {
+		rs.paths[a.ClusterID] = a.Path
+	}
 	top := &unstructured.Unstructured{Object: map[string]any{}}
 	if m.TopAccount != nil {
 		top.Object = m.TopAccount
@@ -74,62 +87,338 @@ func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name stri
 	top.SetAPIVersion(corev1alpha1.SchemeGroupVersion.String())
 	top.SetKind("Account")
 	top.SetName(name)
-	newTop := into + ":" + name
-	if err := w.create(ctx, into, clean(top), res); err != nil {
+	if err := rs.create(ctx, into, clean(top), rs.res); err != nil {
 		return nil, err
 	}
-	res.Accounts[m.Account] = newTop
+	rs.res.Accounts[m.Account] = into + ":" + name
 	for _, a := range m.Accounts {
-		path := res.Accounts[a.Path]
-		if err := w.waitReady(ctx, path); err != nil {
+		if err := rs.account(ctx, a, files[a.File]); err != nil {
 			return nil, err
 		}
-		objects := files[a.File]
-		// An export's identity key stays with the export: restored, it would let an export
-		// of that name here take the original's identity.
-		// Bindings are not restored, so neither are the objects of the groups they served
-		// (unless a CRD of the account serves the group too).
-		identities, bound := map[string]bool{}, map[string]bool{}
-		for _, o := range objects {
-			switch o.GetKind() {
-			case "APIExport":
-				identities[o.GetName()+"-identity"] = true
-			case "APIBinding":
-				resources, _, _ := unstructured.NestedSlice(o.Object, "status", "boundResources")
-				for _, r := range resources {
-					if group, ok := r.(map[string]any)["group"].(string); ok {
-						bound[group] = true
-					}
+	}
+	if err := rs.identities(ctx); err != nil {
+		return nil, err
+	}
+	for _, a := range m.Accounts {
+		if err := rs.bindings(ctx, a); err != nil {
+			return nil, err
+		}
+	}
+	return rs.res, nil
+}
+
+// restorer holds what a restore learns as it goes.
+type restorer struct {
+	*writer
+	res *Restored
+	// paths maps the backed-up accounts' cluster IDs to their paths then.
+	paths map[string]string
+	// exports are the restored exports: where, and their identity hash in the backup.
+	exports []restoredExport
+	// hashes maps the identity hashes of the backed-up exports to their new ones.
+	hashes map[string]string
+	// deferred holds, per backed-up account path, its bindings and the objects of the
+	// resources they serve, for the second pass.
+	deferred map[string][]unstructured.Unstructured
+}
+
+type restoredExport struct {
+	path, name, oldHash string
+	claims              bool
+}
+
+// account creates the backed-up account a's objects in its new account, but for its
+// bindings and their resources' objects, which it keeps for the second pass.
+func (rs *restorer) account(ctx context.Context, a Account, objects []unstructured.Unstructured) error {
+	path := rs.res.Accounts[a.Path]
+	if err := rs.waitReady(ctx, path); err != nil {
+		return err
+	}
+	// An export's identity key stays with the export: restored, it would let an export of
+	// that name here take the original's identity. The export gets a new one.
+	identities := map[string]bool{}
+	// The groups served by the account's bindings, unless a CRD of the account serves the
+	// group too: their objects wait until the binding serves them again.
+	bound := map[string]bool{}
+	for _, o := range objects {
+		switch o.GetKind() {
+		case "APIExport":
+			ns, name := metav1.NamespaceDefault, o.GetName()+"-identity"
+			if ref, ok, _ := unstructured.NestedMap(o.Object, "spec", "identity", "secretRef"); ok {
+				if n, _ := ref["name"].(string); n != "" {
+					name = n
+				}
+				if n, _ := ref["namespace"].(string); n != "" {
+					ns = n
 				}
 			}
-		}
-		for _, o := range objects {
-			if o.GetKind() == "CustomResourceDefinition" {
-				group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-				delete(bound, group)
-			}
-		}
-		slices.SortStableFunc(objects, func(x, y unstructured.Unstructured) int { return rank(x) - rank(y) })
-		for _, o := range objects {
-			switch {
-			case slices.Contains(notRestored, o.GetKind()):
-				res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s in %s: exports and bindings are not restored", o.GetKind(), o.GetName(), a.Path))
-				continue
-			case bound[o.GroupVersionKind().Group]:
-				res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s in %s: served by a binding, which is not restored", o.GetKind(), o.GetName(), a.Path))
-				continue
-			case o.GetKind() == "Secret" && o.GetNamespace() == "default" && identities[o.GetName()]:
-				res.Skipped = append(res.Skipped, fmt.Sprintf("Secret default/%s in %s: an export's identity key", o.GetName(), a.Path))
-				continue
-			case o.GetKind() == "Account" && o.GroupVersionKind().Group == corev1alpha1.GroupName:
-				res.Accounts[a.Path+":"+o.GetName()] = path + ":" + o.GetName()
-			}
-			if err := w.create(ctx, path, clean(&o), res); err != nil {
-				return nil, err
+			identities[ns+"/"+name] = true
+		case "APIBinding":
+			for _, g := range boundGroups(o) {
+				bound[g] = true
 			}
 		}
 	}
-	return res, nil
+	for _, o := range objects {
+		if o.GetKind() == "CustomResourceDefinition" {
+			group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+			delete(bound, group)
+		}
+	}
+	slices.SortStableFunc(objects, func(x, y unstructured.Unstructured) int { return rank(x) - rank(y) })
+	for _, o := range objects {
+		o := o
+		switch {
+		case o.GetKind() == "APIBinding" && o.GroupVersionKind().Group == apisv1alpha1.GroupName, bound[o.GroupVersionKind().Group]:
+			rs.deferred[a.Path] = append(rs.deferred[a.Path], o)
+			continue
+		case o.GetKind() == "Secret" && o.GroupVersionKind().Group == "" && identities[o.GetNamespace()+"/"+o.GetName()]:
+			rs.skip("Secret %s/%s in %s: an export's identity key (the restored export has a new identity)", o.GetNamespace(), o.GetName(), a.Path)
+			continue
+		case o.GetKind() == "Account" && o.GroupVersionKind().Group == corev1alpha1.GroupName:
+			if t, _, _ := unstructured.NestedString(o.Object, "spec", "type"); t == corev1alpha1.TypeShadow {
+				rs.skip("Account %s in %s: a shadow account, made by the platform for its managed services' consumers", o.GetName(), a.Path)
+				continue
+			}
+			rs.res.Accounts[a.Path+":"+o.GetName()] = path + ":" + o.GetName()
+		case o.GetKind() == "APIExport" && o.GroupVersionKind().Group == apisv1alpha1.GroupName:
+			hash, _, _ := unstructured.NestedString(o.Object, "status", "identityHash")
+			claims, _, _ := unstructured.NestedSlice(o.Object, "spec", "permissionClaims")
+			rs.exports = append(rs.exports, restoredExport{path: path, name: o.GetName(), oldHash: hash, claims: len(claims) > 0})
+			o = *o.DeepCopy()
+			unstructured.RemoveNestedField(o.Object, "spec", "identity")
+		}
+		if err := rs.create(ctx, path, clean(&o), rs.res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// boundGroups returns the groups of the resources a backed-up binding served.
+func boundGroups(b unstructured.Unstructured) []string {
+	var groups []string
+	resources, _, _ := unstructured.NestedSlice(b.Object, "status", "boundResources")
+	for _, r := range resources {
+		if m, ok := r.(map[string]any); ok {
+			if g, ok := m["group"].(string); ok {
+				groups = append(groups, g)
+			}
+		}
+	}
+	return groups
+}
+
+// skip reports what was not restored.
+func (rs *restorer) skip(format string, args ...any) {
+	rs.res.Skipped = append(rs.res.Skipped, fmt.Sprintf(format, args...))
+}
+
+// identities waits for the restored exports' new identities and rewrites the claims of
+// restored exports that name an export of the subtree by its old identity.
+func (rs *restorer) identities(ctx context.Context) error {
+	for _, e := range rs.exports {
+		d, err := rs.dynamic(e.path)
+		if err != nil {
+			return err
+		}
+		var hash string
+		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, bindTimeout, true, func(ctx context.Context) (bool, error) {
+			o, err := d.Resource(apisv1alpha1.SchemeGroupVersion.WithResource("apiexports")).Get(ctx, e.name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			hash, _, _ = unstructured.NestedString(o.Object, "status", "identityHash")
+			return hash != "", nil
+		})
+		if err != nil {
+			return fmt.Errorf("the restored APIExport %s in %s got no identity: %w", e.name, e.path, err)
+		}
+		if e.oldHash != "" {
+			rs.hashes[e.oldHash] = hash
+		}
+	}
+	for _, e := range rs.exports {
+		if !e.claims {
+			continue
+		}
+		d, err := rs.dynamic(e.path)
+		if err != nil {
+			return err
+		}
+		exports := d.Resource(apisv1alpha1.SchemeGroupVersion.WithResource("apiexports"))
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			o, err := exports.Get(ctx, e.name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if !rs.rewriteClaims(o) {
+				return nil
+			}
+			_, err = exports.Update(ctx, o, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("failed to update the claims of APIExport %s in %s: %w", e.name, e.path, err)
+		}
+	}
+	return nil
+}
+
+// rewriteClaims replaces, in o's spec.permissionClaims, the old identity hashes of the
+// subtree's exports with their new ones, and reports whether it changed anything.
+func (rs *restorer) rewriteClaims(o *unstructured.Unstructured) bool {
+	claims, ok, _ := unstructured.NestedSlice(o.Object, "spec", "permissionClaims")
+	if !ok {
+		return false
+	}
+	changed := false
+	for _, c := range claims {
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		if h, _ := m["identityHash"].(string); rs.hashes[h] != "" {
+			m["identityHash"] = rs.hashes[h]
+			changed = true
+		}
+	}
+	if changed {
+		_ = unstructured.SetNestedSlice(o.Object, claims, "spec", "permissionClaims")
+	}
+	return changed
+}
+
+// rewritePath returns the path at which the backed-up account at path (or with that cluster
+// ID) was restored, and whether it is in the subtree.
+func (rs *restorer) rewritePath(path string) (string, bool) {
+	if old, ok := rs.paths[path]; ok {
+		path = old
+	}
+	p, ok := rs.res.Accounts[path]
+	return p, ok
+}
+
+// bindings creates the backed-up account a's bindings in its new account, each followed, once
+// it serves its resources, by their objects; what cannot be bound again is reported.
+func (rs *restorer) bindings(ctx context.Context, a Account) error {
+	path := rs.res.Accounts[a.Path]
+	ready := map[string]bool{}
+	var objects []unstructured.Unstructured
+	for _, o := range rs.deferred[a.Path] {
+		if o.GetKind() != "APIBinding" || o.GroupVersionKind().Group != apisv1alpha1.GroupName {
+			objects = append(objects, o)
+			continue
+		}
+		ok, err := rs.binding(ctx, a, path, o)
+		if err != nil {
+			return err
+		}
+		for _, g := range boundGroups(o) {
+			ready[g] = ready[g] || ok
+		}
+	}
+	for _, o := range objects {
+		if !ready[o.GroupVersionKind().Group] {
+			rs.skip("%s %s in %s: served by a binding that was not restored", o.GetKind(), namespaced(o), a.Path)
+			continue
+		}
+		if err := rs.create(ctx, path, clean(&o), rs.res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// binding creates the backed-up binding b in the account at path and waits until it serves
+// its resources; false, with the binding reported (and deleted if made), when it does not.
+// The caller's own rights decide whether it may bind the export again.
+func (rs *restorer) binding(ctx context.Context, a Account, path string, b unstructured.Unstructured) (bool, error) {
+	o := clean(&b)
+	ref, _, _ := unstructured.NestedString(o.Object, "spec", "reference", "export", "path")
+	export, _, _ := unstructured.NestedString(o.Object, "spec", "reference", "export", "name")
+	inside := ref == ""
+	if ref != "" {
+		if p, ok := rs.rewritePath(ref); ok {
+			_ = unstructured.SetNestedField(o.Object, p, "spec", "reference", "export", "path")
+			inside = true
+		}
+	}
+	rs.rewriteClaims(o)
+	shown := ref
+	if shown == "" {
+		shown = a.Path
+	}
+	d, err := rs.dynamic(path)
+	if err != nil {
+		return false, err
+	}
+	bindings := d.Resource(apisv1alpha1.SchemeGroupVersion.WithResource("apibindings"))
+	_, err = bindings.Create(ctx, o, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		rs.res.Existing++
+	case apierrors.IsForbidden(err) || apierrors.IsInvalid(err):
+		rs.skip("APIBinding %s in %s: %v", o.GetName(), a.Path, err)
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("failed to create APIBinding %s in %s: %w", o.GetName(), path, err)
+	default:
+		rs.res.Created++
+	}
+	// An export outside the subtree that is gone shows at once; one of the subtree was just
+	// restored, and may take its controllers a moment to find.
+	var reason, message string
+	var notFoundSince time.Time
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, bindTimeout, true, func(ctx context.Context) (bool, error) {
+		cur, err := bindings.Get(ctx, o.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		conditions, _, _ := unstructured.NestedSlice(cur.Object, "status", "conditions")
+		for _, c := range conditions {
+			c, _ := c.(map[string]any)
+			switch c["type"] {
+			case apisv1alpha1.BindingConditionReady:
+				if c["status"] == string(metav1.ConditionTrue) {
+					reason = apisv1alpha1.BindingReasonBound
+					return true, nil
+				}
+			case apisv1alpha1.BindingConditionExportValid:
+				reason, _ = c["reason"].(string)
+				message, _ = c["message"].(string)
+			}
+		}
+		if reason != apisv1alpha1.BindingReasonExportNotFound || inside {
+			return false, nil
+		}
+		if notFoundSince.IsZero() {
+			notFoundSince = time.Now()
+		}
+		return time.Since(notFoundSince) > 3*time.Second, nil
+	})
+	if err == nil && reason == apisv1alpha1.BindingReasonBound {
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if message == "" {
+		message = fmt.Sprintf("it did not serve the resources of APIExport %s of %s within %s", export, shown, bindTimeout)
+	}
+	rs.skip("APIBinding %s in %s: %s", o.GetName(), a.Path, message)
+	if err := bindings.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("failed to delete APIBinding %s in %s that could not bind: %w", o.GetName(), path, err)
+	}
+	return false, nil
+}
+
+// namespaced names o as namespace/name, or name.
+func namespaced(o unstructured.Unstructured) string {
+	if o.GetNamespace() == "" {
+		return o.GetName()
+	}
+	return o.GetNamespace() + "/" + o.GetName()
 }
 
 // rank orders objects for creation.
