@@ -11,6 +11,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -87,29 +88,86 @@ func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name stri
 	top.SetAPIVersion(corev1alpha1.SchemeGroupVersion.String())
 	top.SetKind("Account")
 	top.SetName(name)
-	if err := rs.create(ctx, into, clean(top), rs.res); err != nil {
+	if err := rs.create(ctx, into, clean(top)); err != nil {
 		return nil, err
 	}
 	rs.res.Accounts[m.Account] = into + ":" + name
-	for _, a := range m.Accounts {
-		if err := rs.account(ctx, a, files[a.File]); err != nil {
+	// Accounts are filled level by level, those of a level side by side: each waits until
+	// its Account, created by its parent's filling, is Ready.
+	levels := byLevel(m.Accounts)
+	for _, level := range levels {
+		if err := parallel(ctx, level, func(ctx context.Context, a Account) error { return rs.account(ctx, a, files[a.File]) }); err != nil {
 			return nil, err
 		}
 	}
 	if err := rs.identities(ctx); err != nil {
 		return nil, err
 	}
-	for _, a := range m.Accounts {
-		if err := rs.bindings(ctx, a); err != nil {
+	for _, level := range levels {
+		if err := parallel(ctx, level, rs.bindings); err != nil {
 			return nil, err
 		}
 	}
 	return rs.res, nil
 }
 
+// workers is how many accounts a restore fills at once.
+const workers = 8
+
+// byLevel groups accounts by their depth in the tree, the top's first.
+func byLevel(accounts []Account) [][]Account {
+	var levels [][]Account
+	depth := map[string]int{}
+	for _, a := range accounts {
+		d := 0
+		if parent, _, ok := cutLast(a.Path); ok {
+			if pd, ok := depth[parent]; ok {
+				d = pd + 1
+			}
+		}
+		depth[a.Path] = d
+		for len(levels) <= d {
+			levels = append(levels, nil)
+		}
+		levels[d] = append(levels[d], a)
+	}
+	return levels
+}
+
+// parallel runs f for every account, workers at a time, and returns the first error; the
+// first error cancels the others.
+func parallel(ctx context.Context, accounts []Account, f func(context.Context, Account) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for _, a := range accounts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := f(ctx, a); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
 // restorer holds what a restore learns as it goes.
 type restorer struct {
 	*writer
+	// mu guards res and the fields below while accounts are filled side by side.
+	mu  sync.Mutex
 	res *Restored
 	// paths maps the backed-up accounts' cluster IDs to their paths then.
 	paths map[string]string
@@ -130,7 +188,7 @@ type restoredExport struct {
 // account creates the backed-up account a's objects in its new account, but for its
 // bindings and their resources' objects, which it keeps for the second pass.
 func (rs *restorer) account(ctx context.Context, a Account, objects []unstructured.Unstructured) error {
-	path := rs.res.Accounts[a.Path]
+	path := rs.pathOf(a.Path)
 	if err := rs.waitReady(ctx, path); err != nil {
 		return err
 	}
@@ -170,7 +228,9 @@ func (rs *restorer) account(ctx context.Context, a Account, objects []unstructur
 		o := o
 		switch {
 		case o.GetKind() == "APIBinding" && o.GroupVersionKind().Group == apisv1alpha1.GroupName, bound[o.GroupVersionKind().Group]:
+			rs.mu.Lock()
 			rs.deferred[a.Path] = append(rs.deferred[a.Path], o)
+			rs.mu.Unlock()
 			continue
 		case o.GetKind() == "Secret" && o.GroupVersionKind().Group == "" && identities[o.GetNamespace()+"/"+o.GetName()]:
 			rs.skip("Secret %s/%s in %s: an export's identity key (the restored export has a new identity)", o.GetNamespace(), o.GetName(), a.Path)
@@ -180,15 +240,19 @@ func (rs *restorer) account(ctx context.Context, a Account, objects []unstructur
 				rs.skip("Account %s in %s: a shadow account, made by the platform for its managed services' consumers", o.GetName(), a.Path)
 				continue
 			}
+			rs.mu.Lock()
 			rs.res.Accounts[a.Path+":"+o.GetName()] = path + ":" + o.GetName()
+			rs.mu.Unlock()
 		case o.GetKind() == "APIExport" && o.GroupVersionKind().Group == apisv1alpha1.GroupName:
 			hash, _, _ := unstructured.NestedString(o.Object, "status", "identityHash")
 			claims, _, _ := unstructured.NestedSlice(o.Object, "spec", "permissionClaims")
+			rs.mu.Lock()
 			rs.exports = append(rs.exports, restoredExport{path: path, name: o.GetName(), oldHash: hash, claims: len(claims) > 0})
+			rs.mu.Unlock()
 			o = *o.DeepCopy()
 			unstructured.RemoveNestedField(o.Object, "spec", "identity")
 		}
-		if err := rs.create(ctx, path, clean(&o), rs.res); err != nil {
+		if err := rs.create(ctx, path, clean(&o)); err != nil {
 			return err
 		}
 	}
@@ -211,7 +275,37 @@ func boundGroups(b unstructured.Unstructured) []string {
 
 // skip reports what was not restored.
 func (rs *restorer) skip(format string, args ...any) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
 	rs.res.Skipped = append(rs.res.Skipped, fmt.Sprintf(format, args...))
+}
+
+// pathOf returns where the backed-up account at path is restored.
+func (rs *restorer) pathOf(path string) string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.res.Accounts[path]
+}
+
+// count counts an object created, or one the new account already had.
+func (rs *restorer) count(created bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if created {
+		rs.res.Created++
+	} else {
+		rs.res.Existing++
+	}
+}
+
+// create creates o in the account at path, and counts it.
+func (rs *restorer) create(ctx context.Context, path string, o *unstructured.Unstructured) error {
+	created, err := rs.writer.create(ctx, path, o)
+	if err != nil {
+		return err
+	}
+	rs.count(created)
+	return nil
 }
 
 // identities waits for the restored exports' new identities and rewrites the claims of
@@ -295,6 +389,8 @@ func (rs *restorer) rewritePath(path string) (string, bool) {
 	if old, ok := rs.paths[path]; ok {
 		path = old
 	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
 	p, ok := rs.res.Accounts[path]
 	return p, ok
 }
@@ -302,10 +398,13 @@ func (rs *restorer) rewritePath(path string) (string, bool) {
 // bindings creates the backed-up account a's bindings in its new account, each followed, once
 // it serves its resources, by their objects; what cannot be bound again is reported.
 func (rs *restorer) bindings(ctx context.Context, a Account) error {
-	path := rs.res.Accounts[a.Path]
+	path := rs.pathOf(a.Path)
 	ready := map[string]bool{}
 	var objects []unstructured.Unstructured
-	for _, o := range rs.deferred[a.Path] {
+	rs.mu.Lock()
+	deferred := rs.deferred[a.Path]
+	rs.mu.Unlock()
+	for _, o := range deferred {
 		if o.GetKind() != "APIBinding" || o.GroupVersionKind().Group != apisv1alpha1.GroupName {
 			objects = append(objects, o)
 			continue
@@ -323,7 +422,7 @@ func (rs *restorer) bindings(ctx context.Context, a Account) error {
 			rs.skip("%s %s in %s: served by a binding that was not restored", o.GetKind(), namespaced(o), a.Path)
 			continue
 		}
-		if err := rs.create(ctx, path, clean(&o), rs.res); err != nil {
+		if err := rs.create(ctx, path, clean(&o)); err != nil {
 			return err
 		}
 	}
@@ -357,14 +456,14 @@ func (rs *restorer) binding(ctx context.Context, a Account, path string, b unstr
 	_, err = bindings.Create(ctx, o, metav1.CreateOptions{})
 	switch {
 	case apierrors.IsAlreadyExists(err):
-		rs.res.Existing++
+		rs.count(false)
 	case apierrors.IsForbidden(err) || apierrors.IsInvalid(err):
 		rs.skip("APIBinding %s in %s: %v", o.GetName(), a.Path, err)
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("failed to create APIBinding %s in %s: %w", o.GetName(), path, err)
 	default:
-		rs.res.Created++
+		rs.count(true)
 	}
 	// An export outside the subtree that is gone shows at once; one of the subtree was just
 	// restored, and may take its controllers a moment to find.
@@ -450,25 +549,29 @@ func clean(o *unstructured.Unstructured) *unstructured.Unstructured {
 	return o
 }
 
-// create creates o in the account at path, waiting for a CRD to be established.
-func (w *writer) create(ctx context.Context, path string, o *unstructured.Unstructured, res *Restored) error {
+// create creates o in the account at path, waiting for a CRD to be established, and reports
+// whether it created it (false: the account had it already).
+func (w *writer) create(ctx context.Context, path string, o *unstructured.Unstructured) (bool, error) {
 	gvk := o.GroupVersionKind()
+	mapper, err := w.mapper(path)
+	if err != nil {
+		return false, err
+	}
 	var mapping *meta.RESTMapping
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		disc, err := discovery.NewDiscoveryClientForConfig(w.config(path))
-		if err != nil {
-			return false, err
-		}
-		mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		mapping, err = mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			// Not served yet, or served since the account's discovery was cached.
+			mapper.Reset()
+		}
 		return err == nil, nil
 	})
 	if err != nil {
-		return fmt.Errorf("failed to find the resource of %s in %s: %w", gvk, path, err)
+		return false, fmt.Errorf("failed to find the resource of %s in %s: %w", gvk, path, err)
 	}
 	d, err := w.dynamic(path)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var ri interface {
 		Create(context.Context, *unstructured.Unstructured, metav1.CreateOptions, ...string) (*unstructured.Unstructured, error)
@@ -479,13 +582,31 @@ func (w *writer) create(ctx context.Context, path string, o *unstructured.Unstru
 	_, err = ri.Create(ctx, o, metav1.CreateOptions{})
 	switch {
 	case apierrors.IsAlreadyExists(err):
-		res.Existing++
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("failed to create %s %s in %s: %w", gvk.Kind, o.GetName(), path, err)
+		return false, fmt.Errorf("failed to create %s %s in %s: %w", gvk.Kind, o.GetName(), path, err)
 	}
-	res.Created++
-	return nil
+	return true, nil
+}
+
+// mapper returns the REST mapper of the account at path, which caches its discovery until
+// reset.
+func (w *writer) mapper(path string) (*restmapper.DeferredDiscoveryRESTMapper, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if m, ok := w.mappers[path]; ok {
+		return m, nil
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(w.config(path))
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a discovery client for %s: %w", path, err)
+	}
+	if w.mappers == nil {
+		w.mappers = map[string]*restmapper.DeferredDiscoveryRESTMapper{}
+	}
+	m := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	w.mappers[path] = m
+	return m, nil
 }
 
 // waitReady waits until the account at path is Ready.

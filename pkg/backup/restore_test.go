@@ -1,7 +1,12 @@
 package backup
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -44,4 +49,44 @@ func TestRewriteClaims(t *testing.T) {
 	require.Equal(t, "elsewhere", claims[1].(map[string]any)["identityHash"])
 	require.False(t, rs.rewriteClaims(o), "nothing left to rewrite")
 	require.False(t, rs.rewriteClaims(&unstructured.Unstructured{Object: map[string]any{}}))
+}
+
+func TestByLevel(t *testing.T) {
+	t.Parallel()
+	levels := byLevel([]Account{{Path: "root:a"}, {Path: "root:a:b"}, {Path: "root:a:c"}, {Path: "root:a:b:d"}, {Path: "root:a:c:e"}})
+	require.Equal(t, [][]Account{{{Path: "root:a"}}, {{Path: "root:a:b"}, {Path: "root:a:c"}}, {{Path: "root:a:b:d"}, {Path: "root:a:c:e"}}}, levels)
+}
+
+func TestParallel(t *testing.T) {
+	t.Parallel()
+	accounts := make([]Account, 50)
+	for i := range accounts {
+		accounts[i] = Account{Path: fmt.Sprintf("root:a-%d", i)}
+	}
+	var running, most, done atomic.Int64
+	require.NoError(t, parallel(t.Context(), accounts, func(context.Context, Account) error {
+		n := running.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond)
+		running.Add(-1)
+		done.Add(1)
+		return nil
+	}))
+	require.Equal(t, int64(len(accounts)), done.Load())
+	require.LessOrEqual(t, most.Load(), int64(workers))
+
+	boom := errors.New("boom")
+	err := parallel(t.Context(), accounts, func(ctx context.Context, a Account) error {
+		if a.Path == "root:a-3" {
+			return boom
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	require.ErrorIs(t, err, boom)
 }
