@@ -55,7 +55,7 @@ func BenchmarkReplicaThroughput(b *testing.B) {
 						if r == l {
 							file = strings.TrimSuffix(file, ".pprof") + "-leader.pprof"
 						}
-						profiling.Go(func() { assert.NoError(b, cpuProfile(b.Context(), s.Config, s.BaseURL, 4, file)) })
+						profiling.Go(func() { assert.NoError(b, cpuProfile(b.Context(), s.Config, s.BaseURL, 6, file)) })
 					}
 				}
 				before := measure(b, m.replicas)

@@ -31,6 +31,8 @@ type usage struct {
 	// fsyncs and fsyncTime are the WAL fsyncs of every etcd member and their time; commits
 	// and commitTime the backend commits.
 	fsyncs, fsyncTime, commits, commitTime float64
+	// requests and writes are the requests the replicas served, and of them the writes.
+	requests, writes float64
 }
 
 // measure reads the usage of the replicas and of the etcd cluster now.
@@ -53,12 +55,34 @@ func measure(t testing.TB, replicas []*framework.Server) usage {
 			u.busy += d
 		}
 	}
-	for _, e := range cluster.endpoints {
-		m := etcdMetrics(t, e)
-		u.fsyncs += m["etcd_disk_wal_fsync_duration_seconds_count"]
-		u.fsyncTime += m["etcd_disk_wal_fsync_duration_seconds_sum"]
-		u.commits += m["etcd_disk_backend_commit_duration_seconds_count"]
-		u.commitTime += m["etcd_disk_backend_commit_duration_seconds_sum"]
+	// The members run in this process and register their metrics in its one registry: any
+	// member's /metrics has the sums over all of them.
+	m := etcdMetrics(t, cluster.endpoints[0])
+	u.fsyncs = m["etcd_disk_wal_fsync_duration_seconds_count"]
+	u.fsyncTime = m["etcd_disk_wal_fsync_duration_seconds_sum"]
+	u.commits = m["etcd_disk_backend_commit_duration_seconds_count"]
+	u.commitTime = m["etcd_disk_backend_commit_duration_seconds_sum"]
+	for _, r := range replicas {
+		c, err := rest.HTTPClientFor(r.Config)
+		require.NoError(t, err)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, r.BaseURL+"/metrics", nil)
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		metrics := parseMetrics(t, resp.Body, func(name, labels string) string {
+			if name != "apiserver_request_total" {
+				return ""
+			}
+			for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+				if strings.Contains(labels, `verb="`+verb+`"`) {
+					return "writes"
+				}
+			}
+			return "reads"
+		})
+		_ = resp.Body.Close()
+		u.requests += metrics["reads"] + metrics["writes"]
+		u.writes += metrics["writes"]
 	}
 	return u
 }
@@ -77,16 +101,19 @@ func report(b *testing.B, before, after usage, n, leader int, d time.Duration) {
 	b.ReportMetric(float64(etcd.Milliseconds())/float64(n), "etcd-cpu-ms/account")
 	b.ReportMetric(100*float64(after.busy-before.busy)/float64(after.total-before.total), "machine-busy-%")
 	b.ReportMetric(100*float64(replicas+etcd)/float64(after.total-before.total), "mesh-cpu-%")
-	b.ReportMetric((after.fsyncs-before.fsyncs)/float64(n), "fsyncs/account")
+	b.ReportMetric((after.requests-before.requests)/float64(n), "requests/account")
+	b.ReportMetric((after.writes-before.writes)/float64(n), "writes/account")
+	members := float64(len(cluster.endpoints))
+	b.ReportMetric((after.fsyncs-before.fsyncs)/float64(n)/members, "fsyncs/account/member")
 	if f := after.fsyncs - before.fsyncs; f > 0 {
 		b.ReportMetric(1000*(after.fsyncTime-before.fsyncTime)/f, "fsync-ms")
 	}
 	if c := after.commits - before.commits; c > 0 {
 		b.ReportMetric(1000*(after.commitTime-before.commitTime)/c, "commit-ms")
 	}
-	// Time spent in fsyncs, per second of the burst and member: a disk that is the bound
-	// is near 1.
-	b.ReportMetric((after.fsyncTime-before.fsyncTime)/d.Seconds()/float64(len(cluster.endpoints)), "fsync-busy")
+	// Time spent in fsyncs, per second of the burst and member: a member whose disk is the
+	// bound is near 1.
+	b.ReportMetric((after.fsyncTime-before.fsyncTime)/d.Seconds()/members, "fsync-busy")
 }
 
 // ticks converts clock ticks of /proc (USER_HZ, 100 on Linux) to a duration.
@@ -123,19 +150,30 @@ func etcdMetrics(t testing.TB, endpoint string) map[string]float64 {
 	resp, err := c.Do(req)
 	require.NoError(t, err)
 	defer func() { _ = resp.Body.Close() }()
+	return parseMetrics(t, resp.Body, func(name, _ string) string { return name })
+}
+
+// parseMetrics sums the samples of Prometheus' text format read from r by the key that key
+// gives a sample's name and labels; samples with an empty key are left out.
+func parseMetrics(t testing.TB, r io.Reader, key func(name, labels string) string) map[string]float64 {
+	t.Helper()
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		name, rest, _ := strings.Cut(line, " ")
-		name, _, _ = strings.Cut(name, "{")
-		if i := strings.LastIndexByte(line, ' '); i >= 0 && rest != "" {
-			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-				out[name] += v
-			}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		series := line[:i]
+		name, labels, _ := strings.Cut(series, "{")
+		k := key(name, labels)
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil && k != "" {
+			out[k] += v
 		}
 	}
 	require.NoError(t, sc.Err())
