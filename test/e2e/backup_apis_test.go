@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/accountmesh/accountmesh/test/e2e/framework"
 )
@@ -79,13 +75,7 @@ func TestBackupAPIs(t *testing.T) {
 	served("root:"+copyName, insideHash)
 
 	// Deleted, and restored in place: the same paths, bound APIs usable again.
-	d, err := framework.DynamicFor(server.ConfigFor("root"))
-	require.NoError(t, err)
-	require.NoError(t, d.Resource(framework.AccountsGVR).Delete(ctx, top.Name, metav1.DeleteOptions{}))
-	framework.Eventually(t, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		_, err := d.Resource(framework.AccountsGVR).Get(ctx, top.Name, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
-	}, "the original account was not deleted")
+	deleteRootAccount(t, top.Name)
 	printed = restoreAndCompare(t, bin, out, top.Name, m, files)
 	require.NotContains(t, printed, "APIBinding", "a binding was not restored")
 	served(top.Path, insideHash)

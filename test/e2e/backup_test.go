@@ -110,14 +110,20 @@ func TestBackup(t *testing.T) {
 	restoreAndCompare(t, bin, out, copyName, m, files)
 
 	// Restored in place after the original was deleted, the subtree is back as it was.
+	deleteRootAccount(t, top.Name)
+	restoreAndCompare(t, bin, out, top.Name, m, files)
+}
+
+// deleteRootAccount deletes the account name in root and waits until it is gone.
+func deleteRootAccount(t *testing.T, name string) {
+	t.Helper()
 	d, err := framework.DynamicFor(server.ConfigFor("root"))
 	require.NoError(t, err)
-	require.NoError(t, d.Resource(framework.AccountsGVR).Delete(ctx, top.Name, metav1.DeleteOptions{}))
+	require.NoError(t, d.Resource(framework.AccountsGVR).Delete(t.Context(), name, metav1.DeleteOptions{}))
 	framework.Eventually(t, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		_, err := d.Resource(framework.AccountsGVR).Get(ctx, top.Name, metav1.GetOptions{})
+		_, err := d.Resource(framework.AccountsGVR).Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
-	}, "the original account was not deleted")
-	restoreAndCompare(t, bin, out, top.Name, m, files)
+	}, "account %s was not deleted", name)
 }
 
 // restoreAndCompare restores the archive out (manifest m, objects files) into root as name,
