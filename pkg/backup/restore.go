@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -76,7 +77,7 @@ func Restore(ctx context.Context, cfg *rest.Config, r io.Reader, into, name stri
 		res:      &Restored{Accounts: map[string]string{}},
 		paths:    map[string]string{},
 		hashes:   map[string]string{},
-		deferred: map[string][]unstructured.Unstructured{},
+		deferred: map[string][]deferred{},
 	}
 	for _, a := range m.Accounts {
 		rs.paths[a.ClusterID] = a.Path
@@ -175,9 +176,16 @@ type restorer struct {
 	exports []restoredExport
 	// hashes maps the identity hashes of the backed-up exports to their new ones.
 	hashes map[string]string
-	// deferred holds, per backed-up account path, its bindings and the objects of the
-	// resources they serve, for the second pass.
-	deferred map[string][]unstructured.Unstructured
+	// deferred holds, per backed-up account path, its bindings, the objects of the
+	// resources they serve and those of their tenant spaces, for the second pass.
+	deferred map[string][]deferred
+}
+
+// deferred is an object left for the second pass.
+type deferred struct {
+	unstructured.Unstructured
+	// bound: its resource is served by a binding; tenantSpace: it is in a tenant space.
+	bound, tenantSpace bool
 }
 
 type restoredExport struct {
@@ -189,6 +197,11 @@ type restoredExport struct {
 // bindings and their resources' objects, which it keeps for the second pass.
 func (rs *restorer) account(ctx context.Context, a Account, objects []unstructured.Unstructured) error {
 	path := rs.pathOf(a.Path)
+	if path == "" {
+		// Below an account that was not restored (a shadow account).
+		rs.skip("the %d objects of %s: its account was not restored", len(objects), a.Path)
+		return nil
+	}
 	if err := rs.waitReady(ctx, path); err != nil {
 		return err
 	}
@@ -217,6 +230,15 @@ func (rs *restorer) account(ctx context.Context, a Account, objects []unstructur
 			}
 		}
 	}
+	// A managed service's tenant spaces are the platform's to make, labelled for their
+	// binding (no one else may set the label): their content waits until the restored
+	// binding has its tenant space again.
+	tenantSpaces := map[string]bool{}
+	for _, o := range objects {
+		if o.GetKind() == "Namespace" && o.GroupVersionKind().Group == "" && o.GetLabels()[apisv1alpha1.TenantSpaceLabel] != "" {
+			tenantSpaces[o.GetName()] = true
+		}
+	}
 	for _, o := range objects {
 		if o.GetKind() == "CustomResourceDefinition" {
 			group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
@@ -227,9 +249,12 @@ func (rs *restorer) account(ctx context.Context, a Account, objects []unstructur
 	for _, o := range objects {
 		o := o
 		switch {
-		case o.GetKind() == "APIBinding" && o.GroupVersionKind().Group == apisv1alpha1.GroupName, bound[o.GroupVersionKind().Group]:
+		case o.GetKind() == "Namespace" && o.GroupVersionKind().Group == "" && tenantSpaces[o.GetName()]:
+			continue
+		case o.GetKind() == "APIBinding" && o.GroupVersionKind().Group == apisv1alpha1.GroupName, bound[o.GroupVersionKind().Group],
+			tenantSpaces[o.GetNamespace()]:
 			rs.mu.Lock()
-			rs.deferred[a.Path] = append(rs.deferred[a.Path], o)
+			rs.deferred[a.Path] = append(rs.deferred[a.Path], deferred{Unstructured: o, bound: bound[o.GroupVersionKind().Group], tenantSpace: tenantSpaces[o.GetNamespace()]})
 			rs.mu.Unlock()
 			continue
 		case o.GetKind() == "Secret" && o.GroupVersionKind().Group == "" && identities[o.GetNamespace()+"/"+o.GetName()]:
@@ -399,14 +424,19 @@ func (rs *restorer) rewritePath(path string) (string, bool) {
 // it serves its resources, by their objects; what cannot be bound again is reported.
 func (rs *restorer) bindings(ctx context.Context, a Account) error {
 	path := rs.pathOf(a.Path)
-	ready := map[string]bool{}
-	var objects []unstructured.Unstructured
+	if path == "" {
+		return nil
+	}
+	// ready holds the groups served again, spaces the tenant spaces made again.
+	ready, spaces := map[string]bool{}, map[string]bool{}
+	var objects []deferred
 	rs.mu.Lock()
-	deferred := rs.deferred[a.Path]
+	pending := rs.deferred[a.Path]
 	rs.mu.Unlock()
-	for _, o := range deferred {
+	for _, d := range pending {
+		o := d.Unstructured
 		if o.GetKind() != "APIBinding" || o.GroupVersionKind().Group != apisv1alpha1.GroupName {
-			objects = append(objects, o)
+			objects = append(objects, d)
 			continue
 		}
 		ok, err := rs.binding(ctx, a, path, o)
@@ -416,10 +446,22 @@ func (rs *restorer) bindings(ctx context.Context, a Account) error {
 		for _, g := range boundGroups(o) {
 			ready[g] = ready[g] || ok
 		}
+		if ns, _, _ := unstructured.NestedString(o.Object, "status", "tenantSpace", "namespace"); ns != "" && ok {
+			if err := rs.waitTenantSpace(ctx, path, ns, o.GetName()); err != nil {
+				rs.skip("the tenant space %s of APIBinding %s in %s: %v", ns, o.GetName(), a.Path, err)
+			} else {
+				spaces[ns] = true
+			}
+		}
 	}
-	for _, o := range objects {
-		if !ready[o.GroupVersionKind().Group] {
+	for _, d := range objects {
+		o := d.Unstructured
+		switch {
+		case d.bound && !ready[o.GroupVersionKind().Group]:
 			rs.skip("%s %s in %s: served by a binding that was not restored", o.GetKind(), namespaced(o), a.Path)
+			continue
+		case d.tenantSpace && !spaces[o.GetNamespace()]:
+			rs.skip("%s %s in %s: its tenant space was not made again", o.GetKind(), namespaced(o), a.Path)
 			continue
 		}
 		if err := rs.create(ctx, path, clean(&o)); err != nil {
@@ -510,6 +552,26 @@ func (rs *restorer) binding(ctx context.Context, a Account, path string, b unstr
 		return false, fmt.Errorf("failed to delete APIBinding %s in %s that could not bind: %w", o.GetName(), path, err)
 	}
 	return false, nil
+}
+
+// waitTenantSpace waits until the binding named binding in the account at path has its
+// tenant space ns again, made by the platform.
+func (rs *restorer) waitTenantSpace(ctx context.Context, path, ns, binding string) error {
+	d, err := rs.dynamic(path)
+	if err != nil {
+		return err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, bindTimeout, true, func(ctx context.Context) (bool, error) {
+		o, err := d.Resource(corev1.SchemeGroupVersion.WithResource("namespaces")).Get(ctx, ns, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		return o.GetLabels()[apisv1alpha1.TenantSpaceLabel] == binding && o.GetDeletionTimestamp() == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the platform did not make it again within %s", bindTimeout)
+	}
+	return nil
 }
 
 // namespaced names o as namespace/name, or name.

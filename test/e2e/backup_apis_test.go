@@ -93,3 +93,52 @@ func TestBackupAPIs(t *testing.T) {
 	require.Equal(t, "S", framework.Kubectl(t, server.WriteKubeconfig(t, "root:"+gone+":consumer"), "get", "databases."+inGroup, "users", "-n", "default", "-o", "jsonpath={.spec.size}"))
 	require.False(t, strings.Contains(string(stdout), "Widget"), "the custom resource was not restored: %s", stdout)
 }
+
+// TestBackupManagedService backs up an organisation with a provider of a Shared managed
+// service and a consumer connected to it, with a Secret written back into the consumer's
+// tenant space and the provider's state in the organisation's shadow account. Restored under
+// another name, the consumer's binding connects again: the platform makes a new shadow
+// account for the copy and the tenant space again, and the Secret is restored into it; the
+// original shadow account, the platform's, is reported with its objects.
+func TestBackupManagedService(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	group := randomGroup()
+	top := server.NewAccount(t, "root")
+	provider := server.CreateAccount(t, top.Path, "provider")
+	consumer := server.CreateAccount(t, top.Path, "consumer")
+	publishDatabases(t, provider, "db", group, sharedServiceYAML)
+	bind(t, consumer, "db", provider.Path, "db")
+	waitBinding(t, consumer, "db", "ServiceConnected", "True")
+	shadows := shadowAccounts(t, provider)
+	require.Len(t, shadows, 1)
+	shadow, _, _ := strings.Cut(shadows[0], "=")
+	framework.Kubectl(t, server.WriteKubeconfig(t, provider.Path+":"+shadow), "create", "configmap", "state", "--from-literal=a=1")
+	framework.Kubectl(t, consumer.Kubeconfig, "create", "secret", "generic", "conn", "-n", "db", "--from-literal=password=s3cret")
+
+	bin, err := framework.Binary()
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "backup.tar.gz")
+	stdout, err := exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", top.Path, "--out", out).CombinedOutput()
+	require.NoError(t, err, "%s", stdout)
+	require.Contains(t, string(stdout), "backed up 4 accounts")
+
+	copyName := framework.RandomName("e2e-copy-")
+	stdout, err = exec.CommandContext(ctx, bin, "restore", "--kubeconfig", server.Kubeconfig, "--from", out, "--into", "root", "--name", copyName).CombinedOutput()
+	require.NoError(t, err, "%s", stdout)
+	require.Contains(t, string(stdout), "not restored: Account "+shadow+" in "+provider.Path+": a shadow account")
+	require.Contains(t, string(stdout), "objects of "+provider.Path+":"+shadow+": its account was not restored")
+	require.NotContains(t, string(stdout), "APIBinding", "the binding was not restored")
+	require.NotContains(t, string(stdout), "conn", "the Secret of the tenant space was not restored")
+
+	copyTop := server.WaitForAccountReady(ctx, t, "root", copyName)
+	copyConsumer := server.WaitForAccountReady(ctx, t, copyTop.Path, "consumer")
+	copyProvider := server.WaitForAccountReady(ctx, t, copyTop.Path, "provider")
+	waitBinding(t, copyConsumer, "db", "ServiceConnected", "True")
+	require.Equal(t, copyProvider.Path, framework.Kubectl(t, copyConsumer.Kubeconfig, "get", "apibinding", "db", "-o", "jsonpath={.spec.reference.export.path}"))
+	status := serviceStatus(t, copyConsumer, "db")
+	require.Equal(t, "db", status[2], "the binding has no tenant space")
+	require.True(t, strings.HasPrefix(status[1], copyProvider.Path+":"), "the shadow account %s is not in the copy's provider", status[1])
+	require.Equal(t, "czNjcmV0", framework.Kubectl(t, copyConsumer.Kubeconfig, "get", "secret", "conn", "-n", "db", "-o", "jsonpath={.data.password}"), "the Secret of the tenant space")
+	require.Equal(t, "db", framework.Kubectl(t, copyConsumer.Kubeconfig, "get", "namespace", "db", "-o", `jsonpath={.metadata.labels.accountmesh\.io/tenant-space}`))
+}
