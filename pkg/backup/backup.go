@@ -14,6 +14,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -123,20 +125,35 @@ func Write(ctx context.Context, cfg *rest.Config, path string, out io.Writer) (*
 		m.TopAccount = obj.Object
 	}
 
+	// Level by level, the accounts of a level read side by side; the manifest lists them in
+	// that order, parents first.
 	var files [][]byte
-	queue := []Account{{Path: path, ClusterID: id}}
-	for len(queue) > 0 {
-		a := queue[0]
-		queue = queue[1:]
-		a.File = "accounts/" + a.Path + ".jsonl"
-		objects, children, err := w.account(ctx, a)
+	level := []Account{{Path: path, ClusterID: id}}
+	for len(level) > 0 {
+		objects := make([][][]byte, len(level))
+		children := make([][]Account, len(level))
+		index := map[string]int{}
+		for i, a := range level {
+			index[a.Path] = i
+		}
+		err := parallel(ctx, level, func(ctx context.Context, a Account) error {
+			i := index[a.Path]
+			var err error
+			objects[i], children[i], err = w.account(ctx, a)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
-		a.Objects = len(objects)
-		files = append(files, bytes.Join(objects, nil))
-		m.Accounts = append(m.Accounts, a)
-		queue = append(queue, children...)
+		var next []Account
+		for i, a := range level {
+			a.File = "accounts/" + a.Path + ".jsonl"
+			a.Objects = len(objects[i])
+			files = append(files, bytes.Join(objects[i], nil))
+			m.Accounts = append(m.Accounts, a)
+			next = append(next, children[i]...)
+		}
+		level = next
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -163,6 +180,10 @@ type writer struct {
 	cfg  *rest.Config
 	base string
 	rv   string
+
+	// mu guards mappers, the REST mappers of the accounts a restore writes to.
+	mu      sync.Mutex
+	mappers map[string]*restmapper.DeferredDiscoveryRESTMapper
 }
 
 // config returns cfg for the account at pathOrID.

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,40 +110,58 @@ func TestBackup(t *testing.T) {
 	restoreAndCompare(t, bin, out, copyName, m, files)
 
 	// Restored in place after the original was deleted, the subtree is back as it was.
+	deleteRootAccount(t, top.Name)
+	restoreAndCompare(t, bin, out, top.Name, m, files)
+}
+
+// deleteRootAccount deletes the account name in root and waits until it is gone.
+func deleteRootAccount(t *testing.T, name string) {
+	t.Helper()
 	d, err := framework.DynamicFor(server.ConfigFor("root"))
 	require.NoError(t, err)
-	require.NoError(t, d.Resource(framework.AccountsGVR).Delete(ctx, top.Name, metav1.DeleteOptions{}))
+	require.NoError(t, d.Resource(framework.AccountsGVR).Delete(t.Context(), name, metav1.DeleteOptions{}))
 	framework.Eventually(t, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		_, err := d.Resource(framework.AccountsGVR).Get(ctx, top.Name, metav1.GetOptions{})
+		_, err := d.Resource(framework.AccountsGVR).Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
-	}, "the original account was not deleted")
-	restoreAndCompare(t, bin, out, top.Name, m, files)
+	}, "account %s was not deleted", name)
 }
 
 // restoreAndCompare restores the archive out (manifest m, objects files) into root as name,
 // backs the copy up, and compares it with the original object for object, but for what the
 // server sets (uid, resource version, times, managed fields, the cluster annotation); the
-// copy has new cluster IDs.
-func restoreAndCompare(t *testing.T, bin, out, name string, m backup.Manifest, files map[string][]unstructured.Unstructured) {
+// copy has new cluster IDs, bindings to exports of the subtree name the copy's accounts, and
+// exports have new identity keys. It returns what the restore printed.
+func restoreAndCompare(t *testing.T, bin, out, name string, m backup.Manifest, files map[string][]unstructured.Unstructured) string {
 	t.Helper()
 	ctx := t.Context()
 	stdout, err := exec.CommandContext(ctx, bin, "restore", "--kubeconfig", server.Kubeconfig, "--from", out, "--into", "root", "--name", name).CombinedOutput()
 	require.NoError(t, err, "%s", stdout)
-	require.Contains(t, string(stdout), "restored 2 accounts")
+	require.Contains(t, string(stdout), fmt.Sprintf("restored %d accounts", len(m.Accounts)))
 	again := filepath.Join(t.TempDir(), "again.tar.gz")
-	stdout, err = exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", "root:"+name, "--out", again).CombinedOutput()
-	require.NoError(t, err, "%s", stdout)
+	backedUp, err := exec.CommandContext(ctx, bin, "backup", "--kubeconfig", server.Kubeconfig, "--account", "root:"+name, "--out", again).CombinedOutput()
+	require.NoError(t, err, "%s", backedUp)
 	m2, files2 := readBackup(t, again)
 	require.Len(t, m2.Accounts, len(m.Accounts))
 	for i := range m.Accounts {
 		require.NotEqual(t, m.Accounts[i].ClusterID, m2.Accounts[i].ClusterID)
-		require.Equal(t, comparable(files[m.Accounts[i].File]), comparable(files2[m2.Accounts[i].File]),
+		require.Equal(t, comparable(files[m.Accounts[i].File], m.Account, "root:"+name), comparable(files2[m2.Accounts[i].File], "", ""),
 			"account %s restored as %s differs", m.Accounts[i].Path, m2.Accounts[i].Path)
 	}
+	return string(stdout)
 }
 
-// comparable returns objs by kind, namespace and name, without what the server sets.
-func comparable(objs []unstructured.Unstructured) map[string]map[string]any {
+// comparable returns objs by kind, namespace and name, without what the server sets;
+// bindings' references to the subtree oldTop are rewritten to newTop, and exports' identity
+// keys (new in a copy) are left out but for their names.
+func comparable(objs []unstructured.Unstructured, oldTop, newTop string) map[string]map[string]any {
+	identities := map[string]bool{}
+	for _, o := range objs {
+		if o.GetKind() == "APIExport" {
+			ns, _, _ := unstructured.NestedString(o.Object, "spec", "identity", "secretRef", "namespace")
+			name, _, _ := unstructured.NestedString(o.Object, "spec", "identity", "secretRef", "name")
+			identities[ns+"/"+name] = true
+		}
+	}
 	out := map[string]map[string]any{}
 	for _, o := range objs {
 		o := o.DeepCopy()
@@ -153,6 +173,14 @@ func comparable(objs []unstructured.Unstructured) map[string]map[string]any {
 			unstructured.RemoveNestedField(o.Object, "metadata", "annotations")
 		}
 		unstructured.RemoveNestedField(o.Object, "status")
+		if o.GetKind() == "Secret" && identities[o.GetNamespace()+"/"+o.GetName()] {
+			unstructured.RemoveNestedField(o.Object, "data")
+		}
+		if path, ok, _ := unstructured.NestedString(o.Object, "spec", "reference", "export", "path"); ok && o.GetKind() == "APIBinding" && oldTop != "" {
+			if path == oldTop || strings.HasPrefix(path, oldTop+":") {
+				_ = unstructured.SetNestedField(o.Object, newTop+strings.TrimPrefix(path, oldTop), "spec", "reference", "export", "path")
+			}
+		}
 		out[o.GetAPIVersion()+"/"+o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = o.Object
 	}
 	return out

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -24,18 +29,36 @@ import (
 
 // BenchmarkReplicaThroughput creates 300 accounts per iteration, spread over 1, 2 and 3
 // replicas on the same etcd cluster (in the same run), and reports accounts/s from the first
-// create to the last Ready.
+// create to the last Ready, with what the burst cost: CPU time per account of the replicas,
+// of the controllers' leader and of the etcd members (this process), how busy the machine
+// and the mesh kept its cores, and etcd's WAL fsyncs (count per account, mean time, and the
+// share of the burst each member spent in them). With ACCOUNTMESH_PROFILE_DIR set, it also
+// writes a CPU profile of every replica over the first seconds of each burst
+// (replicas=<n>-<i>[-leader].pprof).
 //
 //	go test -run '^$' -bench ReplicaThroughput -benchtime 1x ./test/replicas/
 func BenchmarkReplicaThroughput(b *testing.B) {
 	const n = 300
+	profiles := os.Getenv("ACCOUNTMESH_PROFILE_DIR")
 	for _, replicas := range []int{1, 2, 3} {
 		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
 			m := newMesh(b, replicas)
+			l := leader(b, m, -1)
 			round := 0
 			for b.Loop() {
 				round++
 				prefix := fmt.Sprintf("r%d", round)
+				var profiling sync.WaitGroup
+				if profiles != "" {
+					for r, s := range m.replicas {
+						file := filepath.Join(profiles, fmt.Sprintf("replicas=%d-%d.pprof", replicas, r))
+						if r == l {
+							file = strings.TrimSuffix(file, ".pprof") + "-leader.pprof"
+						}
+						profiling.Go(func() { assert.NoError(b, cpuProfile(b.Context(), s.Config, s.BaseURL, 6, file)) })
+					}
+				}
+				before := measure(b, m.replicas)
 				start := time.Now()
 				var wg sync.WaitGroup
 				for r := range replicas {
@@ -45,7 +68,10 @@ func BenchmarkReplicaThroughput(b *testing.B) {
 				}
 				wg.Wait()
 				waitReady(b, m.replicas[0].ConfigFor("root"), n*round)
-				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "accounts/s")
+				d := time.Since(start)
+				b.ReportMetric(float64(n)/d.Seconds(), "accounts/s")
+				report(b, before, measure(b, m.replicas), n, l, d)
+				profiling.Wait()
 			}
 		})
 	}
@@ -119,26 +145,36 @@ func BenchmarkEtcdPerAccount(b *testing.B) {
 	}
 }
 
-// BenchmarkBackupRestore backs up an organisation with 100 child accounts (each with a
+// BenchmarkBackupRestore backs up an organisation with 1,000 child accounts (each with a
 // ConfigMap and a Secret) and restores it under another name, reporting the time of each and
 // the archive's size.
 //
 //	go test -run '^$' -bench BackupRestore -benchtime 1x ./test/replicas/
 func BenchmarkBackupRestore(b *testing.B) {
-	const n = 100
+	const n = 1000
 	m := newMesh(b, 1)
 	s := m.replicas[0]
 	org := s.NewAccount(b, "root")
 	createAccounts(b, s.ConfigFor(org.Path), "a", n, func(int) {})
 	waitReady(b, s.ConfigFor(org.Path), n)
-	for i := range n {
-		kube, err := kubernetes.NewForConfig(s.ConfigFor(fmt.Sprintf("%s:a-%d", org.Path, i)))
-		require.NoError(b, err)
-		_, err = kube.CoreV1().ConfigMaps("default").Create(b.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
-		require.NoError(b, err)
-		_, err = kube.CoreV1().Secrets("default").Create(b.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s"}, StringData: map[string]string{"k": "v"}}, metav1.CreateOptions{})
-		require.NoError(b, err)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				cfg := s.ConfigFor(fmt.Sprintf("%s:a-%d", org.Path, i))
+				cfg.QPS, cfg.Burst = -1, 0
+				kube, err := kubernetes.NewForConfig(cfg)
+				assert.NoError(b, err)
+				_, err = kube.CoreV1().ConfigMaps("default").Create(b.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
+				assert.NoError(b, err)
+				_, err = kube.CoreV1().Secrets("default").Create(b.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s"}, StringData: map[string]string{"k": "v"}}, metav1.CreateOptions{})
+				assert.NoError(b, err)
+			}
+		})
 	}
+	wg.Wait()
+	require.False(b, b.Failed())
 	for b.Loop() {
 		var buf bytes.Buffer
 		start := time.Now()

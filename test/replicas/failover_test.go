@@ -99,7 +99,7 @@ func createAccounts(t testing.TB, cfg *rest.Config, prefix string, n int, after 
 }
 
 // TestControllersFailover runs the controllers on one of two replicas, kills that one (kill
-// -9) in the middle of creating 100 accounts through the other, and checks that the other
+// -9) in the middle of creating 300 accounts through the other, and checks that the other
 // takes over the lease and finishes every account: all Ready, each with one cluster ID, its
 // initializers done (default namespace, owner binding) and nothing created twice.
 func TestControllersFailover(t *testing.T) {
@@ -111,7 +111,7 @@ func TestControllersFailover(t *testing.T) {
 	require.Equal(t, 1, leading(t, old))
 	require.Equal(t, 0, leading(t, follower), "both replicas run the controllers")
 
-	const n = 100
+	const n = 300
 	var once sync.Once
 	createAccounts(t, follower.ConfigFor("root"), "acc", n, func(i int) {
 		if i >= n/3 {
@@ -119,6 +119,10 @@ func TestControllersFailover(t *testing.T) {
 		}
 	})
 	require.Equal(t, 1-l, leader(t, m, l), "the lease did not move to the surviving replica")
+	// The new leader logs that it leads right after it took the lease.
+	framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
+		return leading(t, follower) == 1, nil
+	}, "the new leader did not start the controllers")
 	require.Equal(t, 1, leading(t, follower))
 
 	// Every account becomes Ready under the new leader.

@@ -156,6 +156,13 @@ func TestReplicaWrongToken(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	m := newMesh(t, 1)
+	// The running replica's controllers fill root's namespaces after it is ready: let them
+	// finish, so that what they add is not taken for the refused replica's writes.
+	kube, err := kubernetes.NewForConfig(m.replicas[0].ConfigFor("root"))
+	require.NoError(t, err)
+	for _, ns := range []string{"default", "accountmesh-system"} {
+		framework.WaitForNamespaceDefaults(t, kube, ns)
+	}
 	before, err := cluster.client.Get(ctx, m.prefix, clientV3WithPrefix()...)
 	require.NoError(t, err)
 
