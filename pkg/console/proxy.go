@@ -1,0 +1,150 @@
+package console
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/accountmesh/accountmesh/pkg/cluster"
+)
+
+// maxBodyBytes bounds a proxied request body, as the API server bounds its own.
+const maxBodyBytes = 3 << 20
+
+// acceptable are the Accept headers the proxy passes on; any other asks for JSON.
+var acceptable = map[string]bool{
+	"application/json": true,
+	"application/json;as=Table;v=v1;g=meta.k8s.io,application/json": true,
+	"application/yaml": true,
+}
+
+// contentTypes are the request bodies the proxy passes on.
+var contentTypes = map[string]bool{
+	"application/json":                       true,
+	"application/merge-patch+json":           true,
+	"application/json-patch+json":            true,
+	"application/strategic-merge-patch+json": true,
+	"application/apply-patch+yaml":           true,
+	"application/yaml":                       true,
+}
+
+// serveProxy replays /console/api/clusters/<account>/... through the API as the session's
+// user, as a fresh request that carries the method, the path, the query, the body, an
+// allow-listed Accept and Content-Type and the user's token, nothing else of the browser's
+// request. A 401 from the API ends the session.
+func (c *Console) serveProxy(w http.ResponseWriter, req *http.Request) {
+	x, id, err := c.session(req)
+	if err != nil {
+		writeStatus(w, err)
+		return
+	}
+	if !x.validCSRF(req.Header.Get(csrfHeader)) {
+		writeStatus(w, apierrors.NewForbidden(schema.GroupResource{Resource: "console"}, "", fmt.Errorf("missing or wrong CSRF token")))
+		return
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		if err := checkOrigin(req); err != nil {
+			writeStatus(w, err)
+			return
+		}
+	}
+	target, err := proxyTarget(req)
+	if err != nil {
+		writeStatus(w, err)
+		return
+	}
+	ct := req.Header.Get("Content-Type")
+	if ct != "" && !contentTypes[strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))] {
+		writeStatus(w, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType, Message: "the console does not pass on request bodies of type " + ct}})
+		return
+	}
+	var body io.ReadCloser = http.NoBody
+	if req.Body != nil && req.ContentLength != 0 {
+		body = http.MaxBytesReader(w, req.Body, maxBodyBytes)
+	}
+	r, err := http.NewRequestWithContext(req.Context(), req.Method, target, body)
+	if err != nil {
+		writeStatus(w, apierrors.NewBadRequest("the request cannot be proxied"))
+		return
+	}
+	r.Host = req.Host
+	r.RemoteAddr = req.RemoteAddr
+	r.RequestURI = target
+	r.ContentLength = req.ContentLength
+	accept := req.Header.Get("Accept")
+	if !acceptable[strings.ReplaceAll(accept, " ", "")] {
+		accept = "application/json"
+	}
+	r.Header.Set("Accept", accept)
+	if ct != "" {
+		r.Header.Set("Content-Type", ct)
+	}
+	r.Header.Set("Authorization", "Bearer "+x.token)
+	// The API's answers are data for the pages, never a document of the console's origin.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox")
+	sw := &statusWriter{ResponseWriter: w}
+	c.api.ServeHTTP(sw, r)
+	if sw.code == http.StatusUnauthorized {
+		c.sessions.remove(id)
+	}
+}
+
+// proxyTarget returns the API request URI of a console API request: /clusters/<account>/...
+// with the request's query. Anything else, and any path that is not already clean (dot
+// segments, double or back slashes, percent-encoding), is 404: the proxy reaches accounts'
+// APIs only, never other paths of the server.
+func proxyTarget(req *http.Request) (string, error) {
+	p := req.URL.EscapedPath()
+	rest := strings.TrimPrefix(p, Prefix+"api")
+	notFound := apierrors.NewNotFound(schema.GroupResource{Resource: "console"}, "api")
+	if strings.ContainsAny(rest, "%\\") || path.Clean(rest) != rest {
+		return "", notFound
+	}
+	if !strings.HasPrefix(rest, cluster.URLPrefix) {
+		return "", notFound
+	}
+	account, _, _ := strings.Cut(strings.TrimPrefix(rest, cluster.URLPrefix), "/")
+	if !validAccountName(account) {
+		return "", notFound
+	}
+	if req.URL.RawQuery != "" {
+		return rest + "?" + req.URL.RawQuery, nil
+	}
+	return rest, nil
+}
+
+// statusWriter notes the status the API answered; it passes flushes on, so watches stream.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
