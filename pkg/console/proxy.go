@@ -119,7 +119,8 @@ func proxyTarget(req *http.Request) (string, error) {
 	return rest, nil
 }
 
-// statusWriter notes the status the API answered; it passes flushes on, so watches stream.
+// statusWriter notes the status the API answered; it passes flushes and close notifications
+// on, so watches stream.
 type statusWriter struct {
 	http.ResponseWriter
 	code int
@@ -148,3 +149,12 @@ func (s *statusWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// CloseNotify implements http.CloseNotifier, which upstream's response writer decorators
+// require of the writer they wrap before they pass Flush on (without it, watches fail).
+func (s *statusWriter) CloseNotify() <-chan bool {
+	if cn, ok := s.ResponseWriter.(http.CloseNotifier); ok { //nolint:staticcheck // see above
+		return cn.CloseNotify()
+	}
+	return make(chan bool)
+}
