@@ -92,7 +92,7 @@ func TestProxyTarget(t *testing.T) {
 		{"/console/apiclusters/root", ""},
 	} {
 		req := httptest.NewRequest(http.MethodGet, "https://h"+tc.path, nil)
-		got, err := proxyTarget(req)
+		got, _, err := proxyTarget(req)
 		if tc.want == "" {
 			require.Error(t, err, tc.path)
 			continue

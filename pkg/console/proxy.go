@@ -54,7 +54,7 @@ func (c *Console) serveProxy(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	target, err := proxyTarget(req)
+	target, account, err := proxyTarget(req)
 	if err != nil {
 		writeStatus(w, err)
 		return
@@ -88,54 +88,71 @@ func (c *Console) serveProxy(w http.ResponseWriter, req *http.Request) {
 	r.Header.Set("Authorization", "Bearer "+x.token)
 	// The API's answers are data for the pages, never a document of the console's origin.
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox")
-	sw := &statusWriter{ResponseWriter: w}
+	// The token was accepted in the sign-in account: a 401 there means it is no longer valid,
+	// and ends the session. Elsewhere (a ServiceAccount token outside its account, an
+	// organisation's token outside the organisation) it only means no access there.
+	sw := &statusWriter{ResponseWriter: w, foreign: account != x.account}
 	c.api.ServeHTTP(sw, r)
-	if sw.code == http.StatusUnauthorized {
+	if sw.code == http.StatusUnauthorized && !sw.foreign {
 		c.sessions.remove(id)
 	}
 }
 
-// proxyTarget returns the API request URI of a console API request: /clusters/<account>/...
-// with the request's query. Anything else, and any path that is not already clean (dot
+// proxyTarget returns the API request URI of a console API request, /clusters/<account>/...
+// with the request's query, and the account as the URL names it. Anything else, and any path that is not already clean (dot
 // segments, double or back slashes, percent-encoding), is 404: the proxy reaches accounts'
 // APIs only, never other paths of the server.
-func proxyTarget(req *http.Request) (string, error) {
+func proxyTarget(req *http.Request) (string, string, error) {
 	p := req.URL.EscapedPath()
 	rest := strings.TrimPrefix(p, Prefix+"api")
 	notFound := apierrors.NewNotFound(schema.GroupResource{Resource: "console"}, "api")
 	if strings.ContainsAny(rest, "%\\") || path.Clean(rest) != rest {
-		return "", notFound
+		return "", "", notFound
 	}
 	if !strings.HasPrefix(rest, cluster.URLPrefix) {
-		return "", notFound
+		return "", "", notFound
 	}
 	account, _, _ := strings.Cut(strings.TrimPrefix(rest, cluster.URLPrefix), "/")
 	if !validAccountName(account) {
-		return "", notFound
+		return "", "", notFound
 	}
 	if req.URL.RawQuery != "" {
-		return rest + "?" + req.URL.RawQuery, nil
+		return rest + "?" + req.URL.RawQuery, account, nil
 	}
-	return rest, nil
+	return rest, account, nil
 }
 
 // statusWriter notes the status the API answered; it passes flushes and close notifications
 // on, so watches stream.
+// With foreign, a 401 is answered as the 403 of an account the user has no access to.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code    int
+	foreign bool
+	// replaced is set once the API's answer was replaced: the rest of it is dropped.
+	replaced bool
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.code == 0 {
-		s.code = code
+	if s.code != 0 {
+		return
+	}
+	s.code = code
+	if code == http.StatusUnauthorized && s.foreign {
+		s.replaced = true
+		s.ResponseWriter.Header().Del("WWW-Authenticate")
+		writeStatus(s.ResponseWriter, apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("you have no access here")))
+		return
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.code == 0 {
-		s.code = http.StatusOK
+		s.WriteHeader(http.StatusOK)
+	}
+	if s.replaced {
+		return len(b), nil
 	}
 	return s.ResponseWriter.Write(b)
 }

@@ -228,6 +228,17 @@ func TestHostileConsole(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, b.do(t, http.MethodGet, "/console/session", s, nil, "").code)
 		require.Equal(t, http.StatusUnauthorized, b.do(t, http.MethodGet, consoleAPI(mine.Path, cms), s, writeHeaders(csrf), "").code)
 
+		// Outside its account, the ServiceAccount's token is simply without access: 403 as
+		// for an account that does not exist, and the session lives on.
+		for _, acc := range []string{mine.Path, mine.ClusterID, "root:" + framework.RandomName("absent-")} {
+			r := b.do(t, http.MethodGet, consoleAPI(acc, cms), bot, writeHeaders(botCSRF), "")
+			require.Equal(t, http.StatusForbidden, r.code, "%s: %s", acc, r.body)
+			require.Contains(t, r.body, "you have no access here")
+			require.NotContains(t, r.body, mine.ClusterID)
+			require.Empty(t, r.header.Get("Www-Authenticate"))
+		}
+		require.Equal(t, http.StatusOK, b.do(t, http.MethodGet, "/console/session", bot, nil, "").code)
+
 		require.NoError(t, theirs.Kube.CoreV1().ServiceAccounts("default").Delete(ctx, "bot", metav1.DeleteOptions{}))
 		framework.Eventually(t, 30*time.Second, func(context.Context) (bool, error) {
 			return b.do(t, http.MethodGet, consoleAPI(theirs.Path, cms), bot, writeHeaders(botCSRF), "").code == http.StatusUnauthorized, nil
