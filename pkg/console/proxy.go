@@ -99,27 +99,31 @@ func (c *Console) serveProxy(w http.ResponseWriter, req *http.Request) {
 }
 
 // proxyTarget returns the API request URI of a console API request, /clusters/<account>/...
-// with the request's query, and the account as the URL names it. Anything else, and any path that is not already clean (dot
-// segments, double or back slashes, percent-encoding), is 404: the proxy reaches accounts'
-// APIs only, never other paths of the server.
+// with the request's query, and the account as the URL names it. Anything else, and any path
+// that is not already clean (dot segments, double or back slashes) or that encodes a slash, a
+// dot, a percent sign or NUL, is 404: the proxy reaches accounts' APIs only, never other paths
+// of the server.
 func proxyTarget(req *http.Request) (string, string, error) {
-	p := req.URL.EscapedPath()
-	rest := strings.TrimPrefix(p, Prefix+"api")
 	notFound := apierrors.NewNotFound(schema.GroupResource{Resource: "console"}, "api")
-	if strings.ContainsAny(rest, "%\\") || path.Clean(rest) != rest {
+	escaped := strings.TrimPrefix(req.URL.EscapedPath(), Prefix+"api")
+	decoded := strings.TrimPrefix(req.URL.Path, Prefix+"api")
+	lower := strings.ToLower(escaped)
+	for _, bad := range []string{"%2f", "%5c", "%2e", "%25", "%00", "\\"} {
+		if strings.Contains(lower, bad) {
+			return "", "", notFound
+		}
+	}
+	if path.Clean(decoded) != decoded || !strings.HasPrefix(decoded, cluster.URLPrefix) {
 		return "", "", notFound
 	}
-	if !strings.HasPrefix(rest, cluster.URLPrefix) {
-		return "", "", notFound
-	}
-	account, _, _ := strings.Cut(strings.TrimPrefix(rest, cluster.URLPrefix), "/")
+	account, _, _ := strings.Cut(strings.TrimPrefix(decoded, cluster.URLPrefix), "/")
 	if !validAccountName(account) {
 		return "", "", notFound
 	}
 	if req.URL.RawQuery != "" {
-		return rest + "?" + req.URL.RawQuery, account, nil
+		return escaped + "?" + req.URL.RawQuery, account, nil
 	}
-	return rest, account, nil
+	return escaped, account, nil
 }
 
 // statusWriter notes the status the API answered; it passes flushes and close notifications

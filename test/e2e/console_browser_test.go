@@ -89,7 +89,8 @@ func evalIn[T any](t *testing.T, b *browser, expr string) T {
 // TestConsoleBrowser drives the console in a real headless Chromium as alice, with her static
 // token: she sees the accounts she can access and not a sibling's, creates a child account
 // through the page and sees it become Ready live, sees one created with kubectl appear without
-// a reload (its XSS display name as text), deletes one with a typed confirmation, cannot read
+// a reload (its XSS display name as text), deletes one with a typed confirmation, grants and
+// revokes a role "and below" on the members page and sees it inherited below, cannot read
 // the session cookie from scripts, cannot POST without the CSRF token, and signs out.
 func TestConsoleBrowser(t *testing.T) {
 	t.Parallel()
@@ -193,6 +194,38 @@ func TestConsoleBrowser(t *testing.T) {
 			_, err := mine.Dynamic.Resource(framework.AccountsGVR).Get(ctx, kid, metav1.GetOptions{})
 			return apierrors.IsNotFound(err), nil
 		}, "the child deleted in the console is still there")
+	})
+
+	t.Run("members", func(t *testing.T) {
+		// Grants here, a grant and a revoke with "and below" through the page, and a child
+		// shows the inherited grant with where it comes from.
+		grant := func(subject string) chromedp.CSS {
+			return chromedp.CSS(fmt.Sprintf(`#grants li[data-subject=%q][data-role="view"]`, subject))
+		}
+		bob := framework.RandomName("bob-")
+		b.do(t, "open members", chromedp.Click(chromedp.ID("members-link")),
+			chromedp.WaitVisible(chromedp.CSS(`#grants li[data-subject="alice"][data-role="admin"] .below`)),
+			chromedp.SendKeys(chromedp.ID("grant-subject"), bob),
+			chromedp.SetValue(chromedp.ID("grant-role"), "view"),
+			chromedp.Click(chromedp.ID("grant-below")),
+			chromedp.Click(chromedp.ID("grant")),
+			chromedp.WaitVisible(grant(bob)))
+		crb, err := mine.Kube.RbacV1().ClusterRoleBindings().Get(ctx, "accountmesh:grant:view:inherited", metav1.GetOptions{})
+		require.NoError(t, err)
+		require.Equal(t, "true", crb.Labels["accountmesh.io/inherit"])
+		require.Len(t, crb.Subjects, 1)
+		require.Equal(t, bob, crb.Subjects[0].Name)
+		b.do(t, "revoke", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#grants li[data-subject=%q] button.revoke`, bob))),
+			chromedp.WaitNotPresent(grant(bob)))
+		_, err = mine.Kube.RbacV1().ClusterRoleBindings().Get(ctx, "accountmesh:grant:view:inherited", metav1.GetOptions{})
+		require.True(t, apierrors.IsNotFound(err), "%v", err)
+
+		child := framework.RandomName("team-")
+		framework.KubectlStdin(t, mine.Kubeconfig, fmt.Sprintf(`{"apiVersion":"core.accountmesh.io/v1alpha1","kind":"Account","metadata":{"name":%q}}`, child), "create", "-f", "-")
+		server.WaitForAccountReady(ctx, t, mine.Path, child)
+		b.do(t, "a child's members", chromedp.Navigate(server.BaseURL+"/console/#/members/"+mine.Path+":"+child),
+			chromedp.WaitVisible(chromedp.CSS(`#grants li[data-subject="alice"] .inherited`)))
+		require.Contains(t, evalIn[string](t, b, `document.getElementById('grants').innerText`), "inherited from "+mine.Path)
 	})
 
 	t.Run("no access", func(t *testing.T) {
