@@ -28,6 +28,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/admission/webhook"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
+	"github.com/accountmesh/accountmesh/pkg/console"
 	generatedopenapi "github.com/accountmesh/accountmesh/pkg/generated/openapi"
 	"github.com/accountmesh/accountmesh/pkg/pki"
 	"github.com/accountmesh/accountmesh/pkg/scheme"
@@ -163,7 +164,10 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 		inner = authentication.WithImpersonationConfined(inner)
 		chain := authentication.WithImpersonationRequested(genericapiserver.DefaultBuildHandlerChain(inner, gc), scheme.Codecs)
 		chain = filters.WithPlatformGroups(chain, s.Index.Root(), flowcontrolv1.GroupName)
-		return withUnauthenticatedProbes(view.WithExportView(filters.WithClusterHandler(chain, s.Index, scheme.Codecs), s.Index, scheme.Codecs), apiHandler)
+		outer := view.WithExportView(filters.WithClusterHandler(chain, s.Index, scheme.Codecs), s.Index, scheme.Codecs)
+		// The web console is served outside the chain; its proxy replays the pages' API calls
+		// through the whole chain as the signed-in user.
+		return withUnauthenticatedProbes(console.New(console.Options{API: outer}).Wrap(outer), apiHandler)
 	}
 	return g, nil
 }

@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/rest"
+)
+
+// consoleCookie is the name of the console's session cookie.
+const consoleCookie = "__Secure-accountmesh-console"
+
+// consoleBrowser is a raw HTTP client of the console: it trusts the server's CA and presents no
+// client certificate; requests carry exactly the cookie and headers a test gives them.
+type consoleBrowser struct {
+	hc *http.Client
+}
+
+func newConsoleBrowser(t *testing.T) *consoleBrowser {
+	t.Helper()
+	tlsCfg, err := rest.TLSConfigFor(rest.AnonymousClientConfig(server.Config))
+	require.NoError(t, err)
+	return &consoleBrowser{hc: &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: tlsCfg.Clone(), ForceAttemptHTTP2: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// consoleResponse is what the console answered.
+type consoleResponse struct {
+	code   int
+	body   string
+	header http.Header
+	// session is the session cookie the response set, if any.
+	session *http.Cookie
+}
+
+// do sends method rawPath (sent as it is, not cleaned) with the session cookie (if not empty)
+// and header.
+func (b *consoleBrowser) do(t *testing.T, method, rawPath, session string, header http.Header, body string) consoleResponse {
+	t.Helper()
+	base, err := url.Parse(server.BaseURL)
+	require.NoError(t, err)
+	u := &url.URL{Scheme: base.Scheme, Host: base.Host, Opaque: "//" + base.Host + rawPath}
+	req, err := http.NewRequestWithContext(t.Context(), method, u.String(), bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.URL = u
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if session != "" {
+		req.AddCookie(&http.Cookie{Name: consoleCookie, Value: session})
+	}
+	resp, err := b.hc.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	r := consoleResponse{code: resp.StatusCode, body: string(out), header: resp.Header}
+	for _, c := range resp.Cookies() {
+		if c.Name == consoleCookie {
+			r.session = c
+		}
+	}
+	return r
+}
+
+// origin is the Origin header of the console's own pages.
+func origin() http.Header {
+	return http.Header{"Origin": {server.BaseURL}}
+}
+
+// writeHeaders are the headers the console's pages send with a state-changing API call.
+func writeHeaders(csrf string) http.Header {
+	return http.Header{"Origin": {server.BaseURL}, "X-Csrf-Token": {csrf}}
+}
+
+// signIn signs in with token to account and returns the session ID and CSRF token.
+func (b *consoleBrowser) signIn(t *testing.T, token, account string) (string, string) {
+	t.Helper()
+	r := b.do(t, http.MethodPost, "/console/session", "", origin(), signInBody(token, account))
+	require.Equal(t, http.StatusCreated, r.code, r.body)
+	require.NotNil(t, r.session, "sign-in set no session cookie")
+	var info struct {
+		CSRFToken string `json:"csrfToken"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.body), &info))
+	require.NotEmpty(t, info.CSRFToken)
+	return r.session.Value, info.CSRFToken
+}
+
+func signInBody(token, account string) string {
+	b, _ := json.Marshal(map[string]string{"token": token, "account": account})
+	return string(b)
+}
+
+// cmJSON is the JSON of a ConfigMap named name.
+func cmJSON(name string) string {
+	return `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + name + `"}}`
+}
+
+// consoleAPI is the console proxy's path of an account's API path.
+func consoleAPI(account, path string) string {
+	return "/console/api/clusters/" + account + "/" + strings.TrimPrefix(path, "/")
+}
