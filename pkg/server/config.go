@@ -21,6 +21,7 @@ import (
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlifecycle"
 	"github.com/accountmesh/accountmesh/pkg/admission/accountlimits"
+	"github.com/accountmesh/accountmesh/pkg/admission/accountns"
 	"github.com/accountmesh/accountmesh/pkg/admission/accounttypedefaults"
 	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
 	"github.com/accountmesh/accountmesh/pkg/admission/resourcequota"
@@ -135,7 +136,7 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	escalation := rbacescalation.New(g.Authorization.Authorizer, s.authz.Policy())
 	// Admission policies come last, as upstream's: they see what the other plugins let through.
 	// The clients exist once the server does, before it serves.
-	core := validatingpolicy.CoreClientsFunc(func(c string) corev1client.CoreV1Interface { return s.clients.CoreV1(c) })
+	core := accountns.ClientsFunc(func(c string) corev1client.CoreV1Interface { return s.clients.CoreV1(c) })
 	policies := validatingpolicy.New(s.policies.index, g.Authorization.Authorizer, s.authz.Policy(), s.admission, core, s.policies.synced)
 	// Webhooks come after the policies, as upstream's: mutating webhooks after every other
 	// mutation, validating ones after the policies.

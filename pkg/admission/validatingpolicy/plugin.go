@@ -8,23 +8,17 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/generic"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/matching"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/client-go/kubernetes"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-helpers/auth/rbac/validation"
 
+	"github.com/accountmesh/accountmesh/pkg/admission/accountns"
 	"github.com/accountmesh/accountmesh/pkg/admission/reviews"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
@@ -48,23 +42,6 @@ var exempt = reviews.Resources().Insert(
 	admissionregistrationv1.Resource("mutatingwebhookconfigurations"),
 )
 
-// Namespaces is what the plugin needs to match namespace selectors in an account.
-type Namespaces interface {
-	// Cached returns a namespace of account id from a cache, if it is there.
-	Cached(id cluster.ID, name string) (*corev1.Namespace, bool)
-}
-
-// CoreClients returns core clients of an account, for the namespaces the cache misses.
-type CoreClients interface {
-	CoreV1(c string) corev1client.CoreV1Interface
-}
-
-// CoreClientsFunc is a function that is CoreClients.
-type CoreClientsFunc func(c string) corev1client.CoreV1Interface
-
-// CoreV1 implements CoreClients.
-func (f CoreClientsFunc) CoreV1(c string) corev1client.CoreV1Interface { return f(c) }
-
 // Rules returns the rules a user holds in an account; with inheritedOnly, only those held
 // through inherited bindings, which hold in every account below too.
 type Rules interface {
@@ -77,8 +54,8 @@ type Plugin struct {
 	index      *Index
 	rules      Rules
 	authz      authorizer.UnconditionalAuthorizer
-	namespaces Namespaces
-	core       CoreClients
+	namespaces accountns.Cache
+	core       accountns.Clients
 	synced     func() bool
 }
 
@@ -87,7 +64,7 @@ var _ admission.ValidationInterface = &Plugin{}
 // New returns the plugin over index. Policies' authorizer checks are decided by authz; rules
 // tell who may write inherited bindings; namespace selectors read namespaces and core; synced
 // reports whether the index has its first lists.
-func New(index *Index, authz authorizer.UnconditionalAuthorizer, rules Rules, namespaces Namespaces, core CoreClients, synced func() bool) *Plugin {
+func New(index *Index, authz authorizer.UnconditionalAuthorizer, rules Rules, namespaces accountns.Cache, core accountns.Clients, synced func() bool) *Plugin {
 	return &Plugin{
 		Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete, admission.Connect),
 		index:   index, authz: authz, rules: rules, namespaces: namespaces, core: core, synced: synced,
@@ -121,7 +98,7 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admissi
 	if len(hooks) == 0 {
 		return nil
 	}
-	m := matching.NewMatcher(namespaceLister{p.namespaces, id}, namespaceClient{core: p.core, id: id})
+	m := matching.NewMatcher(accountns.Lister(p.namespaces, id), accountns.Client(p.core, id))
 	return validating.NewDispatcher(p.authz, generic.NewPolicyMatcher(m)).Dispatch(ctx, a, o, hooks)
 }
 
@@ -156,39 +133,4 @@ func (p *Plugin) waitForSync(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	return cache.WaitForCacheSync(ctx.Done(), p.synced)
-}
-
-// namespaceLister reads the namespaces of one account from the cache.
-type namespaceLister struct {
-	namespaces Namespaces
-	id         cluster.ID
-}
-
-var _ corev1listers.NamespaceLister = namespaceLister{}
-
-// List implements corev1listers.NamespaceLister; the matcher does not list.
-func (l namespaceLister) List(labels.Selector) ([]*corev1.Namespace, error) {
-	return nil, errors.New("listing namespaces is not supported")
-}
-
-// Get implements corev1listers.NamespaceLister.
-func (l namespaceLister) Get(name string) (*corev1.Namespace, error) {
-	if ns, ok := l.namespaces.Cached(l.id, name); ok {
-		return ns, nil
-	}
-	return nil, notFound(name)
-}
-
-// namespaceClient is a client of one account that serves only the namespaces the cache misses.
-type namespaceClient struct {
-	kubernetes.Interface
-	core CoreClients
-	id   cluster.ID
-}
-
-// CoreV1 implements kubernetes.Interface.
-func (c namespaceClient) CoreV1() corev1client.CoreV1Interface { return c.core.CoreV1(string(c.id)) }
-
-func notFound(name string) error {
-	return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, name)
 }

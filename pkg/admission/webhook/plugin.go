@@ -13,12 +13,9 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/generic"
@@ -27,13 +24,11 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	webhookutil "k8s.io/apiserver/pkg/util/webhook"
-	"k8s.io/client-go/kubernetes"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-helpers/auth/rbac/validation"
 
+	"github.com/accountmesh/accountmesh/pkg/admission/accountns"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -71,17 +66,6 @@ type Accounts interface {
 	Lookup(id cluster.ID) (cluster.Entry, bool)
 }
 
-// Namespaces is what the plugin needs to match namespace selectors in an account.
-type Namespaces interface {
-	// Cached returns a namespace of account id from a cache, if it is there.
-	Cached(id cluster.ID, name string) (*corev1.Namespace, bool)
-}
-
-// CoreClients returns core clients of an account, for the namespaces the cache misses.
-type CoreClients interface {
-	CoreV1(c string) corev1client.CoreV1Interface
-}
-
 // Rules returns the rules a user holds in an account; with inheritedOnly, only those held
 // through inherited bindings.
 type Rules interface {
@@ -96,8 +80,8 @@ type Config struct {
 	Authorizer authorizer.UnconditionalAuthorizer
 	// Rules tell who may write configurations that flow down.
 	Rules      Rules
-	Namespaces Namespaces
-	Core       CoreClients
+	Namespaces accountns.Cache
+	Core       accountns.Clients
 	// Egress decides which addresses webhooks may reach.
 	Egress Egress
 	// Synced reports whether the index has its first lists.
@@ -224,7 +208,7 @@ func (p *Plugin) build(id cluster.ID, gen uint64) (*accountPlugins, error) {
 		c.Name = uniqueName(i, s.Account, c.Name)
 		mutatingConfigs[i] = &c
 	}
-	f, err := newFrozenInformers(namespaceLister{p.c.Namespaces, id}, validatingConfigs, mutatingConfigs)
+	f, err := newFrozenInformers(accountns.Lister(p.c.Namespaces, id), validatingConfigs, mutatingConfigs)
 	if err != nil {
 		return nil, fmt.Errorf("failed to index webhook configurations: %w", err)
 	}
@@ -262,7 +246,7 @@ func (p *Plugin) setUp(w *generic.Webhook, id cluster.ID, f *frozenInformers) er
 		}
 	})
 	w.SetServiceResolver(noServices{})
-	w.SetExternalKubeClientSet(namespaceClient{core: p.c.Core, id: id})
+	w.SetExternalKubeClientSet(accountns.Client(p.c.Core, id))
 	w.SetExternalKubeInformerFactory(f)
 	w.SetUnconditionalAuthorizer(p.c.Authorizer)
 	if err := w.ValidateInitialization(); err != nil {
@@ -345,34 +329,3 @@ type noServices struct{}
 
 // ResolveEndpoint implements webhookutil.ServiceResolver.
 func (noServices) ResolveEndpoint(string, string, int32) (*url.URL, error) { return nil, errNoServices }
-
-// namespaceLister reads the namespaces of one account from the cache.
-type namespaceLister struct {
-	namespaces Namespaces
-	id         cluster.ID
-}
-
-var _ corev1listers.NamespaceLister = namespaceLister{}
-
-// List implements corev1listers.NamespaceLister; the matcher does not list.
-func (l namespaceLister) List(labels.Selector) ([]*corev1.Namespace, error) {
-	return nil, errors.New("listing namespaces is not supported")
-}
-
-// Get implements corev1listers.NamespaceLister.
-func (l namespaceLister) Get(name string) (*corev1.Namespace, error) {
-	if ns, ok := l.namespaces.Cached(l.id, name); ok {
-		return ns, nil
-	}
-	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, name)
-}
-
-// namespaceClient is a client of one account that serves only the namespaces the cache misses.
-type namespaceClient struct {
-	kubernetes.Interface
-	core CoreClients
-	id   cluster.ID
-}
-
-// CoreV1 implements kubernetes.Interface.
-func (c namespaceClient) CoreV1() corev1client.CoreV1Interface { return c.core.CoreV1(string(c.id)) }
