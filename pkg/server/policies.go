@@ -1,12 +1,8 @@
 package server
 
 import (
-	"fmt"
-
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	genericapiserver "k8s.io/apiserver/pkg/server"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/validatingpolicy"
 	"github.com/accountmesh/accountmesh/pkg/client"
@@ -40,28 +36,15 @@ func (p *admissionPolicies) synced() bool {
 func (s *apiServer) watchAdmissionPolicies() error {
 	p := s.policies
 	p.params.Clients = s.clients
-	policiesLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), admissionregistrationv1.SchemeGroupVersion, "validatingadmissionpolicies")
-	if err != nil {
+	var err error
+	gv := admissionregistrationv1.SchemeGroupVersion
+	if p.policies, err = s.wildcardInformer(gv, "validatingadmissionpolicies", &admissionregistrationv1.ValidatingAdmissionPolicy{}, p.index.PolicyHandler()); err != nil {
 		return err
 	}
-	bindingsLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), admissionregistrationv1.SchemeGroupVersion, "validatingadmissionpolicybindings")
-	if err != nil {
+	if p.bindings, err = s.wildcardInformer(gv, "validatingadmissionpolicybindings", &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, p.index.BindingHandler()); err != nil {
 		return err
 	}
-	p.policies = client.NewSharedInformer(policiesLW, &admissionregistrationv1.ValidatingAdmissionPolicy{})
-	p.policies.SetTransform(client.DropManagedFields)
-	p.policies.AddInlineEventHandler(p.index.PolicyHandler())
-	p.bindings = client.NewSharedInformer(bindingsLW, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{})
-	p.bindings.SetTransform(client.DropManagedFields)
-	p.bindings.AddInlineEventHandler(p.index.BindingHandler())
-	s.generic.AddPostStartHookOrDie("accountmesh-admission-policies", func(hookCtx genericapiserver.PostStartHookContext) error {
-		go p.policies.Run(hookCtx.Context)
-		go p.bindings.Run(hookCtx.Context)
-		if !cache.WaitForCacheSync(hookCtx.Done(), p.synced) {
-			return fmt.Errorf("admission policies did not sync")
-		}
-		return nil
-	})
+	s.runBeforeReady("accountmesh-admission-policies", "admission policies", p.policies, p.bindings)
 	return nil
 }
 

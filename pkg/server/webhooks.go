@@ -1,15 +1,10 @@
 package server
 
 import (
-	"fmt"
-
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	genericapiserver "k8s.io/apiserver/pkg/server"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/webhook"
 	"github.com/accountmesh/accountmesh/pkg/client"
-	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
 // admissionWebhooks are the informers of every account's webhook configurations, the index
@@ -36,27 +31,14 @@ func (w *admissionWebhooks) synced() bool {
 // post-start hook that runs them; the server is not ready before they have synced.
 func (s *apiServer) watchAdmissionWebhooks() error {
 	w := s.webhooks
-	validatingLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), admissionregistrationv1.SchemeGroupVersion, "validatingwebhookconfigurations")
-	if err != nil {
+	var err error
+	gv := admissionregistrationv1.SchemeGroupVersion
+	if w.validating, err = s.wildcardInformer(gv, "validatingwebhookconfigurations", &admissionregistrationv1.ValidatingWebhookConfiguration{}, w.index.ValidatingHandler()); err != nil {
 		return err
 	}
-	mutatingLW, err := s.clients.TypedListWatch(string(cluster.Wildcard), admissionregistrationv1.SchemeGroupVersion, "mutatingwebhookconfigurations")
-	if err != nil {
+	if w.mutating, err = s.wildcardInformer(gv, "mutatingwebhookconfigurations", &admissionregistrationv1.MutatingWebhookConfiguration{}, w.index.MutatingHandler()); err != nil {
 		return err
 	}
-	w.validating = client.NewSharedInformer(validatingLW, &admissionregistrationv1.ValidatingWebhookConfiguration{})
-	w.validating.SetTransform(client.DropManagedFields)
-	w.validating.AddInlineEventHandler(w.index.ValidatingHandler())
-	w.mutating = client.NewSharedInformer(mutatingLW, &admissionregistrationv1.MutatingWebhookConfiguration{})
-	w.mutating.SetTransform(client.DropManagedFields)
-	w.mutating.AddInlineEventHandler(w.index.MutatingHandler())
-	s.generic.AddPostStartHookOrDie("accountmesh-admission-webhooks", func(hookCtx genericapiserver.PostStartHookContext) error {
-		go w.validating.Run(hookCtx.Context)
-		go w.mutating.Run(hookCtx.Context)
-		if !cache.WaitForCacheSync(hookCtx.Done(), w.synced) {
-			return fmt.Errorf("admission webhooks did not sync")
-		}
-		return nil
-	})
+	s.runBeforeReady("accountmesh-admission-webhooks", "admission webhooks", w.validating, w.mutating)
 	return nil
 }
