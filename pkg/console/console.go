@@ -312,12 +312,15 @@ func validAccountName(s string) bool {
 	if s == "" || s == string(cluster.Wildcard) || len(s) > 1024 {
 		return false
 	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == ':' || r == '.') {
-			return false
-		}
+	if strings.IndexFunc(s, notInAccountName) >= 0 {
+		return false
 	}
 	return !strings.Contains(s, "..") && s != "."
+}
+
+// notInAccountName reports whether r cannot appear in an account's path or cluster ID.
+func notInAccountName(r rune) bool {
+	return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != ':' && r != '.'
 }
 
 // writeJSON writes v as JSON with code.
