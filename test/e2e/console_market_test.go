@@ -49,7 +49,7 @@ spec:
     displayName: Databases
     description: `+fmt.Sprintf("%q", "Managed databases. "+xssPayload)+`
     categories: [data, `+m.category+`]
-    documentationURL: "javascript:window.pwned=3"
+    documentationURL: https://docs.example.com/db
     plans:
     - {name: basic, displayName: Basic, default: true}
     - {name: pro, displayName: Pro, description: More of everything.}
@@ -80,7 +80,7 @@ func signInBrowser(t *testing.T) *browser {
 // TestConsoleMarketplace drives the console's marketplace and orchestration pages in a real
 // headless Chromium as alice: in her account she sees the provider's entry she may bind and not
 // the private one, filters by category, reads the details (the XSS catalog description as
-// text, a javascript: documentation URL not as a link), binds it with the non-default plan
+// text), binds it with the non-default plan
 // accepting its claim, sees the binding Bound with that plan, ServiceConnected and its tenant
 // space (checked with the API too), unbinds it, cannot reach another account's marketplace or
 // an entry not hers by editing the URL, and watches a context's members go Ready live.
@@ -128,10 +128,11 @@ func TestConsoleMarketplace(t *testing.T) {
 			chromedp.Click(chromedp.CSS(fmt.Sprintf(`#entries li[data-name=%q] a.entry-link`, pubEntry))),
 			chromedp.WaitVisible(chromedp.ID("bind-form")),
 		)
-		// The description is text; the javascript: URL is no link.
+		// The description is text; the documentation URL is a link.
 		require.Contains(t, evalIn[string](t, b, `document.getElementById('entry-info').innerText`), xssPayload)
 		require.Zero(t, evalIn[int](t, b, `document.querySelectorAll('main img, main script, main a[href^="javascript"]').length`))
 		require.True(t, evalIn[bool](t, b, `window.pwned === undefined`))
+		require.Equal(t, "https://docs.example.com/db", evalIn[string](t, b, `document.querySelector('#entry-info a').href`))
 		// Plans and claims: the default preselected, Bind disabled until the claim is answered.
 		require.Equal(t, "basic", evalIn[string](t, b, `document.getElementById('plan').value`))
 		require.Equal(t, []string{"basic", "pro"}, evalIn[[]string](t, b, `[...document.querySelectorAll('#plans li')].map(li => li.dataset.plan)`))
@@ -179,6 +180,27 @@ func TestConsoleMarketplace(t *testing.T) {
 			_, err := mine.Dynamic.Resource(bindingsGVR).Get(ctx, "db", metav1.GetOptions{})
 			return apierrors.IsNotFound(err), nil
 		}, "the binding unbound in the console is still there")
+	})
+
+	t.Run("bind refused", func(t *testing.T) {
+		// The grant is revoked while alice looks at the entry: Bind is refused by the server,
+		// and the page says so.
+		b.do(t, "open the entry again", chromedp.Navigate(server.BaseURL+"/console/#/marketplace/"+mine.Path+"/"+pubEntry),
+			chromedp.WaitVisible(chromedp.ID("bind-form")))
+		framework.Kubectl(t, m.pub.Kubeconfig, "delete", "clusterrolebinding", "alice-binds")
+		aliceMarket := dynamicClient(t, userConfig(t, mine.Path, "alice"))
+		framework.Eventually(t, marketplaceTimeout, func(ctx context.Context) (bool, error) {
+			_, err := aliceMarket.Resource(entriesGVR).Get(ctx, pubEntry, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		}, "the revoked entry is still in alice's marketplace")
+		b.do(t, "bind", chromedp.Click(chromedp.CSS(`#claims li[data-index="0"] input.claim-reject`)), chromedp.Click(chromedp.ID("bind")),
+			chromedp.WaitVisible(chromedp.CSS(`#bind-error:not(:empty)`)))
+		require.Equal(t, "You may not bind this service here.", evalIn[string](t, b, `document.getElementById('bind-error').innerText`))
+		notFound := func() bool {
+			_, err := mine.Dynamic.Resource(bindingsGVR).Get(ctx, "db", metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}
+		require.True(t, notFound(), "a refused bind bound")
 	})
 
 	t.Run("no access by URL", func(t *testing.T) {

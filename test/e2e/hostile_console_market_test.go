@@ -33,11 +33,24 @@ func statusOf(t *testing.T, body string) metav1.Status {
 	return s
 }
 
+// requireBindRefused checks that the API refused a binding with its bind check: 422 with the
+// field error Forbidden on spec.reference.export, as it answers kubectl.
+func requireBindRefused(t *testing.T, r consoleResponse) {
+	t.Helper()
+	require.Equal(t, http.StatusUnprocessableEntity, r.code, r.body)
+	s := statusOf(t, r.body)
+	require.NotNil(t, s.Details, r.body)
+	require.Len(t, s.Details.Causes, 1, r.body)
+	require.Equal(t, metav1.CauseType("FieldValueForbidden"), s.Details.Causes[0].Type, r.body)
+	require.Equal(t, "spec.reference.export", s.Details.Causes[0].Field, r.body)
+}
+
 // TestHostileConsoleMarketplace attacks the console's marketplace and bind (R48 of
 // docs/security.md): they act only as the signed-in user. A user without bind on an export
-// gets through the console exactly the 403 kubectl gets with the same token, and nothing is
-// bound; an export the user may not bind cannot be bound by crafting the request the bind form
-// sends; another account's marketplace, entries and bindings are 403 as for an account that
+// gets through the console exactly the refusal kubectl gets with the same token (422,
+// spec.reference.export: Forbidden), and nothing is bound; an export the user may not bind
+// cannot be bound by crafting the request the bind form sends (the same refusal as for one
+// that does not exist); another account's marketplace, entries and bindings are 403 as for an account that
 // does not exist, and a private entry reads as one that never was.
 func TestHostileConsoleMarketplace(t *testing.T) {
 	t.Parallel()
@@ -65,13 +78,13 @@ func TestHostileConsoleMarketplace(t *testing.T) {
 	}
 
 	t.Run("bind without the right", func(t *testing.T) {
-		// bob's marketplace does not list the export, and binding it through the console is the
-		// 403 of the API for his token, word for word.
+		// R48: bob's marketplace does not list the export, and binding it through the console is the
+		// refusal of the API for his token, word for word.
 		r := b.do(t, http.MethodGet, consoleAPI(mine.Path, entries), bob, http.Header{"X-Csrf-Token": {bobCSRF}}, "")
 		require.Equal(t, http.StatusOK, r.code, r.body)
 		require.NotContains(t, r.body, m.pub.Path)
 		r = b.do(t, http.MethodPost, consoleAPI(mine.Path, bindings), bob, writeHeaders(bobCSRF), consoleBindingJSON("db", m.pub.Path, "db", "pro"))
-		require.Equal(t, http.StatusForbidden, r.code, r.body)
+		requireBindRefused(t, r)
 		notBound(t, mine, "db")
 
 		cfg, err := clientcmd.BuildConfigFromFlags("", bobKC)
@@ -81,28 +94,30 @@ func TestHostileConsoleMarketplace(t *testing.T) {
 		_, err = dynamicClient(t, cfg).Resource(bindingsGVR).Create(ctx, &unstructured.Unstructured{Object: body}, metav1.CreateOptions{})
 		var direct *apierrors.StatusError
 		require.ErrorAs(t, err, &direct)
-		require.Equal(t, direct.ErrStatus.Message, statusOf(t, r.body).Message, "the console's 403 differs from the API's")
+		require.Equal(t, direct.ErrStatus.Message, statusOf(t, r.body).Message, "the console's refusal differs from the API's")
 		require.Equal(t, direct.ErrStatus.Reason, statusOf(t, r.body).Reason)
+		require.Equal(t, direct.ErrStatus.Code, int32(r.code))
 		out := framework.KubectlFails(t, bobKC, consoleBindingJSON("db", m.pub.Path, "db", "pro"), "create", "-f", "-")
-		require.Contains(t, out, statusOf(t, r.body).Message)
+		cause := statusOf(t, r.body).Details.Causes[0]
+		require.Contains(t, out, cause.Field+": "+cause.Message)
 		notBound(t, mine, "db")
 	})
 
 	t.Run("bind what the marketplace does not list", func(t *testing.T) {
-		// alice crafts the bind form's request for the private export, and for one that does
-		// not exist: the same 403, nothing about the private account.
+		// R48: alice crafts the bind form's request for the private export, and for one that does
+		// not exist: the same refusal, nothing about the private account.
 		priv := b.do(t, http.MethodPost, consoleAPI(mine.Path, bindings), alice, writeHeaders(aliceCSRF), consoleBindingJSON("priv", m.priv.Path, "db", "basic"))
 		absentPath := "root:" + framework.RandomName("absent-")
 		absent := b.do(t, http.MethodPost, consoleAPI(mine.Path, bindings), alice, writeHeaders(aliceCSRF), consoleBindingJSON("priv", absentPath, "db", "basic"))
-		require.Equal(t, http.StatusForbidden, priv.code, priv.body)
-		require.Equal(t, http.StatusForbidden, absent.code, absent.body)
+		requireBindRefused(t, priv)
+		requireBindRefused(t, absent)
 		require.Equal(t, strings.ReplaceAll(priv.body, m.priv.Path, "X"), strings.ReplaceAll(absent.body, absentPath, "X"))
 		require.NotContains(t, priv.body, m.priv.ClusterID)
 		notBound(t, mine, "priv")
 	})
 
 	t.Run("a private entry by name", func(t *testing.T) {
-		// Editing the entry's name in the URL: 404, as for a name that never was.
+		// R48: editing the entry's name in the URL: 404, as for a name that never was.
 		privName, neverName := marketplace.EntryName(clusterIDOf(m.priv), "db"), "db-0123456789"
 		priv := b.do(t, http.MethodGet, consoleAPI(mine.Path, entries+"/"+privName), alice, http.Header{"X-Csrf-Token": {aliceCSRF}}, "")
 		never := b.do(t, http.MethodGet, consoleAPI(mine.Path, entries+"/"+neverName), alice, http.Header{"X-Csrf-Token": {aliceCSRF}}, "")
@@ -112,7 +127,7 @@ func TestHostileConsoleMarketplace(t *testing.T) {
 	})
 
 	t.Run("another account", func(t *testing.T) {
-		// Another account's marketplace, an entry there, its bindings, binding into it and
+		// R48: another account's marketplace, an entry there, its bindings, binding into it and
 		// unbinding its binding: 403 as for an account that does not exist, nothing done.
 		absent := "root:" + framework.RandomName("absent-")
 		pubName := marketplace.EntryName(clusterIDOf(m.pub), "db")

@@ -51,7 +51,11 @@ async function api(method, path, body, signal) {
   }
   const r = await fetch('/console/api/clusters/' + path, init);
   let data = null;
-  try { data = await r.json(); } catch { data = null; }
+  try { data = await r.json(); } catch {
+    // A page left while its answer was read ends its calls there.
+    if (signal && signal.aborted) throw signal.reason;
+    data = null;
+  }
   if (r.status === 401) {
     signInPage('Your session has ended: sign in again.');
     throw new SignedOut();

@@ -157,6 +157,16 @@ function bindingRow(path, b, signal) {
   return row;
 }
 
+// bindMessage says why a bind failed; the server's bind check refuses with a field error
+// Forbidden on spec.reference.export, the same whether or not the export exists.
+function bindMessage(r) {
+  const causes = (r.data && r.data.details && r.data.details.causes) || [];
+  if (r.status === 422 && causes.some((c) => c.field === 'spec.reference.export' && c.reason === 'FieldValueForbidden')) {
+    return 'You may not bind this service here.';
+  }
+  return message(r);
+}
+
 // entryPage shows an entry: its catalog, plans, resources and claims, this account's bindings
 // of it, and a form to bind it with a plan and an answer to each claim.
 async function entryPage(path, name) {
@@ -218,7 +228,7 @@ async function entryPage(path, name) {
       const r = await api('POST', path + bindings, {
         apiVersion: 'apis.accountmesh.io/v1alpha1', kind: 'APIBinding', metadata: { name: bindName.value.trim() }, spec,
       }, signal);
-      if (r.status !== 201) { err.textContent = message(r); return; }
+      if (r.status !== 201) { err.textContent = bindMessage(r); return; }
       location.hash = marketplaceHref(path);
     },
   },
