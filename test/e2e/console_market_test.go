@@ -140,14 +140,17 @@ func TestConsoleMarketplace(t *testing.T) {
 		require.Contains(t, claim, "get, list on configmaps")
 		require.Contains(t, claim, "db.example.com/connection=true")
 		require.True(t, evalIn[bool](t, b, `document.getElementById('bind').disabled`), "Bind must wait for an answer to every claim")
-		b.do(t, "bind with pro, accepting the claim",
+		b.do(t, "choose pro, accept the claim",
 			chromedp.SetValue(chromedp.ID("plan"), "pro"),
-			chromedp.Click(chromedp.CSS(`#claims li[data-index="0"] input.claim-accept`)),
+			chromedp.Click(chromedp.CSS(`#claims li[data-index="0"] input.claim-accept`)))
+		start := time.Now()
+		b.do(t, "bind",
 			chromedp.Click(chromedp.ID("bind")),
 			chromedp.WaitVisible(chromedp.CSS(`#bindings li[data-name="db"][data-phase="Bound"][data-plan="pro"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#bindings li[data-name="db"] .connected[data-status="True"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#bindings li[data-name="db"] .tenant-space`)),
 		)
+		t.Logf("bound and connected on the page %v after the click", time.Since(start))
 		require.Equal(t, "tenant space namespace/db", evalIn[string](t, b, `document.querySelector('#bindings li[data-name="db"] .tenant-space').innerText`))
 		// The entry shows the binding too, live.
 		b.do(t, "the entry shows the binding", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#entries li[data-name=%q] .bound`, pubEntry))))
@@ -254,8 +257,10 @@ func TestConsoleMarketplace(t *testing.T) {
 		require.Contains(t, evalIn[string](t, b, `document.querySelector('#edges li[data-member="web"]').innerText`), "depends on db")
 		require.Contains(t, evalIn[string](t, b, `document.getElementById('context-summary').innerText`), "READY 0/2")
 
+		start := time.Now()
 		framework.Kubectl(t, mine.Kubeconfig, "patch", "configmap", "db", "--type=merge", "-p", `{"data":{"ready":"true"}}`)
 		b.do(t, "db goes Ready", chromedp.WaitVisible(member("db", "true")), chromedp.WaitVisible(member("web", "false")))
+		t.Logf("db Ready on the page %v after the patch was sent", time.Since(start))
 		framework.Kubectl(t, mine.Kubeconfig, "patch", "configmap", "web", "--type=merge", "-p", `{"data":{"ready":"true"}}`)
 		b.do(t, "web goes Ready", chromedp.WaitVisible(member("web", "true")),
 			chromedp.WaitVisible(chromedp.CSS(`#context-summary [data-type="Ready"][data-status="True"]`)))
