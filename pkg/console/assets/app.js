@@ -223,7 +223,7 @@ async function treePage() {
   let pending = null;
   watch(state.account + core + '/accounts', () => {}, () => {
     clearTimeout(pending);
-    pending = setTimeout(load, 300);
+    pending = setTimeout(() => load().catch(ignoreSignedOut), 300);
   }, signal).catch(ignoreSignedOut);
 }
 
@@ -445,7 +445,7 @@ async function membersPage(path) {
   let pending = null;
   watch(path + rbac + '/clusterrolebindings', () => {}, () => {
     clearTimeout(pending);
-    pending = setTimeout(load, 300);
+    pending = setTimeout(() => load().catch(ignoreSignedOut), 300);
   }, signal).catch(ignoreSignedOut);
 }
 

@@ -3,7 +3,7 @@
 // for) and dependency edges, live. Read-only; every call goes through the console proxy as the
 // signed-in user, and all data is rendered as text.
 
-import { el, watch, message, show, startPage, accountHref, ignoreSignedOut } from './app.js';
+import { el, watch, message, show, startPage, accountHref, seg, ignoreSignedOut } from './app.js';
 
 const orch = '/apis/orchestration.accountmesh.io/v1alpha1';
 
@@ -53,7 +53,7 @@ async function contextsPage(path) {
     status.className = 'muted';
     status.textContent = items.length ? '' : 'No orchestration contexts.';
   };
-  watch(path + orch + '/orchestrationcontexts', (items, res) => {
+  watch(seg(path) + orch + '/orchestrationcontexts', (items, res) => {
     failed = items ? null : res;
     byKey.clear();
     for (const c of items || []) byKey.set(key(c), c);
@@ -120,7 +120,7 @@ async function contextPage(path, namespace, name) {
     graph.replaceChildren(...rows);
   };
   let current = null;
-  const url = path + orch + '/namespaces/' + encodeURIComponent(namespace) + '/orchestrationcontexts?fieldSelector=' + encodeURIComponent('metadata.name=' + name);
+  const url = seg(path) + orch + '/namespaces/' + encodeURIComponent(namespace) + '/orchestrationcontexts?fieldSelector=' + encodeURIComponent('metadata.name=' + name);
   watch(url, (items, res) => {
     if (!items) { head.textContent = message(res); head.className = 'error'; return; }
     current = items[0] || null;

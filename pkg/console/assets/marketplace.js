@@ -82,7 +82,7 @@ async function marketplacePage(path) {
     status.textContent = shown.length ? '' : (entries.size ? 'No service in this category.' : 'There is no service you may bind here.');
   };
   filter.addEventListener('change', draw);
-  watch(path + market, (items, res) => {
+  watch(seg(path) + market, (items, res) => {
     failed = items ? null : res;
     entries.clear();
     for (const e of items || []) entries.set(e.metadata.name, e);
@@ -102,7 +102,7 @@ async function marketplacePage(path) {
     boundStatus.className = 'muted';
     boundStatus.textContent = items.length ? '' : 'No bound services.';
   };
-  watch(path + bindings, (items, res) => {
+  watch(seg(path) + bindings, (items, res) => {
     boundFailed = items ? null : res;
     byName.clear();
     for (const b of items || []) byName.set(b.metadata.name, b);
@@ -145,7 +145,7 @@ function bindingRow(path, b, signal) {
     type: 'button', class: 'danger unbind-confirm',
     onclick: async () => {
       err.textContent = '';
-      const r = await api('DELETE', path + bindings + '/' + seg(n), undefined, signal);
+      const r = await api('DELETE', seg(path) + bindings + '/' + seg(n), undefined, signal);
       if (r.status !== 200 && r.status !== 202) err.textContent = message(r);
     },
   }, 'Unbind ' + n);
@@ -173,7 +173,7 @@ async function entryPage(path, name) {
   const signal = startPage();
   const back = el('p', {}, el('a', { href: marketplaceHref(path), id: 'market-link' }, '← marketplace of ' + path));
   show(el('h1', {}, name), back, el('p', { class: 'muted' }, 'Loading…'));
-  const res = await api('GET', path + market + '/' + seg(name), undefined, signal);
+  const res = await api('GET', seg(path) + market + '/' + seg(name), undefined, signal);
   if (res.status !== 200) {
     const text = res.status === 404 ? 'This service is not in your marketplace here.' : message(res);
     show(el('h1', {}, name), back, el('p', { class: 'error', id: 'entry-error' }, text));
@@ -225,7 +225,7 @@ async function entryPage(path, name) {
         permissionClaims: claims.length ? claims.map((c, i) => ({ ...c, state: answers[i] })) : undefined,
       };
       if (plan.value) spec.plan = plan.value;
-      const r = await api('POST', path + bindings, {
+      const r = await api('POST', seg(path) + bindings, {
         apiVersion: 'apis.accountmesh.io/v1alpha1', kind: 'APIBinding', metadata: { name: bindName.value.trim() }, spec,
       }, signal);
       if (r.status !== 201) { err.textContent = bindMessage(r); return; }
