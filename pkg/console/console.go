@@ -313,7 +313,7 @@ func validAccountName(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != ':' && r != '.' {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == ':' || r == '.') {
 			return false
 		}
 	}
