@@ -2,6 +2,9 @@
 // proxy (/console/api/clusters/...) as the signed-in user; all data is rendered as text nodes,
 // never as HTML.
 
+import { marketplaceRoute, marketplaceHref } from './marketplace.js';
+import { contextsRoute, contextsHref } from './contexts.js';
+
 const core = '/apis/core.accountmesh.io/v1alpha1';
 const state = { csrf: '', user: '', account: 'root', page: null };
 
@@ -48,7 +51,11 @@ async function api(method, path, body, signal) {
   }
   const r = await fetch('/console/api/clusters/' + path, init);
   let data = null;
-  try { data = await r.json(); } catch { data = null; }
+  try { data = await r.json(); } catch {
+    // A page left while its answer was read ends its calls there.
+    if (signal && signal.aborted) throw signal.reason;
+    data = null;
+  }
   if (r.status === 401) {
     signInPage('Your session has ended: sign in again.');
     throw new SignedOut();
@@ -216,7 +223,7 @@ async function treePage() {
   let pending = null;
   watch(state.account + core + '/accounts', () => {}, () => {
     clearTimeout(pending);
-    pending = setTimeout(load, 300);
+    pending = setTimeout(() => load().catch(ignoreSignedOut), 300);
   }, signal).catch(ignoreSignedOut);
 }
 
@@ -298,7 +305,9 @@ async function accountPage(path) {
   el('button', { type: 'submit', id: 'create' }, 'Create account'));
   show(el('h1', {}, path),
     el('p', {}, el('a', { href: '#/' }, '← all accounts'), ' · ',
-      el('a', { href: '#/members/' + encodeURIComponent(path), id: 'members-link' }, 'Members')),
+      el('a', { href: '#/members/' + encodeURIComponent(path), id: 'members-link' }, 'Members'), ' · ',
+      el('a', { href: marketplaceHref(path), id: 'marketplace-link' }, 'Marketplace'), ' · ',
+      el('a', { href: contextsHref(path), id: 'orchestration-link' }, 'Orchestration contexts')),
     el('section', { class: 'card' }, el('h2', {}, 'Account'), info),
     el('section', { class: 'card' }, el('h2', {}, 'Child accounts'), childStatus, children),
     el('section', { class: 'card' }, el('h2', {}, 'Create a child account'), create, formError));
@@ -436,7 +445,7 @@ async function membersPage(path) {
   let pending = null;
   watch(path + rbac + '/clusterrolebindings', () => {}, () => {
     clearTimeout(pending);
-    pending = setTimeout(load, 300);
+    pending = setTimeout(() => load().catch(ignoreSignedOut), 300);
   }, signal).catch(ignoreSignedOut);
 }
 
@@ -469,6 +478,8 @@ function route() {
   const h = location.hash;
   if (h.startsWith('#/account/')) accountPage(decodeURIComponent(h.slice('#/account/'.length))).catch(ignoreSignedOut);
   else if (h.startsWith('#/members/')) membersPage(decodeURIComponent(h.slice('#/members/'.length))).catch(ignoreSignedOut);
+  else if (h.startsWith('#/marketplace/')) marketplaceRoute(h.slice('#/marketplace/'.length)).catch(ignoreSignedOut);
+  else if (h.startsWith('#/contexts/')) contextsRoute(h.slice('#/contexts/'.length)).catch(ignoreSignedOut);
   else treePage().catch(ignoreSignedOut);
 }
 
@@ -479,5 +490,8 @@ async function start() {
   signedIn(await r.json());
   route();
 }
+
+// The helpers the pages of other modules use.
+export { el, api, watch, message, show, startPage, accountHref, badge, seg, ignoreSignedOut };
 
 start();
