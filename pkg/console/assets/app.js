@@ -51,6 +51,8 @@ async function api(method, path, body, signal) {
   const r = await fetch('/console/api/clusters/' + path, init);
   let data = null;
   try { data = await r.json(); } catch { data = null; }
+  // A page left while its call was under way gets no half-read answer.
+  if (signal && signal.aborted) throw new DOMException('the page was left', 'AbortError');
   if (r.status === 401) {
     signInPage('Your session has ended: sign in again.');
     throw new SignedOut();

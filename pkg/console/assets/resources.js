@@ -62,6 +62,7 @@ export async function resourcesPage(rest, kit) {
     el('section', { class: 'card' }, el('h2', {}, 'Events'), evStatus, el('div', { class: 'scroll' }, evTable)));
 
   let chosen = null; // {group, version, resource, kind, namespaced}
+  let namespace = wanted.get('namespace') || ''; // of the filter, kept across resources
   let listing = null; // AbortController of the chosen resource's watch
 
   const drawKinds = () => {
@@ -76,7 +77,7 @@ export async function resourcesPage(rest, kit) {
           el('button', {
             type: 'button', class: 'link' + (chosen && same(chosen, r) ? ' current' : ''),
             dataset: { gr: gr(r) }, title: gr(r),
-            onclick: () => choose(r, '', ''),
+            onclick: () => choose(r, ''),
           }, r.kind || r.resource),
           r.namespaced ? null : kit.badge('cluster', 'scope'))))));
     }
@@ -100,20 +101,24 @@ export async function resourcesPage(rest, kit) {
     ns.append(...(res.data.items || []).map((n) => el('option', { value: n.metadata.name }, n.metadata.name)));
     ns.value = keep;
   }).catch(kit.ignoreSignedOut);
-  ns.addEventListener('change', () => { if (chosen) choose(chosen, ns.value, ''); });
+  ns.addEventListener('change', () => {
+    namespace = ns.value;
+    if (chosen) choose(chosen, '');
+  });
 
-  // choose lists (and watches) the objects of resource r, in namespace (all with "").
-  const choose = (r, namespace, name) => {
+  // choose lists (and watches) the objects of resource r, in the namespace of the filter (all
+  // with ""), and shows the object named name, if any.
+  const choose = (r, name) => {
     if (listing) listing.abort();
     listing = new AbortController();
     signal.addEventListener('abort', () => listing.abort(), { once: true });
     chosen = r;
     drawKinds();
-    remember(path, r, namespace, name);
+    remember(path, r, r.namespaced ? namespace : '', name);
     objTitle.textContent = (r.kind || r.resource) + (r.group ? ' (' + r.group + ')' : '');
     nsLabel.hidden = !r.namespaced;
     if (!ns.querySelector(`option[value="${CSS.escape(namespace)}"]`)) ns.append(el('option', { value: namespace }, namespace));
-    ns.value = r.namespaced ? namespace : '';
+    ns.value = namespace;
     yamlCard.hidden = true;
     const base = apiBase(r) + (r.namespaced && namespace ? '/namespaces/' + kit.seg(namespace) : '') + '/' + r.resource;
     const allNs = r.namespaced && !namespace;
@@ -145,23 +150,22 @@ export async function resourcesPage(rest, kit) {
   };
 
   // openYAML shows one object as YAML.
-  const openYAML = async (r, namespace, name) => {
-    remember(path, r, chosenNamespace(), name);
+  const openYAML = async (r, objNs, name) => {
+    remember(path, r, r.namespaced ? namespace : '', name);
     yamlCard.hidden = false;
-    yamlTitle.textContent = (namespace ? namespace + '/' : '') + name;
+    yamlTitle.textContent = (objNs ? objNs + '/' : '') + name;
     yaml.textContent = 'Loading…';
-    const url = apiBase(r) + (r.namespaced ? '/namespaces/' + kit.seg(namespace) : '') + '/' + r.resource + '/' + kit.seg(name);
+    const url = apiBase(r) + (r.namespaced ? '/namespaces/' + kit.seg(objNs) : '') + '/' + r.resource + '/' + kit.seg(name);
     const res = await get(url, 'application/json');
     if (res.status !== 200) { yaml.textContent = message(res); return; }
     if (res.data && res.data.metadata) delete res.data.metadata.managedFields;
     yaml.textContent = toYAML(res.data);
   };
-  const chosenNamespace = () => (chosen && chosen.namespaced ? ns.value : '');
 
   drawKinds();
   const want = groups.flatMap((g) => g.resources).find((r) => r.resource === wanted.get('resource') &&
     r.group === (wanted.get('group') || '') && (!wanted.get('version') || r.version === wanted.get('version')));
-  if (want) choose(want, wanted.get('namespace') || '', wanted.get('name') || '');
+  if (want) choose(want, wanted.get('name') || '');
 
   // New CRDs and bindings change what the account serves: discover again when they change.
   let pending = null;
@@ -178,7 +182,7 @@ export async function resourcesPage(rest, kit) {
   const drawEvents = () => {
     const list = [...events.values()].sort((a, b) => eventTime(b).localeCompare(eventTime(a))).slice(0, maxEvents);
     evTable.replaceChildren(
-      el('thead', {}, el('tr', {}, ...['Last seen', 'Type', 'Reason', 'Object', 'Message'].map((c) => el('th', { scope: 'col' }, c)))),
+      el('thead', {}, el('tr', {}, ...['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'].map((c) => el('th', { scope: 'col' }, c)))),
       el('tbody', {}, ...list.map((e) => el('tr', { dataset: { name: e.metadata.name, namespace: e.metadata.namespace || '' } },
         el('td', { title: eventTime(e) }, age(eventTime(e))),
         el('td', {}, kit.badge(e.type || '', 'event-' + (e.type || ''))),
@@ -208,6 +212,7 @@ async function fetchAs(kit, url, accept, signal) {
   });
   let data = null;
   try { data = await r.json(); } catch { data = null; }
+  if (signal.aborted) throw new DOMException('the page was left', 'AbortError');
   if (r.status === 401) {
     kit.signInPage('Your session has ended: sign in again.');
     throw new kit.SignedOut();
@@ -326,7 +331,8 @@ function drawTable(kit, table, columns, rows, withNamespace, open) {
 // JSON, nothing as <none>.
 function cell(v, col) {
   if (v === null || v === undefined || v === '') return col.type === 'string' && col.format !== 'name' ? '<none>' : '';
-  if (col.type === 'date' && typeof v === 'string') return age(v);
+  // Built-in tables carry ages already; CRDs' date columns may carry timestamps.
+  if (col.type === 'date' && typeof v === 'string') return age(v) || v;
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
