@@ -57,7 +57,7 @@ export async function resourcesPage(rest, kit) {
     el('div', { class: 'resources' },
       el('nav', { class: 'card kinds', 'aria-label': 'Resources' }, el('div', { class: 'row' }, filter, refresh), kinds),
       el('div', { class: 'objects' },
-        el('section', { class: 'card' }, objTitle, nsLabel, objStatus, el('div', { class: 'scroll' }, objTable)),
+        el('section', { class: 'card', id: 'objects-card' }, objTitle, nsLabel, objStatus, el('div', { class: 'scroll' }, objTable)),
         yamlCard)),
     el('section', { class: 'card' }, el('h2', {}, 'Events'), evStatus, el('div', { class: 'scroll' }, evTable)));
 
@@ -181,6 +181,7 @@ export async function resourcesPage(rest, kit) {
   const events = new Map();
   const drawEvents = () => {
     const list = [...events.values()].sort((a, b) => eventTime(b).localeCompare(eventTime(a))).slice(0, maxEvents);
+    evTable.hidden = !list.length;
     evTable.replaceChildren(
       el('thead', {}, el('tr', {}, ...['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'].map((c) => el('th', { scope: 'col' }, c)))),
       el('tbody', {}, ...list.map((e) => el('tr', { dataset: { name: e.metadata.name, namespace: e.metadata.namespace || '' } },
