@@ -167,11 +167,12 @@ export async function resourcesPage(rest, kit) {
     r.group === (wanted.get('group') || '') && (!wanted.get('version') || r.version === wanted.get('version')));
   if (want) choose(want, wanted.get('name') || '');
 
-  // New CRDs and bindings change what the account serves: discover again when they change.
-  let pending = null;
+  // New CRDs and bindings change what the account serves: discover again when they change,
+  // and once more a little later, as serving a new API may take a moment.
+  let pending = [];
   const later = () => {
-    clearTimeout(pending);
-    pending = setTimeout(() => { rediscover().catch(kit.ignoreSignedOut); }, 500);
+    pending.forEach(clearTimeout);
+    pending = [500, 3000].map((ms) => setTimeout(() => { rediscover().catch(kit.ignoreSignedOut); }, ms));
   };
   for (const url of ['/apis/apiextensions.k8s.io/v1/customresourcedefinitions', '/apis/apis.accountmesh.io/v1alpha1/apibindings']) {
     kit.watch(path + url, () => {}, later, signal).catch(kit.ignoreSignedOut);
