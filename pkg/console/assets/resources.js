@@ -98,7 +98,9 @@ export async function resourcesPage(rest, kit) {
   get('/api/v1/namespaces', 'application/json').then((res) => {
     if (res.status !== 200) return;
     const keep = ns.value;
-    ns.append(...(res.data.items || []).map((n) => el('option', { value: n.metadata.name }, n.metadata.name)));
+    const have = new Set([...ns.options].map((o) => o.value));
+    ns.append(...(res.data.items || []).filter((n) => !have.has(n.metadata.name))
+      .map((n) => el('option', { value: n.metadata.name }, n.metadata.name)));
     ns.value = keep;
   }).catch(kit.ignoreSignedOut);
   ns.addEventListener('change', () => {
