@@ -20,7 +20,8 @@ const maxBodyBytes = 3 << 20
 // acceptable are the Accept headers the proxy passes on; any other asks for JSON.
 var acceptable = map[string]bool{
 	"application/json": true,
-	"application/json;as=Table;v=v1;g=meta.k8s.io,application/json": true,
+	"application/json;as=Table;v=v1;g=meta.k8s.io,application/json":                         true,
+	"application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json": true,
 	"application/yaml": true,
 }
 

@@ -4,6 +4,7 @@
 
 import { marketplaceRoute, marketplaceHref } from './marketplace.js';
 import { contextsRoute, contextsHref } from './contexts.js';
+import { resourcesPage } from './resources.js';
 
 const core = '/apis/core.accountmesh.io/v1alpha1';
 const state = { csrf: '', user: '', account: 'root', page: null };
@@ -51,11 +52,9 @@ async function api(method, path, body, signal) {
   }
   const r = await fetch('/console/api/clusters/' + path, init);
   let data = null;
-  try { data = await r.json(); } catch {
-    // A page left while its answer was read ends its calls there.
-    if (signal && signal.aborted) throw signal.reason;
-    data = null;
-  }
+  try { data = await r.json(); } catch { data = null; }
+  // A page left while its call was under way gets no half-read answer.
+  if (signal && signal.aborted) throw new DOMException('the page was left', 'AbortError');
   if (r.status === 401) {
     signInPage('Your session has ended: sign in again.');
     throw new SignedOut();
@@ -198,13 +197,15 @@ async function treePage() {
   const status = el('p', { class: 'muted', id: 'tree-status' }, 'Loading…');
   show(el('h1', {}, 'Accounts'), el('section', { class: 'card' }, search, status, list));
   let items = [];
+  const phases = new Map();
   const draw = () => {
     const q = search.value.trim().toLowerCase();
     const shown = items.filter((a) => !q || a.spec.path.toLowerCase().includes(q));
     list.replaceChildren(...shown.map((a) => {
       const depth = a.spec.path.split(':').length - 1;
       const li = el('li', { dataset: { path: a.spec.path } },
-        el('a', { href: accountHref(a.spec.path) }, a.spec.path), badge(a.spec.type, 'type'));
+        el('a', { href: accountHref(a.spec.path) }, a.spec.path), badge(a.spec.type, 'type'),
+        badge(phases.get(a.spec.path), 'phase phase-' + phases.get(a.spec.path)));
       li.style.paddingLeft = (depth * 1.2) + 'rem';
       return li;
     }));
@@ -215,6 +216,13 @@ async function treePage() {
     const res = await api('GET', state.account + '/apis/authorization.accountmesh.io/v1alpha1/accessibleaccounts', undefined, signal);
     if (res.status !== 200) { status.textContent = message(res); status.className = 'error'; return; }
     items = res.data.items || [];
+    draw();
+    // Phases come from the Account objects, in the parents the user may read.
+    const parents = [...new Set(items.map((a) => a.spec.path.slice(0, a.spec.path.lastIndexOf(':'))))].filter(Boolean).slice(0, 50);
+    await Promise.all(parents.map(async (p) => {
+      const r = await api('GET', p + core + '/accounts', undefined, signal);
+      if (r.status === 200) for (const x of r.data.items || []) phases.set(p + ':' + x.metadata.name, x.status && x.status.phase);
+    }));
     draw();
   };
   await load();
@@ -307,7 +315,8 @@ async function accountPage(path) {
     el('p', {}, el('a', { href: '#/' }, '← all accounts'), ' · ',
       el('a', { href: '#/members/' + encodeURIComponent(path), id: 'members-link' }, 'Members'), ' · ',
       el('a', { href: marketplaceHref(path), id: 'marketplace-link' }, 'Marketplace'), ' · ',
-      el('a', { href: contextsHref(path), id: 'orchestration-link' }, 'Orchestration contexts')),
+      el('a', { href: contextsHref(path), id: 'orchestration-link' }, 'Orchestration contexts'), ' · ',
+      el('a', { href: '#/resources/' + encodeURIComponent(path), id: 'resources-link' }, 'Resources')),
     el('section', { class: 'card' }, el('h2', {}, 'Account'), info),
     el('section', { class: 'card' }, el('h2', {}, 'Child accounts'), childStatus, children),
     el('section', { class: 'card' }, el('h2', {}, 'Create a child account'), create, formError));
@@ -480,7 +489,11 @@ function route() {
   else if (h.startsWith('#/members/')) membersPage(decodeURIComponent(h.slice('#/members/'.length))).catch(ignoreSignedOut);
   else if (h.startsWith('#/marketplace/')) marketplaceRoute(h.slice('#/marketplace/'.length)).catch(ignoreSignedOut);
   else if (h.startsWith('#/contexts/')) contextsRoute(h.slice('#/contexts/'.length)).catch(ignoreSignedOut);
-  else treePage().catch(ignoreSignedOut);
+  else if (h.startsWith('#/resources/')) {
+    resourcesPage(h.slice('#/resources/'.length), {
+      el, show, api, watch, message, badge, seg, state, startPage, signInPage, accountHref, ignoreSignedOut, SignedOut,
+    }).catch(ignoreSignedOut);
+  } else treePage().catch(ignoreSignedOut);
 }
 
 async function start() {
