@@ -324,11 +324,22 @@ async function accountPage(path) {
     type.append(...names.map((n) => el('option', { value: n }, n)));
   }).catch(ignoreSignedOut);
 
+  // Rows stay in place while the watch updates them, so that a delete being confirmed in one
+  // is not thrown away when any child changes.
   const byName = new Map();
+  const rows = new Map();
   const draw = () => {
-    const items = [...byName.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-    children.replaceChildren(...items.map((a) => childRow(path, a, signal)));
-    childStatus.textContent = items.length ? '' : 'No child accounts.';
+    const names = [...byName.keys()].sort((a, b) => a.localeCompare(b));
+    for (const [n, r] of rows) {
+      if (!byName.has(n)) { r.row.remove(); rows.delete(n); }
+    }
+    names.forEach((n, i) => {
+      let r = rows.get(n);
+      if (r) r.update(byName.get(n));
+      else { r = childRow(path, byName.get(n), signal); rows.set(n, r); }
+      if (children.children[i] !== r.row) children.insertBefore(r.row, children.children[i] || null);
+    });
+    childStatus.textContent = names.length ? '' : 'No child accounts.';
   };
   watch(path + core + '/accounts', (items, failed) => {
     if (!items) { childStatus.textContent = message(failed); return; }
@@ -342,13 +353,19 @@ async function accountPage(path) {
   }, signal).catch(ignoreSignedOut);
 }
 
+// childRow returns a child's row and a function that shows a newer version of the child in it,
+// leaving its delete confirmation as it is.
 function childRow(path, a, signal) {
   const n = a.metadata.name;
-  const st = a.status || {};
-  const row = el('li', { dataset: { name: n } },
-    el('a', { href: accountHref(path + ':' + n) }, n),
-    a.spec && a.spec.displayName ? el('span', { class: 'muted' }, a.spec.displayName) : null,
-    badge(a.spec && a.spec.type, 'type'), badge(st.phase, 'phase phase-' + (st.phase || '')));
+  const info = el('span', { class: 'contents' });
+  const update = (a) => {
+    const st = a.status || {};
+    info.replaceChildren(...[el('a', { href: accountHref(path + ':' + n) }, n),
+      a.spec && a.spec.displayName ? el('span', { class: 'muted' }, a.spec.displayName) : null,
+      badge(a.spec && a.spec.type, 'type'), badge(st.phase, 'phase phase-' + (st.phase || ''))].filter(Boolean));
+  };
+  update(a);
+  const row = el('li', { dataset: { name: n } }, info);
   const confirm = el('input', { 'aria-label': 'Type ' + n + ' to confirm', placeholder: 'type ' + n + ' to confirm', class: 'confirm' });
   const go = el('button', { type: 'button', class: 'danger', disabled: true }, 'Delete');
   const err = el('span', { class: 'error', role: 'alert' });
@@ -363,7 +380,7 @@ function childRow(path, a, signal) {
   }, 'Delete…');
   box.append(ask);
   row.append(box);
-  return row;
+  return { row, update };
 }
 
 const rbac = '/apis/rbac.authorization.k8s.io/v1';
