@@ -2,6 +2,8 @@
 // proxy (/console/api/clusters/...) as the signed-in user; all data is rendered as text nodes,
 // never as HTML.
 
+import { signInProviders, kubeconfigLink } from './oidc.js';
+
 const core = '/apis/core.accountmesh.io/v1alpha1';
 const state = { csrf: '', user: '', account: 'root', page: null };
 
@@ -156,7 +158,7 @@ function signInPage(note) {
   el('label', {}, 'Account', account),
   el('button', { type: 'submit', id: 'signin' }, 'Sign in'));
   show(el('section', { class: 'card signin' }, el('h1', {}, 'Sign in'),
-    note ? el('p', { class: 'muted' }, note) : null, form, err));
+    note ? el('p', { class: 'muted' }, note) : null, form, err, signInProviders(account)));
   token.focus();
 }
 
@@ -298,7 +300,7 @@ async function accountPage(path) {
   el('button', { type: 'submit', id: 'create' }, 'Create account'));
   show(el('h1', {}, path),
     el('p', {}, el('a', { href: '#/' }, '← all accounts'), ' · ',
-      el('a', { href: '#/members/' + encodeURIComponent(path), id: 'members-link' }, 'Members')),
+      el('a', { href: '#/members/' + encodeURIComponent(path), id: 'members-link' }, 'Members'), ' · ', kubeconfigLink(path)),
     el('section', { class: 'card' }, el('h2', {}, 'Account'), info),
     el('section', { class: 'card' }, el('h2', {}, 'Child accounts'), childStatus, children),
     el('section', { class: 'card' }, el('h2', {}, 'Create a child account'), create, formError));
