@@ -237,7 +237,12 @@ func redirectURI(req *http.Request) string {
 
 // oauthConfig returns the OAuth client of c for req.
 func oauthConfig(c OIDCClient, p *oidc.Provider, req *http.Request) *oauth2.Config {
-	return &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: p.Endpoint(), RedirectURL: redirectURI(req), Scopes: scopes}
+	endpoint := p.Endpoint()
+	if c.ClientSecret == "" {
+		// A public client authenticates with its ID in the form (and the PKCE verifier).
+		endpoint.AuthStyle = oauth2.AuthStyleInParams
+	}
+	return &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: endpoint, RedirectURL: redirectURI(req), Scopes: scopes}
 }
 
 // serveStart answers GET /console/oidc/start?provider=<id>&account=<path>: it begins a sign-in
