@@ -105,26 +105,34 @@ func newLogins(max int, now func() time.Time) *logins {
 }
 
 // begin stores p for a fresh state, bound to the browser's binding value, and returns the
-// state.
-func (l *logins) begin(binding string, p pendingLogin) (string, error) {
+// state. Beyond max sign-ins in progress, the oldest gives way.
+func (l *logins) begin(binding string, p pendingLogin) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	if len(l.byState) >= l.max {
+		// Anyone may start a sign-in: a flood must not lock everyone out for loginTTL, so the
+		// oldest sign-in gives way (after the expired ones).
+		var oldestKey string
+		var oldest *pendingLogin
 		for k, x := range l.byState {
 			if !now.Before(x.expires) {
 				delete(l.byState, k)
+				continue
+			}
+			if oldest == nil || x.expires.Before(oldest.expires) {
+				oldestKey, oldest = k, x
 			}
 		}
 		if len(l.byState) >= l.max {
-			return "", errTooManySessions
+			delete(l.byState, oldestKey)
 		}
 	}
 	state := randomString(32)
 	p.binding = hashOf(binding)
 	p.expires = now.Add(loginTTL)
 	l.byState[hashOf(state)] = &p
-	return state, nil
+	return state
 }
 
 // finish returns the sign-in of state and removes it: a state is used once. It fails for an
@@ -275,11 +283,7 @@ func (c *Console) serveStart(w http.ResponseWriter, req *http.Request) {
 		binding = randomString(32)
 	}
 	verifier, nonce := oauth2.GenerateVerifier(), randomString(32)
-	state, err := c.logins.begin(binding, pendingLogin{verifier: verifier, nonce: nonce, provider: q.Get("provider"), account: account})
-	if err != nil {
-		failSignIn(w, req, "busy")
-		return
-	}
+	state := c.logins.begin(binding, pendingLogin{verifier: verifier, nonce: nonce, provider: q.Get("provider"), account: account})
 	http.SetCookie(w, &http.Cookie{Name: loginCookieName, Value: binding, Path: Prefix, MaxAge: int(loginTTL / time.Second),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, req, authCodeURL(oauthConfig(client, p, req), state, nonce, verifier), http.StatusSeeOther)

@@ -26,8 +26,7 @@ func TestLoginsState(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	l := newLogins(2, clock)
 
-	state, err := l.begin("browser-a", pendingLogin{verifier: "v", nonce: "n", provider: platformProvider, account: "root"})
-	require.NoError(t, err)
+	state := l.begin("browser-a", pendingLogin{verifier: "v", nonce: "n", provider: platformProvider, account: "root"})
 	require.Len(t, state, 43, "32 random bytes")
 
 	for _, c := range []struct{ name, state, binding string }{
@@ -46,27 +45,37 @@ func TestLoginsState(t *testing.T) {
 	require.ErrorIs(t, err, errLoginState, "a state is used once")
 
 	// Another browser's attempt uses the state up: it fails, and so does the right browser.
-	state, err = l.begin("browser-a", pendingLogin{})
-	require.NoError(t, err)
+	state = l.begin("browser-a", pendingLogin{})
 	_, err = l.finish(state, "browser-b")
 	require.ErrorIs(t, err, errLoginState)
 	_, err = l.finish(state, "browser-a")
 	require.ErrorIs(t, err, errLoginState)
 
-	// States expire, and the store is bounded until they do.
-	s1, err := l.begin("browser-a", pendingLogin{})
-	require.NoError(t, err)
-	_, err = l.begin("browser-a", pendingLogin{})
-	require.NoError(t, err)
-	_, err = l.begin("browser-a", pendingLogin{})
-	require.ErrorIs(t, err, errTooManySessions)
+	// States expire.
+	s1 := l.begin("browser-a", pendingLogin{})
 	mu.Lock()
 	now = now.Add(loginTTL)
 	mu.Unlock()
 	_, err = l.finish(s1, "browser-a")
 	require.ErrorIs(t, err, errLoginState, "expired")
-	_, err = l.begin("browser-a", pendingLogin{})
-	require.NoError(t, err, "expired states make room")
+
+	// The store is bounded: beyond it, the oldest sign-in gives way.
+	s1 = l.begin("browser-a", pendingLogin{})
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
+	s2 := l.begin("browser-a", pendingLogin{})
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
+	s3 := l.begin("browser-a", pendingLogin{})
+	require.Len(t, l.byState, 2)
+	_, err = l.finish(s1, "browser-a")
+	require.ErrorIs(t, err, errLoginState, "the oldest gave way")
+	for _, s := range []string{s2, s3} {
+		_, err = l.finish(s, "browser-a")
+		require.NoError(t, err)
+	}
 }
 
 // fakeIssuer serves an OIDC discovery document only.
