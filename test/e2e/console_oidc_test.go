@@ -30,8 +30,9 @@ const consoleLoginCookie = "__Secure-accountmesh-console-login"
 // the console shows the user the provider named and the accounts they may access, the
 // sign-in cookie is gone, the kubeconfig of the account names the issuer and carries no ID
 // token, and signing out ends the session. A forged state on the console's callback shows the
-// sign-in page with an error and starts no session. A token user's kubeconfig works with the
-// real kubectl, given the token, and asks for it otherwise.
+// sign-in page with an error and starts no session. An organisation's user signs in with the
+// organisation's identity provider, offered for the organisation's path in the URL. A token
+// user's kubeconfig works with the real kubectl, given the token, and asks for it otherwise.
 func TestConsoleOIDC(t *testing.T) {
 	t.Parallel()
 	mine := server.NewAccount(t, "root")
@@ -102,6 +103,32 @@ func TestConsoleOIDC(t *testing.T) {
 		require.Contains(t, evalIn[string](t, b, `document.getElementById('oidc-error').textContent`), "could not be completed")
 		require.Equal(t, http.StatusUnauthorized, evalIn[int](t, b, `fetch('/console/session').then(r => r.status)`))
 		require.Equal(t, server.BaseURL+"/console/", evalIn[string](t, b, `location.href`))
+	})
+
+	t.Run("organisation's identity provider", func(t *testing.T) {
+		org := server.NewAccount(t, "root")
+		team := server.NewAccount(t, org.Path)
+		provider, err := framework.StartOIDCProvider(t.TempDir())
+		require.NoError(t, err)
+		t.Cleanup(provider.Close)
+		framework.KubectlStdin(t, org.Kubeconfig, identityProvider("corp", provider.Issuer, provider.CAPEM), "apply", "-f", "-")
+		framework.Kubectl(t, org.Kubeconfig, "wait", "identityprovider/corp", "--for=condition=Ready", "--timeout=60s")
+		orgUser := org.Path + ":" + provider.Users[1]
+		grantRole(t, org, "view", "--user="+orgUser, true)
+		corp := chromedp.CSS(`#oidc-providers button[data-provider="org:corp"]`)
+		b.do(t, "sign in with the organisation's identity provider",
+			chromedp.Navigate("about:blank"),
+			chromedp.Navigate(server.BaseURL+"/console/#/org/"+url.PathEscape(org.Path)),
+			chromedp.WaitVisible(corp),
+			chromedp.Click(corp),
+			chromedp.WaitVisible(chromedp.ID("username")),
+			chromedp.SetValue(chromedp.ID("username"), provider.Users[1]),
+			chromedp.SetValue(chromedp.ID("password"), framework.OIDCPassword),
+			chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#tree li[data-path=%q]`, team.Path))),
+		)
+		require.Equal(t, orgUser, evalIn[string](t, b, `document.getElementById('user').textContent`))
+		b.do(t, "sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("token")))
 	})
 
 	t.Run("kubeconfig of a token user", func(t *testing.T) {
