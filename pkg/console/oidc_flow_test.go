@@ -30,6 +30,8 @@ type flowIssuer struct {
 	claims func(map[string]any)
 	// verifiers are the code verifiers the token endpoint received.
 	verifiers []string
+	// secrets are the client secrets the token endpoint received ("" for none).
+	secrets []string
 }
 
 func newFlowIssuer(t *testing.T) *flowIssuer {
@@ -73,6 +75,8 @@ func (f *flowIssuer) serve(w http.ResponseWriter, r *http.Request) {
 		delete(f.codes, code)
 		verifier := r.PostForm.Get("code_verifier")
 		f.verifiers = append(f.verifiers, verifier)
+		_, secret, _ := r.BasicAuth()
+		f.secrets = append(f.secrets, secret+r.PostForm.Get("client_secret"))
 		if !ok || oauth2.S256ChallengeFromVerifier(verifier) != got[0] {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
@@ -123,7 +127,8 @@ func TestCallbackVerifiesTheIDToken(t *testing.T) {
 		}
 		_, _ = w.Write([]byte(`{}`))
 	})
-	c := New(Options{API: api, OIDC: &OIDCClient{IssuerURL: issuer.URL, ClientID: "console", CAPEM: caOf(issuer.Server), KubectlClientID: "kubectl"}})
+	public := New(Options{API: api, OIDC: &OIDCClient{IssuerURL: issuer.URL, ClientID: "console", CAPEM: caOf(issuer.Server), KubectlClientID: "kubectl"}})
+	c := public
 	serve := func(target string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, "https://mesh.example"+target, nil)
 		for _, ck := range cookies {
@@ -185,7 +190,7 @@ func TestCallbackVerifiesTheIDToken(t *testing.T) {
 	mu.Unlock()
 	require.WithinDuration(t, time.Now().Add(time.Hour), x.expires, time.Minute)
 
-	for name, c := range map[string]struct {
+	for name, tc := range map[string]struct {
 		claims func(map[string]any)
 		inject bool
 	}{
@@ -196,13 +201,29 @@ func TestCallbackVerifiesTheIDToken(t *testing.T) {
 		"expired":                {claims: func(m map[string]any) { m["exp"] = time.Now().Add(-time.Minute).Unix() }},
 		"another sign-in's code": {inject: true},
 	} {
-		where, session := signIn(t, c.claims, c.inject)
+		where, session := signIn(t, tc.claims, tc.inject)
 		require.Equal(t, "/console/#signin-error=token", where, name)
 		require.Nil(t, session, name)
 	}
 	issuer.mu.Lock()
-	defer issuer.mu.Unlock()
 	for _, v := range issuer.verifiers {
 		require.Len(t, v, 43, "every exchange sent a PKCE verifier")
 	}
+	for _, s := range issuer.secrets {
+		require.Empty(t, s, "a public client sends no secret")
+	}
+	issuer.secrets = nil
+	issuer.mu.Unlock()
+
+	// A confidential console sends its secret to the token endpoint (and only there, never
+	// through the browser: TestStartAndCallback).
+	c = New(Options{API: api, OIDC: &OIDCClient{IssuerURL: issuer.URL, ClientID: "console", ClientSecret: "s3cret", CAPEM: caOf(issuer.Server)}})
+	where, session = signIn(t, nil, false)
+	require.Equal(t, "/console/#/", where)
+	require.NotNil(t, session)
+	_, ok = public.sessions.get(session.Value)
+	require.False(t, ok, "sessions are the console's own")
+	issuer.mu.Lock()
+	defer issuer.mu.Unlock()
+	require.Equal(t, []string{"s3cret"}, issuer.secrets)
 }
