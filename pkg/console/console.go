@@ -56,13 +56,26 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OIDC is the platform's issuer for signing in; nil offers none.
+	OIDC *OIDCClient
+	// OrganizationProviders lists an organisation's identity providers for signing in; nil
+	// offers none.
+	OrganizationProviders OrganizationProviders
+	// CACert is the PEM bundle of the server's CA, which kubeconfigs carry.
+	CACert []byte
 }
 
 // Console serves /console/.
 type Console struct {
-	api      http.Handler
-	sessions *sessions
-	files    http.Handler
+	api          http.Handler
+	sessions     *sessions
+	files        http.Handler
+	oidc         *OIDCClient
+	orgProviders OrganizationProviders
+	logins       *logins
+	issuers      *issuers
+	caCert       []byte
+	now          func() time.Time
 }
 
 // New returns the console of opts.
@@ -90,6 +103,13 @@ func New(opts Options) *Console {
 		api:      opts.API,
 		sessions: newSessions(opts.MaxSessions, opts.MaxSessionsPerCredential, opts.IdleTimeout, opts.MaxAge, opts.Now),
 		files:    http.StripPrefix(strings.TrimSuffix(Prefix, "/"), http.FileServer(http.FS(sub))),
+
+		oidc:         opts.OIDC,
+		orgProviders: opts.OrganizationProviders,
+		logins:       newLogins(maxPendingLogins, opts.Now),
+		issuers:      &issuers{cached: map[string]cachedIssuer{}, now: opts.Now},
+		caCert:       opts.CACert,
+		now:          opts.Now,
 	}
 }
 
@@ -120,6 +140,18 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case p == Prefix+"session":
 		h.Set("Cache-Control", "no-store")
 		c.serveSession(w, req)
+	case p == Prefix && req.Method == http.MethodGet && isCallback(req):
+		h.Set("Cache-Control", "no-store")
+		c.serveCallback(w, req)
+	case p == Prefix+"oidc/providers" && req.Method == http.MethodGet:
+		h.Set("Cache-Control", "no-store")
+		c.serveProviders(w, req)
+	case p == Prefix+"oidc/start" && req.Method == http.MethodGet:
+		h.Set("Cache-Control", "no-store")
+		c.serveStart(w, req)
+	case p == Prefix+"kubeconfig" && req.Method == http.MethodGet:
+		h.Set("Cache-Control", "no-store")
+		c.serveKubeconfig(w, req)
 	case strings.HasPrefix(p, Prefix+"api/"):
 		h.Set("Cache-Control", "no-store")
 		c.serveProxy(w, req)

@@ -12,6 +12,13 @@
 // certificates) reaches the API. Every console API request needs the session's CSRF token in a
 // header, and state-changing ones an Origin of the server itself.
 //
+// Users may also sign in with OpenID Connect (oidc.go): the platform's issuer, with the
+// console's own client ID, and the identity providers of the organisation whose path the user
+// typed, with their client ID. The server runs the authorization code flow with PKCE, state
+// and nonce, exchanges the code itself and starts a session holding the verified ID token,
+// which the API then authenticates as any OIDC token; the session ends when it expires.
+// GET /console/kubeconfig answers a kubeconfig for the session's user that holds no credential.
+//
 // Sessions live in the memory of one replica: behind a load balancer over several replicas a
 // browser must stick to one (or sign in again where it lands). They end on sign-out, after
 // IdleTimeout without use, after MaxAge, or when the API answers 401 to their token.

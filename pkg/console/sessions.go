@@ -28,6 +28,11 @@ type session struct {
 	credential string
 	created    time.Time
 	lastUsed   time.Time
+	// login says how an OIDC session signed in; nil for a pasted token.
+	login *oidcLogin
+	// expires ends the session when its ID token expires; zero for a pasted token (the API's
+	// 401 ends those).
+	expires time.Time
 }
 
 // sessions is the in-memory session store. Sessions are keyed by a hash of their ID, so that
@@ -61,6 +66,12 @@ func hashOf(s string) string {
 // credential gives way beyond maxPerCred; beyond max in all, expired sessions are dropped and,
 // if none was, the new one is refused.
 func (s *sessions) create(token, user, account string) (string, *session, error) {
+	return s.createLogin(token, user, account, nil, time.Time{})
+}
+
+// createLogin is create for a session that signed in with OIDC (login) and ends at expires
+// (zero: never by itself).
+func (s *sessions) createLogin(token, user, account string, login *oidcLogin, expires time.Time) (string, *session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -87,7 +98,8 @@ func (s *sessions) create(token, user, account string) (string, *session, error)
 		}
 	}
 	id := randomString(32)
-	x := &session{token: token, csrf: randomString(32), user: user, account: account, credential: cred, created: now, lastUsed: now}
+	x := &session{token: token, csrf: randomString(32), user: user, account: account, credential: cred, created: now, lastUsed: now,
+		login: login, expires: expires}
 	s.byKey[hashOf(id)] = x
 	return id, x, nil
 }
@@ -128,7 +140,7 @@ func (s *sessions) len() int {
 }
 
 func (s *sessions) expired(x *session, now time.Time) bool {
-	return now.Sub(x.lastUsed) > s.idle || now.Sub(x.created) > s.maxAge
+	return now.Sub(x.lastUsed) > s.idle || now.Sub(x.created) > s.maxAge || !x.expires.IsZero() && !now.Before(x.expires)
 }
 
 func (s *sessions) sweepLocked(now time.Time) {

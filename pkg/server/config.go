@@ -156,6 +156,14 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	g.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.Definitions, namer)
 	g.OpenAPIV3Config.Info.Title = "Account Mesh"
 
+	ca, err := pki.ReadPEM(files.CACert)
+	if err != nil {
+		return nil, err
+	}
+	webOpts, err := s.consoleOptions(ca)
+	if err != nil {
+		return nil, err
+	}
 	g.BuildHandlerChainFunc = func(apiHandler http.Handler, gc *genericapiserver.Config) http.Handler {
 		// Unknown accounts pass through authentication and authorization like existing ones, so
 		// that a caller without access gets the same answer for both; only authorized callers
@@ -166,9 +174,11 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 		chain := authentication.WithImpersonationRequested(genericapiserver.DefaultBuildHandlerChain(inner, gc), scheme.Codecs)
 		chain = filters.WithPlatformGroups(chain, s.Index.Root(), flowcontrolv1.GroupName)
 		outer := view.WithExportView(filters.WithClusterHandler(chain, s.Index, scheme.Codecs), s.Index, scheme.Codecs)
+		webOpts.API = outer
+		web := console.New(webOpts)
 		// The web console is served outside the chain; its proxy replays the pages' API calls
 		// through the whole chain as the signed-in user.
-		return withUnauthenticatedProbes(console.New(console.Options{API: outer}).Wrap(outer), apiHandler)
+		return withUnauthenticatedProbes(web.Wrap(outer), apiHandler)
 	}
 	return g, nil
 }

@@ -38,6 +38,8 @@ type Options struct {
 	ClusterTokenFile string
 	// Authentication configures tokens, ServiceAccounts and OIDC.
 	Authentication AuthenticationOptions
+	// Console configures the web console's sign-in.
+	Console ConsoleOptions
 	// LeaderElection times the election of the replica that runs the controllers.
 	LeaderElection LeaderElectionOptions
 	// ShutdownDelay is how long /readyz reports failure on SIGTERM before the listener closes,
@@ -81,6 +83,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int32Var(&o.DefaultMaxObjectsPerAccount, "default-max-objects-per-account", o.DefaultMaxObjectsPerAccount, "How many objects, of all resources, every account but root may store; 0 sets no limit. Account.spec.limits.maxObjects and AccountType.spec.limits.maxObjects can only lower it.")
 	fs.BoolVar(&o.AdmissionWebhookAllowLoopback, "admission-webhook-allow-loopback", o.AdmissionWebhookAllowLoopback, "Let admission webhooks of accounts call loopback addresses (for tests and development only: any tenant could then reach services on the server's machine).")
 	o.Authentication.AddFlags(fs)
+	o.Console.AddFlags(fs)
 }
 
 // LeaderElectionOptions time the election of the replica that runs the controllers.
@@ -162,5 +165,6 @@ func (o CompletedOptions) Validate() error {
 		errs = append(errs, fmt.Errorf("--default-max-objects-per-account must not be negative"))
 	}
 	errs = append(errs, o.Authentication.Validate()...)
+	errs = append(errs, o.Console.Validate(o.Authentication)...)
 	return errors.Join(errs...)
 }

@@ -47,6 +47,8 @@ func authenticationArgs(dir string) ([]string, func(), error) {
 		"--oidc-username-prefix", "platform:",
 		"--oidc-groups-claim", "groups",
 		"--oidc-groups-prefix", "platform:",
+		// The web console signs in with the same (public) client.
+		"--console-oidc-client-id", framework.OIDCNativeClientID,
 	}, p.Close, nil
 }
 

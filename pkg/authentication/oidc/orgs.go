@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +41,23 @@ type Provider struct {
 	Authenticator authenticator.Token
 	// Cancel stops the authenticator's background key fetching.
 	Cancel context.CancelFunc
+	// ClientID is the OAuth client ID users sign in with (the IdentityProvider's clientID).
+	ClientID string
+	// CertificateAuthority is the PEM bundle that signs the issuer's serving certificate;
+	// empty for the host's roots.
+	CertificateAuthority []byte
+}
+
+// ProviderInfo describes an organisation's identity provider for signing users in.
+type ProviderInfo struct {
+	// Name is the IdentityProvider's name.
+	Name string
+	// Issuer is the issuer URL.
+	Issuer string
+	// ClientID is the OAuth client ID users sign in with.
+	ClientID string
+	// CertificateAuthority is the PEM bundle of the issuer's serving certificate, if any.
+	CertificateAuthority []byte
 }
 
 // providerKey names one IdentityProvider object.
@@ -116,6 +135,18 @@ func (o *Orgs) Has(org cluster.ID, name string) bool {
 	defer o.mu.RUnlock()
 	_, ok := o.providers[providerKey{org, name}]
 	return ok
+}
+
+// Providers returns the identity providers of organisation org, sorted by name.
+func (o *Orgs) Providers(org cluster.ID) []ProviderInfo {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	out := make([]ProviderInfo, 0, len(o.byOrg[org]))
+	for name, p := range o.byOrg[org] {
+		out = append(out, ProviderInfo{Name: name, Issuer: p.Issuer, ClientID: p.ClientID, CertificateAuthority: p.CertificateAuthority})
+	}
+	slices.SortFunc(out, func(a, b ProviderInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // known reports whether any organisation has a provider of issuer iss.

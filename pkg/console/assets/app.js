@@ -2,6 +2,7 @@
 // proxy (/console/api/clusters/...) as the signed-in user; all data is rendered as text nodes,
 // never as HTML.
 
+import { signInProviders, kubeconfigLink } from './oidc.js';
 import { marketplaceRoute, marketplaceHref } from './marketplace.js';
 import { contextsRoute, contextsHref } from './contexts.js';
 import { resourcesPage } from './resources.js';
@@ -162,7 +163,7 @@ function signInPage(note) {
   el('label', {}, 'Account', account),
   el('button', { type: 'submit', id: 'signin' }, 'Sign in'));
   show(el('section', { class: 'card signin' }, el('h1', {}, 'Sign in'),
-    note ? el('p', { class: 'muted' }, note) : null, form, err));
+    note ? el('p', { class: 'muted' }, note) : null, form, err, signInProviders(account)));
   token.focus();
 }
 
@@ -316,7 +317,7 @@ async function accountPage(path) {
       el('a', { href: '#/members/' + encodeURIComponent(path), id: 'members-link' }, 'Members'), ' · ',
       el('a', { href: marketplaceHref(path), id: 'marketplace-link' }, 'Marketplace'), ' · ',
       el('a', { href: contextsHref(path), id: 'orchestration-link' }, 'Orchestration contexts'), ' · ',
-      el('a', { href: '#/resources/' + encodeURIComponent(path), id: 'resources-link' }, 'Resources')),
+      el('a', { href: '#/resources/' + encodeURIComponent(path), id: 'resources-link' }, 'Resources'), ' · ', kubeconfigLink(path)),
     el('section', { class: 'card' }, el('h2', {}, 'Account'), info),
     el('section', { class: 'card' }, el('h2', {}, 'Child accounts'), childStatus, children),
     el('section', { class: 'card' }, el('h2', {}, 'Create a child account'), create, formError));

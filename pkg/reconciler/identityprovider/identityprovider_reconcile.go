@@ -172,7 +172,8 @@ func buildProvider(ctx context.Context, idp *iamv1alpha1.IdentityProvider) (oidc
 		cancel()
 		return oidc.Provider{}, nil, err
 	}
-	return oidc.Provider{Issuer: idp.Spec.IssuerURL, Authenticator: a, Cancel: cancel}, c, nil
+	return oidc.Provider{Issuer: idp.Spec.IssuerURL, Authenticator: a, Cancel: cancel,
+		ClientID: idp.Spec.ClientID, CertificateAuthority: []byte(idp.Spec.CertificateAuthority)}, c, nil
 }
 
 // maxDocumentSize bounds the discovery document and key set read from an issuer.

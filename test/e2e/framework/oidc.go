@@ -33,6 +33,9 @@ const (
 	OIDCPassword = "verysecure"
 	// OIDCGroup is the group claim of every test user.
 	OIDCGroup = "devs"
+	// ConsoleRedirectGlob is the web console's redirect URI on any loopback port, which the
+	// native client accepts too.
+	ConsoleRedirectGlob = "https://127.0.0.1:*/console/"
 )
 
 func init() {
@@ -208,3 +211,23 @@ func (s *providerStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc
 	}
 	return nil
 }
+
+// GetClientByClientID implements op.Storage. The native client also accepts the web console's
+// redirect of a loopback server (https://127.0.0.1:PORT/console/), as an operator registers
+// the console's redirect URI with the client its users sign in with.
+func (s *providerStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.Storage.GetClientByClientID(ctx, id)
+	if err != nil || id != OIDCNativeClientID {
+		return c, err
+	}
+	return consoleRedirects{c}, nil
+}
+
+// consoleRedirects adds the console's redirect URIs to a client.
+type consoleRedirects struct{ op.Client }
+
+// RedirectURIGlobs implements op.HasRedirectGlobs.
+func (consoleRedirects) RedirectURIGlobs() []string { return []string{ConsoleRedirectGlob} }
+
+// PostLogoutRedirectURIGlobs implements op.HasRedirectGlobs.
+func (consoleRedirects) PostLogoutRedirectURIGlobs() []string { return nil }
