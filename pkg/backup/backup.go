@@ -72,12 +72,11 @@ type Account struct {
 // Kind is the manifest's kind.
 const Kind = "AccountMeshBackup"
 
-// skipped are resources that are not an account's own stored objects: computed per request,
-// the root's platform configuration every account serves, or ephemeral.
+// skipped are resources that are not an account's own stored objects although they can be
+// created: the root's platform configuration every account serves, or ephemeral. Resources that
+// cannot be created (computed per request: accountinfos, accessibleaccounts, accessgrants,
+// effectivepolicies, effectivewebhooks, marketplaceentries, …) are never backed up.
 var skipped = []schema.GroupResource{
-	corev1alpha1.Resource("accountinfos"),
-	{Group: "authorization.accountmesh.io", Resource: "accessibleaccounts"},
-	{Group: "authorization.accountmesh.io", Resource: "accessgrants"},
 	{Group: "flowcontrol.apiserver.k8s.io", Resource: "flowschemas"},
 	{Group: "flowcontrol.apiserver.k8s.io", Resource: "prioritylevelconfigurations"},
 	{Resource: "events"},
@@ -225,7 +224,7 @@ func (w *writer) account(ctx context.Context, a Account) ([][]byte, []Account, e
 		}
 		for _, r := range list.APIResources {
 			gr := gv.WithResource(r.Name).GroupResource()
-			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") || slices.Contains(skipped, gr) {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") || !slices.Contains(r.Verbs, "create") || slices.Contains(skipped, gr) {
 				continue
 			}
 			items, err := w.list(ctx, d.Resource(gv.WithResource(r.Name)))

@@ -27,8 +27,8 @@ func TestHostileMarketplace(t *testing.T) {
 	alice, mallory := framework.RandomName("alice-"), framework.RandomName("mallory-")
 	grantRole(t, org, "edit", "--user="+alice, true)
 	grantRole(t, o, "admin", "--user="+mallory, false)
-	al := certActor(t, alice)
-	ma := certActor(t, mallory, "accountmesh:subtree:"+org.Path, "accountmesh:account:"+team1.Path)
+	al := certActor(t, alice, m.everyone)
+	ma := certActor(t, mallory, m.everyone, "accountmesh:subtree:"+org.Path, "accountmesh:account:"+team1.Path)
 	in := func(a *framework.Account) string { return "/clusters/" + a.Path }
 	entries := "/apis/marketplace.accountmesh.io/v1alpha1/marketplaceentries"
 	bindings := "/apis/apis.accountmesh.io/v1alpha1/apibindings"

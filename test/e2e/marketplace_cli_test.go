@@ -31,7 +31,7 @@ func TestMarketplaceCLI(t *testing.T) {
 	m := newMarketplaceProviders(t, group, org)
 	alice := framework.RandomName("alice-")
 	grantRole(t, org, "edit", "--user="+alice, true)
-	kc := userKubeconfig(t, team.Path, alice)
+	kc := userKubeconfig(t, team.Path, alice, m.everyone)
 
 	// The marketplace, by category, and wide.
 	var out string

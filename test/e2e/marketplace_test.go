@@ -28,10 +28,14 @@ var entriesGVR = schema.GroupVersionResource{Group: "marketplace.accountmesh.io"
 const marketplaceTimeout = 10 * time.Second
 
 // marketplaceProviders are the three providers of the marketplace tests: pub opens its
-// export to everyone, sub to the subtree of an organisation, priv to nobody.
+// export to everyone, sub to the subtree of an organisation, priv to nobody. Everyone is the
+// group everyone, which every user of the test carries: a grant to system:authenticated would
+// make pub one of the accessible accounts of every user of the shared server, which other tests
+// list exactly.
 type marketplaceProviders struct {
 	pub, sub, priv *framework.Account
 	category       string
+	everyone       string
 }
 
 // newMarketplaceProviders publishes an export db in three fresh provider accounts, each with a
@@ -40,7 +44,7 @@ type marketplaceProviders struct {
 func newMarketplaceProviders(t *testing.T, group string, org *framework.Account) marketplaceProviders {
 	t.Helper()
 	m := marketplaceProviders{pub: server.NewAccount(t, "root"), sub: server.NewAccount(t, "root"), priv: server.NewAccount(t, "root"),
-		category: framework.RandomName("cat-")}
+		category: framework.RandomName("cat-"), everyone: framework.RandomName("e2e-everyone-")}
 	catalog := `  catalog:
     displayName: Databases
     description: Managed databases.
@@ -68,7 +72,7 @@ spec:
 		waitExportPlans(t, p, "db")
 		kubectlApply(t, p.Kubeconfig, binderRoleYAML("db-binder", "db"))
 	}
-	framework.Kubectl(t, m.pub.Kubeconfig, "create", "clusterrolebinding", "everyone-binds", "--clusterrole=db-binder", "--group=system:authenticated")
+	framework.Kubectl(t, m.pub.Kubeconfig, "create", "clusterrolebinding", "everyone-binds", "--clusterrole=db-binder", "--group="+m.everyone)
 	framework.Kubectl(t, m.sub.Kubeconfig, "create", "clusterrolebinding", "org-binds", "--clusterrole=db-binder", "--group=accountmesh:subtree:"+org.Path)
 	return m
 }
@@ -118,7 +122,7 @@ func TestMarketplace(t *testing.T) {
 	grantRole(t, org, "edit", "--user="+alice, true)
 	grantRole(t, outsider, "view", "--user="+bob, false)
 	as := func(acc *framework.Account, user string) dynamic.Interface {
-		return dynamicClient(t, userConfig(t, acc.Path, user))
+		return dynamicClient(t, userConfig(t, acc.Path, user, m.everyone))
 	}
 
 	// Each account shows what its user may bind there.
@@ -159,7 +163,7 @@ func TestMarketplace(t *testing.T) {
 	require.Equal(t, "True", ready[0].(map[string]interface{})["status"])
 
 	// kubectl: the columns, the category selector and the name selector.
-	kc := userKubeconfig(t, team1.Path, alice)
+	kc := userKubeconfig(t, team1.Path, alice, m.everyone)
 	header, rows := kubectlTable(t, framework.Kubectl(t, kc, "get", "marketplaceentries", "-l", "category.accountmesh.io/"+m.category))
 	require.Equal(t, []string{"NAME", "PROVIDER", "SERVICE", "CATEGORIES", "MODEL", "BOUND"}, header)
 	require.Len(t, rows, 2)
@@ -228,7 +232,7 @@ spec:
   catalog: {categories: [`+m.category+`]}
 `)
 	kubectlApply(t, m.pub.Kubeconfig, binderRoleYAML("broken-binder", "broken"))
-	framework.Kubectl(t, m.pub.Kubeconfig, "create", "clusterrolebinding", "everyone-binds-broken", "--clusterrole=broken-binder", "--group=system:authenticated")
+	framework.Kubectl(t, m.pub.Kubeconfig, "create", "clusterrolebinding", "everyone-binds-broken", "--clusterrole=broken-binder", "--group="+m.everyone)
 	brokenName := marketplace.EntryName(clusterIDOf(m.pub), "broken")
 	framework.Eventually(t, marketplaceTimeout, func(context.Context) (bool, error) {
 		_, rows := kubectlTable(t, framework.Kubectl(t, kc, "get", "marketplaceentries", "-o", "wide", "-l", "category.accountmesh.io/"+m.category))

@@ -508,9 +508,7 @@ function route() {
   else if (h.startsWith('#/marketplace/')) marketplaceRoute(h.slice('#/marketplace/'.length)).catch(ignoreSignedOut);
   else if (h.startsWith('#/contexts/')) contextsRoute(h.slice('#/contexts/'.length)).catch(ignoreSignedOut);
   else if (h.startsWith('#/resources/')) {
-    resourcesPage(h.slice('#/resources/'.length), {
-      el, show, api, watch, message, badge, seg, state, startPage, signInPage, accountHref, ignoreSignedOut, SignedOut,
-    }).catch(ignoreSignedOut);
+    resourcesPage(h.slice('#/resources/'.length)).catch(ignoreSignedOut);
   } else treePage().catch(ignoreSignedOut);
 }
 
@@ -523,6 +521,9 @@ async function start() {
 }
 
 // The helpers the pages of other modules use.
-export { el, api, watch, message, show, startPage, accountHref, badge, seg, ignoreSignedOut };
+// What the pages' modules take from here.
+export {
+  el, api, watch, message, show, startPage, accountHref, badge, seg, ignoreSignedOut, state, signInPage, SignedOut,
+};
 
 start();

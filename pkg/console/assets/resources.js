@@ -5,6 +5,10 @@
 // Every call goes through the console proxy as the signed-in user; all server data is rendered
 // as text nodes.
 
+import {
+  el, show, watch, message, badge, seg, state, startPage, signInPage, accountHref, ignoreSignedOut, SignedOut,
+} from './app.js';
+
 // tableAccept asks for the server's printed columns, as kubectl get does.
 const tableAccept = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 // discoveryAccept asks for aggregated discovery: every group, version and resource at once.
@@ -13,17 +17,15 @@ const discoveryAccept = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroup
 const maxEvents = 200;
 
 // resourcesPage shows the resources page; rest is the hash after #/resources/: the account path,
-// and optionally ?group=&version=&resource=&namespace=&name= to restore a selection. kit holds
-// what the page takes from app.js.
-export async function resourcesPage(rest, kit) {
-  const { el, show, message } = kit;
-  const signal = kit.startPage();
+// and optionally ?group=&version=&resource=&namespace=&name= to restore a selection.
+export async function resourcesPage(rest) {
+  const signal = startPage();
   const q = rest.indexOf('?');
   const path = decodeURIComponent(q < 0 ? rest : rest.slice(0, q));
   const wanted = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
-  const get = (url, accept) => fetchAs(kit, path + url, accept, signal);
+  const get = (url, accept) => fetchAs(path + url, accept, signal);
   const title = el('h1', {}, 'Resources of ' + path);
-  const back = el('p', {}, el('a', { href: kit.accountHref(path) }, '← ' + path));
+  const back = el('p', {}, el('a', { href: accountHref(path) }, '← ' + path));
   show(title, back, el('p', { class: 'muted' }, 'Loading…'));
 
   let groups;
@@ -79,7 +81,7 @@ export async function resourcesPage(rest, kit) {
             dataset: { gr: gr(r) }, title: gr(r),
             onclick: () => choose(r, ''),
           }, r.kind || r.resource),
-          r.namespaced ? null : kit.badge('cluster', 'scope'))))));
+          r.namespaced ? null : badge('cluster', 'scope'))))));
     }
     kinds.replaceChildren(...(sections.length ? sections : [el('p', { class: 'muted' }, 'No resource matches.')]));
   };
@@ -92,7 +94,7 @@ export async function resourcesPage(rest, kit) {
       if (!e || e.status === undefined) throw e;
     }
   };
-  refresh.addEventListener('click', () => { rediscover().catch(kit.ignoreSignedOut); });
+  refresh.addEventListener('click', () => { rediscover().catch(ignoreSignedOut); });
 
   // Namespaces for the filter, if the user may list them.
   get('/api/v1/namespaces', 'application/json').then((res) => {
@@ -102,7 +104,7 @@ export async function resourcesPage(rest, kit) {
     ns.append(...(res.data.items || []).filter((n) => !have.has(n.metadata.name))
       .map((n) => el('option', { value: n.metadata.name }, n.metadata.name)));
     ns.value = keep;
-  }).catch(kit.ignoreSignedOut);
+  }).catch(ignoreSignedOut);
   ns.addEventListener('change', () => {
     namespace = ns.value;
     if (chosen) choose(chosen, '');
@@ -122,19 +124,19 @@ export async function resourcesPage(rest, kit) {
     if (!ns.querySelector(`option[value="${CSS.escape(namespace)}"]`)) ns.append(el('option', { value: namespace }, namespace));
     ns.value = namespace;
     yamlCard.hidden = true;
-    const base = apiBase(r) + (r.namespaced && namespace ? '/namespaces/' + kit.seg(namespace) : '') + '/' + r.resource;
+    const base = apiBase(r) + (r.namespaced && namespace ? '/namespaces/' + seg(namespace) : '') + '/' + r.resource;
     const allNs = r.namespaced && !namespace;
     const rows = new Map();
     let columns = [];
     const draw = () => {
       const sorted = [...rows.values()].sort((a, b) => key(a).localeCompare(key(b)));
-      drawTable(kit, objTable, columns, sorted, allNs, (m) => openYAML(r, m.namespace || '', m.name));
+      drawTable(objTable, columns, sorted, allNs, (m) => openYAML(r, m.namespace || '', m.name));
       objStatus.textContent = sorted.length ? '' : 'No objects.';
       objStatus.className = 'muted';
     };
     objStatus.textContent = 'Loading…';
     objTable.replaceChildren();
-    watchTable(kit, path + base, (table, failed) => {
+    watchTable(path + base, (table, failed) => {
       if (!table) { objStatus.textContent = message(failed); objStatus.className = 'error'; objTable.replaceChildren(); return; }
       columns = table.columnDefinitions || [];
       rows.clear();
@@ -147,7 +149,7 @@ export async function resourcesPage(rest, kit) {
       }
       if (ev.object.columnDefinitions && ev.object.columnDefinitions.length) columns = ev.object.columnDefinitions;
       draw();
-    }, listing.signal).catch(kit.ignoreSignedOut);
+    }, listing.signal).catch(ignoreSignedOut);
     if (name) openYAML(r, namespace, name);
   };
 
@@ -157,7 +159,7 @@ export async function resourcesPage(rest, kit) {
     yamlCard.hidden = false;
     yamlTitle.textContent = (objNs ? objNs + '/' : '') + name;
     yaml.textContent = 'Loading…';
-    const url = apiBase(r) + (r.namespaced ? '/namespaces/' + kit.seg(objNs) : '') + '/' + r.resource + '/' + kit.seg(name);
+    const url = apiBase(r) + (r.namespaced ? '/namespaces/' + seg(objNs) : '') + '/' + r.resource + '/' + seg(name);
     const res = await get(url, 'application/json');
     if (res.status !== 200) { yaml.textContent = message(res); return; }
     if (res.data && res.data.metadata) delete res.data.metadata.managedFields;
@@ -174,10 +176,10 @@ export async function resourcesPage(rest, kit) {
   let pending = [];
   const later = () => {
     pending.forEach(clearTimeout);
-    pending = [500, 3000].map((ms) => setTimeout(() => { rediscover().catch(kit.ignoreSignedOut); }, ms));
+    pending = [500, 3000].map((ms) => setTimeout(() => { rediscover().catch(ignoreSignedOut); }, ms));
   };
   for (const url of ['/apis/apiextensions.k8s.io/v1/customresourcedefinitions', '/apis/apis.accountmesh.io/v1alpha1/apibindings']) {
-    kit.watch(path + url, () => {}, later, signal).catch(kit.ignoreSignedOut);
+    watch(path + url, () => {}, later, signal).catch(ignoreSignedOut);
   }
 
   // Events, newest first, live.
@@ -189,14 +191,14 @@ export async function resourcesPage(rest, kit) {
       el('thead', {}, el('tr', {}, ...['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'].map((c) => el('th', { scope: 'col' }, c)))),
       el('tbody', {}, ...list.map((e) => el('tr', { dataset: { name: e.metadata.name, namespace: e.metadata.namespace || '' } },
         el('td', { title: eventTime(e) }, age(eventTime(e))),
-        el('td', {}, kit.badge(e.type || '', 'event-' + (e.type || ''))),
+        el('td', {}, badge(e.type || '', 'event-' + (e.type || ''))),
         el('td', {}, e.reason || ''),
         el('td', {}, involved(e)),
         el('td', { class: 'message' }, e.message || e.note || '')))));
     evStatus.textContent = list.length ? '' : 'No events.';
     evStatus.className = 'muted';
   };
-  kit.watch(path + '/api/v1/events', (items, failed) => {
+  watch(path + '/api/v1/events', (items, failed) => {
     if (!items) { evStatus.textContent = message(failed); evStatus.className = 'error'; evTable.replaceChildren(); return; }
     events.clear();
     for (const e of items) events.set(e.metadata.namespace + '/' + e.metadata.name, e);
@@ -206,20 +208,20 @@ export async function resourcesPage(rest, kit) {
     if (ev.type === 'DELETED') events.delete(k);
     else events.set(k, ev.object);
     drawEvents();
-  }, signal).catch(kit.ignoreSignedOut);
+  }, signal).catch(ignoreSignedOut);
 }
 
 // fetchAs GETs url (below /clusters/) through the proxy with accept, as api() of app.js does.
-async function fetchAs(kit, url, accept, signal) {
+async function fetchAs(url, accept, signal) {
   const r = await fetch('/console/api/clusters/' + url, {
-    headers: { 'X-CSRF-Token': kit.state.csrf, Accept: accept }, credentials: 'same-origin', signal,
+    headers: { 'X-CSRF-Token': state.csrf, Accept: accept }, credentials: 'same-origin', signal,
   });
   let data = null;
   try { data = await r.json(); } catch { data = null; }
   if (signal.aborted) throw new DOMException('the page was left', 'AbortError');
   if (r.status === 401) {
-    kit.signInPage('Your session has ended: sign in again.');
-    throw new kit.SignedOut();
+    signInPage('Your session has ended: sign in again.');
+    throw new SignedOut();
   }
   return { status: r.status, data };
 }
@@ -260,10 +262,10 @@ async function discover(get) {
 // watchTable lists url as a Table, calls onList with it, then streams changes (each a Table of
 // the changed rows) to onEvent, resuming from the last resourceVersion when the stream ends and
 // listing again after an error (410 Gone).
-async function watchTable(kit, url, onList, onEvent, signal) {
-  const headers = { 'X-CSRF-Token': kit.state.csrf, Accept: tableAccept };
+async function watchTable(url, onList, onEvent, signal) {
+  const headers = { 'X-CSRF-Token': state.csrf, Accept: tableAccept };
   while (!signal.aborted) {
-    const res = await fetchAs(kit, url, tableAccept, signal);
+    const res = await fetchAs(url, tableAccept, signal);
     if (res.status !== 200) { onList(null, res); return; }
     onList(res.data);
     let rv = res.data.metadata && res.data.metadata.resourceVersion;
@@ -272,7 +274,7 @@ async function watchTable(kit, url, onList, onEvent, signal) {
       try {
         const r = await fetch('/console/api/clusters/' + url + '?watch=1&allowWatchBookmarks=true&resourceVersion=' + encodeURIComponent(rv),
           { headers, credentials: 'same-origin', signal });
-        if (r.status === 401) { kit.signInPage('Your session has ended: sign in again.'); return; }
+        if (r.status === 401) { signInPage('Your session has ended: sign in again.'); return; }
         if (!r.ok) { gone = true; await pause(2000, signal); break; }
         const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';
@@ -312,8 +314,7 @@ function pause(ms, signal) {
 // drawTable renders a Table's rows with its columns of priority 0 (those kubectl get shows),
 // with a NAMESPACE column first across all namespaces, as kubectl get -A does. The name cell
 // opens the object's YAML.
-function drawTable(kit, table, columns, rows, withNamespace, open) {
-  const { el } = kit;
+function drawTable(table, columns, rows, withNamespace, open) {
   const shown = columns.map((c, i) => ({ ...c, i })).filter((c) => !c.priority);
   const nameCol = shown.find((c) => c.format === 'name') || shown.find((c) => c.name === 'Name');
   table.replaceChildren(
