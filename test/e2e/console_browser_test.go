@@ -100,16 +100,7 @@ func TestConsoleBrowser(t *testing.T) {
 	grantRole(t, mine, "admin", "--user=alice", true)
 	whoamiEventually(t, server.WriteTokenKubeconfig(t, mine.Path, aliceToken))
 
-	b := newBrowser(t)
-	row := func(path string) chromedp.CSS { return chromedp.CSS(fmt.Sprintf(`#tree li[data-path=%q]`, path)) }
-	b.do(t, "sign in",
-		chromedp.Navigate(server.BaseURL+"/console/"),
-		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SetValue(chromedp.ID("token"), aliceToken),
-		chromedp.SetValue(chromedp.ID("account"), "root"),
-		chromedp.Click(chromedp.ID("signin")),
-		chromedp.WaitVisible(row(mine.Path)),
-	)
+	b := signInBrowser(t, fmt.Sprintf(`#tree li[data-path=%q]`, mine.Path))
 	page := evalIn[string](t, b, `document.body.innerText + document.body.innerHTML`)
 	require.NotContains(t, page, sibling.Path, "the tree shows an account alice cannot access")
 	require.NotContains(t, page, sibling.ClusterID)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/rest"
 )
@@ -111,4 +112,20 @@ func cmJSON(name string) string {
 // consoleAPI is the console proxy's path of an account's API path.
 func consoleAPI(account, path string) string {
 	return "/console/api/clusters/" + account + "/" + strings.TrimPrefix(path, "/")
+}
+
+// signInBrowser signs alice in to root with her token in a fresh browser and waits until the
+// element of the CSS selector sel shows.
+func signInBrowser(t *testing.T, sel string) *browser {
+	t.Helper()
+	b := newBrowser(t)
+	b.do(t, "sign in",
+		chromedp.Navigate(server.BaseURL+"/console/"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SetValue(chromedp.ID("token"), aliceToken),
+		chromedp.SetValue(chromedp.ID("account"), "root"),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+	)
+	return b
 }

@@ -62,21 +62,6 @@ spec:
 	return m
 }
 
-// signInBrowser signs alice in to root in a fresh browser.
-func signInBrowser(t *testing.T) *browser {
-	t.Helper()
-	b := newBrowser(t)
-	b.do(t, "sign in",
-		chromedp.Navigate(server.BaseURL+"/console/"),
-		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SetValue(chromedp.ID("token"), aliceToken),
-		chromedp.SetValue(chromedp.ID("account"), "root"),
-		chromedp.Click(chromedp.ID("signin")),
-		chromedp.WaitVisible(chromedp.ID("tree")),
-	)
-	return b
-}
-
 // TestConsoleMarketplace drives the console's marketplace and orchestration pages in a real
 // headless Chromium as alice: in her account she sees the provider's entry she may bind and not
 // the private one, filters by category, reads the details (the XSS catalog description as
@@ -90,7 +75,7 @@ func TestConsoleMarketplace(t *testing.T) {
 	m := newConsoleMarket(t)
 	mine := m.mine
 	theirs := server.NewAccount(t, "root")
-	b := signInBrowser(t)
+	b := signInBrowser(t, "#tree")
 	pubEntry := marketplace.EntryName(clusterIDOf(m.pub), "db")
 	privEntry := marketplace.EntryName(clusterIDOf(m.priv), "db")
 	entry := chromedp.CSS(fmt.Sprintf(`#entries li[data-name=%q]`, pubEntry))

@@ -56,7 +56,7 @@ func TestConsoleResources(t *testing.T) {
 		require.NoError(t, os.MkdirAll(shots, 0o755))
 	}
 
-	b := newBrowser(t)
+	b := signInBrowser(t, fmt.Sprintf(`#tree li[data-path=%q]`, mine.Path))
 	// shot writes a PNG of the page as name.png when screenshots are asked for.
 	shot := func(t *testing.T, name string) {
 		t.Helper()
@@ -67,14 +67,6 @@ func TestConsoleResources(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644))
 	}
-	b.do(t, "sign in",
-		chromedp.Navigate(server.BaseURL+"/console/"),
-		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SetValue(chromedp.ID("token"), aliceToken),
-		chromedp.SetValue(chromedp.ID("account"), "root"),
-		chromedp.Click(chromedp.ID("signin")),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#tree li[data-path=%q]`, mine.Path))),
-	)
 	column := func(table string) []string {
 		return evalIn[[]string](t, b, `[...document.querySelectorAll('#`+table+` thead th')].map(th => th.innerText)`)
 	}

@@ -86,24 +86,12 @@ async function watch(path, onList, onEvent, signal) {
           { headers: { 'X-CSRF-Token': state.csrf, Accept: 'application/json' }, credentials: 'same-origin', signal });
         if (r.status === 401) { signInPage('Your session has ended: sign in again.'); return; }
         if (!r.ok) { await sleep(2000, signal); continue; }
-        const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buf = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += value;
-          let i;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, i).trim();
-            buf = buf.slice(i + 1);
-            if (!line) continue;
-            const ev = JSON.parse(line);
-            if (ev.type === 'ERROR') { gone = true; break; }
-            if (ev.object && ev.object.metadata) rv = ev.object.metadata.resourceVersion;
-            if (ev.type !== 'BOOKMARK') onEvent(ev);
-          }
-          if (gone) { reader.cancel(); break; }
-        }
+        gone = await readWatch(r, (ev) => {
+          if (ev.type === 'ERROR') return false;
+          if (ev.object && ev.object.metadata) rv = ev.object.metadata.resourceVersion;
+          if (ev.type !== 'BOOKMARK') onEvent(ev);
+          return true;
+        });
       } catch (e) {
         if (signal.aborted) return;
         await sleep(2000, signal);
@@ -113,6 +101,28 @@ async function watch(path, onList, onEvent, signal) {
   }
 }
 
+// readWatch hands each event of a watch response to onEvent until the stream ends (false) or
+// onEvent returns false (true: the watch is gone and the caller lists again).
+async function readWatch(r, onEvent) {
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return false;
+    buf += value;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (line && onEvent(JSON.parse(line)) === false) {
+        reader.cancel();
+        return true;
+      }
+    }
+  }
+}
+
+// sleep waits ms, or until signal aborts.
 function sleep(ms, signal) {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -523,7 +533,7 @@ async function start() {
 // The helpers the pages of other modules use.
 // What the pages' modules take from here.
 export {
-  el, api, watch, message, show, startPage, accountHref, badge, seg, ignoreSignedOut, state, signInPage, SignedOut,
+  el, api, watch, readWatch, sleep, message, show, startPage, accountHref, badge, seg, ignoreSignedOut, state, signInPage, SignedOut,
 };
 
 start();

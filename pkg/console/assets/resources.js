@@ -6,7 +6,7 @@
 // as text nodes.
 
 import {
-  el, show, watch, message, badge, seg, state, startPage, signInPage, accountHref, ignoreSignedOut, SignedOut,
+  el, show, watch, readWatch, sleep, message, badge, seg, state, startPage, signInPage, accountHref, ignoreSignedOut, SignedOut,
 } from './app.js';
 
 // tableAccept asks for the server's printed columns, as kubectl get does.
@@ -275,40 +275,21 @@ async function watchTable(url, onList, onEvent, signal) {
         const r = await fetch('/console/api/clusters/' + url + '?watch=1&allowWatchBookmarks=true&resourceVersion=' + encodeURIComponent(rv),
           { headers, credentials: 'same-origin', signal });
         if (r.status === 401) { signInPage('Your session has ended: sign in again.'); return; }
-        if (!r.ok) { gone = true; await pause(2000, signal); break; }
-        const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buf = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += value;
-          let i;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, i).trim();
-            buf = buf.slice(i + 1);
-            if (!line) continue;
-            const ev = JSON.parse(line);
-            if (ev.type === 'ERROR' || !ev.object) { gone = true; break; }
-            const rows = ev.object.rows || [];
-            const meta = rows.length && rows[rows.length - 1].object && rows[rows.length - 1].object.metadata;
-            if (meta && meta.resourceVersion) rv = meta.resourceVersion;
-            if (ev.type !== 'BOOKMARK') onEvent(ev);
-          }
-          if (gone) { reader.cancel(); break; }
-        }
+        if (!r.ok) { gone = true; await sleep(2000, signal); break; }
+        gone = await readWatch(r, (ev) => {
+          if (ev.type === 'ERROR' || !ev.object) return false;
+          const rows = ev.object.rows || [];
+          const meta = rows.length && rows[rows.length - 1].object && rows[rows.length - 1].object.metadata;
+          if (meta && meta.resourceVersion) rv = meta.resourceVersion;
+          if (ev.type !== 'BOOKMARK') onEvent(ev);
+          return true;
+        });
       } catch {
         if (signal.aborted) return;
-        await pause(2000, signal);
+        await sleep(2000, signal);
       }
     }
   }
-}
-
-function pause(ms, signal) {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
 }
 
 // drawTable renders a Table's rows with its columns of priority 0 (those kubectl get shows),
