@@ -11,12 +11,9 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/generic"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
@@ -29,6 +26,7 @@ import (
 	"k8s.io/component-helpers/auth/rbac/validation"
 
 	"github.com/accountmesh/accountmesh/pkg/admission/accountns"
+	"github.com/accountmesh/accountmesh/pkg/admission/reviews"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authentication"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
@@ -52,14 +50,7 @@ const readyTimeout = 10 * time.Second
 // exempt are the reviews that store nothing, which no webhook sees (upstream's
 // ExcludeAdmissionWebhookVirtualResources); the admission configuration resources themselves
 // are exempt in upstream's plugins already.
-var exempt = sets.New(
-	authenticationv1.Resource("tokenreviews"),
-	authenticationv1.Resource("selfsubjectreviews"),
-	authorizationv1.Resource("subjectaccessreviews"),
-	authorizationv1.Resource("selfsubjectaccessreviews"),
-	authorizationv1.Resource("localsubjectaccessreviews"),
-	authorizationv1.Resource("selfsubjectrulesreviews"),
-)
+var exempt = reviews.Resources()
 
 // Accounts names the accounts.
 type Accounts interface {
