@@ -3,7 +3,7 @@
 // for) and dependency edges, live. Read-only; every call goes through the console proxy as the
 // signed-in user, and all data is rendered as text.
 
-import { el, watch, message, show, startPage, accountHref, seg, ignoreSignedOut } from './app.js';
+import { el, watch, message, show, startPage, accountHref, seg, ignoreSignedOut } from './lib.js';
 
 const orch = '/apis/orchestration.accountmesh.io/v1alpha1';
 

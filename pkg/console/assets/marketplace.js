@@ -4,7 +4,7 @@
 // account's bound services with unbind. Every call goes through the console proxy as the user:
 // the server decides what is listed and whether a bind is allowed. All data is rendered as text.
 
-import { el, api, watch, message, show, startPage, accountHref, badge, seg, ignoreSignedOut } from './app.js';
+import { el, api, watch, message, show, startPage, accountHref, badge, seg, ignoreSignedOut } from './lib.js';
 
 const market = '/apis/marketplace.accountmesh.io/v1alpha1/marketplaceentries';
 const bindings = '/apis/apis.accountmesh.io/v1alpha1/apibindings';

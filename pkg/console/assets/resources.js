@@ -5,9 +5,7 @@
 // Every call goes through the console proxy as the signed-in user; all server data is rendered
 // as text nodes.
 
-import {
-  el, show, watch, readWatch, sleep, message, badge, seg, state, startPage, signInPage, accountHref, ignoreSignedOut, SignedOut,
-} from './app.js';
+import { el, show, api, watch, message, badge, seg, startPage, accountHref, ignoreSignedOut } from './lib.js';
 
 // tableAccept asks for the server's printed columns, as kubectl get does.
 const tableAccept = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
@@ -23,7 +21,7 @@ export async function resourcesPage(rest) {
   const q = rest.indexOf('?');
   const path = decodeURIComponent(q < 0 ? rest : rest.slice(0, q));
   const wanted = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
-  const get = (url, accept) => fetchAs(path + url, accept, signal);
+  const get = (url, accept) => api('GET', path + url, undefined, signal, accept);
   const title = el('h1', {}, 'Resources of ' + path);
   const back = el('p', {}, el('a', { href: accountHref(path) }, '← ' + path));
   show(title, back, el('p', { class: 'muted' }, 'Loading…'));
@@ -136,7 +134,7 @@ export async function resourcesPage(rest) {
     };
     objStatus.textContent = 'Loading…';
     objTable.replaceChildren();
-    watchTable(path + base, (table, failed) => {
+    watch(path + base, (table, failed) => {
       if (!table) { objStatus.textContent = message(failed); objStatus.className = 'error'; objTable.replaceChildren(); return; }
       columns = table.columnDefinitions || [];
       rows.clear();
@@ -149,7 +147,7 @@ export async function resourcesPage(rest) {
       }
       if (ev.object.columnDefinitions && ev.object.columnDefinitions.length) columns = ev.object.columnDefinitions;
       draw();
-    }, listing.signal).catch(ignoreSignedOut);
+    }, listing.signal, tableAccept).catch(ignoreSignedOut);
     if (name) openYAML(r, namespace, name);
   };
 
@@ -211,21 +209,6 @@ export async function resourcesPage(rest) {
   }, signal).catch(ignoreSignedOut);
 }
 
-// fetchAs GETs url (below /clusters/) through the proxy with accept, as api() of app.js does.
-async function fetchAs(url, accept, signal) {
-  const r = await fetch('/console/api/clusters/' + url, {
-    headers: { 'X-CSRF-Token': state.csrf, Accept: accept }, credentials: 'same-origin', signal,
-  });
-  let data = null;
-  try { data = await r.json(); } catch { data = null; }
-  if (signal.aborted) throw new DOMException('the page was left', 'AbortError');
-  if (r.status === 401) {
-    signInPage('Your session has ended: sign in again.');
-    throw new SignedOut();
-  }
-  return { status: r.status, data };
-}
-
 // discover returns the account's resources that can be listed, by group (core first, then by
 // name), each group in its preferred version. A failed call is thrown as {status, data}.
 async function discover(get) {
@@ -257,39 +240,6 @@ async function discover(get) {
     }
   }
   return groups.sort((a, b) => (a.group === '' ? -1 : b.group === '' ? 1 : a.group.localeCompare(b.group)));
-}
-
-// watchTable lists url as a Table, calls onList with it, then streams changes (each a Table of
-// the changed rows) to onEvent, resuming from the last resourceVersion when the stream ends and
-// listing again after an error (410 Gone).
-async function watchTable(url, onList, onEvent, signal) {
-  const headers = { 'X-CSRF-Token': state.csrf, Accept: tableAccept };
-  while (!signal.aborted) {
-    const res = await fetchAs(url, tableAccept, signal);
-    if (res.status !== 200) { onList(null, res); return; }
-    onList(res.data);
-    let rv = res.data.metadata && res.data.metadata.resourceVersion;
-    let gone = false;
-    while (!gone && !signal.aborted) {
-      try {
-        const r = await fetch('/console/api/clusters/' + url + '?watch=1&allowWatchBookmarks=true&resourceVersion=' + encodeURIComponent(rv),
-          { headers, credentials: 'same-origin', signal });
-        if (r.status === 401) { signInPage('Your session has ended: sign in again.'); return; }
-        if (!r.ok) { gone = true; await sleep(2000, signal); break; }
-        gone = await readWatch(r, (ev) => {
-          if (ev.type === 'ERROR' || !ev.object) return false;
-          const rows = ev.object.rows || [];
-          const meta = rows.length && rows[rows.length - 1].object && rows[rows.length - 1].object.metadata;
-          if (meta && meta.resourceVersion) rv = meta.resourceVersion;
-          if (ev.type !== 'BOOKMARK') onEvent(ev);
-          return true;
-        });
-      } catch {
-        if (signal.aborted) return;
-        await sleep(2000, signal);
-      }
-    }
-  }
 }
 
 // drawTable renders a Table's rows with its columns of priority 0 (those kubectl get shows),
