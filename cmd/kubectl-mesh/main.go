@@ -1,5 +1,5 @@
 // Command kubectl-mesh is the kubectl plugin for Account Mesh: `kubectl mesh use`, `current`,
-// `create`, `tree`, `grant`, `revoke`, `access`, `context status`, `login` and `get-token`. It only builds the
+// `create`, `tree`, `grant`, `revoke`, `invite`, `access`, `context status`, `login` and `get-token`. It only builds the
 // cobra command tree; the commands live in pkg/cli.
 package main
 
@@ -86,6 +86,18 @@ with --inherit, labelled accountmesh.io/inherit=true), created when needed. You 
 what you hold yourself, unless you may bind the role; an inherited grant needs inherited rights.`,
 			Example: "  kubectl mesh grant alice admin --inherit\n  kubectl mesh grant group:developers edit\n  kubectl mesh grant --group auditors view",
 			Args:    cobra.ArbitraryArgs,
+		}),
+		newCommand(cli.NewInviteOptions(o), &cobra.Command{
+			Use:   "invite <email> <clusterrole>",
+			Short: "Invite someone by email to a ClusterRole in the current account (with --inherit: and below)",
+			Long: `Invite someone by email address to a ClusterRole in the current account: create an Invite
+(iam.accountmesh.io). When a user whose ID token carries that address, verified, signs in to the
+console through the platform's issuer or an identity provider of the account's organisation,
+they are granted the role as with kubectl mesh grant, and the invite shows Accepted with their
+name. You can only invite to what you could grant yourself, and the grant is checked again, as
+you, when it is accepted. List invites with kubectl get invites; delete one to revoke it.`,
+			Example: "  kubectl mesh invite alice@example.com edit\n  kubectl mesh invite bob@example.com admin --inherit --expires 48h",
+			Args:    cobra.ExactArgs(2),
 		}),
 		newCommand(cli.NewGrantOptions(o, true), &cobra.Command{
 			Use:   "revoke <subject> <clusterrole>",

@@ -23,6 +23,26 @@ const ReservedGroupPrefix = "accountmesh:"
 // and impersonating it is never allowed.
 const AccountExtraKey = "accountmesh.io/account"
 
+// OrganizationExtraKey is the user extra that carries the cluster ID of the organisation whose
+// identity provider authenticated the user (pkg/authentication/oidc sets it).
+const OrganizationExtraKey = "accountmesh.io/organization"
+
+// OrganizationOf returns the organisation whose identity provider authenticated u, and false
+// for users of any other authenticator. More than one value names no organisation at all.
+func OrganizationOf(u user.Info) (cluster.ID, bool) {
+	if u == nil {
+		return "", false
+	}
+	v := u.GetExtra()[OrganizationExtraKey]
+	switch len(v) {
+	case 0:
+		return "", false
+	case 1:
+		return cluster.ID(v[0]), true
+	}
+	return cluster.Unknown, true
+}
+
 // OutsideAccountError is the error of a credential that is valid, but not in the account of the
 // request: a ServiceAccount token of another account, an organisation's token outside the
 // organisation. It goes to the server log only: to a caller, such a credential must read like an

@@ -130,8 +130,17 @@ func (p *Policy) allows(u user.Info, id cluster.ID, a authorizer.Attributes) (st
 		return "", true
 	case id == p.tree.Root() && rulesAllow(a, rootPublicRules):
 		return "", true
+	case isOrganizationUser(u, id) && rulesAllow(a, organizationRules):
+		return "", true
 	}
 	return "", false
+}
+
+// isOrganizationUser reports whether u was authenticated by an identity provider of
+// organisation id.
+func isOrganizationUser(u user.Info, id cluster.ID) bool {
+	org, ok := authentication.OrganizationOf(u)
+	return ok && org == id
 }
 
 // allowsLocked evaluates a in account id for u with the bindings that apply to u there, and
@@ -216,6 +225,9 @@ func (p *Policy) RulesFor(u user.Info, id cluster.ID, ns string, inheritedOnly b
 	}
 	if id == p.tree.Root() && !inheritedOnly {
 		rules = append(rules, rootPublicRules...)
+	}
+	if isOrganizationUser(u, id) && !inheritedOnly {
+		rules = append(rules, organizationRules...)
 	}
 	return rules
 }

@@ -11,6 +11,7 @@ import (
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 	marketplacev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/marketplace/v1alpha1"
 	orchestrationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/orchestration/v1alpha1"
 )
@@ -97,6 +98,8 @@ var adminRules = []rbacv1.PolicyRule{
 	rule(writeVerbs, corev1alpha1.GroupName, "accounts"),
 	rule(append([]string{"use"}, writeVerbs...), corev1alpha1.GroupName, "accounttypes"),
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessgrants"),
+	// Invites grant roles later, with their creator's rights (their status is the server's).
+	rule(allVerbs, iamv1alpha1.GroupName, "invites"),
 	// The account's admission policies (their status is the server's to write).
 	rule(allVerbs, admissionregistrationv1.GroupName, "validatingadmissionpolicies", "validatingadmissionpolicybindings"),
 	rule(readVerbs, admissionregistrationv1.GroupName, "validatingadmissionpolicies/status"),
@@ -146,6 +149,16 @@ var basicRules = []rbacv1.PolicyRule{
 var rootPublicRules = []rbacv1.PolicyRule{
 	basicRules[0],
 	rule([]string{"use"}, corev1alpha1.GroupName, "accounttypes"),
+	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessibleaccounts"),
+}
+
+// organizationRules are what the users of an organisation's identity provider may do in the
+// organisation itself, access or not, as every user may in root: discover its API, ask who
+// they are and list the accounts they can access in it (an invited user may hold a role only
+// further down).
+var organizationRules = []rbacv1.PolicyRule{
+	basicRules[0],
+	rule([]string{"create"}, authenticationv1.GroupName, "selfsubjectreviews"),
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessibleaccounts"),
 }
 

@@ -12,14 +12,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	rbacv1client "k8s.io/client-go/kubernetes/typed/rbac/v1"
+
+	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 )
 
 // inheritLabel marks a ClusterRoleBinding that applies in its account and every descendant.
 const inheritLabel = "accountmesh.io/inherit"
-
-// grantBindingPrefix starts the names of the ClusterRoleBindings that grant and revoke manage:
-// one per role, and one more per role for inherited grants.
-const grantBindingPrefix = "accountmesh:grant:"
 
 // GrantOptions are the options of `kubectl mesh grant` and `kubectl mesh revoke`, which add a
 // subject to, or remove it from, the ClusterRoleBinding that grants a ClusterRole in the
@@ -96,14 +94,6 @@ func ParseSubject(s string, group bool) rbacv1.Subject {
 	return rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: strings.TrimPrefix(s, "user:")}
 }
 
-// grantBindingName is the ClusterRoleBinding that holds the grants of role.
-func grantBindingName(role string, inherit bool) string {
-	if inherit {
-		return grantBindingPrefix + role + ":inherited"
-	}
-	return grantBindingPrefix + role
-}
-
 func (o *GrantOptions) rbac() (rbacv1client.RbacV1Interface, error) {
 	cfg := *o.clients.config
 	cfg.Host = o.clients.url.For(o.clients.current())
@@ -116,7 +106,7 @@ func (o *GrantOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	name := grantBindingName(o.Role, o.Inherit)
+	name := iamv1alpha1.GrantBindingName(o.Role, o.Inherit)
 	for attempt := 0; ; attempt++ {
 		err := o.apply(ctx, c.ClusterRoleBindings(), name)
 		if (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && attempt < 5 {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -63,19 +64,24 @@ type Options struct {
 	OrganizationProviders OrganizationProviders
 	// CACert is the PEM bundle of the server's CA, which kubeconfigs carry.
 	CACert []byte
+	// AcceptInvites grants the pending Invites of email to the user of the ID token, which
+	// signed in through OIDC to account; the console calls it with the token's email claim only
+	// when the issuer verified it. Nil accepts none.
+	AcceptInvites func(ctx context.Context, account, idToken, email string) error
 }
 
 // Console serves /console/.
 type Console struct {
-	api          http.Handler
-	sessions     *sessions
-	files        http.Handler
-	oidc         *OIDCClient
-	orgProviders OrganizationProviders
-	logins       *logins
-	issuers      *issuers
-	caCert       []byte
-	now          func() time.Time
+	api           http.Handler
+	sessions      *sessions
+	files         http.Handler
+	oidc          *OIDCClient
+	orgProviders  OrganizationProviders
+	logins        *logins
+	issuers       *issuers
+	caCert        []byte
+	acceptInvites func(ctx context.Context, account, idToken, email string) error
+	now           func() time.Time
 }
 
 // New returns the console of opts.
@@ -104,12 +110,13 @@ func New(opts Options) *Console {
 		sessions: newSessions(opts.MaxSessions, opts.MaxSessionsPerCredential, opts.IdleTimeout, opts.MaxAge, opts.Now),
 		files:    http.StripPrefix(strings.TrimSuffix(Prefix, "/"), http.FileServer(http.FS(sub))),
 
-		oidc:         opts.OIDC,
-		orgProviders: opts.OrganizationProviders,
-		logins:       newLogins(maxPendingLogins, opts.Now),
-		issuers:      &issuers{cached: map[string]cachedIssuer{}, now: opts.Now},
-		caCert:       opts.CACert,
-		now:          opts.Now,
+		oidc:          opts.OIDC,
+		orgProviders:  opts.OrganizationProviders,
+		logins:        newLogins(maxPendingLogins, opts.Now),
+		issuers:       &issuers{cached: map[string]cachedIssuer{}, now: opts.Now},
+		caCert:        opts.CACert,
+		acceptInvites: opts.AcceptInvites,
+		now:           opts.Now,
 	}
 }
 

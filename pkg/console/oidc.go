@@ -326,11 +326,18 @@ func (c *Console) serveCallback(w http.ResponseWriter, req *http.Request) {
 		failSignIn(w, req, "provider")
 		return
 	}
-	idToken, expiry, err := c.exchange(req, client, q.Get("code"), pending)
+	idToken, expiry, email, err := c.exchange(req, client, q.Get("code"), pending)
 	if err != nil {
 		log.V(2).Info("Console sign-in: the code exchange or the ID token failed", "issuer", client.IssuerURL, "err", err)
 		failSignIn(w, req, "token")
 		return
+	}
+	// Invites are granted before the user's access is checked: an invited user may have no
+	// access anywhere until then.
+	if email != "" && c.acceptInvites != nil {
+		if err := c.acceptInvites(req.Context(), pending.account, idToken, email); err != nil {
+			log.Error(err, "Console sign-in: accepting invites failed", "issuer", client.IssuerURL)
+		}
 	}
 	user, err := c.whoami(req, idToken, pending.account)
 	if err != nil {
@@ -357,27 +364,34 @@ func (c *Console) serveCallback(w http.ResponseWriter, req *http.Request) {
 }
 
 // exchange trades code for tokens with the pending sign-in's verifier and returns the
-// verified ID token and its expiry.
-func (c *Console) exchange(req *http.Request, client OIDCClient, code string, pending *pendingLogin) (string, time.Time, error) {
+// verified ID token, its expiry and its email address when the issuer says it is verified.
+func (c *Console) exchange(req *http.Request, client OIDCClient, code string, pending *pendingLogin) (string, time.Time, string, error) {
 	p, hc, err := c.issuers.get(req.Context(), client)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, "", err
 	}
 	ctx := context.WithValue(req.Context(), oauth2.HTTPClient, hc)
 	tok, err := oauthConfig(client, p, req).Exchange(ctx, code, oauth2.VerifierOption(pending.verifier))
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, "", err
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return "", time.Time{}, errors.New("the issuer answered no ID token")
+		return "", time.Time{}, "", errors.New("the issuer answered no ID token")
 	}
 	idt, err := p.Verifier(&oidc.Config{ClientID: client.ClientID, Now: c.now}).Verify(ctx, raw)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, "", err
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(pending.nonce)) != 1 {
-		return "", time.Time{}, errors.New("the ID token's nonce is not the sign-in's")
+		return "", time.Time{}, "", errors.New("the ID token's nonce is not the sign-in's")
 	}
-	return raw, idt.Expiry, nil
+	var claims struct {
+		Email         string `json:"email"`
+		EmailVerified bool   `json:"email_verified"`
+	}
+	if err := idt.Claims(&claims); err != nil || !claims.EmailVerified {
+		claims.Email = ""
+	}
+	return raw, idt.Expiry, claims.Email, nil
 }

@@ -2,10 +2,14 @@ package scheme
 
 import (
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 )
 
 // fieldLabels lists, per kind, the field selectors beyond metadata.name and metadata.namespace
@@ -18,6 +22,11 @@ var fieldLabels = map[string][]string{
 		"involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
 		"involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
 	},
+}
+
+// accountMeshFieldLabels lists the field selectors of accountmesh.io kinds beyond metadata.name.
+var accountMeshFieldLabels = map[schema.GroupVersionKind][]string{
+	iamv1alpha1.SchemeGroupVersion.WithKind("Invite"): {iamv1alpha1.InviteEmailField},
 }
 
 // eventsV1FieldLabels maps events.k8s.io/v1 field names to the core Event fields they select.
@@ -35,12 +44,16 @@ var eventsV1FieldLabels = map[string]string{
 }
 
 func addFieldLabelConversions(s *runtime.Scheme) error {
+	all := map[schema.GroupVersionKind][]string{}
 	for kind, labels := range fieldLabels {
+		all[corev1.SchemeGroupVersion.WithKind(kind)] = labels
+	}
+	maps.Copy(all, accountMeshFieldLabels)
+	for gvk, labels := range all {
 		allowed := map[string]bool{"metadata.name": true, "metadata.namespace": true}
 		for _, l := range labels {
 			allowed[l] = true
 		}
-		gvk := corev1.SchemeGroupVersion.WithKind(kind)
 		if err := s.AddFieldLabelConversionFunc(gvk, func(label, value string) (string, string, error) {
 			if !allowed[label] {
 				return "", "", fmt.Errorf("field label not supported: %s", label)

@@ -124,6 +124,7 @@ func addInternalTypes(s *runtime.Scheme) error {
 	)
 	s.AddKnownTypes(internal(iamv1alpha1.GroupName),
 		&iamv1alpha1.IdentityProvider{}, &iamv1alpha1.IdentityProviderList{},
+		&iamv1alpha1.Invite{}, &iamv1alpha1.InviteList{},
 	)
 	s.AddKnownTypes(internal(authenticationv1.GroupName),
 		&authenticationv1.TokenRequest{}, &authenticationv1.SelfSubjectReview{}, &authenticationv1.TokenReview{},

@@ -134,6 +134,7 @@ func (s *apiServer) genericConfig(ln net.Listener, externalAddress string, files
 	}
 
 	escalation := rbacescalation.New(g.Authorization.Authorizer, s.authz.Policy())
+	s.escalation = escalation
 	// Admission policies come last, as upstream's: they see what the other plugins let through.
 	// The clients exist once the server does, before it serves.
 	core := accountns.ClientsFunc(func(c string) corev1client.CoreV1Interface { return s.clients.CoreV1(c) })

@@ -49,7 +49,7 @@ func (o *ConsoleOptions) Validate(authn AuthenticationOptions) []error {
 // issuer when configured and with the organisations' identity providers, and kubeconfigs
 // that trust ca.
 func (s *apiServer) consoleOptions(ca []byte) (console.Options, error) {
-	opts := console.Options{CACert: ca, OrganizationProviders: s.organizationProviders}
+	opts := console.Options{CACert: ca, OrganizationProviders: s.organizationProviders, AcceptInvites: s.acceptInvites}
 	o, authn := s.Options.Console, s.Options.Authentication
 	if o.OIDCClientID != "" {
 		c := &console.OIDCClient{IssuerURL: authn.OIDC.IssuerURL, ClientID: o.OIDCClientID, KubectlClientID: authn.OIDC.ClientID}

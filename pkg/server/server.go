@@ -30,6 +30,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/accounttype"
 	"github.com/accountmesh/accountmesh/pkg/admission/crdgroup"
 	"github.com/accountmesh/accountmesh/pkg/admission/namespacelifecycle"
+	"github.com/accountmesh/accountmesh/pkg/admission/rbacescalation"
 	"github.com/accountmesh/accountmesh/pkg/admission/resourcequota"
 	apisv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/apis/v1alpha1"
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
@@ -45,6 +46,7 @@ import (
 	"github.com/accountmesh/accountmesh/pkg/reconciler/admissionpolicy"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/garbagecollector"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/initializer"
+	"github.com/accountmesh/accountmesh/pkg/reconciler/invite"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/managedservice"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/namespace"
 	"github.com/accountmesh/accountmesh/pkg/reconciler/orchestration"
@@ -127,6 +129,11 @@ type apiServer struct {
 	marketplace *marketplace.Notifier
 	// builtinGroups are the API groups installed so far.
 	builtinGroups []string
+	// escalation is the RBAC escalation admission plugin, which also says whether a user may
+	// grant a role (invites).
+	escalation *rbacescalation.Plugin
+	// invites grants a user's invites when they sign in to the console.
+	invites *invite.Acceptor
 }
 
 // newAPIServer assembles the API server over the started dependencies d: authentication, the
@@ -192,6 +199,7 @@ func newAPIServer(ctx context.Context, c completedConfig, d *dependencies, lost 
 	if s.clients, err = client.NewFactory(s.Generic.LoopbackClientConfig); err != nil {
 		return nil, err
 	}
+	s.invites = invite.NewAcceptor(s.clients, s.escalation.CheckGrant, s.Index)
 	if err := s.installAuthorization(); err != nil {
 		return nil, err
 	}
@@ -450,6 +458,11 @@ func (s *apiServer) runControllers(ctx context.Context) error {
 		return err
 	}
 	go quotas.Start(ctx, 2)
+	invites, err := invite.New(f)
+	if err != nil {
+		return err
+	}
+	go invites.Start(ctx, 1)
 	s.crds.startControllers(ctx)
 	go s.serviceInstances.Run(ctx)
 	go s.services.Start(ctx, 4)

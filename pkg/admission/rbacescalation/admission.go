@@ -4,7 +4,9 @@
 // updating a binding whose role grants more than the caller holds is refused unless the caller
 // may `bind` that role. A ClusterRoleBinding labelled to be inherited must be covered by what
 // the caller holds through inherited bindings, so a grant that stops at one account cannot be
-// turned into one over its descendants. Using an aggregationRule needs `escalate`.
+// turned into one over its descendants. Using an aggregationRule needs `escalate`. An Invite
+// is a grant made later on its creator's behalf: creating one needs what writing that grant
+// would (CheckGrant), and the invite's acceptance asks CheckGrant again of its inviter.
 //
 // It must not mutate objects; it reads rules from pkg/authorization's policy only.
 package rbacescalation
@@ -21,6 +23,7 @@ import (
 	"k8s.io/component-helpers/auth/rbac/validation"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
 
@@ -50,7 +53,20 @@ func New(authz authorizer.Authorizer, policy Policy) *Plugin {
 
 // Validate implements admission.ValidationInterface.
 func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
-	if a.GetResource().Group != rbacv1.GroupName || a.GetSubresource() != "" {
+	if a.GetSubresource() != "" {
+		return nil
+	}
+	if inv, ok := a.GetObject().(*iamv1alpha1.Invite); ok && a.GetOperation() == admission.Create {
+		id, ok := cluster.FromContext(ctx)
+		if !ok || id == cluster.Wildcard || a.GetUserInfo() == nil {
+			return nil
+		}
+		if err := p.CheckGrant(ctx, a.GetUserInfo(), id, inv.Spec.Role, inv.Spec.Inherit); err != nil {
+			return admission.NewForbidden(a, fmt.Errorf("an invite grants with its creator's rights: %w", err))
+		}
+		return nil
+	}
+	if a.GetResource().Group != rbacv1.GroupName {
 		return nil
 	}
 	id, ok := cluster.FromContext(ctx)
@@ -65,11 +81,35 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 	case *rbacv1.ClusterRole:
 		return p.checkRole(ctx, a, u, id, "", obj.Rules, obj.AggregationRule != nil, p.policy.FlowsDown(id, obj))
 	case *rbacv1.RoleBinding:
-		return p.checkBinding(ctx, a, u, id, ns, obj.RoleRef, false)
+		return forbidden(a, p.checkBinding(ctx, u, id, ns, obj.RoleRef, false))
 	case *rbacv1.ClusterRoleBinding:
-		return p.checkBinding(ctx, a, u, id, "", obj.RoleRef, obj.Labels[corev1alpha1.InheritLabel] == "true")
+		return forbidden(a, p.checkBinding(ctx, u, id, "", obj.RoleRef, obj.Labels[corev1alpha1.InheritLabel] == "true"))
 	}
 	return nil
+}
+
+// CheckGrant reports why u may not grant ClusterRole role in account id (and below, with
+// inherit) as `kubectl mesh grant` does, or nil: u must be allowed to create the grant's
+// ClusterRoleBinding or to update it, and to bind the role without escalating (through
+// inherited bindings for an inherited grant).
+func (p *Plugin) CheckGrant(ctx context.Context, u user.Info, id cluster.ID, role string, inherit bool) error {
+	name := iamv1alpha1.GrantBindingName(role, inherit)
+	if !p.allowedIn(ctx, u, id, "create", "clusterrolebindings", "", "") && !p.allowedIn(ctx, u, id, "update", "clusterrolebindings", "", name) {
+		return fmt.Errorf("user %q (groups=%q) may neither create ClusterRoleBindings nor update %q here", u.GetName(), u.GetGroups(), name)
+	}
+	return p.checkBinding(cluster.WithCluster(ctx, id), u, id, "", rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, inherit)
+}
+
+func (p *Plugin) allowedIn(ctx context.Context, u user.Info, id cluster.ID, verb, resource, ns, name string) bool {
+	return p.allowed(cluster.WithCluster(ctx, id), u, verb, resource, ns, name)
+}
+
+// forbidden returns err as the admission error of a, or nil.
+func forbidden(a admission.Attributes, err error) error {
+	if err == nil {
+		return nil
+	}
+	return admission.NewForbidden(a, err)
 }
 
 func (p *Plugin) allowed(ctx context.Context, u user.Info, verb, resource, ns, name string) bool {
@@ -104,7 +144,8 @@ func (p *Plugin) checkRole(ctx context.Context, a admission.Attributes, u user.I
 	return p.covered(a, u, p.policy.RulesFor(u, id, ns, flowsDown), rules, flowsDown)
 }
 
-func (p *Plugin) checkBinding(ctx context.Context, a admission.Attributes, u user.Info, id cluster.ID, ns string, ref rbacv1.RoleRef, inherit bool) error {
+// checkBinding reports why u may not bind ref in account id (and namespace ns), or nil.
+func (p *Plugin) checkBinding(ctx context.Context, u user.Info, id cluster.ID, ns string, ref rbacv1.RoleRef, inherit bool) error {
 	resource, roleNS := "clusterroles", ""
 	if ref.Kind == "Role" {
 		resource, roleNS = "roles", ns
@@ -122,14 +163,19 @@ func (p *Plugin) checkBinding(ctx context.Context, a admission.Attributes, u use
 		rules, found = p.policy.ClusterRoleRules(id, ref.Name)
 	}
 	if !found {
-		return admission.NewForbidden(a, fmt.Errorf("user %q (groups=%q) cannot bind %s %q: it does not exist, and binding it needs the bind permission",
-			u.GetName(), u.GetGroups(), ref.Kind, ref.Name))
+		return fmt.Errorf("user %q (groups=%q) cannot bind %s %q: it does not exist, and binding it needs the bind permission",
+			u.GetName(), u.GetGroups(), ref.Kind, ref.Name)
 	}
-	return p.covered(a, u, p.policy.RulesFor(u, id, ns, inherit), rules, inherit)
+	return coveredErr(u, p.policy.RulesFor(u, id, ns, inherit), rules, inherit)
 }
 
 // covered refuses when owner rules do not cover servant rules, listing what is missing.
 func (p *Plugin) covered(a admission.Attributes, u user.Info, owner, servant []rbacv1.PolicyRule, inherit bool) error {
+	return forbidden(a, coveredErr(u, owner, servant, inherit))
+}
+
+// coveredErr says what of servant rules owner rules do not cover, or nil.
+func coveredErr(u user.Info, owner, servant []rbacv1.PolicyRule, inherit bool) error {
 	ok, missing := validation.Covers(owner, servant)
 	if ok {
 		return nil
@@ -142,8 +188,8 @@ func (p *Plugin) covered(a admission.Attributes, u user.Info, owner, servant []r
 	if inherit {
 		held = "currently held through inherited bindings (required for an inherited binding)"
 	}
-	return admission.NewForbidden(a, fmt.Errorf("user %q (groups=%q) is attempting to grant RBAC permissions not %s:\n%s",
-		u.GetName(), u.GetGroups(), held, strings.Join(lines, "\n")))
+	return fmt.Errorf("user %q (groups=%q) is attempting to grant RBAC permissions not %s:\n%s",
+		u.GetName(), u.GetGroups(), held, strings.Join(lines, "\n"))
 }
 
 // ruleString prints a rule compactly, as upstream's escalation messages do.

@@ -19,7 +19,7 @@ import (
 
 // OrganizationExtraKey is the user extra that carries the cluster ID of the organisation whose
 // identity provider authenticated the user.
-const OrganizationExtraKey = "accountmesh.io/organization"
+const OrganizationExtraKey = authentication.OrganizationExtraKey
 
 // httpTimeout bounds every request to an issuer.
 const httpTimeout = 10 * time.Second

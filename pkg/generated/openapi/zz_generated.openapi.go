@@ -112,6 +112,11 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		iamv1alpha1.IdentityProviderList{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderList(ref),
 		iamv1alpha1.IdentityProviderSpec{}.OpenAPIModelName():                  schema_pkg_apis_iam_v1alpha1_IdentityProviderSpec(ref),
 		iamv1alpha1.IdentityProviderStatus{}.OpenAPIModelName():                schema_pkg_apis_iam_v1alpha1_IdentityProviderStatus(ref),
+		iamv1alpha1.Invite{}.OpenAPIModelName():                                schema_pkg_apis_iam_v1alpha1_Invite(ref),
+		iamv1alpha1.InviteList{}.OpenAPIModelName():                            schema_pkg_apis_iam_v1alpha1_InviteList(ref),
+		iamv1alpha1.InviteSpec{}.OpenAPIModelName():                            schema_pkg_apis_iam_v1alpha1_InviteSpec(ref),
+		iamv1alpha1.InviteStatus{}.OpenAPIModelName():                          schema_pkg_apis_iam_v1alpha1_InviteStatus(ref),
+		iamv1alpha1.InviteUser{}.OpenAPIModelName():                            schema_pkg_apis_iam_v1alpha1_InviteUser(ref),
 		marketplacev1alpha1.Binding{}.OpenAPIModelName():                       schema_pkg_apis_marketplace_v1alpha1_Binding(ref),
 		marketplacev1alpha1.Catalog{}.OpenAPIModelName():                       schema_pkg_apis_marketplace_v1alpha1_Catalog(ref),
 		marketplacev1alpha1.MarketplaceEntry{}.OpenAPIModelName():              schema_pkg_apis_marketplace_v1alpha1_MarketplaceEntry(ref),
@@ -3870,6 +3875,267 @@ func schema_pkg_apis_iam_v1alpha1_IdentityProviderStatus(ref common.ReferenceCal
 		},
 		Dependencies: []string{
 			metav1.Condition{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_iam_v1alpha1_Invite(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Invite grants a ClusterRole in its account to whoever signs in with a verified email address: when a user whose ID token carries that address in its `email` claim, with `email_verified` true, signs in to the console through the platform's issuer or through an identity provider of the account's organisation, the user is granted the role here (and below, with inherit), as `kubectl mesh grant` would, and the invite becomes Accepted with the user's name. The grant is made with the rights of the user who created the invite, checked again at acceptance: an invite can grant nothing its inviter could not. Deleting a pending invite revokes it; an expired one grants nothing. The spec cannot be changed.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "spec says whom to invite and to what.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(iamv1alpha1.InviteSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "status says whether the invite was accepted, and by whom.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(iamv1alpha1.InviteStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			iamv1alpha1.InviteSpec{}.OpenAPIModelName(), iamv1alpha1.InviteStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_iam_v1alpha1_InviteList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "InviteList is a list of Invites.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "items are the invites.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(iamv1alpha1.Invite{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			iamv1alpha1.Invite{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_iam_v1alpha1_InviteSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "InviteSpec says whom to invite and to what. It is immutable.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"email": {
+						SchemaProps: spec.SchemaProps{
+							Description: "email is the invited address, stored in lower case; the user's ID token must carry it, verified, in its email claim.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"role": {
+						SchemaProps: spec.SchemaProps{
+							Description: "role is the name of the ClusterRole granted in the invite's account, e.g. view, edit or admin.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"inherit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "inherit grants the role in the accounts below too.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"expiresAt": {
+						SchemaProps: spec.SchemaProps{
+							Description: "expiresAt is when the invite stops granting anything; seven days after its creation when not set. It must be in the future when the invite is created.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"inviter": {
+						SchemaProps: spec.SchemaProps{
+							Description: "inviter is the user who created the invite, recorded by the server (whatever a request says); the grant is made with this user's rights.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(iamv1alpha1.InviteUser{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"email", "role"},
+			},
+		},
+		Dependencies: []string{
+			iamv1alpha1.InviteUser{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_iam_v1alpha1_InviteStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "InviteStatus says whether an invite was accepted, and by whom.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "phase is Pending, Accepted, Expired or Failed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"user": {
+						SchemaProps: spec.SchemaProps{
+							Description: "user is the name of the user who accepted the invite and holds the grant.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"acceptedAt": {
+						SchemaProps: spec.SchemaProps{
+							Description: "acceptedAt is when the invite was accepted.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "message says why an invite failed or expired.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_iam_v1alpha1_InviteUser(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "InviteUser is a user as the server authenticated them.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"username": {
+						SchemaProps: spec.SchemaProps{
+							Description: "username is the user's name.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"uid": {
+						SchemaProps: spec.SchemaProps{
+							Description: "uid is the user's UID.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"groups": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "groups are the user's groups.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"extra": {
+						SchemaProps: spec.SchemaProps{
+							Description: "extra are the user's extra attributes.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type: []string{"array"},
+										Items: &spec.SchemaOrArray{
+											Schema: &spec.Schema{
+												SchemaProps: spec.SchemaProps{
+													Type:   []string{"string"},
+													Format: "",
+												},
+											},
+										},
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
 	}
 }
 

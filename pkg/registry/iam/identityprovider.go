@@ -1,6 +1,7 @@
 // Package iam serves the iam.accountmesh.io API: IdentityProviders, allowed only in accounts of
-// type org. It validates and defaults them; the identityprovider controller turns them into
-// authenticators and reports their status.
+// type org, and Invites, in any account. It validates and defaults them and records who created
+// an invite; the identityprovider controller turns providers into authenticators and reports
+// their status, the invite controller accepts and expires invites.
 //
 // It must not fetch anything from issuers; that is the controller's job.
 package iam
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -30,7 +32,7 @@ type Lookup interface {
 
 // NewStorage returns the storage of the iam.accountmesh.io/v1alpha1 resources.
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, index Lookup) (map[string]rest.Storage, error) {
-	return store.New(scheme, getter, identityProviderOptions(index))
+	return store.NewGroup(scheme, getter, identityProviderOptions(index), inviteOptions(time.Now))
 }
 
 // DefaultPrefix is the default user and group name prefix of an organisation's provider.

@@ -57,6 +57,9 @@ type OIDCProvider struct {
 	CAFile string
 	// Users are the user names that can log in, with OIDCPassword.
 	Users []string
+	// Emails are the users' email claims, in the order of Users, unique to this provider: the
+	// first user's is verified (email_verified true), the second's is not.
+	Emails []string
 
 	server    *httptest.Server
 	refreshes atomic.Int64
@@ -76,12 +79,16 @@ func StartOIDCProvider(dir string) (*OIDCProvider, error) {
 		return nil, err
 	}
 	users := storage.NewUserStore(p.Issuer)
+	domain := "p" + strings.TrimPrefix(p.Issuer, "https://127.0.0.1:") + ".example.test"
+	emails := map[string]string{}
 	for _, id := range []string{"id1", "id2"} {
 		p.Users = append(p.Users, users.GetUserByID(id).Username)
+		emails[id] = id + "@" + domain
+		p.Emails = append(p.Emails, emails[id])
 	}
 	// The example server logs every request through the default slog logger it is given.
 	quiet := slog.New(slog.DiscardHandler)
-	router := exampleop.SetupServer(p.Issuer, &providerStorage{Storage: storage.NewStorage(users), users: users}, quiet, false)
+	router := exampleop.SetupServer(p.Issuer, &providerStorage{Storage: storage.NewStorage(users), users: users, emails: emails}, quiet, false)
 	p.server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/oauth/token" {
 			if err := r.ParseForm(); err == nil && r.PostForm.Get("grant_type") == string(oidc.GrantTypeRefreshToken) {
@@ -183,6 +190,8 @@ func (p *OIDCProvider) do(req *http.Request) (*browserResponse, error) {
 type providerStorage struct {
 	*storage.Storage
 	users storage.UserStore
+	// emails are the email claims of the users by ID; only id1's is verified.
+	emails map[string]string
 }
 
 // subjectByID is a token request whose subject is the user's ID: the example storage's device
@@ -208,6 +217,10 @@ func (s *providerStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc
 	if u := s.users.GetUserByID(req.GetSubject()); u != nil {
 		info.PreferredUsername = u.Username
 		info.AppendClaims("groups", []string{OIDCGroup})
+		if info.Email != "" {
+			info.Email = s.emails[u.ID]
+			info.EmailVerified = oidc.Bool(u.ID == "id1")
+		}
 	}
 	return nil
 }
@@ -231,3 +244,7 @@ func (consoleRedirects) RedirectURIGlobs() []string { return []string{ConsoleRed
 
 // PostLogoutRedirectURIGlobs implements op.HasRedirectGlobs.
 func (consoleRedirects) PostLogoutRedirectURIGlobs() []string { return nil }
+
+// IDTokenUserinfoClaimsAssertion implements op.Client: the ID token carries the email and
+// profile claims, as most issuers' do, so that the console sees a verified address.
+func (consoleRedirects) IDTokenUserinfoClaimsAssertion() bool { return true }

@@ -40,3 +40,28 @@ func (in IdentityProviderSpec) OpenAPIModelName() string {
 func (in IdentityProviderStatus) OpenAPIModelName() string {
 	return "io.accountmesh.iam.v1alpha1.IdentityProviderStatus"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Invite) OpenAPIModelName() string {
+	return "io.accountmesh.iam.v1alpha1.Invite"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in InviteList) OpenAPIModelName() string {
+	return "io.accountmesh.iam.v1alpha1.InviteList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in InviteSpec) OpenAPIModelName() string {
+	return "io.accountmesh.iam.v1alpha1.InviteSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in InviteStatus) OpenAPIModelName() string {
+	return "io.accountmesh.iam.v1alpha1.InviteStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in InviteUser) OpenAPIModelName() string {
+	return "io.accountmesh.iam.v1alpha1.InviteUser"
+}

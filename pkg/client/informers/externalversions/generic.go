@@ -75,6 +75,8 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		// Group=iam.accountmesh.io, Version=v1alpha1
 	case iamv1alpha1.SchemeGroupVersion.WithResource("identityproviders"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Iam().V1alpha1().IdentityProviders().Informer()}, nil
+	case iamv1alpha1.SchemeGroupVersion.WithResource("invites"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Iam().V1alpha1().Invites().Informer()}, nil
 
 		// Group=marketplace.accountmesh.io, Version=v1alpha1
 	case marketplacev1alpha1.SchemeGroupVersion.WithResource("marketplaceentries"):

@@ -21,3 +21,7 @@ package v1alpha1
 // IdentityProviderListerExpansion allows custom methods to be added to
 // IdentityProviderLister.
 type IdentityProviderListerExpansion interface{}
+
+// InviteListerExpansion allows custom methods to be added to
+// InviteLister.
+type InviteListerExpansion interface{}

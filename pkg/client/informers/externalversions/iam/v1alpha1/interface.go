@@ -26,6 +26,8 @@ import (
 type Interface interface {
 	// IdentityProviders returns a IdentityProviderInformer.
 	IdentityProviders() TypedIdentityProviderInformer
+	// Invites returns a InviteInformer.
+	Invites() TypedInviteInformer
 }
 
 type version struct {
@@ -42,4 +44,9 @@ func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakList
 // IdentityProviders returns a TypedIdentityProviderInformer.
 func (v *version) IdentityProviders() TypedIdentityProviderInformer {
 	return &identityProviderInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
+}
+
+// Invites returns a TypedInviteInformer.
+func (v *version) Invites() TypedInviteInformer {
+	return &inviteInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }

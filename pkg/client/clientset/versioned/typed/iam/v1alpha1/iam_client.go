@@ -29,6 +29,7 @@ import (
 type IamV1alpha1Interface interface {
 	RESTClient() rest.Interface
 	IdentityProvidersGetter
+	InvitesGetter
 }
 
 // IamV1alpha1Client is used to interact with features provided by the iam.accountmesh.io group.
@@ -38,6 +39,10 @@ type IamV1alpha1Client struct {
 
 func (c *IamV1alpha1Client) IdentityProviders() IdentityProviderInterface {
 	return newIdentityProviders(c)
+}
+
+func (c *IamV1alpha1Client) Invites() InviteInterface {
+	return newInvites(c)
 }
 
 // NewForConfig creates a new IamV1alpha1Client for the given config.

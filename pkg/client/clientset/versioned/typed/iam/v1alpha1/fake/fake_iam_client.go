@@ -32,6 +32,10 @@ func (c *FakeIamV1alpha1) IdentityProviders() v1alpha1.IdentityProviderInterface
 	return newFakeIdentityProviders(c)
 }
 
+func (c *FakeIamV1alpha1) Invites() v1alpha1.InviteInterface {
+	return newFakeInvites(c)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeIamV1alpha1) RESTClient() rest.Interface {
