@@ -86,7 +86,8 @@ async function membersPage(path) {
   show(el('h1', {}, 'Members of ' + path),
     el('p', {}, el('a', { href: accountHref(path) }, '← ' + path)),
     el('section', { class: 'card' }, el('h2', {}, 'Grants'), status, list),
-    el('section', { class: 'card' }, el('h2', {}, 'Grant a role'), form, err));
+    el('section', { class: 'card' }, el('h2', {}, 'Grant a role'), form, err),
+    invitesSection(path, signal));
   await load();
   // Grants of this account change with its bindings; list them again when those do.
   let pending = null;
@@ -120,6 +121,77 @@ function grantRow(path, g, sub, signal, reload, err) {
   return row;
 }
 
+
+const iam = '/apis/iam.accountmesh.io/v1alpha1';
+
+// invitesSection lists the account's Invites, live, with a form to invite an email address to
+// a role (here or here and below) and a button to revoke a pending invite. The server records
+// who invited and checks the grant with their rights, now and when the invite is accepted.
+function invitesSection(path, signal) {
+  const list = el('ul', { class: 'children', id: 'invites' });
+  const status = el('p', { class: 'muted', id: 'invites-status' }, 'Loading…');
+  const err = el('p', { class: 'error', id: 'invite-error', role: 'alert' });
+  const email = el('input', { id: 'invite-email', type: 'email', required: true, placeholder: 'name@example.com', 'aria-label': 'Email address' });
+  const role = el('select', { id: 'invite-role', 'aria-label': 'Role' }, ...['view', 'edit', 'admin'].map((r) => el('option', { value: r }, r)));
+  const below = el('input', { id: 'invite-below', type: 'checkbox' });
+  const byName = new Map();
+  const draw = () => {
+    const items = [...byName.values()].sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp) || a.metadata.name.localeCompare(b.metadata.name));
+    list.replaceChildren(...items.map((inv) => inviteRow(path, inv, signal, err)));
+    status.textContent = items.length ? '' : 'No invites.';
+  };
+  watch(path + iam + '/invites', (items, failed) => {
+    if (!items) { status.textContent = message(failed); status.className = 'error'; return; }
+    byName.clear();
+    for (const inv of items) byName.set(inv.metadata.name, inv);
+    draw();
+  }, (ev) => {
+    if (ev.type === 'DELETED') byName.delete(ev.object.metadata.name);
+    else byName.set(ev.object.metadata.name, ev.object);
+    draw();
+  }, signal).catch(ignoreSignedOut);
+  const form = el('form', {
+    id: 'invite-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      const r = await api('POST', path + iam + '/invites', {
+        apiVersion: 'iam.accountmesh.io/v1alpha1', kind: 'Invite', metadata: { generateName: 'invite-' },
+        spec: { email: email.value.trim(), role: role.value, inherit: below.checked || undefined },
+      }, signal);
+      if (r.status !== 201) { err.textContent = message(r); return; }
+      email.value = '';
+    },
+  }, el('label', { class: 'grow' }, 'Email', email), el('label', {}, 'Role', role),
+  el('label', {}, el('span', {}, 'and below'), below), el('button', { type: 'submit', id: 'invite' }, 'Invite'));
+  return el('section', { class: 'card' }, el('h2', {}, 'Invites'),
+    el('p', { class: 'muted' }, 'Whoever signs in with this verified email address gets the role.'),
+    status, list, form, err);
+}
+
+function inviteRow(path, inv, signal, err) {
+  const s = inv.spec || {};
+  const st = inv.status || {};
+  const phase = st.phase || 'Pending';
+  const row = el('li', { dataset: { invite: inv.metadata.name, email: s.email, phase } },
+    el('strong', {}, s.email), el('span', {}, s.role),
+    s.inherit ? badge('and below', 'below') : null,
+    badge(phase, 'phase phase-' + phase),
+    st.user ? el('span', { class: 'muted' }, 'by ' + st.user) : null,
+    phase === 'Pending' && s.expiresAt ? el('span', { class: 'muted' }, 'until ' + new Date(s.expiresAt).toLocaleString()) : null,
+    st.message ? el('span', { class: 'muted' }, st.message) : null);
+  if (phase === 'Pending') {
+    row.append(el('button', {
+      type: 'button', class: 'secondary spacer revoke-invite',
+      onclick: async () => {
+        err.textContent = '';
+        const r = await api('DELETE', path + iam + '/invites/' + seg(inv.metadata.name), undefined, signal);
+        if (r.status >= 300) err.textContent = message(r);
+      },
+    }, 'Revoke'));
+  }
+  return row;
+}
 
 function membersHref(path) {
   return '#/members/' + encodeURIComponent(path);
