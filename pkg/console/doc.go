@@ -16,7 +16,10 @@
 // console's own client ID, and the identity providers of the organisation whose path the user
 // typed, with their client ID. The server runs the authorization code flow with PKCE, state
 // and nonce, exchanges the code itself and starts a session holding the verified ID token,
-// which the API then authenticates as any OIDC token; the session ends when it expires.
+// which the API then authenticates as any OIDC token; the session ends when it expires. When
+// the issuer verified the token's email address, the sign-in first hands the token and address
+// to Options.AcceptInvites, which grants that user's Invites (the server decides which, and
+// with whose rights).
 // GET /console/kubeconfig answers a kubeconfig for the session's user that holds no credential.
 //
 // Sessions live in the memory of one replica: behind a load balancer over several replicas a
