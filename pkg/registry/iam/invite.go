@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -116,7 +116,7 @@ func validateInvite(inv *iamv1alpha1.Invite, now time.Time) field.ErrorList {
 	if inv.Spec.Role == "" {
 		errs = append(errs, field.Required(spec.Child("role"), "the name of the ClusterRole to grant"))
 	} else {
-		for _, msg := range apimachineryvalidation.IsValidPathSegmentName(inv.Spec.Role) {
+		for _, msg := range content.IsPathSegmentName(inv.Spec.Role) {
 			errs = append(errs, field.Invalid(spec.Child("role"), inv.Spec.Role, msg))
 		}
 	}

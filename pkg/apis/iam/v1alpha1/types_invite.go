@@ -101,8 +101,7 @@ type InviteUser struct {
 	Extra map[string]ExtraValue `json:"extra,omitempty"`
 }
 
-// ExtraValue holds the values of one extra attribute of a user.
-// +listType=atomic
+// ExtraValue holds the values of one extra attribute of a user, in order.
 type ExtraValue []string
 
 // InviteStatus says whether an invite was accepted, and by whom.
