@@ -75,8 +75,11 @@ const Kind = "AccountMeshBackup"
 // skipped are resources that are not an account's own stored objects although they can be
 // created: the root's platform configuration every account serves, or ephemeral. Resources that
 // cannot be created (computed per request: accountinfos, accessibleaccounts, accessgrants,
-// effectivepolicies, effectivewebhooks, marketplaceentries, …) are never backed up.
+// effectivepolicies, effectivewebhooks, marketplaceentries, …) are never backed up. Invites
+// are not either: the server records whoever creates one as its inviter and grants with that
+// user's rights, so a restore would re-issue every invite, accepted ones too, as the restorer.
 var skipped = []schema.GroupResource{
+	{Group: "iam.accountmesh.io", Resource: "invites"},
 	{Group: "flowcontrol.apiserver.k8s.io", Resource: "flowschemas"},
 	{Group: "flowcontrol.apiserver.k8s.io", Resource: "prioritylevelconfigurations"},
 	{Resource: "events"},
