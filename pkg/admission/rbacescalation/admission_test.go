@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	corev1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/core/v1alpha1"
+	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 	"github.com/accountmesh/accountmesh/pkg/authorization"
 	"github.com/accountmesh/accountmesh/pkg/cluster"
 )
@@ -47,6 +48,9 @@ func TestValidate(t *testing.T) {
 	add("clusterrolebindings", bind("bob-binds", "binder", "bob", false))
 	p := New(authorization.NewAuthorizer(policy, nil), policy)
 
+	invite := func(role string, inherit bool) *iamv1alpha1.Invite {
+		return &iamv1alpha1.Invite{ObjectMeta: metav1.ObjectMeta{Name: "i"}, Spec: iamv1alpha1.InviteSpec{Email: "x@example.com", Role: role, Inherit: inherit}}
+	}
 	secrets := []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}
 	all := []rbacv1.PolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
 	for _, tc := range []struct {
@@ -69,6 +73,12 @@ func TestValidate(t *testing.T) {
 		{"bind permission on another role", "bob", bind("b", "admin", "x", false), "not currently held"},
 		{"nobody", "eve", &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "r"}, Rules: secrets}, "not currently held"},
 		{"masters", "ops", &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "r"}, Rules: all}, ""},
+		{"invite to a held role", "lea", invite("edit", false), ""},
+		{"invite to a role beyond", "lea", invite("powerful", false), "with its creator's rights"},
+		{"inherited invite from a local grant", "lea", invite("view", true), "through inherited bindings"},
+		{"inherited invite from an inherited grant", "oscar", invite("admin", true), ""},
+		{"invite by who may bind but not write the grant", "bob", invite("powerful", false), "may neither create"},
+		{"invite by nobody", "eve", invite("view", false), "may neither create"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -78,7 +88,10 @@ func TestValidate(t *testing.T) {
 			}
 			m, _ := tc.obj.(metav1.Object)
 			var resource string
+			gv := rbacv1.SchemeGroupVersion
 			switch tc.obj.(type) {
+			case *iamv1alpha1.Invite:
+				resource, gv = "invites", iamv1alpha1.SchemeGroupVersion
 			case *rbacv1.Role:
 				resource = "roles"
 			case *rbacv1.ClusterRole:
@@ -86,8 +99,8 @@ func TestValidate(t *testing.T) {
 			default:
 				resource = "clusterrolebindings"
 			}
-			attrs := admission.NewAttributesRecord(tc.obj, nil, rbacv1.SchemeGroupVersion.WithKind(""), m.GetNamespace(), m.GetName(),
-				rbacv1.SchemeGroupVersion.WithResource(resource), "", admission.Create, nil, false, u)
+			attrs := admission.NewAttributesRecord(tc.obj, nil, gv.WithKind(""), m.GetNamespace(), m.GetName(),
+				gv.WithResource(resource), "", admission.Create, nil, false, u)
 			err := p.Validate(cluster.WithCluster(context.Background(), acc), attrs, nil)
 			if tc.wantErr == "" {
 				require.NoError(t, err)
