@@ -70,15 +70,7 @@ func New(f *client.Factory, policies *client.SharedInformer) (*Controller, error
 			return 0, r.reconcile(ctx, key)
 		},
 	})
-	enqueue := func(obj any) {
-		if key, err := client.ClusterKey(obj); err == nil {
-			c.queue.Add(key)
-		}
-	}
-	policies.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { enqueue(obj) },
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
-	})
+	policies.AddEventHandler(controller.ClusterKeyHandler(c.queue, false))
 	return c, nil
 }
 

@@ -52,16 +52,7 @@ func New(f *client.Factory, orgs *oidc.Orgs) (*Controller, error) {
 		Name:      controllerName,
 		Reconcile: func(ctx context.Context, key string) (time.Duration, error) { return c.reconciler.reconcile(ctx, key) },
 	})
-	enqueue := func(obj any) {
-		if key, err := client.ClusterKey(obj); err == nil {
-			c.queue.Add(key)
-		}
-	}
-	c.store, c.informer = client.NewInformer(lw, &iamv1alpha1.IdentityProvider{}, cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
-		DeleteFunc: enqueue,
-	}, nil)
+	c.store, c.informer = client.NewInformer(lw, &iamv1alpha1.IdentityProvider{}, controller.ClusterKeyHandler(c.queue, true), nil)
 	c.reconciler = &reconciler{
 		orgs:  orgs,
 		built: map[string]builtProvider{},

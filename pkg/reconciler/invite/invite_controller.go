@@ -38,15 +38,7 @@ func New(f *client.Factory) (*Controller, error) {
 		Name:      controllerName,
 		Reconcile: func(ctx context.Context, key string) (time.Duration, error) { return c.reconciler.reconcile(ctx, key) },
 	})
-	enqueue := func(obj any) {
-		if key, err := client.ClusterKey(obj); err == nil {
-			c.queue.Add(key)
-		}
-	}
-	c.store, c.informer = client.NewInformer(lw, &iamv1alpha1.Invite{}, cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
-	}, nil)
+	c.store, c.informer = client.NewInformer(lw, &iamv1alpha1.Invite{}, controller.ClusterKeyHandler(c.queue, false), nil)
 	c.reconciler = &reconciler{
 		get: func(key string) (*iamv1alpha1.Invite, bool) {
 			id, _, name, err := client.SplitClusterKey(key)

@@ -184,16 +184,7 @@ func New(f *client.Factory, index Index, bindings, crds Informer) (*Controller, 
 		now:   time.Now,
 	}
 	c.queue = controller.NewQueue(controller.Options[string]{Name: controllerName, Reconcile: r.reconcile})
-	enqueue := func(obj any) {
-		if key, err := client.ClusterKey(obj); err == nil {
-			c.queue.Add(key)
-		}
-	}
-	store, c.informer = client.NewInformer(lw, &orchestrationv1alpha1.OrchestrationContext{}, cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
-		DeleteFunc: enqueue,
-	}, cache.Indexers{
+	store, c.informer = client.NewInformer(lw, &orchestrationv1alpha1.OrchestrationContext{}, controller.ClusterKeyHandler(c.queue, true), cache.Indexers{
 		byMember:   func(obj any) ([]string, error) { return memberKeys(index, obj), nil },
 		bySelector: func(obj any) ([]string, error) { return selectKeys(index, obj), nil },
 	})

@@ -76,17 +76,12 @@ func New(f *client.Factory, quotas *client.SharedInformer) (*Controller, error) 
 		Name:      controllerName,
 		Reconcile: r.reconcile,
 	})
-	enqueue := func(obj any) {
-		if key, err := client.ClusterKey(obj); err == nil {
-			c.queue.Add(key)
-		}
-	}
 	quotas.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { enqueue(obj) },
+		AddFunc: func(obj any) { controller.AddClusterKey(c.queue, obj) },
 		UpdateFunc: func(old, obj any) {
 			// Status writes, the admission plugin's included, need no recount.
 			if o, n := old.(*corev1.ResourceQuota), obj.(*corev1.ResourceQuota); o.Generation != n.Generation || n.Status.Hard == nil {
-				enqueue(obj)
+				controller.AddClusterKey(c.queue, obj)
 			}
 		},
 	})

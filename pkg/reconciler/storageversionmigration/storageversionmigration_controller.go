@@ -62,15 +62,7 @@ func New(f *client.Factory) (*Controller, error) {
 		now: time.Now,
 	}
 	c.queue = controller.NewQueue(controller.Options[string]{Name: controllerName, Reconcile: r.reconcile})
-	enqueue := func(obj any) {
-		if key, err := client.ClusterKey(obj); err == nil {
-			c.queue.Add(key)
-		}
-	}
-	store, c.informer = client.NewInformer(lw, &storagemigrationv1.StorageVersionMigration{}, cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
-	}, nil)
+	store, c.informer = client.NewInformer(lw, &storagemigrationv1.StorageVersionMigration{}, controller.ClusterKeyHandler(c.queue, false), nil)
 	return c, nil
 }
 
