@@ -20,8 +20,9 @@ import (
 // TestInvites invites people by email with the real kubectl plugin and lets them sign in to
 // the console through their organisation's identity provider (a real OIDC provider started by
 // the test): the user whose verified address was invited holds the role (inherited below, as
-// asked) and sees the account, and the invite is Accepted with the user's name; an invite for
-// an unverified address, a revoked (deleted) one and an expired one grant nothing.
+// asked) and sees the account, and the invite is Accepted with the user's name; a user of the
+// platform's issuer accepts one too, signing in to root; an invite for an unverified address,
+// a revoked (deleted) one and an expired one grant nothing.
 func TestInvites(t *testing.T) {
 	t.Parallel()
 	org, provider := orgWithProvider(t)
@@ -102,6 +103,15 @@ func TestInvites(t *testing.T) {
 	inv, err = invites(expiring).IamV1alpha1().Invites().Get(t.Context(), expired, metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, iamv1alpha1.InviteExpired, inv.Status.Phase)
+
+	// The platform issuer's users accept invites in any account: one signs in to root.
+	platformInvite := inviteName(t, mesh(t, asAlice(team.Path), "invite", platformOIDC.Emails[0], "view"))
+	r = oidcConsoleSignIn(t, newConsoleBrowser(t), platformOIDC, "platform", "root", platformOIDC.Users[0])
+	require.Equal(t, "/console/#/", r.header.Get("Location"))
+	inv, err = invites(team).IamV1alpha1().Invites().Get(t.Context(), platformInvite, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, iamv1alpha1.InviteAccepted, inv.Status.Phase, inv.Status.Message)
+	require.Equal(t, "platform:"+platformOIDC.Users[0], inv.Status.User)
 
 	// The user with the unverified address signs in to their organisation, but the invite
 	// gives them nothing: they can access no account.
