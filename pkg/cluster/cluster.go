@@ -23,6 +23,10 @@ const URLPrefix = "/clusters/"
 // RootPath is the path of the root account.
 const RootPath = "root"
 
+// RootPhase is the phase of the root account, which has no Account object: it is always
+// Ready.
+const RootPhase = "Ready"
+
 // PathSeparator separates the names in an account path.
 const PathSeparator = ":"
 

@@ -21,6 +21,8 @@ type Entry struct {
 type Attributes struct {
 	// Type is the account's type.
 	Type string
+	// Phase is the account's phase (status.phase of its Account object).
+	Phase string
 	// Owner is the account's owner.
 	Owner string
 	// Created is when the account was created.
@@ -158,7 +160,7 @@ func (i *Index) Lookup(id ID) (Entry, bool) {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	if id == i.root {
-		return Entry{ID: id, Path: RootPath, Attributes: Attributes{Type: RootPath}}, true
+		return Entry{ID: id, Path: RootPath, Attributes: Attributes{Type: RootPath, Phase: RootPhase}}, true
 	}
 	p := i.pathLocked(id)
 	if p == "" {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	authorizationv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/authorization/v1alpha1"
 	iamv1alpha1 "github.com/accountmesh/accountmesh/pkg/apis/iam/v1alpha1"
 )
 
@@ -26,7 +27,8 @@ var fieldLabels = map[string][]string{
 
 // accountMeshFieldLabels lists the field selectors of accountmesh.io kinds beyond metadata.name.
 var accountMeshFieldLabels = map[schema.GroupVersionKind][]string{
-	iamv1alpha1.SchemeGroupVersion.WithKind("Invite"): {iamv1alpha1.InviteEmailField},
+	iamv1alpha1.SchemeGroupVersion.WithKind("Invite"):                      {iamv1alpha1.InviteEmailField},
+	authorizationv1alpha1.SchemeGroupVersion.WithKind("AccessibleAccount"): authorizationv1alpha1.AccessibleAccountFields,
 }
 
 // eventsV1FieldLabels maps events.k8s.io/v1 field names to the core Event fields they select.

@@ -277,6 +277,34 @@ func TestAuthzPluginGrantRevokeAccessTree(t *testing.T) {
 	// Read in an account, the list covers its subtree.
 	out = framework.Kubectl(t, userKubeconfig(t, hidden.Path, jo), "get", "accessibleaccounts", "-o", "name")
 	require.Equal(t, fmt.Sprintf("accessibleaccount.authorization.accountmesh.io/%s:hidden\naccessibleaccount.authorization.accountmesh.io/%s:hidden:deep\n", org.Path, org.Path), out)
+
+	// The list is a tree a level at a time: jo's top level is hidden and team (the org between
+	// them and root is not accessible), each naming its nearest accessible ancestor.
+	out = framework.Kubectl(t, joRoot, "get", "accessibleaccounts", "-o", "custom-columns=PATH:.spec.path,PARENT:.spec.parent,CHILDREN:.status.children,PHASE:.status.phase", "--no-headers")
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		rows = append(rows, strings.Fields(line))
+	}
+	require.Equal(t, [][]string{
+		{org.Path + ":hidden", "<none>", "1", "Ready"},
+		{org.Path + ":hidden:deep", org.Path + ":hidden", "<none>", "Ready"},
+		{org.Path + ":team", "<none>", "<none>", "Ready"},
+	}, rows)
+	for _, tc := range []struct{ selector, want string }{
+		{"spec.parent=", org.Path + ":hidden " + org.Path + ":team"},
+		{"spec.parent=" + org.Path + ":hidden", org.Path + ":hidden:deep"},
+		{"search=DEEP", org.Path + ":hidden:deep"},
+		{"spec.parent=,search=team", org.Path + ":team"},
+		{"status.phase=Ready,spec.type=account", org.Path + ":hidden " + org.Path + ":hidden:deep " + org.Path + ":team"},
+		{"status.phase=Terminating", ""},
+	} {
+		require.Equal(t, tc.want, framework.Kubectl(t, joRoot, "get", "accessibleaccounts", "--field-selector", tc.selector, "-o", "jsonpath={.items[*].spec.path}"), tc.selector)
+	}
+	// kubectl pages through it as through any list.
+	require.Equal(t, framework.Kubectl(t, joRoot, "get", "accessibleaccounts", "-o", "name"),
+		framework.Kubectl(t, joRoot, "get", "accessibleaccounts", "-o", "name", "--chunk-size", "1"))
+	require.Contains(t, framework.KubectlFails(t, joRoot, "", "get", "accessibleaccounts", "--field-selector", "spec.owner=x"), "field label not supported: spec.owner")
+	require.Contains(t, framework.KubectlFails(t, joRoot, "", "get", "accessibleaccounts", "--field-selector", "search!=x"), "search supports only =")
 }
 
 // TestAuthzBuiltinClusterRoles shows the built-in roles with kubectl as a real cluster shows its

@@ -85,6 +85,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		authorizationv1alpha1.AccessibleAccount{}.OpenAPIModelName():           schema_pkg_apis_authorization_v1alpha1_AccessibleAccount(ref),
 		authorizationv1alpha1.AccessibleAccountList{}.OpenAPIModelName():       schema_pkg_apis_authorization_v1alpha1_AccessibleAccountList(ref),
 		authorizationv1alpha1.AccessibleAccountSpec{}.OpenAPIModelName():       schema_pkg_apis_authorization_v1alpha1_AccessibleAccountSpec(ref),
+		authorizationv1alpha1.AccessibleAccountStatus{}.OpenAPIModelName():     schema_pkg_apis_authorization_v1alpha1_AccessibleAccountStatus(ref),
 		authorizationv1alpha1.EffectivePolicy{}.OpenAPIModelName():             schema_pkg_apis_authorization_v1alpha1_EffectivePolicy(ref),
 		authorizationv1alpha1.EffectivePolicyList{}.OpenAPIModelName():         schema_pkg_apis_authorization_v1alpha1_EffectivePolicyList(ref),
 		authorizationv1alpha1.EffectivePolicySpec{}.OpenAPIModelName():         schema_pkg_apis_authorization_v1alpha1_EffectivePolicySpec(ref),
@@ -2262,7 +2263,7 @@ func schema_pkg_apis_authorization_v1alpha1_AccessibleAccount(ref common.Referen
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
 			SchemaProps: spec.SchemaProps{
-				Description: "AccessibleAccount is an account the caller can access: some binding in it, or an inherited one from an ancestor, applies to the caller. The list, read in an account, holds the accessible accounts of its subtree, the account itself included; read in root it covers the whole tree, and every authenticated user may read it there. The name is the account's path. It is computed on every request and never stored.",
+				Description: "AccessibleAccount is an account the caller can access: some binding in it, or an inherited one from an ancestor, applies to the caller. The list, read in an account, holds the accessible accounts of its subtree, the account itself included; read in root it covers the whole tree, and every authenticated user may read it there. The name is the account's path. It is computed on every request and never stored.\n\nThe list is a tree a client can load a level at a time: spec.parent names the nearest ancestor in the same list and status.children counts the items whose parent the account is. Field selectors spec.path, spec.parent, spec.type and status.phase select by equality, and search by a case-insensitive substring of the path; limit and continue page through it.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
 					"kind": {
@@ -2293,12 +2294,19 @@ func schema_pkg_apis_authorization_v1alpha1_AccessibleAccount(ref common.Referen
 							Ref:         ref(authorizationv1alpha1.AccessibleAccountSpec{}.OpenAPIModelName()),
 						},
 					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "status is the account's state.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(authorizationv1alpha1.AccessibleAccountStatus{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"spec"},
 			},
 		},
 		Dependencies: []string{
-			authorizationv1alpha1.AccessibleAccountSpec{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+			authorizationv1alpha1.AccessibleAccountSpec{}.OpenAPIModelName(), authorizationv1alpha1.AccessibleAccountStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -2382,8 +2390,42 @@ func schema_pkg_apis_authorization_v1alpha1_AccessibleAccountSpec(ref common.Ref
 							Format:      "",
 						},
 					},
+					"parent": {
+						SchemaProps: spec.SchemaProps{
+							Description: "parent is the path of the nearest ancestor that is in the same list, that is the nearest accessible ancestor within the account the list was read in; empty for the accounts at the top of the list. Accounts between the two are not accessible.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"path", "clusterID"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_authorization_v1alpha1_AccessibleAccountStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AccessibleAccountStatus is the state of an accessible account.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "phase is the account's phase: Initializing, Ready or Terminating.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"children": {
+						SchemaProps: spec.SchemaProps{
+							Description: "children is the number of accounts in the same list whose spec.parent is this account.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
 			},
 		},
 	}

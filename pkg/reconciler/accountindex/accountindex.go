@@ -24,7 +24,7 @@ func Register(idx *cluster.Index, accounts *amclient.SharedInformer) {
 		}
 		if parent, id, ok := accountIdentity(acc); ok {
 			attrs := cluster.Attributes{
-				Type: acc.Spec.Type, Owner: acc.Spec.Owner, Created: acc.CreationTimestamp.Time, Deleting: acc.DeletionTimestamp != nil,
+				Type: acc.Spec.Type, Phase: string(acc.Status.Phase), Owner: acc.Spec.Owner, Created: acc.CreationTimestamp.Time, Deleting: acc.DeletionTimestamp != nil,
 				Shadow: shadowOf(acc),
 			}
 			if l := acc.Spec.Limits; l != nil {

@@ -2,6 +2,8 @@ package authorization
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,7 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -92,6 +97,9 @@ var accessibleTable = store.NewTableConvertor(authorizationv1alpha1.Resource("ac
 	store.Column{Name: "Type", Type: "string", Description: "The account's type.", Value: func(obj runtime.Object) interface{} {
 		return obj.(*authorizationv1alpha1.AccessibleAccount).Spec.Type
 	}},
+	store.Column{Name: "Phase", Type: "string", Description: "The account's phase.", Value: func(obj runtime.Object) interface{} {
+		return obj.(*authorizationv1alpha1.AccessibleAccount).Status.Phase
+	}},
 	store.Column{Name: "Cluster ID", Type: "string", Description: "Opaque, immutable ID of the account.", Value: func(obj runtime.Object) interface{} {
 		return obj.(*authorizationv1alpha1.AccessibleAccount).Spec.ClusterID
 	}},
@@ -115,7 +123,7 @@ func (r *AccessibleAccountREST) ConvertToTable(ctx context.Context, obj runtime.
 	return accessibleTable.ConvertToTable(ctx, obj, opts)
 }
 
-func (r *AccessibleAccountREST) list(ctx context.Context) (*authorizationv1alpha1.AccessibleAccountList, error) {
+func (r *AccessibleAccountREST) list(ctx context.Context) ([]authorizationv1alpha1.AccessibleAccount, error) {
 	id, err := account(ctx, "accessibleaccounts")
 	if err != nil {
 		return nil, err
@@ -124,33 +132,174 @@ func (r *AccessibleAccountREST) list(ctx context.Context) (*authorizationv1alpha
 	if !ok {
 		return nil, apierrors.NewBadRequest("no user in the request")
 	}
-	list := &authorizationv1alpha1.AccessibleAccountList{Items: []authorizationv1alpha1.AccessibleAccount{}}
-	for _, acc := range r.views.AccessibleAccounts(u, id) {
-		e, ok := r.index.Lookup(acc)
+	return accessibleTree(r.views.AccessibleAccounts(u, id), r.index), nil
+}
+
+// accessibleTree returns the accessible accounts ids as a tree sorted by path: each names the
+// nearest ancestor among them as its parent and counts the accounts that name it.
+func accessibleTree(ids []cluster.ID, index Lookup) []authorizationv1alpha1.AccessibleAccount {
+	items := make([]authorizationv1alpha1.AccessibleAccount, 0, len(ids))
+	at := make(map[string]int, len(ids))
+	for _, acc := range ids {
+		e, ok := index.Lookup(acc)
 		if !ok {
 			continue
 		}
-		list.Items = append(list.Items, authorizationv1alpha1.AccessibleAccount{
+		items = append(items, authorizationv1alpha1.AccessibleAccount{
 			ObjectMeta: metav1.ObjectMeta{Name: e.Path},
 			Spec:       authorizationv1alpha1.AccessibleAccountSpec{Path: e.Path, ClusterID: string(e.ID), Type: e.Type},
+			Status:     authorizationv1alpha1.AccessibleAccountStatus{Phase: e.Phase},
 		})
 	}
-	slices.SortFunc(list.Items, func(a, b authorizationv1alpha1.AccessibleAccount) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(items, func(a, b authorizationv1alpha1.AccessibleAccount) int { return strings.Compare(a.Name, b.Name) })
+	for i := range items {
+		at[items[i].Name] = i
+	}
+	for i := range items {
+		p := items[i].Name
+		for {
+			cut := strings.LastIndex(p, cluster.PathSeparator)
+			if cut < 0 {
+				break
+			}
+			p = p[:cut]
+			if j, ok := at[p]; ok {
+				items[i].Spec.Parent = p
+				items[j].Status.Children++
+				break
+			}
+		}
+	}
+	return items
+}
+
+// accessibleFilter is what a list of accessible accounts selects: field requirements on exact
+// values and a search in paths.
+type accessibleFilter struct {
+	exact  fields.Requirements
+	search string
+}
+
+// newAccessibleFilter validates a field selector; the server has already refused fields it
+// does not know.
+func newAccessibleFilter(sel fields.Selector) (accessibleFilter, error) {
+	var f accessibleFilter
+	if sel == nil {
+		return f, nil
+	}
+	for _, req := range sel.Requirements() {
+		if req.Field != authorizationv1alpha1.AccessibleAccountSearchField {
+			f.exact = append(f.exact, req)
+			continue
+		}
+		if req.Operator == selection.NotEquals {
+			return f, apierrors.NewBadRequest("field selector search supports only =: it selects the accounts whose path contains the value")
+		}
+		f.search = strings.ToLower(req.Value)
+	}
+	return f, nil
+}
+
+func (f accessibleFilter) matches(a *authorizationv1alpha1.AccessibleAccount) bool {
+	if f.search != "" && !strings.Contains(strings.ToLower(a.Spec.Path), f.search) {
+		return false
+	}
+	for _, req := range f.exact {
+		var v string
+		switch req.Field {
+		case "metadata.name", authorizationv1alpha1.AccessibleAccountPathField:
+			v = a.Spec.Path
+		case authorizationv1alpha1.AccessibleAccountParentField:
+			v = a.Spec.Parent
+		case authorizationv1alpha1.AccessibleAccountTypeField:
+			v = a.Spec.Type
+		case authorizationv1alpha1.AccessibleAccountPhaseField:
+			v = a.Status.Phase
+		default:
+			// metadata.namespace: these are cluster-scoped.
+		}
+		if (req.Operator == selection.NotEquals) == (v == req.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// List implements rest.Lister: field selectors (see AccessibleAccountFields) select, and
+// limit and continue page through the list in path order. The accounts carry no labels here,
+// so a label selector matches all or none of them.
+func (r *AccessibleAccountREST) List(ctx context.Context, opts *metainternalversion.ListOptions) (runtime.Object, error) {
+	if opts == nil {
+		opts = &metainternalversion.ListOptions{}
+	}
+	if opts.LabelSelector != nil && !opts.LabelSelector.Matches(labels.Set{}) {
+		return &authorizationv1alpha1.AccessibleAccountList{Items: []authorizationv1alpha1.AccessibleAccount{}}, nil
+	}
+	filter, err := newAccessibleFilter(opts.FieldSelector)
+	if err != nil {
+		return nil, err
+	}
+	after, err := decodeContinue(opts.Continue)
+	if err != nil {
+		return nil, err
+	}
+	items, err := r.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list := &authorizationv1alpha1.AccessibleAccountList{Items: []authorizationv1alpha1.AccessibleAccount{}}
+	for i := range items {
+		if items[i].Name <= after || !filter.matches(&items[i]) {
+			continue
+		}
+		if opts.Limit > 0 && int64(len(list.Items)) == opts.Limit {
+			list.Continue = encodeContinue(list.Items[len(list.Items)-1].Name)
+			var remaining int64
+			for j := i; j < len(items); j++ {
+				if filter.matches(&items[j]) {
+					remaining++
+				}
+			}
+			list.RemainingItemCount = &remaining
+			break
+		}
+		list.Items = append(list.Items, items[i])
+	}
 	return list, nil
 }
 
-// List implements rest.Lister; selectors are not supported.
-func (r *AccessibleAccountREST) List(ctx context.Context, _ *metainternalversion.ListOptions) (runtime.Object, error) {
-	return r.list(ctx)
+// continueToken is the state of a paged list: the path of the last item returned.
+type continueToken struct {
+	After string `json:"after"`
+}
+
+func encodeContinue(after string) string {
+	b, _ := json.Marshal(continueToken{After: after})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeContinue(token string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	var t continueToken
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.After == "" {
+		return "", apierrors.NewBadRequest("invalid continue token: use the metadata.continue of the previous page")
+	}
+	return t.After, nil
 }
 
 // Get implements rest.Getter; the name is an account path.
 func (r *AccessibleAccountREST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
-	list, err := r.list(ctx)
+	items, err := r.list(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return find(list.Items, name, "accessibleaccounts")
+	return find(items, name, "accessibleaccounts")
 }
 
 // AccessGrantREST lists the bindings that apply in the request's account.

@@ -52,6 +52,11 @@ func (in AccessibleAccountSpec) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AccessibleAccountStatus) OpenAPIModelName() string {
+	return "io.accountmesh.authorization.v1alpha1.AccessibleAccountStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in EffectivePolicy) OpenAPIModelName() string {
 	return "io.accountmesh.authorization.v1alpha1.EffectivePolicy"
 }
