@@ -19,7 +19,7 @@ import (
 type fixedViews []cluster.ID
 
 func (v fixedViews) AccessibleAccounts(user.Info, cluster.ID) []cluster.ID { return v }
-func (fixedViews) Grants(cluster.ID) []authz.Grant                          { return nil }
+func (fixedViews) Grants(cluster.ID) []authz.Grant                         { return nil }
 
 // treeFixture indexes root:acme, root:acme:hidden, root:acme:hidden:team-a, root:acme:team-b
 // and root:zeta; hidden is not accessible.
