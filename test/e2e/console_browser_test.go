@@ -32,7 +32,7 @@ type browser struct {
 
 // newBrowser starts a fresh headless Chromium (own profile) that trusts any certificate (the
 // server's CA is the test's own).
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	_, err := os.Stat(chromiumPath)
 	require.NoError(t, err, "the browser tests need Debian's chromium (apt-get install -y chromium)")
@@ -64,7 +64,7 @@ func newBrowser(t *testing.T) *browser {
 }
 
 // do runs steps, within a minute.
-func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+func (b *browser) do(t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
 	defer cancel()
@@ -77,7 +77,7 @@ func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromed
 }
 
 // eval evaluates a JavaScript expression, awaiting a promise.
-func evalIn[T any](t *testing.T, b *browser, expr string) T {
+func evalIn[T any](t testing.TB, b *browser, expr string) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
 	defer cancel()
@@ -133,7 +133,7 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("search", func(t *testing.T) {
-		b.do(t, "search", chromedp.SendKeys(chromedp.ID("search"), mine.Name))
+		searchTree(t, b, mine.Name)
 		paths := evalIn[[]string](t, b, `[...document.querySelectorAll('#tree li')].map(li => li.dataset.path)`)
 		require.Contains(t, paths, mine.Path)
 		for _, p := range paths {

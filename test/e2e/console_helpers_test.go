@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -118,14 +119,30 @@ func consoleAPI(account, path string) string {
 // element of the CSS selector sel shows.
 func signInBrowser(t *testing.T, sel string) *browser {
 	t.Helper()
+	return signInBrowserAt(t, "root", sel)
+}
+
+// signInBrowserAt signs alice in to account with her token in a fresh browser and waits until
+// the element of the CSS selector sel shows.
+func signInBrowserAt(t testing.TB, account, sel string) *browser {
+	t.Helper()
 	b := newBrowser(t)
 	b.do(t, "sign in",
 		chromedp.Navigate(server.BaseURL+"/console/"),
 		chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SetValue(chromedp.ID("token"), aliceToken),
-		chromedp.SetValue(chromedp.ID("account"), "root"),
+		chromedp.SetValue(chromedp.ID("account"), account),
 		chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.CSS(sel)),
 	)
 	return b
+}
+
+// searchTree types keys into the tree page's search box and waits until the list shows the
+// results of what the box then holds.
+func searchTree(t *testing.T, b *browser, keys string) {
+	t.Helper()
+	b.do(t, "search "+keys, chromedp.SendKeys(chromedp.ID("search"), keys))
+	q := strings.TrimSpace(evalIn[string](t, b, `document.getElementById('search').value`))
+	b.do(t, "the results of "+q, chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#tree-status[data-search=%q]`, q))))
 }
