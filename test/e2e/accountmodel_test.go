@@ -204,7 +204,7 @@ func accountInfo(t *testing.T, cfg *rest.Config) *corev1alpha1.AccountInfo {
 }
 
 // createAccountObject creates Account name of type typ through d without waiting for it.
-func createAccountObject(t *testing.T, d dynamic.Interface, name, typ, owner string) error {
+func createAccountObject(t testing.TB, d dynamic.Interface, name, typ, owner string) error {
 	t.Helper()
 	obj := &unstructured.Unstructured{}
 	obj.SetAPIVersion("core.accountmesh.io/v1alpha1")

@@ -24,7 +24,7 @@ type consoleBrowser struct {
 	hc *http.Client
 }
 
-func newConsoleBrowser(t *testing.T) *consoleBrowser {
+func newConsoleBrowser(t testing.TB) *consoleBrowser {
 	t.Helper()
 	tlsCfg, err := rest.TLSConfigFor(rest.AnonymousClientConfig(server.Config))
 	require.NoError(t, err)
@@ -45,7 +45,7 @@ type consoleResponse struct {
 
 // do sends method rawPath (sent as it is, not cleaned) with the session cookie (if not empty)
 // and header.
-func (b *consoleBrowser) do(t *testing.T, method, rawPath, session string, header http.Header, body string) consoleResponse {
+func (b *consoleBrowser) do(t testing.TB, method, rawPath, session string, header http.Header, body string) consoleResponse {
 	t.Helper()
 	base, err := url.Parse(server.BaseURL)
 	require.NoError(t, err)
@@ -87,7 +87,7 @@ func writeHeaders(csrf string) http.Header {
 }
 
 // signIn signs in with token to account and returns the session ID and CSRF token.
-func (b *consoleBrowser) signIn(t *testing.T, token, account string) (string, string) {
+func (b *consoleBrowser) signIn(t testing.TB, token, account string) (string, string) {
 	t.Helper()
 	r := b.do(t, http.MethodPost, "/console/session", "", origin(), signInBody(token, account))
 	require.Equal(t, http.StatusCreated, r.code, r.body)

@@ -59,6 +59,7 @@ func TestConsoleTreeLazy(t *testing.T) {
 	// An account created elsewhere appears in the open level, and turns Ready, without reload.
 	kubectlApply(t, server.WriteTokenKubeconfig(t, first, aliceToken), accountsYAML("late-", 1))
 	b.do(t, "the new account shows live", chromedp.WaitVisible(chromedp.CSS(node(first+":late-00")+` .phase-Ready`)))
+	require.Equal(t, "3 below", evalIn[string](t, b, `document.querySelector('`+node(first)+` > .below').textContent`))
 
 	b.do(t, "close the team",
 		chromedp.Click(chromedp.CSS(toggle(first))),

@@ -112,14 +112,7 @@ func BenchmarkOrchestrationPropagation(b *testing.B) {
 
 	// N accounts below parent.
 	start := time.Now()
-	require.NoError(b, parallel(n, 16, func(i int) error {
-		obj := &unstructured.Unstructured{}
-		obj.SetAPIVersion("core.accountmesh.io/v1alpha1")
-		obj.SetKind("Account")
-		obj.SetName(fmt.Sprintf("a%d", i))
-		_, err := parentDyn.Resource(framework.AccountsGVR).Create(ctx, obj, metav1.CreateOptions{})
-		return err
-	}))
+	require.NoError(b, parallel(n, 16, func(i int) error { return createAccountObject(b, parentDyn, fmt.Sprintf("a%d", i), "", "") }))
 	paths, ids := make([]string, n), map[string]int{}
 	framework.Eventually(b, 10*time.Minute, func(ctx context.Context) (bool, error) {
 		list, err := parentDyn.Resource(framework.AccountsGVR).List(ctx, metav1.ListOptions{})

@@ -9,7 +9,8 @@ import { core, state, el, show, accountHref, api, message, watch, sleep, startPa
 
 // pageSize is how many accounts one request returns; "Show more" asks for the next page.
 const pageSize = 200;
-// autoOpen is how many accounts the tree shows before it stops opening levels by itself.
+// autoOpen is how many accounts the tree shows before it stops opening levels by itself; it
+// opens a level only if the level fits in one page.
 const autoOpen = 50;
 // pollEvery is how often a level is listed again when its Account objects cannot be watched.
 const pollEvery = 15000;
@@ -55,6 +56,7 @@ class Level {
     this.ul = ul;
     this.depth = depth;
     this.pages = 1;
+    this.owner = null;
     this.nodes = new Map();
     this.ctl = new AbortController();
     tree.signal.addEventListener('abort', () => this.ctl.abort(), { once: true });
@@ -106,6 +108,9 @@ class Level {
       type: 'button', class: 'secondary', onclick: () => { this.pages++; this.load().catch(ignoreSignedOut); },
     }, 'Show more')) : null;
     this.ul.replaceChildren(...lis, ...(more ? [more] : []));
+    // The count on the row above follows what the level holds once it is all shown.
+    const count = this.owner && !cont && this.owner.li.querySelector(':scope > .below');
+    if (count) count.textContent = lis.length === 1 ? '1 below' : lis.length + ' below';
     this.tree.changed();
   }
 
@@ -119,6 +124,7 @@ class Level {
     if (n.below) return [];
     const ul = el('ul', { role: 'group', class: 'level' });
     n.below = new Level(this.tree, n.account.spec.path, ul, this.depth + 1);
+    n.below.owner = n;
     n.li.append(ul);
     n.li.setAttribute('aria-expanded', 'true');
     this.setToggle(n);
@@ -186,14 +192,16 @@ async function treePage() {
     top = new Level(tree, '', list, 0);
     const items = await top.load();
     if (top.ul.querySelector(':scope > li.error')) { status.textContent = ''; return; }
-    top.live(state.account);
+    // The top level changes with the accounts below the sign-in account, unless it is that
+    // account alone (then its level below, opened, watches them).
+    if (items.length !== 1 || items[0].spec.path !== state.account) top.live(state.account);
     // Open levels breadth first while the tree is small.
     let shown = items.length;
     const queue = items.map((a) => ({ level: top, a }));
     while (queue.length && shown < autoOpen && !signal.aborted) {
       const { level, a } = queue.shift();
       const n = level.nodes.get(a.spec.path);
-      if (!n || !a.status || !a.status.children || shown + a.status.children > autoOpen * 2) continue;
+      if (!n || !a.status || !a.status.children || shown + a.status.children > pageSize) continue;
       const below = await level.open(n);
       shown += below.length;
       queue.push(...below);
