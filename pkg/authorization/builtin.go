@@ -144,10 +144,11 @@ var basicRules = []rbacv1.PolicyRule{
 }
 
 // rootPublicRules are what every authenticated user may do in root, access or not: discover
-// its API, so that kubectl works there, list the accounts they can access, and use root's
-// account types.
+// its API, so that kubectl works there, ask who they are (kubectl auth whoami, the console's
+// header), list the accounts they can access, and use root's account types.
 var rootPublicRules = []rbacv1.PolicyRule{
 	basicRules[0],
+	rule([]string{"create"}, authenticationv1.GroupName, "selfsubjectreviews"),
 	rule([]string{"use"}, corev1alpha1.GroupName, "accounttypes"),
 	rule([]string{"get", "list"}, authorizationv1alpha1.GroupName, "accessibleaccounts"),
 }

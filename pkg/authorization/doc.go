@@ -39,9 +39,11 @@
 //     that verb, applied in the account's binding (at /clusters/* the claim only has to exist;
 //     storage filters the accounts). The consumer account's RBAC is not
 //     consulted. Denials carry no reason.
-//   - Every authenticated user may list and get accessibleaccounts in root, and read root's
-//     discovery and OpenAPI, so that `kubectl get accessibleaccounts` works there: the list
-//     shows only the accounts the caller can access, so it reveals nothing else.
+//   - Every authenticated user may list and get accessibleaccounts in root, make a
+//     SelfSubjectReview there, and read root's discovery and OpenAPI, so that
+//     `kubectl get accessibleaccounts` and `kubectl auth whoami` work there: the list shows only
+//     the accounts the caller can access and the review only the caller, so they reveal
+//     nothing else.
 //
 // It must not call the API on the request path: decisions read only the in-memory policy and
 // the account index.

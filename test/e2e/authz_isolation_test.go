@@ -213,4 +213,10 @@ func TestAuthzIsolationBattery(t *testing.T) {
 	// eve's accessible accounts: hers, nothing else.
 	out = framework.Kubectl(t, userKubeconfig(t, "root", eve), "get", "accessibleaccounts", "-o", "name")
 	require.Equal(t, "accessibleaccount.authorization.accountmesh.io/"+a.Path+"\n", out)
+	// In root, where she has no grant, she may ask who she is, and learns nothing else; in an
+	// account of someone else she may not.
+	require.Contains(t, framework.Kubectl(t, userKubeconfig(t, "root", eve), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"), eve)
+	errOut := framework.KubectlFails(t, userKubeconfig(t, b.Path, eve), `{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}`,
+		"create", "--raw", "/clusters/"+b.Path+"/apis/authentication.k8s.io/v1/selfsubjectreviews", "-f", "-")
+	require.Contains(t, errOut, "Forbidden")
 }

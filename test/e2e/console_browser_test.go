@@ -100,7 +100,8 @@ func TestConsoleBrowser(t *testing.T) {
 	grantRole(t, mine, "admin", "--user=alice", true)
 	whoamiEventually(t, server.WriteTokenKubeconfig(t, mine.Path, aliceToken))
 
-	b := signInBrowser(t, fmt.Sprintf(`#tree li[data-path=%q]`, mine.Path))
+	b := signInBrowser(t, mine.Path)
+	require.Equal(t, "alice", evalIn[string](t, b, `document.getElementById('user').textContent`), "the header names the user signed in to root")
 	page := evalIn[string](t, b, `document.body.innerText + document.body.innerHTML`)
 	require.NotContains(t, page, sibling.Path, "the tree shows an account alice cannot access")
 	require.NotContains(t, page, sibling.ClusterID)

@@ -115,11 +115,44 @@ func consoleAPI(account, path string) string {
 	return "/console/api/clusters/" + account + "/" + strings.TrimPrefix(path, "/")
 }
 
-// signInBrowser signs alice in to root with her token in a fresh browser and waits until the
-// element of the CSS selector sel shows.
-func signInBrowser(t *testing.T, sel string) *browser {
+// signInBrowser signs alice in to root with her token in a fresh browser and opens the tree
+// down to the row of path ("" for none).
+func signInBrowser(t *testing.T, path string) *browser {
 	t.Helper()
-	return signInBrowserAt(t, "root", sel)
+	b := signInBrowserAt(t, "root", "#search")
+	if path == "" {
+		b.do(t, "the tree", chromedp.WaitReady(chromedp.CSS(`#tree-status[data-search=""]`)))
+	} else {
+		showInTree(t, b, path)
+	}
+	return b
+}
+
+// showInTree opens the rows above path on the tree page, a level at a time as a user would
+// (the tree opens only small levels by itself), asks for more of a level while its page does
+// not hold the next row on the way, and waits until the row of path shows.
+func showInTree(t testing.TB, b *browser, path string) {
+	t.Helper()
+	b.do(t, "the tree", chromedp.WaitReady(chromedp.CSS(`#tree-status[data-search=""]`)))
+	parts := strings.Split(path, ":")
+	for i := 1; i <= len(parts); i++ {
+		p := strings.Join(parts[:i], ":")
+		row := fmt.Sprintf(`#tree li[data-path=%q]`, p)
+		// The level that would hold the row: below its parent's row when that is open, else
+		// the top.
+		level := fmt.Sprintf(`(document.querySelector(%q) || document.getElementById('tree'))`,
+			fmt.Sprintf(`#tree li[data-path=%q][aria-expanded="true"] > ul`, strings.Join(parts[:i-1], ":")))
+		for evalIn[bool](t, b, fmt.Sprintf(`!document.querySelector(%q) && !!%s.querySelector(':scope > li.more')`, row, level)) {
+			n := evalIn[int](t, b, level+`.children.length`)
+			b.do(t, "more accounts", chromedp.Click(chromedp.JSPath(level+`.querySelector(':scope > li.more button')`)),
+				until(fmt.Sprintf(`%s.children.length !== %d`, level, n)))
+		}
+		if i < len(parts) && evalIn[bool](t, b, fmt.Sprintf(`!!document.querySelector(%q)`, row+`[aria-expanded="false"]`)) {
+			b.do(t, "open "+p, chromedp.Click(chromedp.CSS(row+` > button.toggle`)),
+				chromedp.WaitReady(chromedp.CSS(row+` > ul > li`)))
+		}
+	}
+	b.do(t, "the row of "+path, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#tree li[data-path=%q]`, path))))
 }
 
 // signInBrowserAt signs alice in to account with her token in a fresh browser and waits until

@@ -75,7 +75,7 @@ func TestConsoleMarketplace(t *testing.T) {
 	m := newConsoleMarket(t)
 	mine := m.mine
 	theirs := server.NewAccount(t, "root")
-	b := signInBrowser(t, "#tree")
+	b := signInBrowser(t, "")
 	pubEntry := marketplace.EntryName(clusterIDOf(m.pub), "db")
 	privEntry := marketplace.EntryName(clusterIDOf(m.priv), "db")
 	entry := chromedp.CSS(fmt.Sprintf(`#entries li[data-name=%q]`, pubEntry))

@@ -56,7 +56,7 @@ func TestConsoleResources(t *testing.T) {
 		require.NoError(t, os.MkdirAll(shots, 0o755))
 	}
 
-	b := signInBrowser(t, fmt.Sprintf(`#tree li[data-path=%q]`, mine.Path))
+	b := signInBrowser(t, mine.Path)
 	// shot writes a PNG of the page as name.png when screenshots are asked for.
 	shot := func(t *testing.T, name string) {
 		t.Helper()
@@ -76,6 +76,7 @@ func TestConsoleResources(t *testing.T) {
 
 	t.Run("tree search", func(t *testing.T) {
 		// Phases show where alice may read the Account objects: in her account.
+		showInTree(t, b, kid.Path)
 		b.do(t, "phase badge", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#tree li[data-path=%q] .phase-Ready`, kid.Path))))
 		shot(t, "tree")
 		searchTree(t, b, mine.Name)
