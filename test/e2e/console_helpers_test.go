@@ -120,20 +120,20 @@ func consoleAPI(account, path string) string {
 func signInBrowser(t *testing.T, path string) *browser {
 	t.Helper()
 	b := signInBrowserAt(t, "root", "#search")
-	if path == "" {
-		b.do(t, "the tree", chromedp.WaitReady(chromedp.CSS(`#tree-status[data-search=""]`)))
-	} else {
-		showInTree(t, b, path)
-	}
+	showInTree(t, b, path)
 	return b
 }
 
 // showInTree opens the rows above path on the tree page, a level at a time as a user would
 // (the tree opens only small levels by itself), asks for more of a level while its page does
-// not hold the next row on the way, and waits until the row of path shows.
+// not hold the next row on the way, and waits until the row of path shows. With path "", it
+// waits until the tree has opened what it opens by itself.
 func showInTree(t testing.TB, b *browser, path string) {
 	t.Helper()
 	b.do(t, "the tree", chromedp.WaitReady(chromedp.CSS(`#tree-status[data-search=""]`)))
+	if path == "" {
+		return
+	}
 	parts := strings.Split(path, ":")
 	for i := 1; i <= len(parts); i++ {
 		p := strings.Join(parts[:i], ":")

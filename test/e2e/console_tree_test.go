@@ -40,7 +40,7 @@ func TestConsoleTreeLazy(t *testing.T) {
 	toggle := func(path string) string { return node(path) + ` > button.toggle` }
 
 	b := signInBrowserAt(t, org.Path, "#search")
-	b.do(t, "the tree", chromedp.WaitReady(chromedp.CSS(`#tree-status[data-search=""]`)))
+	showInTree(t, b, "")
 	expanded := func(path string) string {
 		return evalIn[string](t, b, `document.querySelector('`+node(path)+`').getAttribute('aria-expanded')`)
 	}
